@@ -1,0 +1,153 @@
+#include "core/tick.h"
+
+#include <exception>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/payload.h"
+#include "core/time_text.h"
+
+namespace headcount {
+namespace {
+
+// Runs `f`, turning an escaped exception into an internal error so one bad
+// adapter cannot take the tick (and the other channels) down with it.
+template <typename F>
+auto Guard(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Error::Internal(std::string("unexpected exception: ") + e.what());
+  } catch (...) {
+    return Error::Internal("unexpected exception");
+  }
+}
+
+nlohmann::json NotesJson(const std::vector<ChannelNote>& notes) {
+  auto out = nlohmann::json::array();
+  for (const auto& n : notes) {
+    out.push_back({{"channel", n.channel}, {"stage", n.stage}, {"reason", n.reason}});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string TickReport::ToJson() const {
+  const nlohmann::json j = {
+      {"bucket", FormatRfc3339(bucket)},
+      {"ok", ok()},
+      {"seen", seen},
+      {"stored", stored},
+      {"published", published},
+      {"skipped", NotesJson(skipped)},
+      {"failed", NotesJson(failed)},
+      {"duration_ms", duration.count()},
+  };
+  return j.dump();
+}
+
+TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
+  const WallTime started = clock_.Now();
+  TickReport report;
+  const auto len = options.bucket_length;
+  report.bucket = BucketStart(now, len);
+  auto finish = [&] {
+    report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - started);
+    return std::move(report);
+  };
+
+  auto polled = Guard([&] { return source_.Poll(now); });
+  if (!polled.ok()) {
+    report.failed.push_back({"", "source", polled.error().ToString()});
+    return finish();
+  }
+
+  // One reading per channel; the first wins if a source repeats itself.
+  std::vector<ChannelReading> readings;
+  readings.reserve(polled->size());
+  std::unordered_set<ChannelId> seen;
+  for (auto& r : *polled) {
+    if (r.channel.empty()) {
+      report.skipped.push_back({"", "source", "reading without a channel id"});
+    } else if (!seen.insert(r.channel).second) {
+      report.skipped.push_back({r.channel, "source", "duplicate reading"});
+    } else {
+      readings.push_back(std::move(r));
+    }
+  }
+  report.seen = readings.size();
+
+  std::vector<Sample> samples;
+  std::vector<ChannelId> channels;
+  samples.reserve(readings.size());
+  channels.reserve(readings.size());
+  for (const auto& r : readings) {
+    channels.push_back(r.channel);
+    if (r.viewers && *r.viewers >= 0) {
+      samples.push_back({r.channel, report.bucket, *r.viewers});
+    } else {
+      report.skipped.push_back({r.channel, "store", "viewer count unknown: this bucket is a gap"});
+    }
+  }
+
+  if (!samples.empty()) {
+    auto stored = Guard([&] { return store_.Record(samples); });
+    if (stored.ok()) {
+      report.stored = *stored;
+    } else {
+      for (const auto& s : samples) {
+        report.failed.push_back({s.channel, "store", stored.error().ToString()});
+      }
+    }
+  }
+
+  // counts[channel][i]: bucket i of the window, oldest first.
+  using Counts = std::array<std::optional<std::int64_t>, kWindowBuckets>;
+  std::unordered_map<ChannelId, Counts> counts;
+  counts.reserve(channels.size());
+  for (const auto& c : channels) counts[c];
+  const Seconds oldest = report.bucket - (kWindowBuckets - 1) * len;
+  auto window = Guard([&] { return store_.Window(channels, oldest, report.bucket); });
+  if (window.ok()) {
+    for (const auto& s : *window) {
+      const auto it = counts.find(s.channel);
+      if (it == counts.end() || s.bucket < oldest || s.bucket > report.bucket) continue;
+      const auto offset = (s.bucket - oldest) / len;
+      if ((s.bucket - oldest) % len != std::chrono::seconds{0}) continue;  // not a bucket start
+      it->second[static_cast<std::size_t>(offset)] = s.viewers;
+    }
+  } else {
+    for (const auto& c : channels) {
+      report.failed.push_back({c, "window", window.error().ToString()});
+    }
+  }
+  // The reading of this tick is real even when storing it failed.
+  for (const auto& s : samples) counts[s.channel][kWindowBuckets - 1] = s.viewers;
+
+  report.summaries.reserve(readings.size());
+  for (const auto& c : channels) {
+    Summary summary{c, report.bucket, len, counts[c], Trend::kUnknown};
+    summary.trend = ComputeTrend(summary.counts);
+    if (options.deadline && clock_.Now() >= *options.deadline) {
+      report.skipped.push_back({c, "publish", "tick deadline reached"});
+      report.summaries.push_back(std::move(summary));
+      continue;
+    }
+    const std::string payload = EncodePayloadV1(summary);
+    auto outcome = Guard([&] { return publisher_.Publish(summary, payload); });
+    if (!outcome.ok()) {
+      report.failed.push_back({c, "publish", outcome.error().ToString()});
+    } else if (outcome->published) {
+      ++report.published;
+    } else {
+      report.skipped.push_back({c, "publish", outcome->skip_reason});
+    }
+    report.summaries.push_back(std::move(summary));
+  }
+  return finish();
+}
+
+}  // namespace headcount

@@ -1,0 +1,117 @@
+// One tick, the heart of headcount: Source -> Store -> window -> summary ->
+// Publisher, for every live channel (../../docs/architecture in README).
+// The seams are interfaces; RunTick is not reentrant for one set of seams
+// (the scheduler calls it from one thread at a time).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "core/samples.h"
+
+namespace headcount {
+
+// Reads the live channels and their current viewer counts.
+class Source {
+ public:
+  virtual ~Source() = default;
+  Source() = default;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  // Every channel that is live at `now`. An error means nothing could be read.
+  virtual Result<std::vector<ChannelReading>> Poll(WallTime now) = 0;
+};
+
+// Keeps samples, one per (channel, bucket).
+class Store {
+ public:
+  virtual ~Store() = default;
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Writes `samples` as one batch; a sample whose (channel, bucket) is already
+  // stored replaces it (idempotent upsert). Returns how many rows were
+  // written. On error nothing of the batch is guaranteed stored.
+  virtual Result<std::size_t> Record(std::span<const Sample> samples) = 0;
+
+  // Every stored sample of `channels` with from <= bucket <= to, in any order.
+  virtual Result<std::vector<Sample>> Window(std::span<const ChannelId> channels, Seconds from,
+                                             Seconds to) = 0;
+};
+
+// What became of one channel's summary at the publisher.
+struct PublishOutcome {
+  bool published = true;
+  std::string skip_reason;  // why not published, when !published (e.g. quota)
+
+  static PublishOutcome Published() { return {}; }
+  static PublishOutcome Skipped(std::string why) { return {false, std::move(why)}; }
+};
+
+// Sends a channel's summary into its stream as timed metadata.
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  Publisher() = default;
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  // Publishes `payload` (the encoded `summary`) for summary.channel.
+  virtual Result<PublishOutcome> Publish(const Summary& summary, const std::string& payload) = 0;
+};
+
+struct TickOptions {
+  std::chrono::seconds bucket_length{60};
+  // When set, no channel starts publishing after this instant; the rest are
+  // reported as skipped.
+  std::optional<WallTime> deadline;
+};
+
+struct ChannelNote {
+  ChannelId channel;
+  std::string stage;   // "source", "store", "window" or "publish"
+  std::string reason;  // why it was skipped or failed
+};
+
+struct TickReport {
+  Seconds bucket;
+  std::size_t seen = 0;       // live channels the source returned
+  std::size_t stored = 0;     // samples written
+  std::size_t published = 0;  // summaries the publisher accepted
+  std::vector<ChannelNote> skipped;  // not done, by design (unknown count, quota, deadline)
+  std::vector<ChannelNote> failed;   // not done, because something broke
+  std::chrono::milliseconds duration{0};
+  std::vector<Summary> summaries;  // one per live channel, as published
+
+  // True when nothing failed.
+  bool ok() const { return failed.empty(); }
+  // The report as compact JSON (summaries left out).
+  std::string ToJson() const;
+};
+
+// Runs ticks against one set of seams.
+class TickRunner {
+ public:
+  TickRunner(Source& source, Store& store, Publisher& publisher, const Clock& clock)
+      : source_(source), store_(store), publisher_(publisher), clock_(clock) {}
+
+  // Runs the tick for the bucket that holds `now`: every live channel gets its
+  // reading stored and a summary of the last kWindowBuckets buckets published.
+  // One channel's failure never stops the others. Never throws.
+  TickReport Run(WallTime now, const TickOptions& options);
+
+ private:
+  Source& source_;
+  Store& store_;
+  Publisher& publisher_;
+  const Clock& clock_;
+};
+
+}  // namespace headcount
