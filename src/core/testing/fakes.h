@@ -1,0 +1,82 @@
+// Test fakes for the tick's seams: a scripted Source, an in-memory Store and a
+// recording Publisher, each able to fail on demand. Not thread-safe; for tests.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "core/history.h"
+#include "core/tick.h"
+
+namespace headcount::testing {
+
+class ScriptedSource final : public Source {
+ public:
+  Result<std::vector<ChannelReading>> Poll(WallTime /*now*/) override {
+    ++polls;
+    if (error) return *error;
+    return readings;
+  }
+
+  std::vector<ChannelReading> readings;
+  std::optional<Error> error;
+  int polls = 0;
+};
+
+class MemoryStore final : public Store, public HistoryReader {
+ public:
+  Result<std::size_t> Record(std::span<const Sample> samples) override {
+    ++record_calls;
+    if (record_error) return *record_error;
+    for (const auto& s : samples) rows[{s.channel, s.bucket}] = s.viewers;
+    return samples.size();
+  }
+
+  Result<std::vector<Sample>> Window(std::span<const ChannelId> channels, Seconds from,
+                                     Seconds to) override {
+    if (window_error) return *window_error;
+    std::vector<Sample> out;
+    for (const auto& c : channels) {
+      for (auto it = rows.lower_bound({c, from}); it != rows.end() && it->first.first == c &&
+                                                  it->first.second <= to;
+           ++it) {
+        out.push_back({c, it->first.second, it->second});
+      }
+    }
+    return out;
+  }
+
+  Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override {
+    return Window(std::span(&channel, 1), from, to);
+  }
+
+  Result<bool> HasChannel(const ChannelId& channel) override {
+    return std::any_of(rows.begin(), rows.end(),
+                       [&](const auto& row) { return row.first.first == channel; });
+  }
+
+  std::map<std::pair<ChannelId, Seconds>, std::int64_t> rows;
+  std::optional<Error> record_error;
+  std::optional<Error> window_error;
+  int record_calls = 0;
+};
+
+class RecordingPublisher final : public Publisher {
+ public:
+  Result<PublishOutcome> Publish(const Summary& summary, const std::string& payload) override {
+    if (fail_channels.count(summary.channel)) return Error::Rejected("publisher said no");
+    if (skip_channels.count(summary.channel)) return PublishOutcome::Skipped("not broadcasting");
+    published.emplace_back(summary, payload);
+    return PublishOutcome::Published();
+  }
+
+  std::vector<std::pair<Summary, std::string>> published;
+  std::set<ChannelId> fail_channels;
+  std::set<ChannelId> skip_channels;
+};
+
+}  // namespace headcount::testing
