@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "core/trend.h"
@@ -14,6 +15,21 @@
 namespace headcount {
 
 using ChannelId = std::string;
+
+// The longest channel id headcount accepts anywhere (URL, folder, API, store).
+inline constexpr std::size_t kMaxChannelIdBytes = 64;
+
+// A channel id is 1 to kMaxChannelIdBytes of [A-Za-z0-9_-]: safe as a folder
+// name, in a URL path, a metric label and a log line, with no escaping.
+constexpr bool IsValidChannelId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxChannelIdBytes) return false;
+  for (const char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 // How many buckets a summary (and the timed-metadata payload) carries.
 inline constexpr int kWindowBuckets = 5;
