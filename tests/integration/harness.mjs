@@ -1,0 +1,131 @@
+// Test harness for headcount's integration tests: starts the real processes
+// (ffmpeg, headcount serve, headcount viewers), waits for conditions, and
+// stops everything it started, even when a test fails.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const BIN = process.env.HEADCOUNT_BIN ?? new URL('../../build/ci/headcount', import.meta.url).pathname;
+
+export function tempDir(prefix = 'headcount-it-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs`.
+export async function waitFor(what, probe, { timeoutMs = 20000, intervalMs = 200 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last?.stack ?? JSON.stringify(last)}`);
+}
+
+// A child process whose output is kept (for failure messages) and which is
+// killed when the test run ends.
+export class Proc {
+  constructor(name, cmd, args, opts = {}) {
+    this.name = name;
+    this.output = '';
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    const keep = (d) => {
+      this.output += d.toString();
+      if (this.output.length > 200000) this.output = this.output.slice(-100000);
+    };
+    this.child.stdout.on('data', keep);
+    this.child.stderr.on('data', keep);
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    Proc.all.add(this);
+  }
+
+  // Sends `signal` and waits for the exit; SIGKILL after `graceMs`.
+  async stop(signal = 'SIGTERM', graceMs = 10000) {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    Proc.all.delete(this);
+    return result;
+  }
+
+  static all = new Set();
+  static async stopAll() {
+    await Promise.all([...Proc.all].map((p) => p.stop('SIGKILL')));
+  }
+}
+
+// ffmpeg writing a live HLS test stream (1 s segments with program date-time)
+// into <root>/<channel>/stream.m3u8, as scripts/demo does.
+export async function startTestStream(root, channel) {
+  const dir = join(root, channel);
+  mkdirSync(dir, { recursive: true });
+  const p = new Proc(`ffmpeg ${channel}`, 'ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-re',
+    '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=15',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    '-g', '15', '-keyint_min', '15', '-sc_threshold', '0', '-c:a', 'aac',
+    '-f', 'hls', '-hls_time', '1', '-hls_list_size', '6',
+    '-hls_flags', 'delete_segments+program_date_time+independent_segments+temp_file+omit_endlist',
+    '-hls_segment_filename', join(dir, 'seg_%05d.ts'), join(dir, 'stream.m3u8'),
+  ]);
+  await waitFor(`ffmpeg to write ${channel}/stream.m3u8`, () => existsSync(join(dir, 'stream.m3u8')));
+  return p;
+}
+
+export function run(args, opts = {}) {
+  return spawnSync(BIN, args, { encoding: 'utf8', timeout: 60000, ...opts });
+}
+
+export async function getJson(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
+// The headcount DATERANGE of a playlist, decoded: { id, startDate, payload }.
+export function headcountDateRanges(playlist) {
+  const out = [];
+  for (const line of playlist.split('\n')) {
+    if (!line.startsWith('#EXT-X-DATERANGE:')) continue;
+    const attrs = {};
+    for (const m of line.slice('#EXT-X-DATERANGE:'.length).matchAll(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g)) {
+      attrs[m[1]] = m[2].startsWith('"') ? m[2].slice(1, -1) : m[2];
+    }
+    if (attrs.CLASS !== 'com.headcount.viewers') continue;
+    out.push({
+      id: attrs.ID,
+      startDate: attrs['START-DATE'],
+      payload: JSON.parse(Buffer.from(attrs['X-HEADCOUNT'], 'base64').toString('utf8')),
+    });
+  }
+  return out;
+}
+
+export function cleanup(dir) {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}

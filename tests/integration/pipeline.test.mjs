@@ -1,0 +1,155 @@
+// The whole embedded pipeline, as a user runs it: ffmpeg writes a live HLS
+// stream, `headcount serve` serves it and ticks every 2 s, `headcount viewers`
+// plays it; the API, the served playlists and the database must all agree on
+// the simulated number of viewers.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Parser } from 'm3u8-parser';
+
+import {
+  BIN, Proc, cleanup, freePort, getJson, headcountDateRanges, run, sleep, startTestStream,
+  tempDir, waitFor,
+} from './harness.mjs';
+
+const TICK_SECONDS = 2;
+const IDLE_TIMEOUT_SECONDS = 4;
+
+describe('embedded pipeline: ffmpeg + serve + viewers', () => {
+  let dir;
+  let port;
+  let base;
+  let serve;
+  let viewers;
+
+  const channel = async (id) => (await getJson(`${base}/api/channels`)).channels.find((c) => c.id === id);
+  const playlistUrl = () => `${base}/hls/demo/stream.m3u8`;
+
+  before(async () => {
+    dir = tempDir();
+    await startTestStream(join(dir, 'hls'), 'demo');
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    serve = new Proc('serve', BIN, [
+      'serve', '--listen', `127.0.0.1:${port}`, '--hls-root', join(dir, 'hls'),
+      '--database', join(dir, 'headcount.db'), '--tick-interval', `${TICK_SECONDS}s`,
+      '--session-idle-timeout', `${IDLE_TIMEOUT_SECONDS}s`, '--log-level', 'debug',
+    ]);
+    await waitFor('serve to answer /healthz', async () => (await fetch(`${base}/healthz`)).ok);
+  });
+
+  after(async () => {
+    await Proc.stopAll();
+    cleanup(dir);
+  });
+
+  test('a one-shot playlist fetch is not a viewer', async () => {
+    for (let i = 0; i < 3; i++) await (await fetch(playlistUrl())).text();
+    await waitFor('the demo channel in the API', () => channel('demo'));
+    await sleep(2 * TICK_SECONDS * 1000 + 500);
+    assert.equal((await channel('demo')).viewers, 0);
+  });
+
+  test('the served playlist is valid HLS with a session on every URI and the payload', async () => {
+    const text = await waitFor('a playlist with a DATERANGE', async () => {
+      const t = await (await fetch(playlistUrl())).text();
+      return t.includes('#EXT-X-DATERANGE') ? t : null;
+    });
+    const parser = new Parser();
+    parser.push(text);
+    parser.end();
+    const m = parser.manifest;
+    assert.ok(m.segments.length >= 2, 'segments parsed');
+    assert.equal(m.targetDuration, 1);
+    for (const seg of m.segments) {
+      assert.match(seg.uri, /^seg_\d{5}\.ts\?hcs=[A-Za-z0-9_-]+$/);
+      assert.ok(seg.programDateTime, 'program date-time kept');
+    }
+    const ranges = headcountDateRanges(text);
+    assert.equal(ranges.length, 1, 'exactly one headcount DATERANGE');
+    const { payload, id, startDate } = ranges[0];
+    assert.equal(payload.v, 1);
+    assert.equal(payload.m.length, 5);
+    assert.equal(new Date(startDate).getTime(), new Date(payload.at).getTime(), 'START-DATE is the bucket start');
+    assert.equal(id, `hc-${new Date(payload.at).getTime() / 1000}`);
+    assert.ok(Buffer.byteLength(JSON.stringify(payload)) <= 1024);
+  });
+
+  test('ffprobe reads the served playlist over HTTP', () => {
+    const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'json', playlistUrl()],
+      { encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.status, 0, r.stderr);
+    const codecs = JSON.parse(r.stdout).streams.map((s) => s.codec_name).sort();
+    assert.deepEqual(codecs, ['aac', 'h264']);
+  });
+
+  test('N simulated players count as exactly N viewers, in the API and in the stream', async () => {
+    viewers = new Proc('viewers', BIN, ['viewers', '--url', playlistUrl(), '--count', '5', '--ramp', '1s']);
+    await waitFor('the API to report 5 viewers', async () => (await channel('demo'))?.viewers === 5,
+      { timeoutMs: 30000 });
+    // It stays exactly 5 over the next ticks (the ffprobe above and our own probes do not count).
+    for (let i = 0; i < 3; i++) {
+      await sleep(TICK_SECONDS * 1000);
+      await (await fetch(playlistUrl())).text();
+      assert.equal((await channel('demo')).viewers, 5);
+    }
+    // The playlist carries the same numbers as the API, bucket for bucket.
+    await waitFor('the playlist payload to match /api/channels', async () => {
+      const api = await channel('demo');
+      const [range] = headcountDateRanges(await (await fetch(playlistUrl())).text());
+      if (!range || new Date(range.payload.at).getTime() !== new Date(api.at).getTime()) return false;
+      assert.deepEqual(range.payload.m, api.buckets.map((b) => b.viewers));
+      assert.equal(range.payload.m[4], 5);
+      assert.equal(range.payload.trend, api.trend);
+      return true;
+    });
+  });
+
+  test('viewers who leave stop counting after the idle timeout', async () => {
+    const { code } = await viewers.stop('SIGINT');
+    assert.equal(code, 0, viewers.output);
+    await waitFor('the API to report 0 viewers', async () => (await channel('demo')).viewers === 0,
+      { timeoutMs: (IDLE_TIMEOUT_SECONDS + 3 * TICK_SECONDS) * 1000 });
+  });
+
+  test('headcount tick runs one tick in the server and prints its report', () => {
+    const r = run(['tick', '--listen', `127.0.0.1:${port}`]);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.ok, true);
+    assert.equal(report.seen, 1);
+    assert.equal(report.published, 1);
+  });
+
+  test('headcount history prints what was stored', () => {
+    const csv = run(['history', '--database', join(dir, 'headcount.db'), '--channel', 'demo', '--since', '10m']);
+    assert.equal(csv.status, 0, csv.stderr);
+    const lines = csv.stdout.trim().split('\n');
+    assert.equal(lines[0], 'start,viewers');
+    const counts = lines.slice(1).map((l) => Number(l.split(',')[1]));
+    assert.ok(counts.includes(5), `a bucket with the 5 viewers: ${csv.stdout}`);
+    const json = JSON.parse(run(['history', '--database', join(dir, 'headcount.db'), '--channel', 'demo', '--format', 'json']).stdout);
+    assert.equal(json.points.length, lines.length - 1);
+  });
+
+  test('the history API serves the same samples as CSV and JSON', async () => {
+    const csv = await (await fetch(`${base}/api/channels/demo/history?since=10m&format=csv`)).text();
+    const json = await getJson(`${base}/api/channels/demo/history?since=10m`);
+    assert.equal(csv.trim().split('\n').length - 1, json.points.length);
+    assert.equal((await fetch(`${base}/api/channels/nope/history`)).status, 404);
+    assert.equal((await fetch(`${base}/api/channels/demo/history?since=forever`)).status, 400);
+  });
+
+  test('/metrics speaks Prometheus and counts the ticks', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    assert.match(text, /^headcount_ticks_total\{result="ok"\} [1-9]\d*$/m);
+    assert.match(text, /^headcount_channel_viewers\{channel="demo"\} \d+$/m);
+  });
+
+  test('SIGTERM stops serve cleanly', async () => {
+    const { code } = await serve.stop('SIGTERM');
+    assert.equal(code, 0, serve.output.slice(-2000));
+    assert.match(serve.output, /stopped/);
+  });
+});
