@@ -1,0 +1,115 @@
+// The built-in HLS origin: serves <hls_root>/<channel>/ as ffmpeg's HLS muxer
+// writes it, counts viewer sessions passively (the embedded Source) and puts
+// the latest payload into media playlists as EXT-X-DATERANGE (the embedded
+// Publisher). Thread-safe: Handle, Poll and Publish may run concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "core/samples.h"
+#include "core/tick.h"
+#include "origin/playlist.h"
+#include "origin/sessions.h"
+#include "server/http.h"
+
+namespace headcount {
+
+// A playlist larger than this is not served (500): ffmpeg's are a few KiB.
+inline constexpr std::size_t kMaxPlaylistBytes = 1 << 20;
+inline constexpr std::size_t kMaxChannelNameBytes = 64;
+inline constexpr std::size_t kMaxFileNameBytes = 128;
+// Poll looks at no more channel directories than this (logged when cut).
+inline constexpr std::size_t kMaxPolledChannels = 10'000;
+// A published payload older than this is no longer injected: when ticks
+// stop, viewers see no number rather than a stale one.
+inline constexpr std::chrono::minutes kMaxPayloadAge{10};
+// The query parameter that carries the session id.
+inline constexpr std::string_view kSessionParameter = "hcs";
+
+struct OriginOptions {
+  // Where ffmpeg writes, one directory per channel: <hls_root>/<channel>/*.m3u8.
+  std::filesystem::path hls_root;
+  // A viewer not heard from for this long is no longer counted.
+  std::chrono::seconds session_idle_timeout{30};
+  // A channel is live while one of its .m3u8 files was modified within this.
+  std::chrono::seconds live_timeout{30};
+  // Key that signs session ids; empty = random per process.
+  std::string session_key;
+  // Requests are <url_prefix>/<channel>/<file>. No trailing '/'.
+  std::string url_prefix = "/hls";
+};
+
+// [A-Za-z0-9_-]{1,64}.
+bool IsValidChannelName(std::string_view name);
+// [A-Za-z0-9._-]{1,128}, not starting with '.', ending in .m3u8, .ts, .m4s,
+// .mp4, .aac or .vtt.
+bool IsServableFileName(std::string_view name);
+
+class Origin final : public Source, public Publisher {
+ public:
+  // `clock` must outlive the origin. Nothing is read from disk until used:
+  // hls_root may appear later (ffmpeg creates it).
+  Origin(OriginOptions options, const Clock& clock);
+
+  // Serves GET and HEAD of <url_prefix>/<channel>/<file> from hls_root:
+  //  - .m3u8: the playlist rewritten for the caller's session (a valid `hcs`
+  //    is refreshed and kept; a bad one is replaced by a freshly minted id)
+  //    with, in media playlists, the channel's latest payload as DATERANGE;
+  //    200 application/vnd.apple.mpegurl. A media playlist asked for with no
+  //    `hcs` at all is answered with WrapMediaPlaylist(<same name>?hcs=<new
+  //    id>), so the player's reloads carry its session;
+  //  - segments: 200 with HttpResponse::file set to the resolved path, for the
+  //    server to stream; a valid `hcs` starts or refreshes the session (a
+  //    viewer is a session that fetched media), media is never refused.
+  // 404 for other paths, names or extensions, missing files and anything
+  // whose real path leaves hls_root; 405 (with Allow) for other methods; 500
+  // for unreadable or oversized playlists; 503 for a file that is not (yet)
+  // a playlist, e.g. caught mid-write. Error bodies never name paths.
+  // HEAD returns the GET response (body included, for Content-Length; the
+  // server must not send it) and refreshes no session.
+  HttpResponse Handle(const HttpRequest& request);
+
+  // Source: every channel directory with a valid name holding a .m3u8
+  // modified within live_timeout of `now`, with its active sessions (0 when
+  // none), sorted by channel. Fails (Io) when hls_root cannot be listed.
+  Result<std::vector<ChannelReading>> Poll(WallTime now) override;
+
+  // Publisher: keeps `payload` as the channel's DATERANGE (ID
+  // DateRangeId(summary.at), START-DATE summary.at), served from the next
+  // playlist request on. InvalidArgument for an invalid channel name or a
+  // payload over kMaxPayloadBytes.
+  Result<PublishOutcome> Publish(const Summary& summary, const std::string& payload) override;
+
+  // Active sessions over all channels at `now`, for metrics.
+  std::int64_t ActiveSessions(WallTime now);
+
+  const std::string& url_prefix() const { return options_.url_prefix; }
+
+ private:
+  HttpResponse ServePlaylist(const HttpRequest& request, const std::string& channel,
+                             std::string_view name, const std::filesystem::path& file);
+  HttpResponse ServeSegment(const HttpRequest& request, const std::string& channel,
+                            const std::filesystem::path& file, std::string_view extension);
+  // The DATERANGE to inject for `channel` at `now`, if a fresh one exists.
+  std::optional<DateRangeTag> LatestDateRange(const std::string& channel, WallTime now);
+
+  const OriginOptions options_;
+  const Clock& clock_;
+  ViewerSessions sessions_;
+
+  // Guarded by payload_mu_.
+  std::mutex payload_mu_;
+  std::map<ChannelId, DateRangeTag> latest_;
+};
+
+}  // namespace headcount

@@ -1,0 +1,265 @@
+#include "origin/playlist.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <span>
+#include <vector>
+
+#include "core/time_text.h"
+#include "origin/base64.h"
+
+namespace headcount {
+namespace {
+
+constexpr std::string_view kExtM3u = "#EXTM3U";
+constexpr std::string_view kProgramDateTimeTag = "EXT-X-PROGRAM-DATE-TIME";
+
+// Tags whose URI="..." attribute names a resource of this origin.
+constexpr std::array<std::string_view, 8> kTagsWithUri = {
+    "EXT-X-MAP",         "EXT-X-MEDIA", "EXT-X-I-FRAME-STREAM-INF", "EXT-X-KEY",
+    "EXT-X-SESSION-KEY", "EXT-X-PART",  "EXT-X-PRELOAD-HINT",       "EXT-X-RENDITION-REPORT"};
+
+// Tags that belong to the media segment that follows them (RFC 8216 §4.3.2,
+// plus the LL-HLS and 8216bis ones). The DATERANGE goes before the first.
+constexpr std::array<std::string_view, 11> kSegmentTags = {
+    "EXTINF",        "EXT-X-BYTERANGE",   "EXT-X-DISCONTINUITY", "EXT-X-KEY",
+    "EXT-X-MAP",     kProgramDateTimeTag, "EXT-X-DATERANGE",     "EXT-X-GAP",
+    "EXT-X-BITRATE", "EXT-X-PART",        "EXT-X-PRELOAD-HINT"};
+
+// Splits `text` into lines on LF, dropping one CR before each LF. A final
+// newline does not start another line.
+std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    start = end + 1;
+  }
+  return lines;
+}
+
+bool IsTag(std::string_view line) { return line.starts_with("#EXT"); }
+
+// "EXTINF" for "#EXTINF:1.0,"; empty for anything that is not a tag.
+std::string_view TagName(std::string_view line) {
+  if (!IsTag(line)) return {};
+  const std::size_t colon = line.find(':');
+  return line.substr(1, colon == std::string_view::npos ? std::string_view::npos : colon - 1);
+}
+
+bool Contains(std::span<const std::string_view> set, std::string_view name) {
+  return std::find(set.begin(), set.end(), name) != set.end();
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A URI line is any non-blank line that does not start with '#'.
+bool IsUriLine(std::string_view line) {
+  const std::string_view t = Trim(line);
+  return !t.empty() && t.front() != '#';
+}
+
+bool IsAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// True for "scheme:..." (RFC 3986 §3.1) and network-path references
+// ("//host/..."): both name a resource that is not ours.
+bool IsAbsoluteUri(std::string_view uri) {
+  if (uri.starts_with("//")) return true;
+  if (uri.empty() || !IsAlpha(uri.front())) return false;
+  for (std::size_t i = 1; i < uri.size(); ++i) {
+    const char c = uri[i];
+    if (c == ':') return true;
+    if (!IsAlpha(c) && !IsDigit(c) && c != '+' && c != '-' && c != '.') return false;
+  }
+  return false;
+}
+
+// `uri` with `query` appended to its query component (before any fragment).
+std::string AppendQuery(std::string_view uri, std::string_view query) {
+  if (query.empty() || IsAbsoluteUri(uri)) return std::string(uri);
+  const std::size_t hash = uri.find('#');
+  const std::string_view base = uri.substr(0, hash);
+  const std::string_view fragment =
+      hash == std::string_view::npos ? std::string_view() : uri.substr(hash);
+  std::string out(base);
+  if (base.find('?') == std::string_view::npos) {
+    out += '?';
+  } else if (!base.ends_with('?') && !base.ends_with('&')) {
+    out += '&';
+  }
+  out += query;
+  out += fragment;
+  return out;
+}
+
+// Rewrites the quoted URI attribute of a tag line's attribute list. A line
+// whose attribute list does not parse is copied unchanged: never refuse to
+// serve a playlist for a tag this code does not understand.
+std::string RewriteUriAttribute(std::string_view line, std::string_view query) {
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return std::string(line);
+  std::size_t pos = colon + 1;
+  while (pos < line.size()) {
+    const std::size_t eq = line.find('=', pos);
+    if (eq == std::string_view::npos) break;
+    const std::string_view name = Trim(line.substr(pos, eq - pos));
+    std::size_t value_end;
+    if (eq + 1 < line.size() && line[eq + 1] == '"') {
+      const std::size_t close = line.find('"', eq + 2);
+      if (close == std::string_view::npos) break;
+      if (name == "URI") {
+        const std::string_view uri = line.substr(eq + 2, close - (eq + 2));
+        std::string out(line.substr(0, eq + 2));
+        out += AppendQuery(uri, query);
+        out += line.substr(close);
+        return out;
+      }
+      value_end = close + 1;
+    } else {
+      value_end = std::min(line.find(',', eq + 1), line.size());
+    }
+    if (value_end < line.size() && line[value_end] != ',') break;
+    pos = value_end + 1;
+  }
+  return std::string(line);
+}
+
+bool IsQuotable(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    return c == '"' || static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+  });
+}
+
+}  // namespace
+
+bool IsMediaPlaylist(std::string_view playlist) {
+  for (const std::string_view line : SplitLines(playlist)) {
+    const std::string_view name = TagName(line);
+    if (name == "EXTINF" || name == "EXT-X-TARGETDURATION") return true;
+  }
+  return false;
+}
+
+std::string DateRangeId(Seconds bucket) {
+  return "hc-" + std::to_string(bucket.time_since_epoch().count());
+}
+
+std::string EncodeDateRangePayload(std::string_view payload) { return Base64Encode(payload); }
+
+std::string FormatDateRange(const DateRangeTag& tag) {
+  std::string out = "#EXT-X-DATERANGE:ID=\"";
+  out += tag.id;
+  out += "\",CLASS=\"";
+  out += kDateRangeClass;
+  out += "\",START-DATE=\"";
+  out += FormatRfc3339Millis(tag.start);
+  out += "\",";
+  out += kDateRangePayloadAttribute;
+  out += "=\"";
+  out += tag.payload_base64;
+  out += '"';
+  return out;
+}
+
+Result<WallTime> ParseProgramDateTime(std::string_view line) {
+  if (TagName(line) != kProgramDateTimeTag || line.size() <= kProgramDateTimeTag.size() + 2) {
+    return Error::InvalidArgument("not an EXT-X-PROGRAM-DATE-TIME tag");
+  }
+  return ParseRfc3339(line.substr(kProgramDateTimeTag.size() + 2));
+}
+
+Result<std::string> RewritePlaylist(std::string_view source, const PlaylistRewrite& opts) {
+  const std::vector<std::string_view> lines = SplitLines(source);
+  if (lines.empty() || Trim(lines.front()) != kExtM3u) {
+    return Error::InvalidArgument("not an HLS playlist: it does not start with #EXTM3U");
+  }
+  if (opts.daterange && (opts.daterange->id.empty() || !IsQuotable(opts.daterange->id) ||
+                         !IsQuotable(opts.daterange->payload_base64))) {
+    return Error::InvalidArgument("DATERANGE id or payload cannot be a quoted string");
+  }
+
+  // Where the DATERANGE goes: before the first line of segment 1, provided
+  // this is a media playlist with (only valid) program date-times.
+  std::size_t insert_at = lines.size();
+  if (opts.daterange) {
+    bool media = false;
+    bool has_pdt = false;
+    bool pdt_ok = true;
+    std::size_t first_segment_line = lines.size();
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+      const std::string_view name = TagName(lines[i]);
+      if (name == "EXTINF" || name == "EXT-X-TARGETDURATION") media = true;
+      if (name == kProgramDateTimeTag) {
+        has_pdt = true;
+        pdt_ok = pdt_ok && ParseProgramDateTime(lines[i]).ok();
+      }
+      if (first_segment_line == lines.size() &&
+          (IsUriLine(lines[i]) || Contains(kSegmentTags, name))) {
+        first_segment_line = i;
+      }
+    }
+    if (media && has_pdt && pdt_ok) insert_at = first_segment_line;
+  }
+
+  std::string out;
+  out.reserve(source.size() + source.size() / 4 + 256);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (i == insert_at) {
+      out += FormatDateRange(*opts.daterange);
+      out += '\n';
+    }
+    const std::string_view line = lines[i];
+    if (IsUriLine(line)) {
+      out += AppendQuery(Trim(line), opts.session_query);
+    } else if (!opts.session_query.empty() && Contains(kTagsWithUri, TagName(line))) {
+      out += RewriteUriAttribute(line, opts.session_query);
+    } else {
+      out += line;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string WrapMediaPlaylist(std::string_view variant_uri, std::uint64_t peak_bits_per_second) {
+  std::string out(kExtM3u);
+  out += "\n#EXT-X-STREAM-INF:BANDWIDTH=";
+  out += std::to_string(std::max<std::uint64_t>(peak_bits_per_second, 1));
+  out += '\n';
+  out += variant_uri;
+  out += '\n';
+  return out;
+}
+
+std::uint64_t PeakBitrate(
+    std::string_view media_playlist,
+    const std::function<std::optional<std::uint64_t>(std::string_view uri)>& segment_size) {
+  std::uint64_t peak = 0;
+  double duration = 0;
+  for (const std::string_view line : SplitLines(media_playlist)) {
+    if (TagName(line) == "EXTINF") {
+      // #EXTINF:<duration>,[<title>]
+      const std::string_view value = line.substr(line.find(':') + 1);
+      duration = std::strtod(std::string(value.substr(0, value.find(','))).c_str(), nullptr);
+    } else if (IsUriLine(line)) {
+      const std::optional<std::uint64_t> size = segment_size(Trim(line));
+      if (size && duration > 0) {
+        peak = std::max(peak, static_cast<std::uint64_t>(double(*size) * 8 / duration));
+      }
+      duration = 0;
+    }
+  }
+  return peak;
+}
+
+}  // namespace headcount

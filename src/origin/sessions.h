@@ -1,0 +1,110 @@
+// Viewer sessions of the HLS origin: signed session ids handed out in the
+// URIs of served playlists, and the table of ids seen recently, which is the
+// viewer count. ViewerSessions is thread-safe (one mutex guards the table).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "core/samples.h"
+
+namespace headcount {
+
+// Sessions tracked at once, over all channels. Past it, new sessions are not
+// counted (logged once per episode); media is still served.
+inline constexpr std::size_t kMaxSessions = 1'000'000;
+// A session not seen for this long is gone.
+inline constexpr std::chrono::seconds kDefaultSessionIdleTimeout{30};
+// Length of a generated signing key.
+inline constexpr std::size_t kSessionKeyBytes = 32;
+// An id is base64url(nonce || first kSessionTagBytes of HMAC-SHA256(key,
+// channel + "\n" + nonce)): 24 bytes, 32 characters.
+inline constexpr std::size_t kSessionNonceBytes = 12;
+inline constexpr std::size_t kSessionTagBytes = 12;
+inline constexpr std::size_t kSessionIdChars = (kSessionNonceBytes + kSessionTagBytes) / 3 * 4;
+
+struct SessionOptions {
+  std::chrono::seconds idle_timeout = kDefaultSessionIdleTimeout;
+  // HMAC key; any length, but it should hold 32 bytes of entropy. Empty = a
+  // random key of kSessionKeyBytes (ids then die with the process).
+  std::string key;
+  std::size_t max_sessions = kMaxSessions;
+};
+
+// What a request carrying a session id fetched.
+enum class Activity { kPlaylist, kMedia };
+
+class ViewerSessions {
+ public:
+  // Aborts the process if `options.key` is empty and the system random
+  // generator fails: serving with a guessable key would let clients forge
+  // viewers, and the generator cannot fail on a working Linux system.
+  explicit ViewerSessions(SessionOptions options = {});
+  ViewerSessions(const ViewerSessions&) = delete;
+  ViewerSessions& operator=(const ViewerSessions&) = delete;
+
+  // A fresh id for `channel`. Stateless: nothing is stored, so an id that
+  // is never presented again (a one-shot probe) is never counted. Fails
+  // (Internal) only if the random generator fails.
+  Result<std::string> Mint(std::string_view channel) const;
+
+  // True when `id` was minted by this key for `channel` (constant-time tag
+  // comparison). False for forged, malformed and other channels' ids.
+  bool Verify(std::string_view channel, std::string_view id) const;
+
+  // Verifies `id` for `channel`, then refreshes its session at `now`. A
+  // session starts with its first media request (kMedia): playlist requests
+  // (kPlaylist) only refresh a session that has started, so a client that
+  // reads playlists and never media (a probe, a crawler) is never a viewer.
+  // Returns Verify's answer: a valid id is still "true" when the table is
+  // full and the session could not be tracked.
+  bool Touch(std::string_view channel, std::string_view id, WallTime now, Activity activity);
+
+  // Active sessions per channel at `now`: those with last_seen > now -
+  // idle_timeout. Channels without one are absent. Expired sessions are
+  // dropped from the table.
+  std::map<ChannelId, std::int64_t> CountActive(WallTime now);
+
+  // Active sessions over all channels at `now` (drops expired ones too).
+  std::int64_t ActiveTotal(WallTime now);
+
+  std::chrono::seconds idle_timeout() const { return idle_timeout_; }
+
+ private:
+  using RawId = std::array<unsigned char, kSessionNonceBytes + kSessionTagBytes>;
+  struct RawIdHash {
+    std::size_t operator()(const RawId& id) const;
+  };
+  struct Entry {
+    ChannelId channel;
+    WallTime last_seen;
+  };
+
+  // The tag of `nonce` for `channel`; false if HMAC fails.
+  bool Sign(std::string_view channel, const unsigned char* nonce, unsigned char* tag) const;
+  // `id` decoded, if it is well formed and signed for `channel`.
+  bool Decode(std::string_view channel, std::string_view id, RawId& raw) const;
+  // Drops sessions idle at `now`. Requires mu_.
+  void DropExpiredLocked(WallTime now);
+
+  const std::chrono::seconds idle_timeout_;
+  const std::string key_;
+  const std::size_t max_sessions_;
+
+  // Guarded by mu_.
+  mutable std::mutex mu_;
+  std::unordered_map<RawId, Entry, RawIdHash> sessions_;
+  bool full_logged_ = false;
+  WallTime last_full_sweep_{};
+};
+
+}  // namespace headcount

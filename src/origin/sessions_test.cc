@@ -1,0 +1,185 @@
+#include "origin/sessions.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "core/time_text.h"
+
+namespace headcount {
+namespace {
+
+using std::chrono::seconds;
+
+const WallTime kT0 = *ParseRfc3339("2026-11-25T12:00:00Z");
+
+std::string MintOk(const ViewerSessions& s, std::string_view channel) {
+  const Result<std::string> id = s.Mint(channel);
+  EXPECT_TRUE(id.ok());
+  return id.ok() ? *id : std::string();
+}
+
+TEST(ViewerSessionsTest, IdsAreUrlSafeAndUnique) {
+  ViewerSessions s;
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = MintOk(s, "demo");
+    ASSERT_EQ(id.size(), kSessionIdChars);
+    EXPECT_EQ(
+        id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        std::string::npos);
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 1000u);
+}
+
+TEST(ViewerSessionsTest, MintAloneIsNotCounted) {
+  ViewerSessions s;
+  for (int i = 0; i < 100; ++i) (void)MintOk(s, "demo");
+  EXPECT_TRUE(s.CountActive(kT0).empty());
+  EXPECT_EQ(s.ActiveTotal(kT0), 0);
+}
+
+TEST(ViewerSessionsTest, OnePlayerManyRequestsCountsOnce) {
+  ViewerSessions s;
+  const std::string id = MintOk(s, "demo");
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(i / 5), Activity::kMedia));
+  EXPECT_EQ(s.CountActive(kT0 + seconds(10)), (std::map<ChannelId, std::int64_t>{{"demo", 1}}));
+}
+
+TEST(ViewerSessionsTest, PlaylistOnlyClientIsNotAViewer) {
+  ViewerSessions s;
+  const std::string id = MintOk(s, "demo");
+  // A crawler that follows playlist links but never fetches media.
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(i), Activity::kPlaylist));
+  EXPECT_EQ(s.ActiveTotal(kT0 + seconds(10)), 0);
+  // Its first segment makes it a viewer; playlist reloads then keep it one.
+  EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(10), Activity::kMedia));
+  EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(35), Activity::kPlaylist));
+  EXPECT_EQ(s.CountActive(kT0 + seconds(60)), (std::map<ChannelId, std::int64_t>{{"demo", 1}}));
+  EXPECT_EQ(s.ActiveTotal(kT0 + seconds(66)), 0);
+}
+
+TEST(ViewerSessionsTest, TwoPlayersCountTwoPerChannel) {
+  ViewerSessions s;
+  const std::string a = MintOk(s, "demo");
+  const std::string b = MintOk(s, "demo");
+  const std::string c = MintOk(s, "other");
+  EXPECT_TRUE(s.Touch("demo", a, kT0, Activity::kMedia));
+  EXPECT_TRUE(s.Touch("demo", b, kT0, Activity::kMedia));
+  EXPECT_TRUE(s.Touch("demo", a, kT0 + seconds(1), Activity::kMedia));
+  EXPECT_TRUE(s.Touch("other", c, kT0, Activity::kMedia));
+  EXPECT_EQ(s.CountActive(kT0 + seconds(2)),
+            (std::map<ChannelId, std::int64_t>{{"demo", 2}, {"other", 1}}));
+  EXPECT_EQ(s.ActiveTotal(kT0 + seconds(2)), 3);
+}
+
+TEST(ViewerSessionsTest, ExpiresAfterIdleTimeout) {
+  FakeClock clock(kT0);
+  SessionOptions options;
+  options.idle_timeout = seconds(30);
+  ViewerSessions s(options);
+  const std::string stays = MintOk(s, "demo");
+  const std::string leaves = MintOk(s, "demo");
+  ASSERT_TRUE(s.Touch("demo", stays, clock.Now(), Activity::kMedia));
+  ASSERT_TRUE(s.Touch("demo", leaves, clock.Now(), Activity::kMedia));
+
+  clock.Advance(seconds(20));
+  ASSERT_TRUE(s.Touch("demo", stays, clock.Now(), Activity::kMedia));
+  clock.Advance(seconds(9));
+  EXPECT_EQ(s.ActiveTotal(clock.Now()), 2);  // 29 s idle: still here
+
+  clock.Advance(seconds(1));  // `leaves` idle for exactly 30 s: gone
+  EXPECT_EQ(s.CountActive(clock.Now()), (std::map<ChannelId, std::int64_t>{{"demo", 1}}));
+
+  clock.Advance(seconds(20));  // `stays` idle for 30 s too
+  EXPECT_TRUE(s.CountActive(clock.Now()).empty());
+
+  // A returning player is counted again.
+  ASSERT_TRUE(s.Touch("demo", leaves, clock.Now(), Activity::kMedia));
+  EXPECT_EQ(s.ActiveTotal(clock.Now()), 1);
+}
+
+TEST(ViewerSessionsTest, ForgedIdsAreNotCounted) {
+  ViewerSessions s;
+  const std::string good = MintOk(s, "demo");
+  std::string flipped = good;
+  flipped[kSessionIdChars - 1] = flipped[kSessionIdChars - 1] == 'A' ? 'B' : 'A';
+  std::string flipped_nonce = good;
+  flipped_nonce[0] = flipped_nonce[0] == 'A' ? 'B' : 'A';
+
+  ViewerSessions other_key;
+  const std::string foreign = MintOk(other_key, "demo");
+
+  for (const std::string& id :
+       {std::string(), std::string("abc"), std::string(kSessionIdChars, 'A'), flipped,
+        flipped_nonce, foreign, good + "A", good.substr(1), std::string(good).replace(3, 1, "+"),
+        std::string(good).replace(3, 1, "=")}) {
+    EXPECT_FALSE(s.Verify("demo", id)) << id;
+    EXPECT_FALSE(s.Touch("demo", id, kT0, Activity::kMedia)) << id;
+  }
+  EXPECT_FALSE(s.Touch("other", good, kT0, Activity::kMedia)) << "id of another channel";
+  EXPECT_FALSE(s.Touch("demox", good, kT0, Activity::kMedia));
+  EXPECT_EQ(s.ActiveTotal(kT0), 0);
+  EXPECT_TRUE(s.Touch("demo", good, kT0, Activity::kMedia));
+  EXPECT_EQ(s.ActiveTotal(kT0), 1);
+}
+
+TEST(ViewerSessionsTest, ChannelAndNonceCannotBeShifted) {
+  // The "\n" separator keeps ("ab", nonce) and ("a", "b" + nonce...) apart;
+  // with a fixed nonce length this reduces to: a channel's id is only its own.
+  ViewerSessions s(SessionOptions{.key = "0123456789abcdef0123456789abcdef"});
+  const std::string id = MintOk(s, "ab");
+  EXPECT_FALSE(s.Verify("a", id));
+  EXPECT_FALSE(s.Verify("ab\n", id));
+  EXPECT_TRUE(s.Verify("ab", id));
+}
+
+TEST(ViewerSessionsTest, SameKeyVerifiesAcrossInstances) {
+  // A configured key keeps viewers' ids valid across a restart.
+  const std::string key(32, 'k');
+  ViewerSessions before({.key = key});
+  ViewerSessions after({.key = key});
+  EXPECT_TRUE(after.Touch("demo", MintOk(before, "demo"), kT0, Activity::kMedia));
+}
+
+TEST(ViewerSessionsTest, FullTableStillAcceptsButDoesNotTrack) {
+  SessionOptions options;
+  options.max_sessions = 2;
+  ViewerSessions s(options);
+  const std::string a = MintOk(s, "demo");
+  const std::string b = MintOk(s, "demo");
+  const std::string c = MintOk(s, "demo");
+  EXPECT_TRUE(s.Touch("demo", a, kT0, Activity::kMedia));
+  EXPECT_TRUE(s.Touch("demo", b, kT0, Activity::kMedia));
+  EXPECT_TRUE(s.Touch("demo", c, kT0, Activity::kMedia));  // valid, but not tracked
+  EXPECT_EQ(s.ActiveTotal(kT0), 2);
+  EXPECT_TRUE(s.Touch("demo", a, kT0 + seconds(1), Activity::kMedia));  // known ones still refresh
+
+  // Once the others expire, there is room again.
+  EXPECT_TRUE(s.Touch("demo", c, kT0 + seconds(31), Activity::kMedia));
+  EXPECT_EQ(s.CountActive(kT0 + seconds(31)), (std::map<ChannelId, std::int64_t>{{"demo", 1}}));
+}
+
+TEST(ViewerSessionsTest, ConcurrentTouchesAreCountedExactly) {
+  ViewerSessions s;
+  constexpr int kThreads = 4;
+  constexpr int kPlayersPerThread = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&s] {
+      for (int p = 0; p < kPlayersPerThread; ++p) {
+        const std::string id = *s.Mint("demo");
+        for (int r = 0; r < 3; ++r) (void)s.Touch("demo", id, kT0, Activity::kMedia);
+        (void)s.CountActive(kT0);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(s.ActiveTotal(kT0), kThreads * kPlayersPerThread);
+}
+
+}  // namespace
+}  // namespace headcount
