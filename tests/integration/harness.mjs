@@ -107,6 +107,17 @@ export async function getJson(url) {
   return res.json();
 }
 
+// The media playlist at `url` as a player gets it: a request with no session
+// is answered with a one-variant multivariant playlist whose variant URI
+// carries one; that URI is followed (playlists alone never make a viewer).
+export async function fetchMediaPlaylist(url) {
+  const first = await (await fetch(url)).text();
+  if (!first.includes('#EXT-X-STREAM-INF')) return { text: first, url };
+  const variant = first.split('\n').find((l) => l && !l.startsWith('#'));
+  const variantUrl = new URL(variant, url).href;
+  return { text: await (await fetch(variantUrl)).text(), url: variantUrl, wrapper: first };
+}
+
 // The headcount DATERANGE of a playlist, decoded: { id, startDate, payload }.
 export function headcountDateRanges(playlist) {
   const out = [];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Parser } from 'm3u8-parser';
 
 import {
-  BIN, Proc, cleanup, freePort, getJson, headcountDateRanges, run, sleep, startTestStream,
+  BIN, Proc, cleanup, fetchMediaPlaylist, freePort, getJson, headcountDateRanges, run, sleep, startTestStream,
   tempDir, waitFor,
 } from './harness.mjs';
 
@@ -44,18 +44,22 @@ describe('embedded pipeline: ffmpeg + serve + viewers', () => {
     cleanup(dir);
   });
 
-  test('a one-shot playlist fetch is not a viewer', async () => {
+  test('playlist fetches without media are not viewers', async () => {
     for (let i = 0; i < 3; i++) await (await fetch(playlistUrl())).text();
+    for (let i = 0; i < 3; i++) await fetchMediaPlaylist(playlistUrl());
     await waitFor('the demo channel in the API', () => channel('demo'));
     await sleep(2 * TICK_SECONDS * 1000 + 500);
     assert.equal((await channel('demo')).viewers, 0);
   });
 
   test('the served playlist is valid HLS with a session on every URI and the payload', async () => {
-    const text = await waitFor('a playlist with a DATERANGE', async () => {
-      const t = await (await fetch(playlistUrl())).text();
-      return t.includes('#EXT-X-DATERANGE') ? t : null;
+    const { text, wrapper } = await waitFor('a playlist with a DATERANGE', async () => {
+      const p = await fetchMediaPlaylist(playlistUrl());
+      return p.text.includes('#EXT-X-DATERANGE') ? p : null;
     });
+    // Asked for with no session, the media playlist comes wrapped in a
+    // one-variant multivariant playlist that hands out the session.
+    assert.match(wrapper, /^#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=\d+\nstream\.m3u8\?hcs=[A-Za-z0-9_-]+\n$/);
     const parser = new Parser();
     parser.push(text);
     parser.end();
@@ -91,13 +95,13 @@ describe('embedded pipeline: ffmpeg + serve + viewers', () => {
     // It stays exactly 5 over the next ticks (the ffprobe above and our own probes do not count).
     for (let i = 0; i < 3; i++) {
       await sleep(TICK_SECONDS * 1000);
-      await (await fetch(playlistUrl())).text();
+      await fetchMediaPlaylist(playlistUrl());
       assert.equal((await channel('demo')).viewers, 5);
     }
     // The playlist carries the same numbers as the API, bucket for bucket.
     await waitFor('the playlist payload to match /api/channels', async () => {
       const api = await channel('demo');
-      const [range] = headcountDateRanges(await (await fetch(playlistUrl())).text());
+      const [range] = headcountDateRanges((await fetchMediaPlaylist(playlistUrl())).text);
       if (!range || new Date(range.payload.at).getTime() !== new Date(api.at).getTime()) return false;
       assert.deepEqual(range.payload.m, api.buckets.map((b) => b.viewers));
       assert.equal(range.payload.m[4], 5);
