@@ -1,0 +1,333 @@
+// The embedded SQLite Store. Thread-safe: every use of the connection holds mu_.
+#include "store/sqlite/sqlite_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_set>
+#include <utility>
+
+#include "store/sqlite/sqlite_db.h"
+
+namespace headcount {
+namespace {
+
+using sqlite::Connection;
+using sqlite::ScopedReset;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+// One schema step: applied, with `PRAGMA user_version = version`, in one
+// transaction. Append only; never edit a released migration.
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+      CREATE TABLE samples (
+        channel TEXT NOT NULL,
+        bucket INTEGER NOT NULL,  -- bucket start, seconds since the Unix epoch
+        viewers INTEGER NOT NULL CHECK (viewers >= 0),
+        PRIMARY KEY (channel, bucket)
+      ) WITHOUT ROWID;
+      -- Prune deletes by age across all channels.
+      CREATE INDEX samples_by_bucket ON samples (bucket);
+    )sql"},
+};
+static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion,
+              "kSchemaVersion must name the last migration");
+
+constexpr std::string_view kUpsertSql =
+    "INSERT INTO samples (channel, bucket, viewers) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (channel, bucket) DO UPDATE SET viewers = excluded.viewers";
+// Served by the primary key (channel, bucket).
+constexpr std::string_view kRangeSql =
+    "SELECT bucket, viewers FROM samples "
+    "WHERE channel = ?1 AND bucket BETWEEN ?2 AND ?3 ORDER BY bucket";
+constexpr std::string_view kHasChannelSql = "SELECT 1 FROM samples WHERE channel = ?1 LIMIT 1";
+// WITHOUT ROWID has no rowid to batch by, so the batch is picked by primary
+// key from the bucket index (which covers it) and deleted by primary key.
+constexpr std::string_view kPruneBatchSql =
+    "DELETE FROM samples WHERE (channel, bucket) IN ("
+    "SELECT channel, bucket FROM samples WHERE bucket < ?1 ORDER BY bucket LIMIT ?2)";
+
+std::int64_t ToEpochSeconds(Seconds t) { return t.time_since_epoch().count(); }
+Seconds FromEpochSeconds(std::int64_t s) { return Seconds{std::chrono::seconds{s}}; }
+
+Error NewerSchemaError(std::int64_t version, const std::filesystem::path& path) {
+  return Error::InvalidArgument("database schema version " + std::to_string(version) +
+                                " is newer than this headcount supports (" +
+                                std::to_string(SqliteStore::kSchemaVersion) +
+                                "): " + path.string());
+}
+
+Error BindError(Connection& connection, int rc, std::string_view op) {
+  return connection.ErrorFrom(rc, op);
+}
+
+// Brings the schema from its current version to kSchemaVersion, one
+// migration per transaction. The version is read inside the write
+// transaction, so two processes opening a new file at once migrate it once.
+Status Migrate(Connection& connection) {
+  constexpr std::string_view kOp = "migrate schema";
+  for (;;) {
+    Transaction transaction(connection);
+    if (Status s = transaction.Begin(Transaction::Mode::kWrite, kOp); !s.ok()) return s;
+    Result<std::int64_t> version = connection.QueryInt64("PRAGMA user_version", kOp);
+    if (!version.ok()) return version.error();
+    if (*version > SqliteStore::kSchemaVersion) {
+      return NewerSchemaError(*version, connection.path());
+    }
+    if (*version < 0) {
+      return Error::InvalidArgument("database schema version " + std::to_string(*version) +
+                                    " is not a headcount schema: " + connection.path().string());
+    }
+    if (*version == SqliteStore::kSchemaVersion) return {};  // rolls back a no-op
+    const Migration& next = kMigrations[*version];
+    const std::string sql =
+        std::string(next.sql) + ";\nPRAGMA user_version = " + std::to_string(next.version) + ";";
+    if (Status s = connection.Exec(sql, kOp); !s.ok()) return s;
+    if (Status s = transaction.Commit(kOp); !s.ok()) return s;
+    spdlog::info("sqlite store: {} migrated to schema version {}", connection.path().string(),
+                 next.version);
+  }
+}
+
+// A read-only connection cannot migrate: the file must already be current.
+Status CheckSchemaCurrent(Connection& connection) {
+  constexpr std::string_view kOp = "read schema version";
+  Result<std::int64_t> version = connection.QueryInt64("PRAGMA user_version", kOp);
+  if (!version.ok()) return version.error();
+  if (*version > SqliteStore::kSchemaVersion) {
+    return NewerSchemaError(*version, connection.path());
+  }
+  if (*version != SqliteStore::kSchemaVersion) {
+    return Error::InvalidArgument(
+        "database schema version " + std::to_string(*version) +
+        " is older than this headcount needs (" + std::to_string(SqliteStore::kSchemaVersion) +
+        "); open it read-write once to upgrade it: " + connection.path().string());
+  }
+  return {};
+}
+
+// WAL lets readers (the HTTP API, `headcount history`) run beside the
+// writer; synchronous=NORMAL is durable to application crashes in WAL mode
+// and may lose only the last commits on power loss, a fair price per minute.
+Status ConfigureForWriting(Connection& connection) {
+  Result<std::string> mode = connection.QueryText("PRAGMA journal_mode = WAL", "enable WAL");
+  if (!mode.ok()) return mode.error();
+  if (*mode != "wal") {
+    return Error::Io("enable WAL on " + connection.path().string() + ": journal mode stayed '" +
+                     *mode + "'");
+  }
+  return connection.Exec("PRAGMA synchronous = NORMAL", "set synchronous");
+}
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  // Declared first so it is closed after the statements below are finalized.
+  std::unique_ptr<Connection> connection;
+  Statement upsert;  // read-write stores only
+  Statement prune;   // read-write stores only
+  Statement range;
+  Statement has_channel;
+};
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& path,
+                                                       SqliteStoreOptions options) {
+  if (path.empty()) return Error::InvalidArgument("sqlite store: empty database path");
+  if (options.busy_timeout.count() < 0) {
+    return Error::InvalidArgument("sqlite store: negative busy timeout");
+  }
+  if (options.prune_batch_rows == 0) {
+    return Error::InvalidArgument("sqlite store: prune_batch_rows must be positive");
+  }
+  std::error_code ec;
+  int flags = 0;
+  if (options.read_only) {
+    if (!std::filesystem::exists(path, ec)) {
+      return Error::NotFound("database file " + path.string() +
+                             " does not exist (a read-only open does not create it)");
+    }
+    flags = SQLITE_OPEN_READONLY;
+  } else {
+    // The file is created as needed; its directory is not, so a mistyped
+    // path fails here instead of growing a directory tree.
+    const std::filesystem::path parent = path.parent_path();
+    if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+      return Error::NotFound("directory " + parent.string() + " of database file " + path.string() +
+                             " does not exist");
+    }
+    flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  }
+
+  Result<std::unique_ptr<Connection>> connection =
+      Connection::Open(path, flags, options.busy_timeout);
+  if (!connection.ok()) return connection.error();
+  auto impl = std::make_unique<Impl>();
+  impl->connection = std::move(connection).value();
+  Connection& db = *impl->connection;
+
+  if (options.read_only) {
+    if (Status s = CheckSchemaCurrent(db); !s.ok()) return s.error();
+  } else {
+    if (Status s = ConfigureForWriting(db); !s.ok()) return s.error();
+    if (Status s = Migrate(db); !s.ok()) return s.error();
+  }
+
+  struct Named {
+    Statement* statement;
+    std::string_view sql;
+    bool writes;
+  };
+  for (const Named& named :
+       {Named{&impl->upsert, kUpsertSql, true}, Named{&impl->prune, kPruneBatchSql, true},
+        Named{&impl->range, kRangeSql, false}, Named{&impl->has_channel, kHasChannelSql, false}}) {
+    if (named.writes && options.read_only) continue;
+    Result<Statement> statement = db.Prepare(named.sql, "prepare statement");
+    if (!statement.ok()) return statement.error();
+    *named.statement = std::move(statement).value();
+  }
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(impl)));
+}
+
+SqliteStore::SqliteStore(std::filesystem::path path, SqliteStoreOptions options,
+                         std::unique_ptr<Impl> impl)
+    : path_(std::move(path)), options_(options), impl_(std::move(impl)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+Error SqliteStore::ReadOnlyError(std::string_view op) const {
+  return Error::InvalidArgument(std::string(op) + " on " + path_.string() +
+                                ": the store is opened read-only");
+}
+
+Result<std::size_t> SqliteStore::Record(std::span<const Sample> samples) {
+  constexpr std::string_view kOp = "Record";
+  if (options_.read_only) return ReadOnlyError(kOp);
+  if (samples.empty()) return std::size_t{0};
+  std::lock_guard lock(mu_);
+  Connection& db = *impl_->connection;
+  Transaction transaction(db);
+  if (Status s = transaction.Begin(Transaction::Mode::kWrite, kOp); !s.ok()) return s.error();
+  std::size_t written = 0;
+  Statement& upsert = impl_->upsert;
+  for (const Sample& sample : samples) {
+    ScopedReset reset(upsert);
+    for (int rc :
+         {upsert.BindText(1, sample.channel), upsert.BindInt64(2, ToEpochSeconds(sample.bucket)),
+          upsert.BindInt64(3, sample.viewers)}) {
+      if (rc != SQLITE_OK) return BindError(db, rc, kOp);
+    }
+    if (Result<bool> row = upsert.Step(kOp, path_); !row.ok()) {
+      return Error(row.error().code(), row.error().message() + " (channel " + sample.channel +
+                                           ", bucket " +
+                                           std::to_string(ToEpochSeconds(sample.bucket)) + ")");
+    }
+    written += static_cast<std::size_t>(db.Changes());
+  }
+  if (Status s = transaction.Commit(kOp); !s.ok()) return s.error();
+  return written;
+}
+
+Status SqliteStore::AppendRange(const ChannelId& channel, Seconds from, Seconds to,
+                                std::string_view op, std::vector<Sample>& out) {
+  Statement& range = impl_->range;
+  ScopedReset reset(range);
+  for (int rc : {range.BindText(1, channel), range.BindInt64(2, ToEpochSeconds(from)),
+                 range.BindInt64(3, ToEpochSeconds(to))}) {
+    if (rc != SQLITE_OK) return BindError(*impl_->connection, rc, op);
+  }
+  for (;;) {
+    Result<bool> row = range.Step(op, path_);
+    if (!row.ok()) return row.error();
+    if (!*row) return {};
+    out.push_back(Sample{channel, FromEpochSeconds(range.ColumnInt64(0)), range.ColumnInt64(1)});
+  }
+}
+
+Result<std::vector<Sample>> SqliteStore::Window(std::span<const ChannelId> channels, Seconds from,
+                                                Seconds to) {
+  constexpr std::string_view kOp = "Window";
+  std::vector<Sample> out;
+  if (channels.empty() || from > to) return out;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(channels.size());
+  std::lock_guard lock(mu_);
+  // One snapshot for every channel, and one lock acquisition instead of one
+  // per channel: a point range on the primary key per channel is then cheap
+  // (10,000 channels take milliseconds).
+  Transaction transaction(*impl_->connection);
+  if (Status s = transaction.Begin(Transaction::Mode::kRead, kOp); !s.ok()) return s.error();
+  for (const ChannelId& channel : channels) {
+    if (!seen.insert(channel).second) continue;
+    if (Status s = AppendRange(channel, from, to, kOp, out); !s.ok()) return s.error();
+  }
+  if (Status s = transaction.Commit(kOp); !s.ok()) return s.error();
+  return out;
+}
+
+Result<std::vector<Sample>> SqliteStore::History(const ChannelId& channel, Seconds from,
+                                                 Seconds to) {
+  std::vector<Sample> out;
+  if (from > to) return out;
+  std::lock_guard lock(mu_);
+  // A single statement is its own read transaction.
+  if (Status s = AppendRange(channel, from, to, "History", out); !s.ok()) return s.error();
+  return out;
+}
+
+Result<bool> SqliteStore::HasChannel(const ChannelId& channel) {
+  constexpr std::string_view kOp = "HasChannel";
+  std::lock_guard lock(mu_);
+  Statement& has_channel = impl_->has_channel;
+  ScopedReset reset(has_channel);
+  if (int rc = has_channel.BindText(1, channel); rc != SQLITE_OK) {
+    return BindError(*impl_->connection, rc, kOp);
+  }
+  return has_channel.Step(kOp, path_);
+}
+
+Result<std::size_t> SqliteStore::PruneBatch(Seconds before) {
+  constexpr std::string_view kOp = "Prune";
+  Connection& db = *impl_->connection;
+  Transaction transaction(db);
+  if (Status s = transaction.Begin(Transaction::Mode::kWrite, kOp); !s.ok()) return s.error();
+  Statement& prune = impl_->prune;
+  {
+    ScopedReset reset(prune);
+    for (int rc : {prune.BindInt64(1, ToEpochSeconds(before)),
+                   prune.BindInt64(2, static_cast<std::int64_t>(options_.prune_batch_rows))}) {
+      if (rc != SQLITE_OK) return BindError(db, rc, kOp);
+    }
+    if (Result<bool> row = prune.Step(kOp, path_); !row.ok()) return row.error();
+  }
+  const auto deleted = static_cast<std::size_t>(db.Changes());
+  if (Status s = transaction.Commit(kOp); !s.ok()) return s.error();
+  return deleted;
+}
+
+Result<std::size_t> SqliteStore::Prune(Seconds before, const std::stop_token& stop,
+                                       const PruneProgress& progress) {
+  if (options_.read_only) return ReadOnlyError("Prune");
+  std::size_t total = 0;
+  while (!stop.stop_requested()) {
+    Result<std::size_t> batch = [&] {
+      std::lock_guard lock(mu_);
+      return PruneBatch(before);
+    }();
+    if (!batch.ok()) return batch.error();
+    total += *batch;
+    if (progress) progress(*batch);
+    if (*batch < options_.prune_batch_rows) break;  // nothing older is left
+  }
+  return total;
+}
+
+}  // namespace headcount
