@@ -1,0 +1,160 @@
+// Tests for the M3U8 reader and URL resolution the viewer simulator uses.
+#include "viewers/m3u8_reader.h"
+
+#include <gtest/gtest.h>
+
+namespace headcount {
+namespace {
+
+constexpr std::string_view kLivePlaylist =
+    "#EXTM3U\r\n"
+    "#EXT-X-VERSION:3\r\n"
+    "#EXT-X-TARGETDURATION:2\r\n"
+    "#EXT-X-MEDIA-SEQUENCE:41\r\n"
+    "#EXT-X-PROGRAM-DATE-TIME:2026-11-25T12:03:00.000+0000\r\n"
+    "#EXTINF:2.000,\r\n"
+    "seg_00041.ts?hcs=abc\r\n"
+    "# a comment\r\n"
+    "\r\n"
+    "#EXTINF:2.000,\r\n"
+    "/hls/demo/seg_00042.ts?hcs=abc\r\n"
+    "#EXT-X-DATERANGE:ID=\"m1\",START-DATE=\"2026-11-25T12:03:00Z\"\r\n"
+    "#EXTINF:1.500,\r\n"
+    "http://origin:8080/hls/demo/seg_00043.ts?a=1&hcs=abc\r\n";
+
+TEST(M3u8Reader, ReadsMediaPlaylist) {
+  Result<M3u8Playlist> p = ParseM3u8(kLivePlaylist);
+  ASSERT_TRUE(p.ok()) << p.error().ToString();
+  EXPECT_FALSE(p->multivariant);
+  EXPECT_EQ(p->target_duration, std::chrono::seconds(2));
+  EXPECT_EQ(p->media_sequence, 41);
+  EXPECT_FALSE(p->ended);
+  EXPECT_EQ(p->segment_uris,
+            (std::vector<std::string>{"seg_00041.ts?hcs=abc", "/hls/demo/seg_00042.ts?hcs=abc",
+                                      "http://origin:8080/hls/demo/seg_00043.ts?a=1&hcs=abc"}));
+}
+
+TEST(M3u8Reader, MediaSequenceDefaultsToZeroAndEndListIsSeen) {
+  Result<M3u8Playlist> p =
+      ParseM3u8("#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\na.ts\n#EXT-X-ENDLIST\n");
+  ASSERT_TRUE(p.ok()) << p.error().ToString();
+  EXPECT_EQ(p->media_sequence, 0);
+  EXPECT_TRUE(p->ended);
+  EXPECT_EQ(p->segment_uris, std::vector<std::string>{"a.ts"});
+}
+
+TEST(M3u8Reader, ReadsMultivariantVariantsInOrder) {
+  Result<M3u8Playlist> p = ParseM3u8(
+      "#EXTM3U\n"
+      "#EXT-X-INDEPENDENT-SEGMENTS\n"
+      "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",NAME=\"en\",URI=\"audio.m3u8?hcs=1\"\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\n"
+      "low/index.m3u8?hcs=1\n"
+      "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=100000,URI=\"iframes.m3u8\"\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=1600000\n"
+      "high/index.m3u8?hcs=1\n");
+  ASSERT_TRUE(p.ok()) << p.error().ToString();
+  EXPECT_TRUE(p->multivariant);
+  EXPECT_EQ(p->variant_uris,
+            (std::vector<std::string>{"low/index.m3u8?hcs=1", "high/index.m3u8?hcs=1"}));
+  EXPECT_TRUE(p->segment_uris.empty());
+}
+
+TEST(M3u8Reader, RejectsWhatIsNotAPlaylist) {
+  const char* bad[] = {
+      "",
+      "<html>404</html>",
+      "\xEF\xBB\xBF#EXTM3U\n#EXT-X-TARGETDURATION:2\n",                // BOM
+      "#EXTM3U\n#EXTINF:2,\na.ts\n",                                   // no TARGETDURATION
+      "#EXTM3U\n#EXT-X-TARGETDURATION:two\n",                          // not a number
+      "#EXTM3U\n#EXT-X-TARGETDURATION:-2\n",                           // negative
+      "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1x\n",  // trailing junk
+      "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:99999999999999999999\n",
+      "#EXTM3U\n#EXT-X-TARGETDURATION:2\na.ts\n",  // URI without EXTINF
+      "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n",  // variant without URI
+      "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n#EXT-X-STREAM-INF:BANDWIDTH=2\nb.m3u8\n",
+      "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\na.ts\n",
+  };
+  for (const char* text : bad) {
+    Result<M3u8Playlist> p = ParseM3u8(text);
+    EXPECT_FALSE(p.ok()) << "accepted: " << text;
+    if (!p.ok()) {
+      EXPECT_EQ(p.error().code(), ErrorCode::kInvalidArgument);
+    }
+  }
+}
+
+TEST(M3u8Reader, TagNamesMatchExactly) {
+  // "#EXT-X-TARGETDURATIONX" is not "#EXT-X-TARGETDURATION".
+  EXPECT_FALSE(ParseM3u8("#EXTM3U\n#EXT-X-TARGETDURATIONX:2\n").ok());
+}
+
+TEST(HttpUrl, ParsesHttpUrls) {
+  Result<HttpUrl> u = ParseHttpUrl("http://Example.COM:8080/hls/demo/master.m3u8?token=x#frag");
+  ASSERT_TRUE(u.ok()) << u.error().ToString();
+  EXPECT_EQ(u->host, "example.com");
+  EXPECT_EQ(u->port, "8080");
+  EXPECT_EQ(u->target, "/hls/demo/master.m3u8?token=x");
+  EXPECT_EQ(u->HostHeader(), "example.com:8080");
+
+  u = ParseHttpUrl("http://origin");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->port, "80");
+  EXPECT_EQ(u->target, "/");
+  EXPECT_EQ(u->HostHeader(), "origin");
+
+  u = ParseHttpUrl("http://[::1]:9000/a.m3u8");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->HostHeader(), "[::1]:9000");
+}
+
+TEST(HttpUrl, RejectsHttpsWithAClearMessage) {
+  Result<HttpUrl> u = ParseHttpUrl("https://example.com/a.m3u8");
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(u.error().message().find("https"), std::string::npos);
+}
+
+TEST(HttpUrl, RejectsBadUrls) {
+  for (const char* bad : {"", "example.com/a.m3u8", "ftp://h/a", "http:/h/a", "http://",
+                          "http://:80/a", "http://h:0/a", "http://h:65536/a", "http://h:x/a",
+                          "http://user:pw@h/a", "http://h/a b.m3u8", "http://[::1/a"}) {
+    EXPECT_FALSE(ParseHttpUrl(bad).ok()) << "accepted: " << bad;
+  }
+}
+
+TEST(ResolveReference, ResolvesAgainstThePlaylistUrlAndKeepsQueries) {
+  const HttpUrl base{"origin", "8080", "/hls/demo/master.m3u8?hcs=old"};
+  const auto target = [&](std::string_view ref) {
+    Result<HttpUrl> r = ResolveReference(base, ref);
+    return r.ok() ? r->target : "error: " + r.error().message();
+  };
+  EXPECT_EQ(target("low/index.m3u8?hcs=s1"), "/hls/demo/low/index.m3u8?hcs=s1");
+  EXPECT_EQ(target("index.m3u8?v=2&hcs=s1"), "/hls/demo/index.m3u8?v=2&hcs=s1");
+  EXPECT_EQ(target("./a/./b.ts"), "/hls/demo/a/b.ts");
+  EXPECT_EQ(target("../other/x.ts?hcs=s1"), "/hls/other/x.ts?hcs=s1");
+  EXPECT_EQ(target("../../../../x.ts"), "/x.ts");
+  EXPECT_EQ(target("/abs/seg.ts?hcs=s1"), "/abs/seg.ts?hcs=s1");
+  EXPECT_EQ(target("?hcs=s2"), "/hls/demo/master.m3u8?hcs=s2");
+  EXPECT_EQ(target("seg.ts#t=3"), "/hls/demo/seg.ts");
+  EXPECT_EQ(target("http://ORIGIN:8080/live/x.ts?hcs=s1"), "/live/x.ts?hcs=s1");
+  EXPECT_EQ(target("//origin:8080/live/y.ts"), "/live/y.ts");
+}
+
+TEST(ResolveReference, RefusesOtherHostsAndSchemes) {
+  const HttpUrl base{"origin", "8080", "/hls/demo/index.m3u8"};
+  for (const char* bad :
+       {"http://cdn.example/seg.ts", "http://origin/seg.ts", "http://origin:9090/seg.ts",
+        "https://origin:8080/seg.ts", "data:text/plain,hi", "//cdn.example/seg.ts", "seg 1.ts"}) {
+    EXPECT_FALSE(ResolveReference(base, bad).ok()) << "accepted: " << bad;
+  }
+}
+
+TEST(PathForLog, DropsTheQuery) {
+  EXPECT_EQ(PathForLog("/hls/a.ts?hcs=secret"), "/hls/a.ts");
+  EXPECT_EQ(PathForLog("/hls/a.ts"), "/hls/a.ts");
+}
+
+}  // namespace
+}  // namespace headcount
