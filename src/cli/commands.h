@@ -1,0 +1,44 @@
+// The subcommands of the headcount binary, one function each, called by
+// main.cc after the configuration is loaded. Each returns the process exit
+// code: 0 success, 1 failure at run time, 2 bad input (kExitUsage).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "cli/config.h"
+
+namespace headcount {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Sets the process-wide log level and format (UTC timestamps, to stderr).
+void SetupLogging(const std::string& level);
+
+// `headcount serve`: scheduler + origin + HTTP API until SIGINT/SIGTERM.
+int RunServe(const Config& config);
+
+// `headcount tick`: asks the running server at `server_url` for one tick now
+// and prints its report as JSON; non-zero exit when the tick failed.
+int RunTick(const std::string& server_url, std::chrono::seconds timeout);
+
+struct HistoryArgs {
+  std::string channel;
+  std::chrono::seconds since{3600};
+  std::string format = "csv";  // csv or json
+};
+// `headcount history`: prints stored samples of one channel from the database.
+int RunHistory(const Config& config, const HistoryArgs& args);
+
+struct ViewersArgs {
+  std::string url;
+  int count = 1;
+  std::chrono::milliseconds ramp{0};
+  std::chrono::milliseconds duration{0};
+};
+// `headcount viewers`: N simulated HLS players until the duration ends or SIGINT/SIGTERM.
+int RunViewers(const ViewersArgs& args);
+
+}  // namespace headcount

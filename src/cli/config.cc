@@ -1,0 +1,245 @@
+#include "cli/config.h"
+
+#include <cstdlib>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "core/time_text.h"
+
+namespace headcount {
+namespace {
+
+using std::chrono::seconds;
+
+// Parses a raw text value into the Config; the error says why, not where.
+using Setter = Status (*)(Config&, const std::string&);
+
+Result<seconds> WholeSeconds(const std::string& text) {
+  auto d = ParseDuration(text);
+  if (!d.ok()) return d.error();
+  if (d->count() % 1000 != 0) return Error::InvalidArgument("must be whole seconds, got " + text);
+  return std::chrono::duration_cast<seconds>(*d);
+}
+
+Status SetListen(Config& c, const std::string& v) {
+  // host:port, [v6]:port, or :port (all interfaces of v4 is "0.0.0.0:port").
+  const auto colon = v.rfind(':');
+  if (colon == std::string::npos) return Error::InvalidArgument("\"" + v + "\" is not host:port");
+  std::string host = v.substr(0, colon);
+  const std::string port = v.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "localhost") host = "127.0.0.1";
+  char* end = nullptr;
+  const long p = port.empty() ? -1 : std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535) {
+    return Error::InvalidArgument("port \"" + port + "\" is not a number from 0 to 65535");
+  }
+  c.listen_address = host;
+  c.listen_port = static_cast<std::uint16_t>(p);
+  return {};
+}
+
+Status SetHlsRoot(Config& c, const std::string& v) {
+  if (v.empty()) return Error::InvalidArgument("must not be empty");
+  c.hls_root = v;
+  return {};
+}
+
+Status SetDatabase(Config& c, const std::string& v) {
+  if (v.empty()) return Error::InvalidArgument("must not be empty");
+  c.database = v;
+  return {};
+}
+
+Status SetIdleTimeout(Config& c, const std::string& v) {
+  auto s = WholeSeconds(v);
+  if (!s.ok()) return s.error();
+  if (*s < seconds{1} || *s > std::chrono::hours{1}) {
+    return Error::InvalidArgument("must be between 1s and 1h, got " + v);
+  }
+  c.session_idle_timeout = *s;
+  return {};
+}
+
+Status SetLiveTimeout(Config& c, const std::string& v) {
+  auto s = WholeSeconds(v);
+  if (!s.ok()) return s.error();
+  if (*s < seconds{1} || *s > std::chrono::hours{1}) {
+    return Error::InvalidArgument("must be between 1s and 1h, got " + v);
+  }
+  c.live_timeout = *s;
+  return {};
+}
+
+Status SetRetention(Config& c, const std::string& v) {
+  auto s = WholeSeconds(v);
+  if (!s.ok()) return s.error();
+  if (*s < std::chrono::hours{1} || *s > std::chrono::hours{24 * 3660}) {
+    return Error::InvalidArgument("must be between 1h and 3660d, got " + v);
+  }
+  c.retention = *s;
+  return {};
+}
+
+Status SetTickInterval(Config& c, const std::string& v) {
+  auto s = WholeSeconds(v);
+  if (!s.ok()) return s.error();
+  const auto n = s->count();
+  // Buckets align to the epoch: an interval must tile a minute (1s..60s) or a
+  // day (whole minutes), so every tick lands on :00.
+  const bool tiles_minute = n >= 1 && n <= 60 && 60 % n == 0;
+  const bool tiles_day = n > 60 && n % 60 == 0 && 86400 % n == 0;
+  if (!tiles_minute && !tiles_day) {
+    return Error::InvalidArgument(
+        "must divide a minute (1s, 2s, 5s, 10s, 15s, 30s, 1m) or a day in whole minutes (5m, "
+        "1h, ...), got " + v);
+  }
+  c.tick_interval = *s;
+  return {};
+}
+
+Status SetLogLevel(Config& c, const std::string& v) {
+  for (const char* level : {"trace", "debug", "info", "warn", "error", "off"}) {
+    if (v == level) {
+      c.log_level = v;
+      return {};
+    }
+  }
+  return Error::InvalidArgument("\"" + v + "\" is not one of trace, debug, info, warn, error, off");
+}
+
+struct Setting {
+  SettingSpec spec;
+  Setter set;
+};
+
+const std::vector<Setting>& AllSettings() {
+  static const std::vector<Setting> kSettings = {
+      {{"server.listen", "HEADCOUNT_LISTEN", "--listen",
+        "address:port to serve HTTP on (default 127.0.0.1:8080)"},
+       SetListen},
+      {{"origin.hls_root", "HEADCOUNT_HLS_ROOT", "--hls-root",
+        "folder with one sub-folder of HLS playlists and segments per channel (default ./hls)"},
+       SetHlsRoot},
+      {{"origin.session_idle_timeout", "HEADCOUNT_SESSION_IDLE_TIMEOUT", "--session-idle-timeout",
+        "a viewer with no request for this long has left (default 30s)"},
+       SetIdleTimeout},
+      {{"origin.live_timeout", "HEADCOUNT_LIVE_TIMEOUT", "--live-timeout",
+        "a channel is live while one of its playlists changed within this (default 30s)"},
+       SetLiveTimeout},
+      {{"store.database", "HEADCOUNT_DATABASE", "--database",
+        "SQLite database file (default ./headcount.db)"},
+       SetDatabase},
+      {{"store.retention", "HEADCOUNT_RETENTION", "--retention",
+        "how long samples are kept (default 30d)"},
+       SetRetention},
+      {{"tick.interval", "HEADCOUNT_TICK_INTERVAL", "--tick-interval",
+        "tick period and bucket length (default 1m; e.g. 5s for demos)"},
+       SetTickInterval},
+      {{"log.level", "HEADCOUNT_LOG_LEVEL", "--log-level",
+        "trace, debug, info, warn, error or off (default info)"},
+       SetLogLevel},
+  };
+  return kSettings;
+}
+
+Error Named(const Setting& s, const std::string& where, const Error& e) {
+  return Error::InvalidArgument(s.spec.key + " (" + where + "): " + e.message());
+}
+
+// A TOML value as the text a setter reads: strings as they are, integers in
+// decimal (so `port`-like values may be written bare). Other types are errors.
+std::optional<std::string> TomlText(const toml::node& node) {
+  if (const auto* s = node.as_string()) return s->get();
+  if (const auto* i = node.as_integer()) return std::to_string(i->get());
+  return std::nullopt;
+}
+
+}  // namespace
+
+const std::vector<SettingSpec>& Settings() {
+  static const std::vector<SettingSpec> kSpecs = [] {
+    std::vector<SettingSpec> out;
+    for (const auto& s : AllSettings()) out.push_back(s.spec);
+    return out;
+  }();
+  return kSpecs;
+}
+
+std::optional<std::string> RealGetenv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): read at start-up
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+Result<Config> LoadConfig(const ConfigSource& source) {
+  Config config;
+
+  if (source.file) {
+    const std::string where = "file " + source.file->string();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*source.file, ec)) {
+      return Error::InvalidArgument("config file " + source.file->string() +
+                                    " does not exist or is not a file");
+    }
+    toml::table table;
+    try {
+      table = toml::parse_file(source.file->string());
+    } catch (const toml::parse_error& e) {
+      std::ostringstream msg;
+      msg << "config file " << source.file->string() << " line " << e.source().begin.line
+          << ": " << e.description();
+      return Error::InvalidArgument(msg.str());
+    }
+    // Unknown sections and keys are typos until proven otherwise.
+    for (const auto& [section, node] : table) {
+      const auto* inner = node.as_table();
+      if (inner == nullptr) {
+        return Error::InvalidArgument(std::string(section.str()) + " (" + where +
+                                      "): expected a [section] of settings");
+      }
+      for (const auto& [name, value] : *inner) {
+        const std::string key = std::string(section.str()) + "." + std::string(name.str());
+        const Setting* setting = nullptr;
+        for (const auto& s : AllSettings()) {
+          if (s.spec.key == key) setting = &s;
+        }
+        if (setting == nullptr) {
+          return Error::InvalidArgument(key + " (" + where + "): unknown setting");
+        }
+        const auto text = TomlText(value);
+        if (!text) {
+          return Error::InvalidArgument(key + " (" + where + "): must be a string");
+        }
+        if (Status st = setting->set(config, *text); !st.ok()) {
+          return Named(*setting, where, st.error());
+        }
+      }
+    }
+  }
+
+  for (const auto& s : AllSettings()) {
+    const auto value = source.getenv ? source.getenv(s.spec.env) : std::nullopt;
+    if (!value) continue;
+    if (Status st = s.set(config, *value); !st.ok()) {
+      return Named(s, "env " + s.spec.env, st.error());
+    }
+  }
+
+  for (const auto& s : AllSettings()) {
+    const auto it = source.flags.find(s.spec.key);
+    if (it == source.flags.end()) continue;
+    if (Status st = s.set(config, it->second); !st.ok()) {
+      return Named(s, "flag " + s.spec.flag, st.error());
+    }
+  }
+
+  if (config.retention < config.tick_interval * 5) {
+    return Error::InvalidArgument(
+        "store.retention: must hold at least the 5 buckets of the window (5 x tick.interval)");
+  }
+  return config;
+}
+
+}  // namespace headcount

@@ -1,0 +1,66 @@
+// headcount's configuration: one plain struct with documented defaults, filled
+// from a TOML file, then HEADCOUNT_* environment variables, then flags (each
+// overriding the one before). Loading is pure apart from reading the file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace headcount {
+
+struct Config {
+  // [server] listen: where `serve` accepts HTTP (origin, API, pages).
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  // [origin] hls_root: one sub-folder per channel, as ffmpeg's HLS muxer writes it.
+  std::filesystem::path hls_root = "hls";
+  // [origin] session_idle_timeout: a viewer who made no request for this long has left.
+  std::chrono::seconds session_idle_timeout{30};
+  // [origin] live_timeout: a channel is live while a playlist of it changed this recently.
+  std::chrono::seconds live_timeout{30};
+  // [store] database: the SQLite file (created on first start).
+  std::filesystem::path database = "headcount.db";
+  // [store] retention: samples older than this are pruned.
+  std::chrono::seconds retention{std::chrono::hours{24 * 30}};
+  // [tick] interval: the tick period and bucket length (1m in production).
+  std::chrono::seconds tick_interval{60};
+  // [log] level: trace, debug, info, warn, error or off.
+  std::string log_level = "info";
+};
+
+// One setting that can come from a file key, an environment variable or a flag.
+struct SettingSpec {
+  std::string key;   // TOML key, "section.name"
+  std::string env;   // HEADCOUNT_...
+  std::string flag;  // --name
+  std::string help;  // one line, with the default
+};
+
+// Every setting Config has, in a stable order (for --help and docs).
+const std::vector<SettingSpec>& Settings();
+
+// Where a setting's raw value came from, for error messages.
+struct ConfigSource {
+  std::optional<std::filesystem::path> file;              // --config / HEADCOUNT_CONFIG
+  std::map<std::string, std::string> flags;              // key -> value, given flags only
+  std::function<std::optional<std::string>(const std::string&)> getenv;  // injectable
+};
+
+// Builds the Config: defaults, then the file (if any), then the environment,
+// then the flags. On failure the error message names the key and where it came
+// from, e.g. `tick.interval (env HEADCOUNT_TICK_INTERVAL): "5x" is not a
+// duration like 5s, 1m, 2h or 30d (unknown unit)`. Unknown file keys are errors.
+Result<Config> LoadConfig(const ConfigSource& source);
+
+// The real environment, for ConfigSource::getenv.
+std::optional<std::string> RealGetenv(const std::string& name);
+
+}  // namespace headcount

@@ -1,0 +1,181 @@
+// `headcount serve`: wires the embedded pipeline together (origin as Source
+// and Publisher, SQLite as Store, the minute scheduler, the HTTP server with
+// the API) and runs it until SIGINT/SIGTERM, letting a running tick finish.
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "cli/signals.h"
+#include "core/scheduler.h"
+#include "core/tick.h"
+#include "core/time_text.h"
+#include "origin/origin.h"
+#include "server/api.h"
+#include "server/http_server.h"
+#include "server/live_state.h"
+#include "server/metrics.h"
+#include "store/sqlite/pruner.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace headcount {
+namespace {
+
+// How many per-channel problems one tick logs before summarising the rest.
+constexpr std::size_t kMaxLoggedNotes = 10;
+// How often old samples are pruned.
+constexpr std::chrono::minutes kPruneInterval{10};
+
+bool IsLoopback(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "::1" || address.rfind("::ffff:127.", 0) == 0;
+}
+
+void LogTick(const TickReport& r) {
+  const auto level = r.ok() ? spdlog::level::info : spdlog::level::warn;
+  spdlog::log(level, "tick {}: {} seen, {} stored, {} published, {} skipped, {} failed in {} ms",
+              FormatRfc3339(r.bucket), r.seen, r.stored, r.published, r.skipped.size(),
+              r.failed.size(), r.duration.count());
+  std::size_t logged = 0;
+  for (const auto& n : r.failed) {
+    if (logged++ == kMaxLoggedNotes) break;
+    spdlog::warn("tick {}: channel \"{}\" failed at {}: {}", FormatRfc3339(r.bucket), n.channel,
+                 n.stage, n.reason);
+  }
+  if (r.failed.size() > kMaxLoggedNotes) {
+    spdlog::warn("tick {}: and {} more failures", FormatRfc3339(r.bucket),
+                 r.failed.size() - kMaxLoggedNotes);
+  }
+  for (const auto& n : r.skipped) {
+    spdlog::debug("tick {}: channel \"{}\" skipped at {}: {}", FormatRfc3339(r.bucket), n.channel,
+                  n.stage, n.reason);
+  }
+}
+
+constexpr const char* kIndexHtml = R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>headcount</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>headcount is running</h1>
+<ul>
+<li><a href="/api/channels">/api/channels</a>: every channel, its viewers, the last 5 buckets and the trend</li>
+<li><code>/hls/&lt;channel&gt;/&lt;playlist&gt;.m3u8</code>: the streams, with the viewer metadata in them</li>
+<li><a href="/metrics">/metrics</a> (Prometheus) and <a href="/healthz">/healthz</a></li>
+</ul></body></html>
+)";
+
+}  // namespace
+
+int RunServe(const Config& config) {
+  std::promise<int> stop_signal;
+  SignalWatcher signals([&](int signo) { stop_signal.set_value(signo); });
+
+  SystemClock clock;
+  std::error_code ec;
+  std::filesystem::create_directories(config.hls_root, ec);
+  if (!std::filesystem::is_directory(config.hls_root, ec)) {
+    spdlog::error("origin.hls_root: {} is not a folder and could not be created",
+                  config.hls_root.string());
+    return kExitUsage;
+  }
+
+  auto store = SqliteStore::Open(config.database);
+  if (!store.ok()) {
+    spdlog::error("cannot open the database {}: {}", config.database.string(),
+                  store.error().ToString());
+    return kExitFailure;
+  }
+  PrunerOptions prune_options;
+  prune_options.retention = config.retention;
+  prune_options.interval = kPruneInterval;
+  auto pruner = Pruner::Start(config.database, clock, prune_options);
+  if (!pruner.ok()) {
+    spdlog::error("cannot start pruning {}: {}", config.database.string(),
+                  pruner.error().ToString());
+    return kExitFailure;
+  }
+
+  OriginOptions origin_options;
+  origin_options.hls_root = config.hls_root;
+  origin_options.session_idle_timeout = config.session_idle_timeout;
+  origin_options.live_timeout = config.live_timeout;
+  Origin origin(origin_options, clock);
+
+  LiveState live;
+  Metrics metrics;
+  metrics.SetSessionsCallback([&] { return origin.ActiveSessions(clock.Now()); });
+  ApiOptions api_options;
+  api_options.bucket_length = config.tick_interval;
+  Api api(live, **store, metrics, clock, api_options);
+  TickRunner runner(origin, **store, origin, clock);
+
+  std::mutex tick_mu;  // one tick at a time: scheduled or asked for
+  auto run_tick = [&](WallTime now) {
+    std::lock_guard lock(tick_mu);
+    TickOptions options;
+    options.bucket_length = config.tick_interval;
+    // Leave a tenth of the interval so a slow tick never runs into the next.
+    options.deadline = WallTime{BucketStart(now, config.tick_interval)} + config.tick_interval -
+                       config.tick_interval / 10;
+    TickReport report = runner.Run(now, options);
+    live.Update(report);
+    metrics.RecordTick(report);
+    LogTick(report);
+    return report;
+  };
+
+  HttpHandler handler = [&](const HttpRequest& req) -> HttpResponse {
+    if (req.path.rfind("/hls/", 0) == 0) return origin.Handle(req);
+    if (req.path == "/api/tick") {
+      if (req.method != "POST") {
+        HttpResponse r = HttpResponse::Error(405, "use POST");
+        r.headers.emplace_back("Allow", "POST");
+        return r;
+      }
+      if (!IsLoopback(req.client_address)) {
+        return HttpResponse::Error(403, "ticks can only be asked for from this machine");
+      }
+      const TickReport report = run_tick(clock.Now());
+      return HttpResponse::Json(200, report.ToJson());
+    }
+    if (req.path.rfind("/api/", 0) == 0 || req.path == "/healthz" || req.path == "/metrics") {
+      return api.Handle(req);
+    }
+    if (req.path == "/") {
+      HttpResponse r = HttpResponse::Text(200, kIndexHtml);
+      r.content_type = "text/html; charset=utf-8";
+      return r;
+    }
+    return HttpResponse::Error(404, "not found");
+  };
+
+  HttpServerOptions server_options;
+  server_options.address = config.listen_address;
+  server_options.port = config.listen_port;
+  HttpServer server(server_options, handler, [&](const HttpExchange& x) {
+    metrics.CountRequest(ClassifyRoute(x.path), x.status);
+  });
+  if (Status st = server.Start(); !st.ok()) {
+    spdlog::error("cannot serve HTTP: {}", st.error().ToString());
+    return kExitFailure;
+  }
+  spdlog::info("serving on http://{}:{} — HLS root {}, database {}, a tick every {}",
+               config.listen_address, server.port(), config.hls_root.string(),
+               config.database.string(), FormatDuration(config.tick_interval));
+
+  SystemWaiter waiter;
+  Scheduler scheduler(clock, waiter, config.tick_interval);
+  std::thread ticker([&] { scheduler.Run([&](Seconds) { run_tick(clock.Now()); }); });
+
+  const int signo = stop_signal.get_future().get();
+  spdlog::info("{}: stopping; a running tick finishes first", signo == SIGINT ? "SIGINT" : "SIGTERM");
+  scheduler.Stop();
+  ticker.join();
+  server.Stop();
+  (*pruner)->Stop();
+  spdlog::info("stopped");
+  return kExitOk;
+}
+
+}  // namespace headcount

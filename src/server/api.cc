@@ -1,0 +1,259 @@
+// Api (see api.h). Holds no state of its own; thread-safety is that of its
+// LiveState (safe), Metrics (safe) and HistoryReader.
+#include "server/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "core/time_text.h"
+#include "core/trend.h"
+
+namespace headcount {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kChannelsPath = "/api/channels";
+constexpr std::string_view kChannelPrefix = "/api/channels/";
+constexpr std::string_view kHistorySuffix = "/history";
+constexpr std::string_view kCsvContentType = "text/csv; charset=utf-8";
+constexpr std::string_view kAllowedMethods = "GET, HEAD";
+
+// Live data: a cache must not serve it stale.
+HttpResponse NoStore(HttpResponse response) {
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
+}
+
+json CountJson(const std::optional<std::int64_t>& count) {
+  return count ? json(*count) : json(nullptr);
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The q-value of the most specific range in `accept` (lower-case) that matches
+// type/subtype; 0 if none matches.
+double Quality(std::string_view accept, std::string_view type, std::string_view subtype) {
+  int best_specificity = 0;
+  double best_q = 0;
+  while (!accept.empty()) {
+    const std::size_t comma = accept.find(',');
+    std::string_view element = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+    const std::size_t semi = element.find(';');
+    const std::string_view range = Trim(element.substr(0, semi));
+    double q = 1;
+    for (std::string_view params = semi == std::string_view::npos ? "" : element.substr(semi + 1);
+         !params.empty();) {
+      const std::size_t next = params.find(';');
+      const std::string_view param = Trim(params.substr(0, next));
+      params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
+      if (param.starts_with("q=")) {
+        const std::string value(param.substr(2));
+        char* end = nullptr;
+        const double parsed = std::strtod(value.c_str(), &end);
+        q = (end != value.c_str() && parsed >= 0 && parsed <= 1) ? parsed : 0;
+      }
+    }
+    const std::size_t slash = range.find('/');
+    if (slash == std::string_view::npos) continue;
+    const std::string_view range_type = range.substr(0, slash);
+    const std::string_view range_subtype = range.substr(slash + 1);
+    int specificity = 0;
+    if (range_type == type && range_subtype == subtype) {
+      specificity = 3;
+    } else if (range_type == type && range_subtype == "*") {
+      specificity = 2;
+    } else if (range_type == "*" && range_subtype == "*") {
+      specificity = 1;
+    }
+    if (specificity > best_specificity) {
+      best_specificity = specificity;
+      best_q = q;
+    }
+  }
+  return best_q;
+}
+
+HttpResponse MethodNotAllowed() {
+  HttpResponse response = HttpResponse::Error(405, "method not allowed");
+  response.headers.emplace_back("Allow", std::string(kAllowedMethods));
+  return response;
+}
+
+}  // namespace
+
+bool AcceptPrefersCsv(std::string_view accept) {
+  std::string lower(accept);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return Quality(lower, "text", "csv") > Quality(lower, "application", "json");
+}
+
+Api::Api(LiveState& live, HistoryReader& history, Metrics& metrics, const Clock& clock,
+         ApiOptions options)
+    : live_(live), history_(history), metrics_(metrics), clock_(clock), options_(options) {}
+
+bool Api::Serves(std::string_view path) {
+  return path == "/api" || path.starts_with("/api/") || path == "/healthz" || path == "/metrics";
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  const std::string_view path = request.path;
+  std::optional<std::string_view> history_channel;
+  if (path.starts_with(kChannelPrefix) && path.ends_with(kHistorySuffix) &&
+      path.size() > kChannelPrefix.size() + kHistorySuffix.size()) {
+    const std::string_view id = path.substr(
+        kChannelPrefix.size(), path.size() - kChannelPrefix.size() - kHistorySuffix.size());
+    if (id.find('/') == std::string_view::npos) history_channel = id;
+  }
+  const bool known = path == kChannelsPath || path == "/healthz" || path == "/metrics" ||
+                     history_channel.has_value();
+  if (!known) return NoStore(HttpResponse::Error(404, "not found"));
+  if (request.method != "GET" && request.method != "HEAD") return MethodNotAllowed();
+
+  if (path == "/healthz") return Health();
+  if (path == "/metrics") {
+    HttpResponse response;
+    response.content_type = std::string(Metrics::kContentType);
+    response.body = metrics_.Render();
+    return NoStore(std::move(response));
+  }
+  if (path == kChannelsPath) return Channels();
+  return History(*history_channel, request);
+}
+
+HttpResponse Api::Health() const {
+  const LiveSnapshot snapshot = live_.Snapshot();
+  json body = {{"status", "ok"}, {"last_tick", nullptr}};
+  if (snapshot.last_tick) {
+    body["last_tick"] =
+        FormatRfc3339(std::chrono::floor<std::chrono::seconds>(snapshot.last_tick->at));
+  }
+  return NoStore(
+      HttpResponse::Json(200, body.dump(-1, ' ', false, json::error_handler_t::replace)));
+}
+
+HttpResponse Api::Channels() const {
+  const LiveSnapshot snapshot = live_.Snapshot();
+  json channels = json::array();
+  for (const LiveChannel& channel : snapshot.channels) {
+    const Summary& s = channel.summary;
+    json buckets = json::array();
+    for (int i = 0; i < kWindowBuckets; ++i) {
+      const Seconds start = s.at - (kWindowBuckets - 1 - i) * s.bucket_length;
+      buckets.push_back({{"start", FormatRfc3339(start)}, {"viewers", CountJson(s.counts[i])}});
+    }
+    channels.push_back({
+        {"id", s.channel},
+        {"live", channel.live},
+        {"viewers", CountJson(s.counts.back())},
+        {"at", FormatRfc3339(s.at)},
+        {"buckets", std::move(buckets)},
+        {"trend", std::string(TrendName(s.trend))},
+    });
+  }
+  json body = {{"bucket_seconds", options_.bucket_length.count()},
+               {"updated", nullptr},
+               {"channels", std::move(channels)}};
+  if (snapshot.last_tick) {
+    body["updated"] =
+        FormatRfc3339(std::chrono::floor<std::chrono::seconds>(snapshot.last_tick->at));
+  }
+  return NoStore(
+      HttpResponse::Json(200, body.dump(-1, ' ', false, json::error_handler_t::replace)));
+}
+
+HttpResponse Api::History(std::string_view channel_view, const HttpRequest& request) {
+  if (!IsValidChannelId(channel_view)) {
+    return NoStore(HttpResponse::Error(400, "invalid channel id: use 1-64 of A-Z a-z 0-9 _ -"));
+  }
+  const ChannelId channel(channel_view);
+
+  std::chrono::milliseconds since = kDefaultHistorySpan;
+  if (const auto text = request.Query("since")) {
+    auto parsed = ParseDuration(*text);
+    if (!parsed.ok()) {
+      return NoStore(
+          HttpResponse::Error(400, "invalid parameter since: " + parsed.error().message()));
+    }
+    since = *parsed;
+  }
+  if (since <= std::chrono::milliseconds::zero() || since > kMaxHistorySpan) {
+    return NoStore(HttpResponse::Error(400, "invalid parameter since: must be > 0 and <= 366d"));
+  }
+
+  bool csv = false;
+  if (const auto format = request.Query("format")) {
+    if (*format != "csv" && *format != "json") {
+      return NoStore(HttpResponse::Error(400, "invalid parameter format: must be csv or json"));
+    }
+    csv = *format == "csv";
+  } else if (const auto accept = request.Header("accept")) {
+    csv = AcceptPrefersCsv(*accept);
+  }
+
+  if (!live_.Knows(channel)) {
+    auto has = history_.HasChannel(channel);
+    if (!has.ok()) {
+      spdlog::warn("api: history of {} unavailable: {}", channel, has.error().ToString());
+      return NoStore(HttpResponse::Error(503, "history unavailable"));
+    }
+    if (!*has) return NoStore(HttpResponse::Error(404, "unknown channel"));
+  }
+
+  const WallTime now = clock_.Now();
+  const Seconds to = BucketStart(now, options_.bucket_length);
+  const Seconds from = BucketStart(now - since, options_.bucket_length);
+  auto samples = history_.History(channel, from, to);
+  if (!samples.ok()) {
+    spdlog::warn("api: history of {} unavailable: {}", channel, samples.error().ToString());
+    return NoStore(HttpResponse::Error(503, "history unavailable"));
+  }
+
+  HttpResponse response;
+  if (csv) {
+    response.content_type = std::string(kCsvContentType);
+    response.body = HistoryCsv(*samples);
+  } else {
+    response = HttpResponse::Json(
+        200, HistoryJson(channel, from, to, options_.bucket_length, *samples));
+  }
+  // The representation depends on Accept.
+  response.headers.emplace_back("Vary", "Accept");
+  return NoStore(std::move(response));
+}
+
+std::string HistoryCsv(const std::vector<Sample>& samples) {
+  std::string out = "start,viewers\n";
+  for (const Sample& sample : samples) {
+    out += FormatRfc3339(sample.bucket) + "," + std::to_string(sample.viewers) + "\n";
+  }
+  return out;
+}
+
+std::string HistoryJson(const ChannelId& channel, Seconds from, Seconds to,
+                        std::chrono::seconds bucket_length, const std::vector<Sample>& samples) {
+  json points = json::array();
+  for (const Sample& sample : samples) {
+    points.push_back({{"start", FormatRfc3339(sample.bucket)}, {"viewers", sample.viewers}});
+  }
+  const json body = {{"channel", channel},
+                     {"from", FormatRfc3339(from)},
+                     {"to", FormatRfc3339(to)},
+                     {"bucket_seconds", bucket_length.count()},
+                     {"points", std::move(points)}};
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace headcount

@@ -1,0 +1,80 @@
+// Api: headcount's HTTP API as a pure handler (no sockets): the live channels,
+// a channel's stored history (JSON or CSV), /healthz and /metrics.
+// Thread-safe if the HistoryReader is: Handle may run on several threads.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/history.h"
+#include "server/http.h"
+#include "server/live_state.h"
+#include "server/metrics.h"
+
+namespace headcount {
+
+struct ApiOptions {
+  // The store's bucket length (headcount's is one minute).
+  std::chrono::seconds bucket_length{60};
+};
+
+// Routes (GET and HEAD only; another method on a known route -> 405 + Allow):
+//   GET /api/channels
+//     {"bucket_seconds":60,"updated":"<RFC 3339 of the last tick>"|null,
+//      "channels":[{"id":"demo","live":true,"viewers":12|null,"at":"<newest bucket>",
+//                   "buckets":[{"start":"...","viewers":12|null} x5, oldest first],
+//                   "trend":"rising"}]}            sorted by id; `viewers` is the
+//     newest bucket of the channel's latest summary (also for offline channels).
+//   GET /api/channels/{id}/history?since=1h[&format=csv|json]
+//     {"channel":"demo","from":"...","to":"...","bucket_seconds":60,
+//      "points":[{"start":"...","viewers":n}]}    stored buckets only (a gap has no point);
+//     or CSV "start,viewers" when format=csv or Accept prefers text/csv.
+//     since: a duration (core ParseDuration), 0 < since <= kMaxHistorySpan;
+//     id: core IsValidChannelId ([A-Za-z0-9_-]{1,64}). 400 for a bad parameter (named), 404 for an
+//     unknown channel, 503 when the store fails.
+//   GET /healthz   {"status":"ok","last_tick":"..."|null}
+//   GET /metrics   Prometheus text format 0.0.4
+// Anything else -> 404. Every error body is {"error":"..."}.
+class Api {
+ public:
+  static constexpr std::chrono::days kMaxHistorySpan{366};
+  static constexpr std::chrono::hours kDefaultHistorySpan{1};
+
+  // Every reference must outlive the Api.
+  Api(LiveState& live, HistoryReader& history, Metrics& metrics, const Clock& clock,
+      ApiOptions options = {});
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  // Answers `request`; never throws for bad input.
+  HttpResponse Handle(const HttpRequest& request);
+
+  // True for the paths Handle answers (/api, /api/..., /healthz, /metrics),
+  // so a router in front can send the rest elsewhere.
+  static bool Serves(std::string_view path);
+
+ private:
+  HttpResponse Channels() const;
+  HttpResponse History(std::string_view channel, const HttpRequest& request);
+  HttpResponse Health() const;
+
+  LiveState& live_;
+  HistoryReader& history_;
+  Metrics& metrics_;
+  const Clock& clock_;
+  const ApiOptions options_;
+};
+
+// A channel's samples (oldest first) as the history API and `headcount
+// history` print them: CSV with a "start,viewers" header and RFC 3339 times,
+// or JSON {"channel","from","to","bucket_seconds","points":[{"start","viewers"}]}.
+std::string HistoryCsv(const std::vector<Sample>& samples);
+std::string HistoryJson(const ChannelId& channel, Seconds from, Seconds to,
+                        std::chrono::seconds bucket_length, const std::vector<Sample>& samples);
+
+// True if the Accept header value prefers text/csv over application/json
+// (by q-values, the most specific matching range deciding each).
+bool AcceptPrefersCsv(std::string_view accept);
+
+}  // namespace headcount

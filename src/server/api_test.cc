@@ -1,0 +1,300 @@
+// Tests of the HTTP API as a pure handler: JSON shapes, CSV, and the errors a
+// client sees (400/404/405/503), with a fake store and a fake clock.
+#include "server/api.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/time_text.h"
+
+namespace headcount {
+namespace {
+
+using nlohmann::json;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+
+Seconds At(const char* rfc3339) { return std::chrono::floor<seconds>(*ParseRfc3339(rfc3339)); }
+
+// A HistoryReader over a fixed list of samples, able to fail on demand; it
+// records the range it was asked for.
+class FakeHistory final : public HistoryReader {
+ public:
+  Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override {
+    asked_from = from;
+    asked_to = to;
+    if (history_error) return *history_error;
+    std::vector<Sample> out;
+    for (const Sample& s : samples) {
+      if (s.channel == channel && s.bucket >= from && s.bucket <= to) out.push_back(s);
+    }
+    return out;
+  }
+  Result<bool> HasChannel(const ChannelId& channel) override {
+    if (has_error) return *has_error;
+    for (const Sample& s : samples) {
+      if (s.channel == channel) return true;
+    }
+    return false;
+  }
+
+  std::vector<Sample> samples;
+  std::optional<Error> history_error;
+  std::optional<Error> has_error;
+  Seconds asked_from{};
+  Seconds asked_to{};
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest() : clock_(*ParseRfc3339("2026-11-25T12:03:30Z")), live_(clock_) {}
+
+  HttpResponse Get(const std::string& target, std::map<std::string, std::string> headers = {},
+                   const std::string& method = "GET") {
+    auto parsed = ParseTarget(target);
+    EXPECT_TRUE(parsed.ok()) << target;
+    HttpRequest req;
+    req.method = method;
+    req.target = target;
+    req.path = parsed->path;
+    req.query = parsed->query;
+    req.headers = std::move(headers);
+    req.client_address = "127.0.0.1";
+    return api_.Handle(req);
+  }
+
+  static json Body(const HttpResponse& r) {
+    EXPECT_EQ(r.content_type, "application/json");
+    return json::parse(r.body);
+  }
+
+  // A tick at 12:03 with "demo" (rising) and "alpha" (a gap in its newest minute).
+  void TickWithTwoChannels() {
+    TickReport report;
+    report.bucket = At("2026-11-25T12:03:00Z");
+    Summary demo;
+    demo.channel = "demo";
+    demo.at = At("2026-11-25T12:03:00Z");
+    demo.counts = {8, 9, std::nullopt, 11, 12};
+    demo.trend = Trend::kRising;
+    Summary alpha;
+    alpha.channel = "alpha";
+    alpha.at = At("2026-11-25T12:03:00Z");
+    alpha.counts = {3, 3, 3, 3, std::nullopt};
+    alpha.trend = Trend::kSteady;
+    report.summaries = {demo, alpha};
+    live_.Update(report);
+  }
+
+  FakeClock clock_;
+  LiveState live_;
+  FakeHistory history_;
+  Metrics metrics_;
+  Api api_{live_, history_, metrics_, clock_};
+};
+
+TEST_F(ApiTest, ChannelsBeforeAnyTick) {
+  const HttpResponse r = Get("/api/channels");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Body(r), json::parse(R"({"bucket_seconds":60,"updated":null,"channels":[]})"));
+}
+
+TEST_F(ApiTest, ChannelsShowTheLatestSummariesSortedById) {
+  TickWithTwoChannels();
+  const HttpResponse r = Get("/api/channels");
+  ASSERT_EQ(r.status, 200);
+  const json expected = json::parse(R"({
+    "bucket_seconds": 60,
+    "updated": "2026-11-25T12:03:30Z",
+    "channels": [
+      {"id": "alpha", "live": true, "viewers": null, "at": "2026-11-25T12:03:00Z",
+       "buckets": [{"start": "2026-11-25T11:59:00Z", "viewers": 3},
+                   {"start": "2026-11-25T12:00:00Z", "viewers": 3},
+                   {"start": "2026-11-25T12:01:00Z", "viewers": 3},
+                   {"start": "2026-11-25T12:02:00Z", "viewers": 3},
+                   {"start": "2026-11-25T12:03:00Z", "viewers": null}],
+       "trend": "steady"},
+      {"id": "demo", "live": true, "viewers": 12, "at": "2026-11-25T12:03:00Z",
+       "buckets": [{"start": "2026-11-25T11:59:00Z", "viewers": 8},
+                   {"start": "2026-11-25T12:00:00Z", "viewers": 9},
+                   {"start": "2026-11-25T12:01:00Z", "viewers": null},
+                   {"start": "2026-11-25T12:02:00Z", "viewers": 11},
+                   {"start": "2026-11-25T12:03:00Z", "viewers": 12}],
+       "trend": "rising"}
+    ]})");
+  EXPECT_EQ(Body(r), expected) << r.body;
+  EXPECT_THAT(r.headers, ::testing::Contains(
+                             std::pair<std::string, std::string>("Cache-Control", "no-store")));
+}
+
+TEST_F(ApiTest, ChannelsMissingFromTheLastTickAreOffline) {
+  TickWithTwoChannels();
+  clock_.Advance(minutes(1));
+  live_.Update(TickReport{});
+  const json body = Body(Get("/api/channels"));
+  ASSERT_EQ(body["channels"].size(), 2u);
+  EXPECT_EQ(body["channels"][1]["id"], "demo");
+  EXPECT_EQ(body["channels"][1]["live"], false);
+  EXPECT_EQ(body["updated"], "2026-11-25T12:04:30Z");
+}
+
+TEST_F(ApiTest, HistoryAsJsonDefaultsToTheLastHour) {
+  history_.samples = {{"demo", At("2026-11-25T11:00:00Z"), 1},  // before the hour
+                      {"demo", At("2026-11-25T11:03:00Z"), 5},
+                      {"demo", At("2026-11-25T12:02:00Z"), 7},
+                      {"other", At("2026-11-25T12:02:00Z"), 100}};
+  const HttpResponse r = Get("/api/channels/demo/history");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json::parse(R"({"channel":"demo","from":"2026-11-25T11:03:00Z",
+    "to":"2026-11-25T12:03:00Z","bucket_seconds":60,
+    "points":[{"start":"2026-11-25T11:03:00Z","viewers":5},
+              {"start":"2026-11-25T12:02:00Z","viewers":7}]})"));
+  EXPECT_EQ(history_.asked_from, At("2026-11-25T11:03:00Z"));
+  EXPECT_EQ(history_.asked_to, At("2026-11-25T12:03:00Z"));
+}
+
+TEST_F(ApiTest, HistorySinceIsParsedAndBounded) {
+  history_.samples = {{"demo", At("2026-11-25T12:02:00Z"), 7}};
+  EXPECT_EQ(Get("/api/channels/demo/history?since=90m").status, 200);
+  EXPECT_EQ(history_.asked_from, At("2026-11-25T10:33:00Z"));
+  EXPECT_EQ(Get("/api/channels/demo/history?since=366d").status, 200);
+  for (const char* bad : {"0s", "367d", "abc", "-1h", "", "1x"}) {
+    const HttpResponse r = Get(std::string("/api/channels/demo/history?since=") + bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_THAT(Body(r)["error"].get<std::string>(), HasSubstr("since")) << bad;
+  }
+}
+
+TEST_F(ApiTest, HistoryAsCsvByParameterOrAccept) {
+  history_.samples = {{"demo", At("2026-11-25T12:01:00Z"), 6},
+                      {"demo", At("2026-11-25T12:02:00Z"), 7}};
+  const std::string csv = "start,viewers\n2026-11-25T12:01:00Z,6\n2026-11-25T12:02:00Z,7\n";
+  HttpResponse r = Get("/api/channels/demo/history?format=csv");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/csv; charset=utf-8");
+  EXPECT_EQ(r.body, csv);
+
+  r = Get("/api/channels/demo/history", {{"accept", "text/csv"}});
+  EXPECT_EQ(r.content_type, "text/csv; charset=utf-8");
+  EXPECT_EQ(r.body, csv);
+  r = Get("/api/channels/demo/history", {{"accept", "application/json;q=0.5, text/csv"}});
+  EXPECT_EQ(r.content_type, "text/csv; charset=utf-8");
+
+  r = Get("/api/channels/demo/history", {{"accept", "text/csv;q=0.5, application/json"}});
+  EXPECT_EQ(r.content_type, "application/json");
+  r = Get("/api/channels/demo/history?format=json", {{"accept", "text/csv"}});
+  EXPECT_EQ(r.content_type, "application/json");  // the parameter wins
+  r = Get("/api/channels/demo/history", {{"accept", "*/*"}});
+  EXPECT_EQ(r.content_type, "application/json");
+}
+
+TEST_F(ApiTest, HistoryRefusesAnUnknownFormat) {
+  history_.samples = {{"demo", At("2026-11-25T12:02:00Z"), 7}};
+  const HttpResponse r = Get("/api/channels/demo/history?format=xml");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(Body(r)["error"].get<std::string>(), HasSubstr("format"));
+}
+
+TEST_F(ApiTest, HistoryRefusesBadChannelIds) {
+  for (const std::string& id :
+       std::vector<std::string>{"bad.id", "a%20b", std::string(65, 'x'), "%C3%A9t%C3%A9"}) {
+    const HttpResponse r = Get("/api/channels/" + id + "/history");
+    EXPECT_EQ(r.status, 400) << id;
+    EXPECT_THAT(Body(r)["error"].get<std::string>(), HasSubstr("channel id")) << id;
+  }
+  EXPECT_EQ(Get("/api/channels/" + std::string(64, 'x') + "/history").status, 404);
+}
+
+TEST_F(ApiTest, HistoryOfAnUnknownChannelIs404) {
+  const HttpResponse r = Get("/api/channels/nobody/history");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(Body(r), json::parse(R"({"error":"unknown channel"})"));
+}
+
+TEST_F(ApiTest, HistoryOfALiveChannelWithNothingStoredIsEmpty) {
+  TickWithTwoChannels();
+  const HttpResponse r = Get("/api/channels/demo/history");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Body(r)["points"], json::array());
+}
+
+TEST_F(ApiTest, StoreErrorsAre503) {
+  history_.samples = {{"demo", At("2026-11-25T12:02:00Z"), 7}};
+  history_.has_error = Error::Unavailable("database is locked");
+  HttpResponse r = Get("/api/channels/demo/history");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_TRUE(Body(r).contains("error"));
+  EXPECT_THAT(r.body, ::testing::Not(HasSubstr("locked")));  // no internals to clients
+
+  history_.has_error.reset();
+  history_.history_error = Error::Io("disk I/O error");
+  r = Get("/api/channels/demo/history");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_TRUE(Body(r).contains("error"));
+}
+
+TEST_F(ApiTest, OnlyGetAndHead) {
+  for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
+    const HttpResponse r = Get("/api/channels", {}, method);
+    EXPECT_EQ(r.status, 405) << method;
+    EXPECT_THAT(r.headers,
+                ::testing::Contains(std::pair<std::string, std::string>("Allow", "GET, HEAD")));
+    EXPECT_TRUE(Body(r).contains("error"));
+  }
+  EXPECT_EQ(Get("/healthz", {}, "POST").status, 405);
+  EXPECT_EQ(Get("/api/channels", {}, "HEAD").status, 200);
+}
+
+TEST_F(ApiTest, UnknownPathsAre404Json) {
+  for (const char* path :
+       {"/api", "/api/", "/api/nope", "/api/channels/demo", "/api/channels/demo/history/x",
+        "/api/channels//history", "/api/channels/", "/nothing"}) {
+    const HttpResponse r = Get(path);
+    EXPECT_EQ(r.status, 404) << path;
+    EXPECT_TRUE(Body(r).contains("error")) << path;
+  }
+  EXPECT_EQ(Get("/api/nope", {}, "POST").status, 404);
+}
+
+TEST_F(ApiTest, Healthz) {
+  EXPECT_EQ(Body(Get("/healthz")), json::parse(R"({"status":"ok","last_tick":null})"));
+  TickWithTwoChannels();
+  const HttpResponse r = Get("/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Body(r), json::parse(R"({"status":"ok","last_tick":"2026-11-25T12:03:30Z"})"));
+}
+
+TEST_F(ApiTest, Metrics) {
+  TickReport report;
+  metrics_.RecordTick(report);
+  const HttpResponse r = Get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_THAT(r.body, HasSubstr("headcount_ticks_total{result=\"ok\"} 1\n"));
+}
+
+TEST(ApiServesTest, KnowsItsPaths) {
+  EXPECT_TRUE(Api::Serves("/api/channels"));
+  EXPECT_TRUE(Api::Serves("/healthz"));
+  EXPECT_TRUE(Api::Serves("/metrics"));
+  EXPECT_FALSE(Api::Serves("/hls/demo/stream.m3u8"));
+  EXPECT_FALSE(Api::Serves("/apis"));
+}
+
+TEST(AcceptPrefersCsvTest, ComparesQualities) {
+  EXPECT_TRUE(AcceptPrefersCsv("text/csv"));
+  EXPECT_TRUE(AcceptPrefersCsv("Text/CSV; charset=utf-8"));
+  EXPECT_TRUE(AcceptPrefersCsv("text/*, application/json;q=0.9"));
+  EXPECT_TRUE(AcceptPrefersCsv("text/csv;q=0.8, */*;q=0.1"));
+  EXPECT_FALSE(AcceptPrefersCsv(""));
+  EXPECT_FALSE(AcceptPrefersCsv("*/*"));
+  EXPECT_FALSE(AcceptPrefersCsv("application/json, text/csv"));  // a tie keeps JSON
+  EXPECT_FALSE(AcceptPrefersCsv("text/csv;q=0, */*"));
+  EXPECT_FALSE(AcceptPrefersCsv("text/html"));
+}
+
+}  // namespace
+}  // namespace headcount
