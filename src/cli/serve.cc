@@ -35,9 +35,13 @@ bool IsLoopback(const std::string& address) {
 
 void LogTick(const TickReport& r) {
   const auto level = r.ok() ? spdlog::level::info : spdlog::level::warn;
-  spdlog::log(level, "tick {}: {} seen, {} stored, {} published, {} skipped, {} failed in {} ms",
-              FormatRfc3339(r.bucket), r.seen, r.stored, r.published, r.skipped.size(),
-              r.failed.size(), r.duration.count());
+  std::int64_t viewers = 0;
+  for (const auto& s : r.summaries) viewers += s.counts.back().value_or(0);
+  spdlog::log(level,
+              "tick {}: {} viewers on {} live channels; {} stored, {} published, {} skipped, {} "
+              "failed in {:.1f} ms",
+              FormatRfc3339(r.bucket), viewers, r.seen, r.stored, r.published, r.skipped.size(),
+              r.failed.size(), std::chrono::duration<double, std::milli>(r.duration).count());
   std::size_t logged = 0;
   for (const auto& n : r.failed) {
     if (logged++ == kMaxLoggedNotes) break;

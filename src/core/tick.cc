@@ -44,7 +44,7 @@ std::string TickReport::ToJson() const {
       {"published", published},
       {"skipped", NotesJson(skipped)},
       {"failed", NotesJson(failed)},
-      {"duration_ms", duration.count()},
+      {"duration_ms", std::chrono::duration<double, std::milli>(duration).count()},
   };
   return j.dump();
 }
@@ -55,7 +55,7 @@ TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
   const auto len = options.bucket_length;
   report.bucket = BucketStart(now, len);
   auto finish = [&] {
-    report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - started);
+    report.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now() - started);
     return std::move(report);
   };
 

@@ -87,7 +87,7 @@ struct TickReport {
   std::size_t published = 0;  // summaries the publisher accepted
   std::vector<ChannelNote> skipped;  // not done, by design (unknown count, quota, deadline)
   std::vector<ChannelNote> failed;   // not done, because something broke
-  std::chrono::milliseconds duration{0};
+  std::chrono::microseconds duration{0};
   std::vector<Summary> summaries;  // one per live channel, as published
 
   // True when nothing failed.

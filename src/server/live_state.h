@@ -31,7 +31,7 @@ struct LastTick {
   std::size_t published = 0;
   std::size_t skipped = 0;
   std::size_t failed = 0;
-  std::chrono::milliseconds duration{0};
+  std::chrono::microseconds duration{0};
   bool ok = true;
 };
 
