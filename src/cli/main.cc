@@ -57,7 +57,6 @@ Result<std::chrono::milliseconds> DurationFlag(const std::string& flag, const st
 int Main(int argc, char** argv) {
   CLI::App app{kDescription, "headcount"};
   app.require_subcommand(1);
-  app.footer(kSettingsFooter);
   app.set_version_flag("--version", "headcount 0.1.0");
   std::string config_file;
   app.add_option("--config", config_file, "TOML configuration file")
@@ -114,6 +113,10 @@ int Main(int argc, char** argv) {
   viewers->add_option("--duration", duration, "stop after this long (default 0s: until Ctrl-C)");
   viewers->add_option("--log-level", viewers_log, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  // Set last: a subcommand copies its parent's footer when it is created, and
+  // `viewers` takes no settings.
+  for (CLI::App* cmd : {&app, serve, tick, history}) cmd->footer(kSettingsFooter);
 
   try {
     app.parse(argc, argv);
