@@ -120,11 +120,6 @@ OriginOptions Normalized(OriginOptions options) {
 
 }  // namespace
 
-bool IsValidChannelName(std::string_view name) {
-  return !name.empty() && name.size() <= kMaxChannelNameBytes &&
-         std::all_of(name.begin(), name.end(), IsNameChar);
-}
-
 bool IsServableFileName(std::string_view name) {
   return !name.empty() && name.size() <= kMaxFileNameBytes && name.front() != '.' &&
          std::all_of(name.begin(), name.end(), [](char c) { return IsNameChar(c) || c == '.'; }) &&
@@ -157,7 +152,7 @@ HttpResponse Origin::Handle(const HttpRequest& request) {
   if (slash == std::string_view::npos) return NotFound();
   const std::string_view channel = rest.substr(0, slash);
   const std::string_view name = rest.substr(slash + 1);
-  if (!IsValidChannelName(channel) || !IsServableFileName(name)) return NotFound();
+  if (!IsValidChannelId(channel) || !IsServableFileName(name)) return NotFound();
 
   const std::optional<fs::path> file = ResolveInsideRoot(options_.hls_root, channel, name);
   if (!file) return NotFound();
@@ -268,7 +263,7 @@ Result<std::vector<ChannelReading>> Origin::Poll(WallTime now) {
     // Symlinked channel directories are skipped: what they point at may lie
     // outside the root, where Handle would not serve it.
     std::error_code entry_ec;
-    if (!IsValidChannelName(name) || it->is_symlink(entry_ec) || !it->is_directory(entry_ec)) {
+    if (!IsValidChannelId(name) || it->is_symlink(entry_ec) || !it->is_directory(entry_ec)) {
       continue;
     }
     if (++channels > kMaxPolledChannels) {
@@ -290,9 +285,9 @@ Result<std::vector<ChannelReading>> Origin::Poll(WallTime now) {
 }
 
 Result<PublishOutcome> Origin::Publish(const Summary& summary, const std::string& payload) {
-  if (!IsValidChannelName(summary.channel)) {
+  if (!IsValidChannelId(summary.channel)) {
     return Error::InvalidArgument("not a channel name of the HLS origin: \"" +
-                                  summary.channel.substr(0, kMaxChannelNameBytes) + "\"");
+                                  summary.channel.substr(0, kMaxChannelIdBytes) + "\"");
   }
   if (payload.size() > kMaxPayloadBytes) {
     return Error::InvalidArgument("payload of " + std::to_string(payload.size()) +

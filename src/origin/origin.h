@@ -26,7 +26,6 @@ namespace headcount {
 
 // A playlist larger than this is not served (500): ffmpeg's are a few KiB.
 inline constexpr std::size_t kMaxPlaylistBytes = 1 << 20;
-inline constexpr std::size_t kMaxChannelNameBytes = 64;
 inline constexpr std::size_t kMaxFileNameBytes = 128;
 // Poll looks at no more channel directories than this (logged when cut).
 inline constexpr std::size_t kMaxPolledChannels = 10'000;
@@ -49,8 +48,6 @@ struct OriginOptions {
   std::string url_prefix = "/hls";
 };
 
-// [A-Za-z0-9_-]{1,64}.
-bool IsValidChannelName(std::string_view name);
 // [A-Za-z0-9._-]{1,128}, not starting with '.', ending in .m3u8, .ts, .m4s,
 // .mp4, .aac or .vtt.
 bool IsServableFileName(std::string_view name);

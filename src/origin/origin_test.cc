@@ -410,12 +410,12 @@ TEST_F(OriginTest, CustomPrefix) {
 }
 
 TEST(OriginNamesTest, ChannelAndFileNames) {
-  EXPECT_TRUE(IsValidChannelName("demo_1-A"));
-  EXPECT_TRUE(IsValidChannelName(std::string(kMaxChannelNameBytes, 'a')));
-  EXPECT_FALSE(IsValidChannelName(std::string(kMaxChannelNameBytes + 1, 'a')));
-  EXPECT_FALSE(IsValidChannelName(""));
-  EXPECT_FALSE(IsValidChannelName("a.b"));
-  EXPECT_FALSE(IsValidChannelName(".."));
+  EXPECT_TRUE(IsValidChannelId("demo_1-A"));
+  EXPECT_TRUE(IsValidChannelId(std::string(kMaxChannelIdBytes, 'a')));
+  EXPECT_FALSE(IsValidChannelId(std::string(kMaxChannelIdBytes + 1, 'a')));
+  EXPECT_FALSE(IsValidChannelId(""));
+  EXPECT_FALSE(IsValidChannelId("a.b"));
+  EXPECT_FALSE(IsValidChannelId(".."));
   EXPECT_TRUE(IsServableFileName("seg_00001.ts"));
   EXPECT_TRUE(IsServableFileName("stream.m3u8"));
   EXPECT_FALSE(IsServableFileName(".m3u8"));
