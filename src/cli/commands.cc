@@ -1,13 +1,13 @@
 // `headcount tick`, `history` and `viewers`: small commands around the
 // components (serve has its own file).
+#include "cli/commands.h"
+
 #include <curl/curl.h>
-
-#include <iostream>
-
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "cli/commands.h"
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "cli/signals.h"
 #include "core/time_text.h"
 #include "server/api.h"

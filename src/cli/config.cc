@@ -1,9 +1,9 @@
 #include "cli/config.h"
 
+#include <toml++/toml.h>
+
 #include <cstdlib>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 #include "core/time_text.h"
 
@@ -28,7 +28,8 @@ Status SetListen(Config& c, const std::string& v) {
   if (colon == std::string::npos) return Error::InvalidArgument("\"" + v + "\" is not host:port");
   std::string host = v.substr(0, colon);
   const std::string port = v.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "localhost") host = "127.0.0.1";
   char* end = nullptr;
   const long p = port.empty() ? -1 : std::strtol(port.c_str(), &end, 10);
@@ -93,7 +94,8 @@ Status SetTickInterval(Config& c, const std::string& v) {
   if (!tiles_minute && !tiles_day) {
     return Error::InvalidArgument(
         "must divide a minute (1s, 2s, 5s, 10s, 15s, 30s, 1m) or a day in whole minutes (5m, "
-        "1h, ...), got " + v);
+        "1h, ...), got " +
+        v);
   }
   c.tick_interval = *s;
   return {};
@@ -188,8 +190,8 @@ Result<Config> LoadConfig(const ConfigSource& source) {
       table = toml::parse_file(source.file->string());
     } catch (const toml::parse_error& e) {
       std::ostringstream msg;
-      msg << "config file " << source.file->string() << " line " << e.source().begin.line
-          << ": " << e.description();
+      msg << "config file " << source.file->string() << " line " << e.source().begin.line << ": "
+          << e.description();
       return Error::InvalidArgument(msg.str());
     }
     // Unknown sections and keys are typos until proven otherwise.

@@ -49,8 +49,8 @@ const std::vector<SettingSpec>& Settings();
 
 // Where a setting's raw value came from, for error messages.
 struct ConfigSource {
-  std::optional<std::filesystem::path> file;              // --config / HEADCOUNT_CONFIG
-  std::map<std::string, std::string> flags;              // key -> value, given flags only
+  std::optional<std::filesystem::path> file;  // --config / HEADCOUNT_CONFIG
+  std::map<std::string, std::string> flags;   // key -> value, given flags only
   std::function<std::optional<std::string>(const std::string&)> getenv;  // injectable
 };
 

@@ -1,8 +1,8 @@
 #include "cli/config.h"
 
-#include <fstream>
-
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 namespace headcount {
 namespace {
@@ -13,7 +13,8 @@ class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("headcount_config_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+           ("headcount_config_test_" +
+            std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_);
     source_.getenv = [this](const std::string& name) -> std::optional<std::string> {
@@ -66,9 +67,9 @@ listen = "0.0.0.0:9000"
   source_.flags["tick.interval"] = "5s";
   auto c = LoadConfig(source_);
   ASSERT_TRUE(c.ok()) << c.error().message();
-  EXPECT_EQ(c->tick_interval, seconds{5});         // flag beats env and file
-  EXPECT_EQ(c->retention, seconds{2 * 86400});     // env beats file
-  EXPECT_EQ(c->database, "from-file.db");          // file beats default
+  EXPECT_EQ(c->tick_interval, seconds{5});      // flag beats env and file
+  EXPECT_EQ(c->retention, seconds{2 * 86400});  // env beats file
+  EXPECT_EQ(c->database, "from-file.db");       // file beats default
   EXPECT_EQ(c->listen_address, "0.0.0.0");
   EXPECT_EQ(c->listen_port, 9000);
 }

@@ -1,10 +1,9 @@
 // headcount's command line: parses flags with CLI11, loads the configuration
 // and hands over to one subcommand. Wiring only; the work is in the components.
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <map>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "cli/config.h"
@@ -68,10 +67,10 @@ int Main(int argc, char** argv) {
       "serve",
       "Run the embedded pipeline: the HLS origin (counts viewers, carries the metadata in its\n"
       "playlists), a tick at the start of every interval, SQLite storage and the HTTP API.");
-  AddSettingFlags(serve, serve_flags,
-                  {"server.listen", "origin.hls_root", "origin.session_idle_timeout",
-                   "origin.live_timeout", "store.database", "store.retention", "tick.interval",
-                   "log.level"});
+  AddSettingFlags(
+      serve, serve_flags,
+      {"server.listen", "origin.hls_root", "origin.session_idle_timeout", "origin.live_timeout",
+       "store.database", "store.retention", "tick.interval", "log.level"});
 
   std::map<std::string, std::string> tick_flags;
   std::string server_url;

@@ -21,7 +21,8 @@ TEST(BucketStartTest, FloorsToTheMinute) {
 
 TEST(BucketStartTest, OneMillisecondBeforeTheEdgeIsThePreviousMinute) {
   const WallTime edge = At("2026-11-25T12:04:00Z");
-  EXPECT_EQ(BucketStart(edge - milliseconds{1}, seconds{60}), BucketStart(edge, seconds{60}) - seconds{60});
+  EXPECT_EQ(BucketStart(edge - milliseconds{1}, seconds{60}),
+            BucketStart(edge, seconds{60}) - seconds{60});
 }
 
 TEST(BucketStartTest, ShortIntervalsAlignToTheEpoch) {
@@ -32,7 +33,8 @@ TEST(BucketStartTest, ShortIntervalsAlignToTheEpoch) {
 }
 
 TEST(BucketStartTest, BeforeTheEpochStillFloors) {
-  EXPECT_EQ(BucketStart(WallTime{} - milliseconds{1}, seconds{60}).time_since_epoch(), seconds{-60});
+  EXPECT_EQ(BucketStart(WallTime{} - milliseconds{1}, seconds{60}).time_since_epoch(),
+            seconds{-60});
 }
 
 TEST(FakeClockTest, MovesOnlyWhenTold) {

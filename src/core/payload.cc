@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "core/time_text.h"

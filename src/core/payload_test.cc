@@ -1,8 +1,8 @@
 #include "core/payload.h"
 
-#include <limits>
-
 #include <gtest/gtest.h>
+
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/time_text.h"
@@ -21,8 +21,9 @@ Summary Example() {
 }
 
 TEST(PayloadV1Test, EncodesTheDocumentedExample) {
-  EXPECT_EQ(EncodePayloadV1(Example()),
-            R"({"v":1,"at":"2026-11-25T12:03:00Z","i":60,"m":[120,134,null,161,170],"trend":"rising"})");
+  EXPECT_EQ(
+      EncodePayloadV1(Example()),
+      R"({"v":1,"at":"2026-11-25T12:03:00Z","i":60,"m":[120,134,null,161,170],"trend":"rising"})");
 }
 
 TEST(PayloadV1Test, IsValidJsonWithOldestFirstAndNullGaps) {

@@ -1,10 +1,10 @@
 #include "core/scheduler.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/time_text.h"
 
@@ -24,7 +24,8 @@ class FakeWaiter final : public Waiter {
   bool WaitUntil(WallTime t) override {
     if (stopped_ || waits_ >= max_waits_) return false;
     ++waits_;
-    const milliseconds late = lateness.empty() ? milliseconds{0} : lateness[waits_ % lateness.size()];
+    const milliseconds late =
+        lateness.empty() ? milliseconds{0} : lateness[waits_ % lateness.size()];
     if (clock_.Now() < t) clock_.Set(t + late);
     return true;
   }

@@ -1,10 +1,9 @@
 #include "core/tick.h"
 
 #include <exception>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <nlohmann/json.hpp>
 
 #include "core/payload.h"
 #include "core/time_text.h"

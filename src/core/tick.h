@@ -82,9 +82,9 @@ struct ChannelNote {
 
 struct TickReport {
   Seconds bucket;
-  std::size_t seen = 0;       // live channels the source returned
-  std::size_t stored = 0;     // samples written
-  std::size_t published = 0;  // summaries the publisher accepted
+  std::size_t seen = 0;              // live channels the source returned
+  std::size_t stored = 0;            // samples written
+  std::size_t published = 0;         // summaries the publisher accepted
   std::vector<ChannelNote> skipped;  // not done, by design (unknown count, quota, deadline)
   std::vector<ChannelNote> failed;   // not done, because something broke
   std::chrono::microseconds duration{0};

@@ -1,6 +1,7 @@
 #include "core/tick.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/payload.h"
@@ -80,8 +81,8 @@ TEST_F(TickTest, SameMinuteTwiceStoresOneRow) {
   RunAt("2026-11-25T12:03:40Z");
   EXPECT_EQ(store_.rows.size(), 1u);
   EXPECT_EQ(store_.rows.begin()->second, 12);
-  const std::array<std::optional<std::int64_t>, 5> want = {std::nullopt, std::nullopt,
-                                                           std::nullopt, std::nullopt, 12};
+  const std::array<std::optional<std::int64_t>, 5> want = {std::nullopt, std::nullopt, std::nullopt,
+                                                           std::nullopt, 12};
   EXPECT_EQ(PublishedFor("a").counts, want);
 }
 

@@ -62,7 +62,10 @@ std::string FormatRfc3339Millis(WallTime t) {
 }
 
 Result<WallTime> ParseRfc3339(std::string_view s) {
-  auto bad = [&] { return Error::InvalidArgument("not an RFC 3339 date-time: \"" + std::string(s.substr(0, 64)) + "\""); };
+  auto bad = [&] {
+    return Error::InvalidArgument("not an RFC 3339 date-time: \"" + std::string(s.substr(0, 64)) +
+                                  "\"");
+  };
   std::size_t pos = 0;
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   if (!ReadDigits(s, pos, 4, y) || !Expect(s, pos, '-') || !ReadDigits(s, pos, 2, mo) ||
@@ -115,8 +118,8 @@ Result<WallTime> ParseRfc3339(std::string_view s) {
   if (pos != s.size()) return bad();
 
   const auto local = std::chrono::sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec};
-  return WallTime{std::chrono::duration_cast<WallTime::duration>(
-      (local - offset).time_since_epoch() + frac)};
+  return WallTime{
+      std::chrono::duration_cast<WallTime::duration>((local - offset).time_since_epoch() + frac)};
 }
 
 Result<milliseconds> ParseDuration(std::string_view text) {

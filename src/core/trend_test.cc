@@ -1,8 +1,8 @@
 #include "core/trend.h"
 
-#include <array>
-
 #include <gtest/gtest.h>
+
+#include <array>
 
 namespace headcount {
 namespace {

@@ -45,7 +45,8 @@ TEST(ViewerSessionsTest, MintAloneIsNotCounted) {
 TEST(ViewerSessionsTest, OnePlayerManyRequestsCountsOnce) {
   ViewerSessions s;
   const std::string id = MintOk(s, "demo");
-  for (int i = 0; i < 50; ++i) EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(i / 5), Activity::kMedia));
+  for (int i = 0; i < 50; ++i)
+    EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(i / 5), Activity::kMedia));
   EXPECT_EQ(s.CountActive(kT0 + seconds(10)), (std::map<ChannelId, std::int64_t>{{"demo", 1}}));
 }
 
@@ -53,7 +54,8 @@ TEST(ViewerSessionsTest, PlaylistOnlyClientIsNotAViewer) {
   ViewerSessions s;
   const std::string id = MintOk(s, "demo");
   // A crawler that follows playlist links but never fetches media.
-  for (int i = 0; i < 10; ++i) EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(i), Activity::kPlaylist));
+  for (int i = 0; i < 10; ++i)
+    EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(i), Activity::kPlaylist));
   EXPECT_EQ(s.ActiveTotal(kT0 + seconds(10)), 0);
   // Its first segment makes it a viewer; playlist reloads then keep it one.
   EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(10), Activity::kMedia));

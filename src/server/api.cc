@@ -226,8 +226,8 @@ HttpResponse Api::History(std::string_view channel_view, const HttpRequest& requ
     response.content_type = std::string(kCsvContentType);
     response.body = HistoryCsv(*samples);
   } else {
-    response = HttpResponse::Json(
-        200, HistoryJson(channel, from, to, options_.bucket_length, *samples));
+    response =
+        HttpResponse::Json(200, HistoryJson(channel, from, to, options_.bucket_length, *samples));
   }
   // The representation depends on Accept.
   response.headers.emplace_back("Vary", "Accept");

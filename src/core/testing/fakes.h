@@ -41,9 +41,8 @@ class MemoryStore final : public Store, public HistoryReader {
     if (window_error) return *window_error;
     std::vector<Sample> out;
     for (const auto& c : channels) {
-      for (auto it = rows.lower_bound({c, from}); it != rows.end() && it->first.first == c &&
-                                                  it->first.second <= to;
-           ++it) {
+      for (auto it = rows.lower_bound({c, from});
+           it != rows.end() && it->first.first == c && it->first.second <= to; ++it) {
         out.push_back({c, it->first.second, it->second});
       }
     }
