@@ -20,6 +20,7 @@
 #include "server/metrics.h"
 #include "store/sqlite/pruner.h"
 #include "store/sqlite/sqlite_store.h"
+#include "web/web.h"
 
 namespace headcount {
 namespace {
@@ -57,17 +58,6 @@ void LogTick(const TickReport& r) {
                   n.stage, n.reason);
   }
 }
-
-constexpr const char* kIndexHtml = R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>headcount</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><h1>headcount is running</h1>
-<ul>
-<li><a href="/api/channels">/api/channels</a>: every channel, its viewers, the last 5 buckets and the trend</li>
-<li><code>/hls/&lt;channel&gt;/&lt;playlist&gt;.m3u8</code>: the streams, with the viewer metadata in them</li>
-<li><a href="/metrics">/metrics</a> (Prometheus) and <a href="/healthz">/healthz</a></li>
-</ul></body></html>
-)";
 
 }  // namespace
 
@@ -146,11 +136,7 @@ int RunServe(const Config& config) {
     if (req.path.rfind("/api/", 0) == 0 || req.path == "/healthz" || req.path == "/metrics") {
       return api.Handle(req);
     }
-    if (req.path == "/") {
-      HttpResponse r = HttpResponse::Text(200, kIndexHtml);
-      r.content_type = "text/html; charset=utf-8";
-      return r;
-    }
+    if (ServesWeb(req.path)) return HandleWeb(req);  // /, /watch/..., /static/...
     return HttpResponse::Error(404, "not found");
   };
 

@@ -97,6 +97,25 @@ export async function startTestStream(root, channel) {
   return p;
 }
 
+// `headcount serve` on a free port over <dir>/hls and <dir>/headcount.db,
+// answering /healthz: { proc, port, base }. `extraArgs` are added flags.
+export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4, extraArgs = [] } = {}) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const proc = new Proc('serve', BIN, [
+    'serve', '--listen', `127.0.0.1:${port}`, '--hls-root', join(dir, 'hls'),
+    '--database', join(dir, 'headcount.db'), '--tick-interval', `${tickSeconds}s`,
+    '--session-idle-timeout', `${idleTimeoutSeconds}s`, ...extraArgs,
+  ]);
+  await waitFor('serve to answer /healthz', async () => (await fetch(`${base}/healthz`)).ok);
+  return { proc, port, base };
+}
+
+// `headcount viewers`: `count` simulated players of `url`, all there after `ramp`.
+export function startViewers(url, count, { ramp = '1s' } = {}) {
+  return new Proc(`viewers x${count}`, BIN, ['viewers', '--url', url, '--count', String(count), '--ramp', ramp, '--log-level', 'warn']);
+}
+
 export function run(args, opts = {}) {
   return spawnSync(BIN, args, { encoding: 'utf8', timeout: 60000, ...opts });
 }

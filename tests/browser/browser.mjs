@@ -1,0 +1,56 @@
+// Headless Chromium for the browser tests: Debian's /usr/bin/chromium driven
+// by playwright-core (no browser download), with a fresh profile, muted
+// autoplay allowed, and every console error and page error collected.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.HEADCOUNT_CHROMIUM ?? '/usr/bin/chromium';
+export const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'headcount-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+  });
+  return {
+    context,
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+// A new page whose console errors, uncaught exceptions and failed requests
+// land in `errors` (strings), for a test to assert that there were none.
+export async function openPage(context, url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console.error: ${msg.text()} (${msg.location()?.url ?? ''})`);
+  });
+  page.on('pageerror', (err) => errors.push(`page error: ${err.stack ?? err}`));
+  page.on('requestfailed', (req) => {
+    // hls.js aborts requests it no longer needs; that is not a failure of the page.
+    if (req.failure()?.errorText !== 'net::ERR_ABORTED') errors.push(`request failed: ${req.url()} ${req.failure()?.errorText}`);
+  });
+  await page.goto(url);
+  return { page, errors };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, name);
+  await page.screenshot({ path });
+  return path;
+}
