@@ -1,0 +1,258 @@
+// AwsClient: sign, send, classify, back off. Thread-safe (see the header).
+#include "aws/aws_client.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iterator>
+#include <thread>
+#include <utility>
+
+#include "aws/sigv4.h"
+
+namespace headcount::aws {
+namespace {
+
+constexpr int kMaxBackoffDoublings = 30;  // keeps base * 2^n far from overflow
+
+// The codes the AWS SDKs treat as throttling or transient (see
+// @smithy/service-error-classification).
+constexpr std::string_view kRetryableCodes[] = {
+    "BandwidthLimitExceeded",
+    "EC2ThrottledException",
+    "LimitExceededException",
+    "PriorRequestNotComplete",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "ThrottledException",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "TransactionInProgressException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalServerError",
+};
+
+// "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException" and
+// "ValidationException:http://internal.amazon.com/..." -> the bare name.
+std::string BareErrorCode(std::string_view code) {
+  if (const std::size_t colon = code.find(':'); colon != std::string_view::npos) {
+    code = code.substr(0, colon);
+  }
+  if (const std::size_t hash = code.rfind('#'); hash != std::string_view::npos) {
+    code = code.substr(hash + 1);
+  }
+  while (!code.empty() && code.back() == ' ') code.remove_suffix(1);
+  while (!code.empty() && code.front() == ' ') code.remove_prefix(1);
+  return std::string(code);
+}
+
+std::string OperationName(const ServiceInfo& service, std::string_view operation) {
+  return std::string(service.signing_name) + " " + std::string(operation);
+}
+
+}  // namespace
+
+Result<std::string> ResolveEndpoint(const ServiceInfo& service, std::string_view region,
+                                    const Environment& env) {
+  const std::string specific = "AWS_ENDPOINT_URL_" + std::string(service.env_suffix);
+  for (const std::string& variable : {specific, std::string("AWS_ENDPOINT_URL")}) {
+    if (std::optional<std::string> url = env(variable)) {
+      Result<Url> parsed = ParseUrl(*url);
+      if (!parsed.ok()) return Error::InvalidArgument(variable + ": " + parsed.error().message());
+      return *url;
+    }
+  }
+  if (region.empty()) return Error::InvalidArgument("no region to build the endpoint from");
+  const std::string_view domain = region.starts_with("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+  return "https://" + std::string(service.endpoint_prefix) + "." + std::string(region) + "." +
+         std::string(domain);
+}
+
+std::string AwsError::ToString() const {
+  std::string out = code.empty() ? std::string("error") : code;
+  out += " (HTTP " + std::to_string(http_status) + ")";
+  if (!message.empty()) out += ": " + message;
+  return out;
+}
+
+bool IsRetryableAwsError(int http_status, std::string_view code) {
+  if (http_status == 429 || http_status >= 500) return true;
+  return std::find(std::begin(kRetryableCodes), std::end(kRetryableCodes), code) !=
+         std::end(kRetryableCodes);
+}
+
+AwsError ParseAwsError(int http_status, const HttpHeaders& headers, std::string_view body) {
+  AwsError error;
+  error.http_status = http_status;
+  if (const std::string* id = FindHeader(headers, "x-amzn-RequestId")) error.request_id = *id;
+  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto field = [&doc](std::initializer_list<const char*> names) -> std::string {
+    if (!doc.is_object()) return {};
+    for (const char* name : names) {
+      auto it = doc.find(name);
+      if (it != doc.end() && it->is_string()) return it->get<std::string>();
+    }
+    return {};
+  };
+  if (const std::string* type = FindHeader(headers, "x-amzn-ErrorType")) {
+    error.code = BareErrorCode(*type);
+  }
+  if (error.code.empty()) error.code = BareErrorCode(field({"__type", "code", "Code"}));
+  error.message = field({"message", "Message", "exceptionMessage", "errorMessage"});
+  error.retryable = IsRetryableAwsError(http_status, error.code);
+  return error;
+}
+
+Result<AwsClientOptions> ClientOptionsFromEnvironment(const ServiceInfo& service,
+                                                      const Environment& env) {
+  Result<std::string> region = RegionFromEnvironment(env);
+  if (!region.ok()) return region.error();
+  Result<std::string> endpoint = ResolveEndpoint(service, *region, env);
+  if (!endpoint.ok()) return endpoint.error();
+  AwsClientOptions options;
+  options.region = std::move(*region);
+  options.endpoint = std::move(*endpoint);
+  return options;
+}
+
+SleepFunction RealSleep() {
+  return [](std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); };
+}
+
+Result<std::unique_ptr<AwsClient>> AwsClient::Create(const ServiceInfo& service,
+                                                     AwsClientOptions options,
+                                                     CredentialsProvider& credentials,
+                                                     HttpTransport& transport, const Clock& clock,
+                                                     SleepFunction sleep) {
+  if (options.region.empty()) return Error::InvalidArgument("aws client: region is empty");
+  Result<Url> endpoint = ParseUrl(options.endpoint);
+  if (!endpoint.ok()) return Error::InvalidArgument("aws client: " + endpoint.error().message());
+  if (options.connect_timeout.count() <= 0 || options.attempt_timeout.count() <= 0 ||
+      options.max_response_bytes == 0 || options.backoff_base.count() <= 0 ||
+      options.backoff_cap < options.backoff_base || options.max_attempts < 1 || !sleep) {
+    return Error::InvalidArgument("aws client: timeouts, limits and backoff must be positive");
+  }
+  return std::unique_ptr<AwsClient>(new AwsClient(service, std::move(options), std::move(*endpoint),
+                                                  credentials, transport, clock, std::move(sleep)));
+}
+
+AwsClient::AwsClient(const ServiceInfo& service, AwsClientOptions options, Url endpoint,
+                     CredentialsProvider& credentials, HttpTransport& transport, const Clock& clock,
+                     SleepFunction sleep)
+    : service_(service),
+      options_(std::move(options)),
+      endpoint_(std::move(endpoint)),
+      credentials_(credentials),
+      transport_(transport),
+      clock_(clock),
+      sleep_(std::move(sleep)),
+      jitter_(options_.jitter_seed != 0 ? options_.jitter_seed : std::random_device{}()) {}
+
+std::chrono::nanoseconds AwsClient::Backoff(int retry) {
+  const int doublings = std::clamp(retry - 1, 0, kMaxBackoffDoublings);
+  const auto ceiling = std::min<std::chrono::nanoseconds>(
+      options_.backoff_cap, std::chrono::nanoseconds(options_.backoff_base) * (1LL << doublings));
+  std::uniform_int_distribution<std::int64_t> pick(0, ceiling.count());
+  std::lock_guard lock(jitter_mu_);
+  return std::chrono::nanoseconds(pick(jitter_));
+}
+
+Result<HttpResponse> AwsClient::Attempt(std::string_view operation, const std::string& body,
+                                        std::chrono::milliseconds time_left) {
+  const WallTime now = clock_.Now();
+  Result<Credentials> credentials = credentials_.Get(now);
+  if (!credentials.ok()) return credentials.error();
+
+  std::string path = endpoint_.path;
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  SigningRequest signing;
+  signing.method = "POST";
+  signing.body = body;
+  signing.headers.push_back({"Host", endpoint_.HostHeader()});
+  if (service_.protocol == Protocol::kRestJson) {
+    signing.path = path + "/" + std::string(operation);
+    signing.headers.push_back({"Content-Type", "application/json"});
+  } else {
+    signing.path = path + "/";
+    signing.headers.push_back({"Content-Type", "application/x-amz-json-1.0"});
+    signing.headers.push_back(
+        {"X-Amz-Target", std::string(service_.target_prefix) + "." + std::string(operation)});
+  }
+  SigningParams params;
+  params.service = std::string(service_.signing_name);
+  params.region = options_.region;
+  params.time = now;
+  Result<SigningResult> signed_request = SignRequest(signing, *credentials, params);
+  if (!signed_request.ok()) return signed_request.error();
+
+  HttpRequest request;
+  request.method = "POST";
+  request.url = endpoint_.Origin() + signing.path;
+  request.headers = std::move(signing.headers);
+  for (HttpHeader& h : signed_request->headers_to_add) request.headers.push_back(std::move(h));
+  request.headers.push_back({"User-Agent", std::string(kUserAgent)});
+  request.body = body;
+  request.timeout = std::min(options_.attempt_timeout, time_left);
+  request.connect_timeout = std::min(options_.connect_timeout, request.timeout);
+  request.max_response_bytes = options_.max_response_bytes;
+  return transport_.Send(request);
+}
+
+Result<nlohmann::json> AwsClient::Call(std::string_view operation, const nlohmann::json& input,
+                                       WallTime deadline, AwsError* aws_error) {
+  const std::string name = OperationName(service_, operation);
+  const std::string body = input.dump();
+  std::optional<Error> last_error;
+  for (int attempt = 1;; ++attempt) {
+    const WallTime now = clock_.Now();
+    if (now >= deadline) {
+      return Error::DeadlineExceeded(name + ": deadline passed" +
+                                     (last_error ? " after " + std::to_string(attempt - 1) +
+                                                       " attempts; last: " + last_error->ToString()
+                                                 : std::string()));
+    }
+    const auto time_left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    Result<HttpResponse> response = Attempt(operation, body, time_left);
+
+    if (response.ok() && response->status >= 200 && response->status < 300) {
+      if (response->body.empty()) return nlohmann::json::object();
+      nlohmann::json doc =
+          nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+      if (doc.is_discarded()) {
+        return Error::Rejected(name + ": HTTP " + std::to_string(response->status) +
+                               " with a body that is not JSON");
+      }
+      return doc;
+    }
+    if (response.ok()) {
+      AwsError error = ParseAwsError(response->status, response->headers, response->body);
+      last_error = Error::Rejected(name + ": " + error.ToString());
+      const bool retryable = error.retryable;
+      if (aws_error != nullptr) *aws_error = std::move(error);
+      if (!retryable) return *last_error;
+    } else if (response.error().code() == ErrorCode::kUnavailable) {
+      last_error = Error::Unavailable(name + ": " + response.error().message());
+    } else {
+      return Error(response.error().code(), name + ": " + response.error().message());
+    }
+
+    if (attempt >= options_.max_attempts) return *last_error;
+    const std::chrono::nanoseconds wait = Backoff(attempt);
+    if (clock_.Now() + wait >= deadline) {
+      return Error::DeadlineExceeded(
+          name + ": gave up after " + std::to_string(attempt) +
+          " attempts, the next would start past the deadline; last: " + last_error->ToString());
+    }
+    spdlog::debug("aws: {} attempt {} failed ({}), retrying in {} ms", name, attempt,
+                  last_error->ToString(),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+    sleep_(wait);
+  }
+}
+
+}  // namespace headcount::aws

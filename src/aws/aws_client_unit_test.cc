@@ -1,0 +1,310 @@
+// AwsClient without sockets: endpoint resolution, error parsing, request
+// shapes of both protocols, and retry/backoff/deadline with a fake clock.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include "aws/aws_client.h"
+#include "aws/testing/fake_transport.h"
+#include "core/time_text.h"
+
+namespace headcount::aws {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeTransport;
+
+constexpr char kSecret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+constexpr char kToken[] = "SESSIONTOKENEXAMPLE";
+
+WallTime Start() { return *ParseRfc3339("2026-03-01T12:00:00Z"); }
+
+// A client over a FakeTransport whose sleeps advance a FakeClock.
+struct Fixture {
+  explicit Fixture(const ServiceInfo& service = kIvsService, AwsClientOptions options = {}) {
+    if (options.region.empty()) options.region = "us-west-2";
+    if (options.endpoint.empty()) options.endpoint = "https://ivs.us-west-2.amazonaws.com";
+    options.jitter_seed = 42;
+    Result<std::unique_ptr<AwsClient>> created = AwsClient::Create(
+        service, options, credentials, transport, clock, [this](std::chrono::nanoseconds d) {
+          sleeps.push_back(d);
+          clock.Advance(d);
+        });
+    EXPECT_TRUE(created.ok());
+    client = std::move(*created);
+  }
+
+  FakeClock clock{Start()};
+  StaticCredentialsProvider credentials{Credentials("AKIDEXAMPLE", kSecret, kToken)};
+  FakeTransport transport;
+  std::vector<std::chrono::nanoseconds> sleeps;
+  std::unique_ptr<AwsClient> client;
+};
+
+TEST(Endpoint, ServiceVariableWinsOverGenericWinsOverDefault) {
+  EXPECT_EQ(*ResolveEndpoint(kIvsService, "us-west-2", MapEnvironment({})),
+            "https://ivs.us-west-2.amazonaws.com");
+  EXPECT_EQ(*ResolveEndpoint(kDynamoDbService, "cn-north-1", MapEnvironment({})),
+            "https://dynamodb.cn-north-1.amazonaws.com.cn");
+  const auto env = MapEnvironment({{"AWS_ENDPOINT_URL", "http://127.0.0.1:4566"},
+                                   {"AWS_ENDPOINT_URL_IVS", "http://127.0.0.1:7000"}});
+  EXPECT_EQ(*ResolveEndpoint(kIvsService, "us-west-2", env), "http://127.0.0.1:7000");
+  EXPECT_EQ(*ResolveEndpoint(kDynamoDbService, "us-west-2", env), "http://127.0.0.1:4566");
+  Result<std::string> bad = ResolveEndpoint(
+      kDynamoDbService, "us-west-2", MapEnvironment({{"AWS_ENDPOINT_URL_DYNAMODB", "ftp://x"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("AWS_ENDPOINT_URL_DYNAMODB"), std::string::npos);
+}
+
+TEST(Endpoint, OptionsFromEnvironmentNeedARegion) {
+  Result<AwsClientOptions> none = ClientOptionsFromEnvironment(kIvsService, MapEnvironment({}));
+  ASSERT_FALSE(none.ok());
+  Result<AwsClientOptions> ok = ClientOptionsFromEnvironment(
+      kIvsService, MapEnvironment({{"AWS_DEFAULT_REGION", "ap-northeast-1"}}));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->region, "ap-northeast-1");
+  EXPECT_EQ(ok->endpoint, "https://ivs.ap-northeast-1.amazonaws.com");
+}
+
+TEST(AwsErrors, ParsesHeaderAndBodyForms) {
+  // REST-JSON (IVS): the type in a header, with a ":<url>" suffix.
+  AwsError ivs = ParseAwsError(
+      404,
+      {{"X-Amzn-ErrorType", "ChannelNotBroadcasting:http://internal.amazon.com/coral/"},
+       {"x-amzn-RequestId", "req-1"}},
+      R"({"exceptionMessage":"Channel is not broadcasting"})");
+  EXPECT_EQ(ivs.code, "ChannelNotBroadcasting");
+  EXPECT_EQ(ivs.message, "Channel is not broadcasting");
+  EXPECT_EQ(ivs.request_id, "req-1");
+  EXPECT_FALSE(ivs.retryable);
+
+  // JSON 1.0 (DynamoDB): "__type" with a namespace, "Message" capitalized.
+  AwsError ddb = ParseAwsError(
+      400, {},
+      R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","Message":"slow down"})");
+  EXPECT_EQ(ddb.code, "ProvisionedThroughputExceededException");
+  EXPECT_EQ(ddb.message, "slow down");
+  EXPECT_TRUE(ddb.retryable);
+
+  AwsError coded = ParseAwsError(400, {}, R"({"code":"ValidationException","message":"bad"})");
+  EXPECT_EQ(coded.code, "ValidationException");
+  EXPECT_FALSE(coded.retryable);
+
+  AwsError html = ParseAwsError(502, {}, "<html>bad gateway</html>");
+  EXPECT_EQ(html.code, "");
+  EXPECT_TRUE(html.retryable);
+  EXPECT_EQ(html.ToString(), "error (HTTP 502)");
+}
+
+TEST(AwsErrors, ThrottlingAnd5xxAreRetryable) {
+  EXPECT_TRUE(IsRetryableAwsError(400, "ThrottlingException"));
+  EXPECT_TRUE(IsRetryableAwsError(400, "RequestLimitExceeded"));
+  EXPECT_TRUE(IsRetryableAwsError(400, "TooManyRequestsException"));
+  EXPECT_TRUE(IsRetryableAwsError(429, ""));
+  EXPECT_TRUE(IsRetryableAwsError(503, ""));
+  EXPECT_FALSE(IsRetryableAwsError(400, "ValidationException"));
+  EXPECT_FALSE(IsRetryableAwsError(403, "AccessDeniedException"));
+  EXPECT_FALSE(IsRetryableAwsError(404, "ResourceNotFoundException"));
+}
+
+TEST(AwsClient, RestJsonRequestShape) {
+  Fixture f;
+  f.transport.PushResponse(200, R"({"streams":[]})");
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {{"maxResults", 100}}, Start() + 10s);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ((*r)["streams"], nlohmann::json::array());
+  ASSERT_EQ(f.transport.requests().size(), 1u);
+  const HttpRequest sent = f.transport.requests()[0];
+  EXPECT_EQ(sent.method, "POST");
+  EXPECT_EQ(sent.url, "https://ivs.us-west-2.amazonaws.com/ListStreams");
+  EXPECT_EQ(sent.body, R"({"maxResults":100})");
+  EXPECT_EQ(*FindHeader(sent.headers, "Host"), "ivs.us-west-2.amazonaws.com");
+  EXPECT_EQ(*FindHeader(sent.headers, "Content-Type"), "application/json");
+  EXPECT_EQ(*FindHeader(sent.headers, "X-Amz-Date"), "20260301T120000Z");
+  EXPECT_EQ(*FindHeader(sent.headers, "X-Amz-Security-Token"), kToken);
+  EXPECT_EQ(FindHeader(sent.headers, "X-Amz-Target"), nullptr);
+  const std::string auth = *FindHeader(sent.headers, "Authorization");
+  EXPECT_TRUE(auth.starts_with(
+      "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260301/us-west-2/ivs/aws4_request, "
+      "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature="))
+      << auth;
+}
+
+TEST(AwsClient, Json10RequestShape) {
+  AwsClientOptions options;
+  options.endpoint = "http://127.0.0.1:8000";
+  Fixture f(kDynamoDbService, options);
+  f.transport.PushResponse(200, "");
+  Result<nlohmann::json> r = f.client->Call("Query", {{"TableName", "t"}}, Start() + 10s);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(*r, nlohmann::json::object());
+  const HttpRequest sent = f.transport.requests()[0];
+  EXPECT_EQ(sent.url, "http://127.0.0.1:8000/");
+  EXPECT_EQ(*FindHeader(sent.headers, "Host"), "127.0.0.1:8000");
+  EXPECT_EQ(*FindHeader(sent.headers, "X-Amz-Target"), "DynamoDB_20120810.Query");
+  EXPECT_EQ(*FindHeader(sent.headers, "Content-Type"), "application/x-amz-json-1.0");
+  EXPECT_NE(FindHeader(sent.headers, "Authorization")->find("/dynamodb/aws4_request"),
+            std::string::npos);
+}
+
+TEST(AwsClient, RetriesThrottlingAnd503ThenSucceeds) {
+  Fixture f;
+  f.transport.SetLatency(&f.clock, 1s);
+  f.transport.PushResponse(429, R"({"message":"Rate exceeded"})",
+                           {{"x-amzn-ErrorType", "ThrottlingException"}});
+  f.transport.PushResponse(503, "");
+  f.transport.Push(Error::Unavailable("connection reset"));
+  f.transport.PushResponse(200, R"({"ok":true})");
+  Result<nlohmann::json> r = f.client->Call("PutMetadata", {}, Start() + 30s);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(f.transport.requests().size(), 4u);
+  ASSERT_EQ(f.sleeps.size(), 3u);
+  // Full jitter: the n-th wait is within [0, base * 2^(n-1)].
+  for (std::size_t i = 0; i < f.sleeps.size(); ++i) {
+    EXPECT_LE(f.sleeps[i], kDefaultBackoffBase * (1 << i));
+  }
+  // Every attempt is signed anew, at its own time.
+  const auto requests = f.transport.requests();
+  EXPECT_EQ(*FindHeader(requests[0].headers, "X-Amz-Date"), "20260301T120000Z");
+  EXPECT_NE(*FindHeader(requests[3].headers, "X-Amz-Date"), "20260301T120000Z");
+  EXPECT_NE(*FindHeader(requests[0].headers, "Authorization"),
+            *FindHeader(requests[3].headers, "Authorization"));
+}
+
+TEST(AwsClient, BackoffIsCappedAndJittered) {
+  AwsClientOptions options;
+  options.max_attempts = 12;
+  options.backoff_cap = 400ms;
+  Fixture f(kIvsService, options);
+  for (int i = 0; i < 12; ++i) f.transport.PushResponse(500, "");
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, Start() + 1h);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kRejected);  // attempts ran out; the last answer
+  ASSERT_EQ(f.sleeps.size(), 11u);
+  bool varied = false;
+  for (std::size_t i = 0; i < f.sleeps.size(); ++i) {
+    EXPECT_LE(f.sleeps[i], 400ms);
+    if (i > 0 && f.sleeps[i] != f.sleeps[i - 1]) varied = true;
+  }
+  EXPECT_TRUE(varied);
+}
+
+TEST(AwsClient, StopsAtTheDeadlineWithoutSleepingPastIt) {
+  Fixture f;
+  f.transport.SetLatency(&f.clock, 100ms);
+  for (int i = 0; i < 100; ++i) {
+    f.transport.PushResponse(400, R"({"__type":"ThrottlingException","message":"slow"})");
+  }
+  const WallTime deadline = Start() + 1s;
+  AwsError aws_error;
+  Result<nlohmann::json> r = f.client->Call("PutMetadata", {}, deadline, &aws_error);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kDeadlineExceeded) << r.error().ToString();
+  EXPECT_NE(r.error().message().find("ThrottlingException"), std::string::npos);
+  EXPECT_LE(f.clock.Now(), deadline);
+  EXPECT_EQ(aws_error.code, "ThrottlingException");
+  EXPECT_GT(f.transport.requests().size(), 1u);
+  // No attempt was given more time than was left.
+  for (const HttpRequest& sent : f.transport.requests()) EXPECT_LE(sent.timeout, 1s);
+}
+
+TEST(AwsClient, PastDeadlineMakesNoRequest) {
+  Fixture f;
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, Start());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kDeadlineExceeded);
+  EXPECT_TRUE(f.transport.requests().empty());
+}
+
+TEST(AwsClient, DoesNotRetryValidationException) {
+  Fixture f;
+  f.transport.PushResponse(400, R"({"message":"metadata too large"})",
+                           {{"x-amzn-ErrorType", "ValidationException:http://x/"}});
+  AwsError aws_error;
+  Result<nlohmann::json> r = f.client->Call("PutMetadata", {}, Start() + 30s, &aws_error);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
+  EXPECT_EQ(aws_error.code, "ValidationException");
+  EXPECT_EQ(aws_error.http_status, 400);
+  EXPECT_EQ(aws_error.message, "metadata too large");
+  EXPECT_EQ(f.transport.requests().size(), 1u);
+  EXPECT_TRUE(f.sleeps.empty());
+}
+
+TEST(AwsClient, NetworkFailuresRunOutAsUnavailable) {
+  AwsClientOptions options;
+  options.max_attempts = 3;
+  Fixture f(kIvsService, options);
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, Start() + 1h);  // nothing queued
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(f.transport.requests().size(), 3u);
+}
+
+TEST(AwsClient, BadJsonAnswerIsRejected) {
+  Fixture f;
+  f.transport.PushResponse(200, "not json");
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, Start() + 1s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
+}
+
+class FailingCredentials final : public CredentialsProvider {
+ public:
+  Result<Credentials> Get(WallTime) override { return Error::NotFound("no AWS credentials"); }
+};
+
+TEST(AwsClient, CredentialErrorsAreReturnedUnretried) {
+  FakeClock clock{Start()};
+  FailingCredentials credentials;
+  FakeTransport transport;
+  AwsClientOptions options{.region = "us-west-2",
+                           .endpoint = "https://ivs.us-west-2.amazonaws.com"};
+  auto client = AwsClient::Create(kIvsService, options, credentials, transport, clock,
+                                  [](std::chrono::nanoseconds) {});
+  ASSERT_TRUE(client.ok());
+  Result<nlohmann::json> r = (*client)->Call("ListStreams", {}, Start() + 1s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(transport.requests().empty());
+}
+
+TEST(AwsClient, RejectsBadOptions) {
+  FakeClock clock;
+  StaticCredentialsProvider credentials{Credentials("A", "B")};
+  FakeTransport transport;
+  EXPECT_FALSE(AwsClient::Create(kIvsService, {.region = "", .endpoint = "https://x"}, credentials,
+                                 transport, clock)
+                   .ok());
+  EXPECT_FALSE(AwsClient::Create(kIvsService, {.region = "r", .endpoint = "x"}, credentials,
+                                 transport, clock)
+                   .ok());
+}
+
+TEST(AwsClient, NeverLogsSecretsOrSignatures) {
+  auto captured = std::make_shared<std::ostringstream>();
+  auto logger = std::make_shared<spdlog::logger>(
+      "aws-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured));
+  logger->set_level(spdlog::level::trace);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+
+  Fixture f;
+  f.transport.PushResponse(503, R"({"message":"busy"})");
+  f.transport.PushResponse(200, "{}");
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, Start() + 30s);
+  spdlog::set_default_logger(previous);
+  ASSERT_TRUE(r.ok());
+
+  const std::string log = captured->str();
+  EXPECT_NE(log.find("retrying"), std::string::npos) << log;  // it did log the retry
+  EXPECT_EQ(log.find(kSecret), std::string::npos) << log;
+  EXPECT_EQ(log.find(kToken), std::string::npos) << log;
+  EXPECT_EQ(log.find("Signature="), std::string::npos) << log;
+  EXPECT_EQ(log.find("Authorization"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace headcount::aws

@@ -1,0 +1,300 @@
+// AWS Signature Version 4 (header signing). Pure functions: thread-safe.
+#include "aws/sigv4.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+namespace headcount::aws {
+namespace {
+
+constexpr std::string_view kHexDigits = "0123456789abcdef";
+constexpr std::string_view kUpperHexDigits = "0123456789ABCDEF";
+constexpr std::string_view kTerminator = "aws4_request";
+
+std::string ToHex(const std::uint8_t* data, std::size_t size) {
+  std::string out;
+  out.reserve(size * 2);
+  for (std::size_t i = 0; i < size; ++i) {
+    out += kHexDigits[data[i] >> 4];
+    out += kHexDigits[data[i] & 0xF];
+  }
+  return out;
+}
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), AsciiLower);
+  return out;
+}
+
+bool IsUnreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes %XY sequences; a '%' not followed by two hex digits stays as is.
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Trims both ends and folds every run of whitespace (including the line
+// breaks of an obsolete folded header) into one space.
+std::string CanonicalHeaderValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  bool pending_space = false;
+  for (char c : value) {
+    if (IsSpace(c)) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) out += ' ';
+    pending_space = false;
+    out += c;
+  }
+  return out;
+}
+
+// Header names the signer never signs: hop-by-hop or rewritten by proxies.
+bool IsUnsignedHeader(std::string_view lower_name) {
+  return lower_name == "user-agent" || lower_name == "x-amzn-trace-id" || lower_name == "expect" ||
+         lower_name == "connection" || lower_name == "transfer-encoding";
+}
+
+bool IsSignerHeader(std::string_view lower_name) {
+  return lower_name == "authorization" || lower_name == "x-amz-date" ||
+         lower_name == "x-amz-security-token";
+}
+
+}  // namespace
+
+std::string FormatAmzDate(WallTime time) {
+  const auto secs = std::chrono::floor<std::chrono::seconds>(time);
+  const auto day = std::chrono::floor<std::chrono::days>(secs);
+  const std::chrono::year_month_day ymd{day};
+  const std::chrono::hh_mm_ss hms{secs - day};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d%02u%02uT%02d%02d%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
+}
+
+std::string UriEncode(std::string_view text, bool keep_slash) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (IsUnreserved(c) || (keep_slash && c == '/')) {
+      out += ch;
+    } else {
+      out += '%';
+      out += kUpperHexDigits[c >> 4];
+      out += kUpperHexDigits[c & 0xF];
+    }
+  }
+  return out;
+}
+
+std::string CanonicalPath(std::string_view path, bool normalize, bool double_encode) {
+  std::string result;
+  if (normalize) {
+    // RFC 3986 dot-segment removal, plus merging empty segments ("//").
+    std::vector<std::string_view> segments;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+      std::size_t end = path.find('/', start);
+      if (end == std::string_view::npos) end = path.size();
+      const std::string_view segment = path.substr(start, end - start);
+      if (segment == "..") {
+        if (!segments.empty()) segments.pop_back();
+      } else if (!segment.empty() && segment != ".") {
+        segments.push_back(segment);
+      }
+      start = end + 1;
+    }
+    result = "/";
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      if (i > 0) result += '/';
+      result += segments[i];
+    }
+    const bool trailing_slash = !path.empty() && path.back() == '/';
+    if (trailing_slash && !segments.empty()) result += '/';
+  } else {
+    result = path.empty() ? std::string("/") : std::string(path);
+  }
+  return double_encode ? UriEncode(result, /*keep_slash=*/true) : result;
+}
+
+std::string CanonicalQuery(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> params;
+  std::size_t start = 0;
+  while (start <= query.size() && !query.empty()) {
+    std::size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view pair = query.substr(start, end - start);
+    if (!pair.empty()) {
+      const std::size_t eq = pair.find('=');
+      const std::string_view name = pair.substr(0, eq);
+      const std::string_view value =
+          eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      params.emplace_back(UriEncode(PercentDecode(name), false),
+                          UriEncode(PercentDecode(value), false));
+    }
+    start = end + 1;
+  }
+  std::sort(params.begin(), params.end());
+  std::string out;
+  for (const auto& [name, value] : params) {
+    if (!out.empty()) out += '&';
+    out += name;
+    out += '=';
+    out += value;
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  std::uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  return ToHex(digest, sizeof digest);
+}
+
+std::array<std::uint8_t, 32> HmacSha256(std::string_view key, std::string_view data) {
+  std::array<std::uint8_t, 32> out{};
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &length);
+  return out;
+}
+
+std::array<std::uint8_t, 32> DeriveSigningKey(std::string_view secret, std::string_view date,
+                                              std::string_view region, std::string_view service) {
+  auto view = [](const std::array<std::uint8_t, 32>& k) {
+    return std::string_view(reinterpret_cast<const char*>(k.data()), k.size());
+  };
+  const std::string seed = "AWS4" + std::string(secret);
+  const auto k_date = HmacSha256(seed, date);
+  const auto k_region = HmacSha256(view(k_date), region);
+  const auto k_service = HmacSha256(view(k_region), service);
+  return HmacSha256(view(k_service), kTerminator);
+}
+
+Result<SigningResult> SignRequest(const SigningRequest& request, const Credentials& credentials,
+                                  const SigningParams& params) {
+  if (params.service.empty() || params.region.empty()) {
+    return Error::InvalidArgument("sigv4: service and region must be set");
+  }
+  if (credentials.access_key_id().empty() || credentials.secret_access_key().empty()) {
+    return Error::InvalidArgument("sigv4: credentials are empty");
+  }
+  if (request.method.empty()) return Error::InvalidArgument("sigv4: method is empty");
+
+  const std::string amz_date = FormatAmzDate(params.time);
+  const std::string date = amz_date.substr(0, 8);
+  const std::string payload_hash = Sha256Hex(request.body);
+  const bool has_token = !credentials.session_token().empty();
+  const bool sign_token = has_token && !params.omit_session_token;
+
+  // (lower-case name, value) of every signed header, in input order; stable
+  // sort by name keeps the order of repeated headers' values.
+  std::vector<std::pair<std::string, std::string>> signed_headers;
+  bool has_host = false;
+  for (const HttpHeader& h : request.headers) {
+    std::string name = Lower(h.name);
+    if (IsSignerHeader(name)) {
+      return Error::InvalidArgument("sigv4: request already has a " + h.name + " header");
+    }
+    if (IsUnsignedHeader(name)) continue;
+    if (name == "host") has_host = true;
+    signed_headers.emplace_back(std::move(name), CanonicalHeaderValue(h.value));
+  }
+  if (!has_host) return Error::InvalidArgument("sigv4: request has no Host header");
+  signed_headers.emplace_back("x-amz-date", amz_date);
+  if (sign_token) signed_headers.emplace_back("x-amz-security-token", credentials.session_token());
+  if (params.add_content_sha256_header) {
+    signed_headers.emplace_back("x-amz-content-sha256", payload_hash);
+  }
+  std::stable_sort(signed_headers.begin(), signed_headers.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  std::string canonical_headers;
+  std::string signed_names;
+  for (std::size_t i = 0; i < signed_headers.size(); ++i) {
+    const auto& [name, value] = signed_headers[i];
+    if (i > 0 && signed_headers[i - 1].first == name) {
+      canonical_headers.pop_back();  // the '\n': repeated headers join with ','
+      canonical_headers += ',';
+    } else {
+      canonical_headers += name;
+      canonical_headers += ':';
+      if (!signed_names.empty()) signed_names += ';';
+      signed_names += name;
+    }
+    canonical_headers += value;
+    canonical_headers += '\n';
+  }
+
+  SigningResult result;
+  result.canonical_request =
+      request.method + '\n' +
+      CanonicalPath(request.path, params.normalize_path, params.double_encode_path) + '\n' +
+      CanonicalQuery(request.query) + '\n' + canonical_headers + '\n' + signed_names + '\n' +
+      payload_hash;
+
+  const std::string scope =
+      date + '/' + params.region + '/' + params.service + '/' + std::string(kTerminator);
+  result.string_to_sign = std::string(kSigV4Algorithm) + '\n' + amz_date + '\n' + scope + '\n' +
+                          Sha256Hex(result.canonical_request);
+
+  const auto key =
+      DeriveSigningKey(credentials.secret_access_key(), date, params.region, params.service);
+  const auto signature =
+      HmacSha256(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()),
+                 result.string_to_sign);
+  result.signature = ToHex(signature.data(), signature.size());
+
+  if (has_token) {
+    result.headers_to_add.push_back({"X-Amz-Security-Token", credentials.session_token()});
+  }
+  result.headers_to_add.push_back({"X-Amz-Date", amz_date});
+  if (params.add_content_sha256_header) {
+    result.headers_to_add.push_back({"x-amz-content-sha256", payload_hash});
+  }
+  result.headers_to_add.push_back(
+      {"Authorization", std::string(kSigV4Algorithm) +
+                            " Credential=" + credentials.access_key_id() + '/' + scope +
+                            ", SignedHeaders=" + signed_names + ", Signature=" + result.signature});
+  return result;
+}
+
+}  // namespace headcount::aws
