@@ -32,6 +32,15 @@ std::string EncodePayloadV1(const Summary& s) {
   return out;
 }
 
+std::string EncodePayloadSeed(const Summary& s) {
+  std::string out;
+  for (std::size_t i = s.counts.size(); i-- > 0;) {
+    if (s.counts[i]) out += std::to_string(*s.counts[i]);
+    if (i != 0) out += ',';
+  }
+  return out;
+}
+
 Result<Summary> DecodePayloadV1(std::string_view json) {
   if (json.size() > kMaxPayloadBytes) return Error::InvalidArgument("payload over 1024 bytes");
   const auto doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);

@@ -20,6 +20,11 @@ inline constexpr std::size_t kMaxPayloadBytes = 1024;
 // kMaxPayloadBytes (at most ~190 bytes: every field has a bounded width).
 std::string EncodePayloadV1(const Summary& summary);
 
+// Encodes `summary` in the seed's own format, for players built for the
+// original: the counts joined by commas, newest first ("170,161,,134,120"),
+// an empty field for a bucket with no sample.
+std::string EncodePayloadSeed(const Summary& summary);
+
 // Decodes and validates a v1 payload (strict: known fields, right types,
 // exactly kWindowBuckets counts, none negative). `channel` is not in the
 // payload and is left empty.

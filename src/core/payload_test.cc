@@ -49,6 +49,13 @@ TEST(PayloadV1Test, LargestPossiblePayloadStaysUnderOneKilobyte) {
   EXPECT_EQ(decoded->counts, s.counts);
 }
 
+TEST(PayloadSeedTest, NewestFirstWithEmptyGaps) {
+  EXPECT_EQ(EncodePayloadSeed(Example()), "170,161,,134,120");
+  Summary s = Example();
+  s.counts = {std::nullopt, std::nullopt, std::nullopt, std::nullopt, 7};
+  EXPECT_EQ(EncodePayloadSeed(s), "7,,,,");
+}
+
 TEST(PayloadV1Test, RoundTrips) {
   for (const Trend t : {Trend::kRising, Trend::kFalling, Trend::kSteady, Trend::kUnknown}) {
     Summary s = Example();

@@ -48,6 +48,20 @@ std::string TickReport::ToJson() const {
   return j.dump();
 }
 
+std::vector<Result<PublishOutcome>> Publisher::PublishAll(std::span<const PublishItem> items,
+                                                          const Deadline& deadline) {
+  std::vector<Result<PublishOutcome>> out;
+  out.reserve(items.size());
+  for (const auto& item : items) {
+    if (deadline.Expired()) {
+      out.emplace_back(PublishOutcome::Skipped(std::string(kDeadlineReason)));
+    } else {
+      out.push_back(Guard([&] { return Publish(*item.summary, *item.payload); }));
+    }
+  }
+  return out;
+}
+
 TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
   const WallTime started = clock_.Now();
   TickReport report;
@@ -126,25 +140,41 @@ TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
   // The reading of this tick is real even when storing it failed.
   for (const auto& s : samples) counts[s.channel][kWindowBuckets - 1] = s.viewers;
 
-  report.summaries.reserve(readings.size());
+  report.summaries.reserve(channels.size());
   for (const auto& c : channels) {
     Summary summary{c, report.bucket, len, counts[c], Trend::kUnknown};
     summary.trend = ComputeTrend(summary.counts);
-    if (options.deadline && clock_.Now() >= *options.deadline) {
-      report.skipped.push_back({c, "publish", "tick deadline reached"});
-      report.summaries.push_back(std::move(summary));
-      continue;
+    report.summaries.push_back(std::move(summary));
+  }
+  std::vector<std::string> payloads;
+  std::vector<PublishItem> items;
+  payloads.reserve(report.summaries.size());
+  items.reserve(report.summaries.size());
+  for (const auto& s : report.summaries) payloads.push_back(EncodePayloadV1(s));
+  for (std::size_t i = 0; i < payloads.size(); ++i) {
+    items.push_back({&report.summaries[i], &payloads[i]});
+  }
+  const Deadline deadline(clock_, options.deadline);
+  std::vector<Result<PublishOutcome>> outcomes;
+  try {
+    outcomes = publisher_.PublishAll(items, deadline);
+  } catch (const std::exception& e) {
+    outcomes.clear();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      outcomes.emplace_back(Error::Internal(std::string("unexpected exception: ") + e.what()));
     }
-    const std::string payload = EncodePayloadV1(summary);
-    auto outcome = Guard([&] { return publisher_.Publish(summary, payload); });
-    if (!outcome.ok()) {
-      report.failed.push_back({c, "publish", outcome.error().ToString()});
-    } else if (outcome->published) {
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const ChannelId& c = items[i].summary->channel;
+    if (i >= outcomes.size()) {
+      report.failed.push_back({c, "publish", "publisher returned no outcome"});
+    } else if (!outcomes[i].ok()) {
+      report.failed.push_back({c, "publish", outcomes[i].error().ToString()});
+    } else if (outcomes[i]->published) {
       ++report.published;
     } else {
-      report.skipped.push_back({c, "publish", outcome->skip_reason});
+      report.skipped.push_back({c, "publish", outcomes[i]->skip_reason});
     }
-    report.summaries.push_back(std::move(summary));
   }
   return finish();
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -55,6 +56,29 @@ struct PublishOutcome {
   static PublishOutcome Skipped(std::string why) { return {false, std::move(why)}; }
 };
 
+// The instant after which a tick starts no new work. Thread-safe.
+class Deadline {
+ public:
+  Deadline(const Clock& clock, std::optional<WallTime> at) : clock_(clock), at_(at) {}
+  // True once the clock reads `at` or later; never true without one.
+  bool Expired() const { return at_ && clock_.Now() >= *at_; }
+  const std::optional<WallTime>& at() const { return at_; }
+  const Clock& clock() const { return clock_; }
+
+ private:
+  const Clock& clock_;
+  const std::optional<WallTime> at_;
+};
+
+// One channel's summary and its v1 payload, for Publisher::PublishAll.
+struct PublishItem {
+  const Summary* summary;
+  const std::string* payload;
+};
+
+// The reason given for work not started before the tick's deadline.
+inline constexpr std::string_view kDeadlineReason = "tick deadline reached";
+
 // Sends a channel's summary into its stream as timed metadata.
 class Publisher {
  public:
@@ -63,8 +87,16 @@ class Publisher {
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
-  // Publishes `payload` (the encoded `summary`) for summary.channel.
+  // Publishes `payload` (the v1 encoding of `summary`) for summary.channel. A
+  // publisher configured for another format encodes `summary` itself.
   virtual Result<PublishOutcome> Publish(const Summary& summary, const std::string& payload) = 0;
+
+  // Publishes every item, in whatever order and with whatever concurrency and
+  // pacing the publisher needs, and returns one outcome per item in the
+  // items' order. An item not started before `deadline` is
+  // Skipped(kDeadlineReason). The default publishes one by one, in order.
+  virtual std::vector<Result<PublishOutcome>> PublishAll(std::span<const PublishItem> items,
+                                                         const Deadline& deadline);
 };
 
 struct TickOptions {

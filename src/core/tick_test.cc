@@ -157,6 +157,39 @@ TEST_F(TickTest, DeadlineSkipsTheRestAndSaysSo) {
   EXPECT_EQ(r.stored, 2u);  // storing came before the deadline check
 }
 
+// A publisher that paces itself: publishes the first item and skips the rest.
+class QuotaPublisher final : public Publisher {
+ public:
+  Result<PublishOutcome> Publish(const Summary&, const std::string&) override {
+    return PublishOutcome::Published();
+  }
+  std::vector<Result<PublishOutcome>> PublishAll(std::span<const PublishItem> items,
+                                                 const Deadline&) override {
+    std::vector<Result<PublishOutcome>> out;
+    for (std::size_t i = 0; i < items.size() && i < outcomes_to_return; ++i) {
+      out.emplace_back(i == 0 ? PublishOutcome::Published() : PublishOutcome::Skipped("quota"));
+    }
+    return out;
+  }
+  std::size_t outcomes_to_return = 100;
+};
+
+TEST_F(TickTest, PublisherMayPaceTheWholeBatch) {
+  QuotaPublisher publisher;
+  TickRunner runner(source_, store_, publisher, clock_);
+  source_.readings = {{"a", 1}, {"b", 2}, {"c", 3}};
+  TickReport r = runner.Run(At("2026-11-25T12:03:00Z"), {});
+  EXPECT_EQ(r.published, 1u);
+  ASSERT_EQ(r.skipped.size(), 2u);
+  EXPECT_EQ(r.skipped[1].channel, "c");
+  EXPECT_EQ(r.skipped[1].reason, "quota");
+  // A publisher that loses track of an item is a failure, not a silent skip.
+  publisher.outcomes_to_return = 2;
+  r = runner.Run(At("2026-11-25T12:04:00Z"), {});
+  ASSERT_EQ(r.failed.size(), 1u);
+  EXPECT_EQ(r.failed[0].channel, "c");
+}
+
 TEST_F(TickTest, DuplicateReadingsCountOnce) {
   source_.readings = {{"a", 1}, {"a", 5}};
   const TickReport r = RunAt("2026-11-25T12:03:00Z");
