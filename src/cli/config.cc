@@ -53,6 +53,12 @@ Status SetDatabase(Config& c, const std::string& v) {
   return {};
 }
 
+Status SetSessionKeyFile(Config& c, const std::string& v) {
+  if (v.empty()) return Error::InvalidArgument("must not be empty");
+  c.session_key_file = v;
+  return {};
+}
+
 Status SetIdleTimeout(Config& c, const std::string& v) {
   auto s = WholeSeconds(v);
   if (!s.ok()) return s.error();
@@ -130,6 +136,10 @@ const std::vector<Setting>& AllSettings() {
       {{"origin.live_timeout", "HEADCOUNT_LIVE_TIMEOUT", "--live-timeout",
         "a channel is live while one of its playlists changed within this (default 30s)"},
        SetLiveTimeout},
+      {{"origin.session_key_file", "HEADCOUNT_SESSION_KEY_FILE", "--session-key-file",
+        "key signing viewer-session ids, created mode 0600 if missing (default "
+        "<database>.session-key)"},
+       SetSessionKeyFile},
       {{"store.database", "HEADCOUNT_DATABASE", "--database",
         "SQLite database file (default ./headcount.db)"},
        SetDatabase},

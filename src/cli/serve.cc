@@ -1,12 +1,12 @@
 // `headcount serve`: wires the embedded pipeline together (origin as Source
 // and Publisher, SQLite as Store, the minute scheduler, the HTTP server with
 // the API) and runs it until SIGINT/SIGTERM, letting a running tick finish.
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <future>
 #include <mutex>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "cli/signals.h"
@@ -14,6 +14,7 @@
 #include "core/tick.h"
 #include "core/time_text.h"
 #include "origin/origin.h"
+#include "origin/session_key.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/live_state.h"
@@ -90,7 +91,18 @@ int RunServe(const Config& config) {
     return kExitFailure;
   }
 
+  const std::filesystem::path key_file =
+      config.session_key_file.empty()
+          ? std::filesystem::path(config.database.string() + ".session-key")
+          : config.session_key_file;
+  auto session_key = LoadOrCreateSessionKey(key_file);
+  if (!session_key.ok()) {
+    spdlog::error("origin.session_key_file: {}", session_key.error().message());
+    return session_key.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+
   OriginOptions origin_options;
+  origin_options.session_key = std::move(*session_key);
   origin_options.hls_root = config.hls_root;
   origin_options.session_idle_timeout = config.session_idle_timeout;
   origin_options.live_timeout = config.live_timeout;
@@ -159,7 +171,8 @@ int RunServe(const Config& config) {
   std::thread ticker([&] { scheduler.Run([&](Seconds) { run_tick(clock.Now()); }); });
 
   const int signo = stop_signal.get_future().get();
-  spdlog::info("{}: stopping; a running tick finishes first", signo == SIGINT ? "SIGINT" : "SIGTERM");
+  spdlog::info("{}: stopping; a running tick finishes first",
+               signo == SIGINT ? "SIGINT" : "SIGTERM");
   scheduler.Stop();
   ticker.join();
   server.Stop();

@@ -97,10 +97,11 @@ export async function startTestStream(root, channel) {
   return p;
 }
 
-// `headcount serve` on a free port over <dir>/hls and <dir>/headcount.db,
-// answering /healthz: { proc, port, base }. `extraArgs` are added flags.
-export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4, extraArgs = [] } = {}) {
-  const port = await freePort();
+// `headcount serve` on `port` (default: a free one) over <dir>/hls and
+// <dir>/headcount.db, answering /healthz: { proc, port, base }. `extraArgs`
+// are added flags.
+export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4, extraArgs = [], port } = {}) {
+  port ??= await freePort();
   const base = `http://127.0.0.1:${port}`;
   const proc = new Proc('serve', BIN, [
     'serve', '--listen', `127.0.0.1:${port}`, '--hls-root', join(dir, 'hls'),
