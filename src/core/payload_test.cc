@@ -37,7 +37,8 @@ TEST(PayloadV1Test, IsValidJsonWithOldestFirstAndNullGaps) {
 
 TEST(PayloadV1Test, LargestPossiblePayloadStaysUnderOneKilobyte) {
   Summary s = Example();
-  s.at = Seconds{std::chrono::seconds{253402300799}};  // 9999-12-31T23:59:59Z
+  // The latest instant a WallTime holds; "at" has a fixed width anyway.
+  s.at = std::chrono::floor<std::chrono::seconds>(*ParseRfc3339("2262-01-01T00:00:00Z"));
   s.bucket_length = std::chrono::seconds{86400};
   s.counts.fill(std::numeric_limits<std::int64_t>::max());
   s.trend = Trend::kFalling;

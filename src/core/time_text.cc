@@ -118,6 +118,13 @@ Result<WallTime> ParseRfc3339(std::string_view s) {
   if (pos != s.size()) return bad();
 
   const auto local = std::chrono::sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec};
+  // WallTime counts nanoseconds in 64 bits: years 1678 to 2262 only.
+  constexpr std::int64_t kMaxWallSeconds =
+      std::chrono::duration_cast<seconds>(WallTime::duration::max()).count() - 86'400;
+  const std::int64_t secs = (local - offset).time_since_epoch().count();
+  if (secs > kMaxWallSeconds || secs < -kMaxWallSeconds) {
+    return Error::InvalidArgument("date-time out of range: \"" + std::string(s.substr(0, 64)) + "\"");
+  }
   return WallTime{
       std::chrono::duration_cast<WallTime::duration>((local - offset).time_since_epoch() + frac)};
 }

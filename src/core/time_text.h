@@ -18,7 +18,8 @@ std::string FormatRfc3339(Seconds t);
 std::string FormatRfc3339Millis(WallTime t);
 
 // Parses "YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|+hhmm|+hh|-...)". Rejects
-// anything else, including out-of-range fields.
+// anything else, including out-of-range fields and instants a WallTime cannot
+// hold (before 1678 or after 2262).
 Result<WallTime> ParseRfc3339(std::string_view text);
 
 // Parses a duration: one or more <integer><unit> with unit ms, s, m, h or d
