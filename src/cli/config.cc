@@ -53,6 +53,16 @@ Status SetDatabase(Config& c, const std::string& v) {
   return {};
 }
 
+Status SetMaxSessionsPerClient(Config& c, const std::string& v) {
+  char* end = nullptr;
+  const long long n = v.empty() ? -1 : std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < 0 || n > 10'000'000) {
+    return Error::InvalidArgument("\"" + v + "\" is not a number from 0 (no limit) to 10000000");
+  }
+  c.max_sessions_per_client = static_cast<std::size_t>(n);
+  return {};
+}
+
 Status SetSessionKeyFile(Config& c, const std::string& v) {
   if (v.empty()) return Error::InvalidArgument("must not be empty");
   c.session_key_file = v;
@@ -136,6 +146,10 @@ const std::vector<Setting>& AllSettings() {
       {{"origin.live_timeout", "HEADCOUNT_LIVE_TIMEOUT", "--live-timeout",
         "a channel is live while one of its playlists changed within this (default 30s)"},
        SetLiveTimeout},
+      {{"origin.max_sessions_per_client", "HEADCOUNT_MAX_SESSIONS_PER_CLIENT",
+        "--max-sessions-per-client",
+        "viewer sessions one client address may hold, 0 = no limit (default 1000)"},
+       SetMaxSessionsPerClient},
       {{"origin.session_key_file", "HEADCOUNT_SESSION_KEY_FILE", "--session-key-file",
         "key signing viewer-session ids, created mode 0600 if missing (default "
         "<database>.session-key)"},

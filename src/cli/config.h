@@ -26,6 +26,9 @@ struct Config {
   std::chrono::seconds session_idle_timeout{30};
   // [origin] live_timeout: a channel is live while a playlist of it changed this recently.
   std::chrono::seconds live_timeout{30};
+  // [origin] max_sessions_per_client: sessions one client address may hold
+  // (0 = no limit); generous, since many viewers may share an address.
+  std::size_t max_sessions_per_client = 1000;
   // [origin] session_key_file: the key that signs viewer-session ids (created
   // on first start, mode 0600). Empty: "<database>.session-key".
   std::filesystem::path session_key_file;

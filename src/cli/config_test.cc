@@ -129,6 +129,15 @@ TEST_F(ConfigTest, RetentionMustHoldTheWindow) {
   EXPECT_NE(ErrorOf().find("store.retention"), std::string::npos);
 }
 
+TEST_F(ConfigTest, SessionCapIsANumber) {
+  WriteFile("[origin]\nmax_sessions_per_client = 20\n");
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->max_sessions_per_client, 20u);
+  env_["HEADCOUNT_MAX_SESSIONS_PER_CLIENT"] = "-1";
+  EXPECT_NE(ErrorOf().find("origin.max_sessions_per_client (env"), std::string::npos);
+}
+
 TEST_F(ConfigTest, LogLevelIsChecked) {
   env_["HEADCOUNT_LOG_LEVEL"] = "loud";
   EXPECT_NE(ErrorOf().find("log.level"), std::string::npos);

@@ -67,10 +67,11 @@ int Main(int argc, char** argv) {
       "serve",
       "Run the embedded pipeline: the HLS origin (counts viewers, carries the metadata in its\n"
       "playlists), a tick at the start of every interval, SQLite storage and the HTTP API.");
-  AddSettingFlags(serve, serve_flags,
-                  {"server.listen", "origin.hls_root", "origin.session_idle_timeout",
-                   "origin.live_timeout", "origin.session_key_file", "store.database",
-                   "store.retention", "tick.interval", "log.level"});
+  AddSettingFlags(
+      serve, serve_flags,
+      {"server.listen", "origin.hls_root", "origin.session_idle_timeout", "origin.live_timeout",
+       "origin.max_sessions_per_client", "origin.session_key_file", "store.database",
+       "store.retention", "tick.interval", "log.level"});
 
   std::map<std::string, std::string> tick_flags;
   std::string server_url;

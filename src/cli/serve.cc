@@ -106,6 +106,7 @@ int RunServe(const Config& config) {
   origin_options.hls_root = config.hls_root;
   origin_options.session_idle_timeout = config.session_idle_timeout;
   origin_options.live_timeout = config.live_timeout;
+  origin_options.max_sessions_per_client = config.max_sessions_per_client;
   Origin origin(origin_options, clock);
 
   LiveState live;

@@ -131,7 +131,8 @@ Origin::Origin(OriginOptions options, const Clock& clock)
       clock_(clock),
       sessions_(SessionOptions{.idle_timeout = options_.session_idle_timeout,
                                .key = options_.session_key,
-                               .max_sessions = kMaxSessions}) {}
+                               .max_sessions = kMaxSessions,
+                               .max_sessions_per_client = options_.max_sessions_per_client}) {}
 
 HttpResponse Origin::Handle(const HttpRequest& request) {
   const std::string_view path = request.path;
@@ -176,7 +177,7 @@ HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string
   std::string id;
   if (presented && sessions_.Verify(channel, *presented)) {
     id = *presented;
-    if (!head) (void)sessions_.Touch(channel, id, now, Activity::kPlaylist);
+    if (!head) (void)sessions_.Touch(channel, id, now, Activity::kPlaylist, request.client_address);
   } else if (Result<std::string> minted = sessions_.Mint(channel); minted.ok()) {
     id = std::move(*minted);
   } else {
@@ -230,7 +231,7 @@ HttpResponse Origin::ServeSegment(const HttpRequest& request, const std::string&
   if (request.method != "HEAD") {
     if (const std::optional<std::string> id = request.Query(kSessionParameter)) {
       // The answer does not matter: media is served either way.
-      (void)sessions_.Touch(channel, *id, clock_.Now(), Activity::kMedia);
+      (void)sessions_.Touch(channel, *id, clock_.Now(), Activity::kMedia, request.client_address);
     }
   }
   HttpResponse r;

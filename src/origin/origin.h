@@ -42,6 +42,8 @@ struct OriginOptions {
   std::chrono::seconds session_idle_timeout{30};
   // A channel is live while one of its .m3u8 files was modified within this.
   std::chrono::seconds live_timeout{30};
+  // Sessions one client address may hold at once (0 = no limit).
+  std::size_t max_sessions_per_client = kDefaultMaxSessionsPerClient;
   // Key that signs session ids; empty = random per process.
   std::string session_key;
   // Requests are <url_prefix>/<channel>/<file>. No trailing '/'.

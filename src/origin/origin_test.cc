@@ -157,6 +157,20 @@ TEST_F(OriginTest, PlayerFollowingItsSessionCountsOnce) {
   EXPECT_EQ(origin.ActiveSessions(clock_.Now()), 0);
 }
 
+TEST_F(OriginTest, OneAddressCountsAtMostItsCap) {
+  OriginOptions o;
+  o.hls_root = root_;
+  o.max_sessions_per_client = 2;
+  Origin origin(o, clock_);
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = SessionOf(origin.Handle(Get("/hls/demo/stream.m3u8")).body);
+    HttpRequest seg = Get("/hls/demo/seg_00001.ts", id);
+    seg.client_address = "203.0.113.9";
+    EXPECT_EQ(origin.Handle(seg).status, 200) << "media is never refused";
+  }
+  EXPECT_EQ(origin.ActiveSessions(clock_.Now()), 2);
+}
+
 TEST_F(OriginTest, ForgedSessionIsReplacedAndNotCounted) {
   Origin origin = MakeOrigin();
   const std::string forged(kSessionIdChars, 'A');

@@ -37,7 +37,8 @@ std::size_t ViewerSessions::RawIdHash::operator()(const RawId& id) const {
 ViewerSessions::ViewerSessions(SessionOptions options)
     : idle_timeout_(options.idle_timeout),
       key_(options.key.empty() ? RandomKey() : std::move(options.key)),
-      max_sessions_(options.max_sessions) {}
+      max_sessions_(options.max_sessions),
+      max_sessions_per_client_(options.max_sessions_per_client) {}
 
 bool ViewerSessions::Sign(std::string_view channel, const unsigned char* nonce,
                           unsigned char* tag) const {
@@ -85,7 +86,7 @@ bool ViewerSessions::Verify(std::string_view channel, std::string_view id) const
 }
 
 bool ViewerSessions::Touch(std::string_view channel, std::string_view id, WallTime now,
-                           Activity activity) {
+                           Activity activity, std::string_view client) {
   RawId raw;
   if (!Decode(channel, id, raw)) return false;
 
@@ -111,13 +112,24 @@ bool ViewerSessions::Touch(std::string_view channel, std::string_view id, WallTi
     }
     return true;
   }
-  sessions_.emplace(raw, Entry{ChannelId(channel), now});
+  if (!client.empty() && max_sessions_per_client_ != 0) {
+    std::size_t& held = per_client_[std::string(client)];
+    if (held >= max_sessions_per_client_) return true;  // served, not counted
+    ++held;
+  }
+  sessions_.emplace(raw, Entry{ChannelId(channel), std::string(client), now});
   return true;
 }
 
 void ViewerSessions::DropExpiredLocked(WallTime now) {
   const WallTime cutoff = now - idle_timeout_;
-  std::erase_if(sessions_, [&](const auto& kv) { return kv.second.last_seen <= cutoff; });
+  std::erase_if(sessions_, [&](const auto& kv) {
+    if (kv.second.last_seen > cutoff) return false;
+    if (const auto it = per_client_.find(kv.second.client); it != per_client_.end()) {
+      if (--it->second == 0) per_client_.erase(it);
+    }
+    return true;
+  });
   if (sessions_.size() < max_sessions_) full_logged_ = false;
 }
 

@@ -22,6 +22,8 @@ namespace headcount {
 // Sessions tracked at once, over all channels. Past it, new sessions are not
 // counted (logged once per episode); media is still served.
 inline constexpr std::size_t kMaxSessions = 1'000'000;
+// Default of SessionOptions::max_sessions_per_client.
+inline constexpr std::size_t kDefaultMaxSessionsPerClient = 1000;
 // A session not seen for this long is gone.
 inline constexpr std::chrono::seconds kDefaultSessionIdleTimeout{30};
 // Length of a generated signing key.
@@ -38,6 +40,10 @@ struct SessionOptions {
   // random key of kSessionKeyBytes (ids then die with the process).
   std::string key;
   std::size_t max_sessions = kMaxSessions;
+  // Sessions one client address may hold at once (0 = no limit): one client
+  // cannot inflate the count past it by minting ids. Many real viewers can
+  // share an address (offices, carrier-grade NAT), so keep it generous.
+  std::size_t max_sessions_per_client = kDefaultMaxSessionsPerClient;
 };
 
 // What a request carrying a session id fetched.
@@ -67,7 +73,11 @@ class ViewerSessions {
   // reads playlists and never media (a probe, a crawler) is never a viewer.
   // Returns Verify's answer: a valid id is still "true" when the table is
   // full and the session could not be tracked.
-  bool Touch(std::string_view channel, std::string_view id, WallTime now, Activity activity);
+  // A new session from `client` (the peer address) is not tracked while that
+  // client already holds max_sessions_per_client; an empty `client` is not
+  // limited.
+  bool Touch(std::string_view channel, std::string_view id, WallTime now, Activity activity,
+             std::string_view client = {});
 
   // Active sessions per channel at `now`: those with last_seen > now -
   // idle_timeout. Channels without one are absent. Expired sessions are
@@ -86,6 +96,7 @@ class ViewerSessions {
   };
   struct Entry {
     ChannelId channel;
+    std::string client;
     WallTime last_seen;
   };
 
@@ -99,10 +110,12 @@ class ViewerSessions {
   const std::chrono::seconds idle_timeout_;
   const std::string key_;
   const std::size_t max_sessions_;
+  const std::size_t max_sessions_per_client_;
 
   // Guarded by mu_.
   mutable std::mutex mu_;
   std::unordered_map<RawId, Entry, RawIdHash> sessions_;
+  std::unordered_map<std::string, std::size_t> per_client_;  // sessions held per client
   bool full_logged_ = false;
   WallTime last_full_sweep_{};
 };

@@ -64,6 +64,24 @@ TEST(ViewerSessionsTest, PlaylistOnlyClientIsNotAViewer) {
   EXPECT_EQ(s.ActiveTotal(kT0 + seconds(66)), 0);
 }
 
+TEST(ViewerSessionsTest, OneClientCannotHoldMoreThanItsCap) {
+  SessionOptions options;
+  options.max_sessions_per_client = 3;
+  ViewerSessions s(options);
+  // An attacker minting ids and fetching one segment with each.
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_TRUE(s.Touch("demo", MintOk(s, "demo"), kT0, Activity::kMedia, "203.0.113.9"));
+  }
+  // Another address is not affected.
+  EXPECT_TRUE(s.Touch("demo", MintOk(s, "demo"), kT0, Activity::kMedia, "198.51.100.1"));
+  EXPECT_EQ(s.ActiveTotal(kT0 + seconds(1)), 4);
+  // The cap frees up as the client's sessions expire.
+  EXPECT_EQ(s.ActiveTotal(kT0 + seconds(31)), 0);
+  EXPECT_TRUE(
+      s.Touch("demo", MintOk(s, "demo"), kT0 + seconds(31), Activity::kMedia, "203.0.113.9"));
+  EXPECT_EQ(s.ActiveTotal(kT0 + seconds(32)), 1);
+}
+
 TEST(ViewerSessionsTest, TwoPlayersCountTwoPerChannel) {
   ViewerSessions s;
   const std::string a = MintOk(s, "demo");
