@@ -20,8 +20,10 @@ inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{2000};
 inline constexpr std::chrono::milliseconds kDefaultRequestTimeout{10000};
 // Bounds what one response may make us buffer (a DynamoDB Query page is at most 1 MB).
 inline constexpr std::size_t kDefaultMaxResponseBytes = std::size_t{4} * 1024 * 1024;
-// Idle easy handles (each holding its open connections) a CurlTransport keeps.
-inline constexpr std::size_t kMaxIdleCurlHandles = 8;
+// Idle easy handles (each holding its open connections) a CurlTransport keeps:
+// at least the concurrency of its users (IvsPublisher, DynamoStore: 16), so
+// a tick reuses its connections instead of reopening them.
+inline constexpr std::size_t kMaxIdleCurlHandles = 32;
 
 struct HttpHeader {
   std::string name;

@@ -1,0 +1,48 @@
+// TokenBucket: refill, book, check. Not synchronized (see the header).
+#include "core/token_bucket.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace headcount {
+
+TokenBucket::TokenBucket(double rate, double capacity)
+    : rate_(std::max(rate, 0.0)), capacity_(std::max(capacity, 1.0)), tokens_(capacity_) {}
+
+void TokenBucket::Refill(WallTime now) {
+  if (updated_ && now <= *updated_) return;
+  if (updated_) {
+    const double elapsed = std::chrono::duration<double>(now - *updated_).count();
+    tokens_ = std::min(capacity_, tokens_ + elapsed * rate_);
+  }
+  updated_ = now;
+}
+
+WallTime TokenBucket::NextFree(WallTime now) {
+  if (rate_ == 0) return now;
+  Refill(now);
+  if (tokens_ >= 1.0 - kTokenEpsilon) return now;
+  // Round up to the clock's tick so the slot is never early.
+  const std::chrono::duration<double> wait((1.0 - tokens_) / rate_);
+  return now + std::chrono::ceil<WallTime::duration>(wait);
+}
+
+void TokenBucket::Take(WallTime now) {
+  if (rate_ == 0) return;
+  Refill(now);
+  tokens_ -= 1.0;
+}
+
+bool TokenBucket::TryTake(WallTime now) {
+  if (!CanTake(now)) return false;
+  Take(now);
+  return true;
+}
+
+bool TokenBucket::Full(WallTime now) {
+  if (rate_ == 0) return true;
+  Refill(now);
+  return tokens_ >= capacity_;
+}
+
+}  // namespace headcount
