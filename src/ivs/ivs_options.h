@@ -1,0 +1,91 @@
+// Settings of the Amazon IVS adapters (IvsSource, IvsPublisher) in one plain
+// struct with documented defaults, and the checks on it. Value types; pure
+// functions, thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace headcount {
+
+// ListStreams / ListChannels page size: the API's maximum.
+inline constexpr int kIvsListPageSize = 100;
+// Pages one Poll follows before giving up (100,000 streams; far above any
+// account's channel quota). Guards against a server that never stops paging.
+inline constexpr int kDefaultMaxListPages = 1000;
+// The whole of one Poll (every page, the GetStream retries, ListChannels).
+inline constexpr std::chrono::milliseconds kDefaultPollTimeout{30000};
+// GetStream calls one Poll may spend re-reading channels that said -1.
+inline constexpr int kDefaultMaxUnknownRetries = 10;
+// A viewer count above this is treated as garbage, not as a reading.
+inline constexpr std::int64_t kMaxPlausibleViewers = 100'000'000;
+// IVS PutMetadata default quotas (requests per second).
+inline constexpr double kDefaultAccountTps = 155.0;
+inline constexpr double kDefaultChannelTps = 5.0;
+inline constexpr double kMaxTps = 1'000'000.0;
+// PutMetadata calls in flight at once in PublishAll.
+inline constexpr std::size_t kDefaultPublishConcurrency = 16;
+inline constexpr std::size_t kMaxPublishConcurrency = 256;
+// Publish has no deadline of its own: this bounds one call and its retries.
+inline constexpr std::chrono::milliseconds kDefaultPublishTimeout{30000};
+// The longest channel ARN the IVS model allows.
+inline constexpr std::size_t kMaxChannelArnBytes = 128;
+
+// What goes into PutMetadata's `metadata`.
+enum class MetadataFormat {
+  kV1,    // the v1 JSON payload (docs/metadata.md)
+  kSeed,  // the seed's own: counts newest first, joined by commas
+};
+
+// "v1" or "seed".
+std::string_view MetadataFormatName(MetadataFormat format);
+// Parses "v1" or "seed"; kInvalidArgument naming the valid values otherwise.
+Result<MetadataFormat> ParseMetadataFormat(std::string_view text);
+
+// Whether `arn` has the shape of an IVS channel ARN,
+// arn:<partition>:ivs:<region>:<account>:channel/<id> (the model's pattern,
+// any aws* partition), at most kMaxChannelArnBytes.
+bool IsIvsChannelArn(std::string_view arn);
+
+struct IvsOptions {
+  // AWS region; empty = AWS_REGION, then AWS_DEFAULT_REGION.
+  std::string region = {};
+  // IVS endpoint URL; empty = AWS_ENDPOINT_URL_IVS, then AWS_ENDPOINT_URL,
+  // then https://ivs.<region>.amazonaws.com.
+  std::string endpoint = {};
+
+  // --- source ---
+  // Channel ARNs to report; empty = every channel of the account. (A tag
+  // filter is not implemented yet.)
+  std::set<std::string, std::less<>> channels = {};
+  // Also report channels that exist but are not live, with 0 viewers
+  // (ListChannels), as the seed did.
+  bool include_offline = false;
+  // GetStream calls per Poll spent re-reading channels whose viewerCount
+  // was -1 ("not available yet"); 0 = none, they are reported as unknown.
+  int max_unknown_retries = kDefaultMaxUnknownRetries;
+  std::chrono::milliseconds poll_timeout = kDefaultPollTimeout;
+  int max_list_pages = kDefaultMaxListPages;
+
+  // --- publisher ---
+  MetadataFormat metadata_format = MetadataFormat::kV1;
+  // PutMetadata quotas to stay under; 0 = unlimited.
+  double account_tps = kDefaultAccountTps;
+  double channel_tps = kDefaultChannelTps;
+  std::size_t publish_concurrency = kDefaultPublishConcurrency;
+  std::chrono::milliseconds publish_timeout = kDefaultPublishTimeout;
+};
+
+// OK, or kInvalidArgument naming the first bad field: a channel that is not
+// an IVS channel ARN, a TPS negative, not finite or above kMaxTps, a
+// concurrency outside [1, kMaxPublishConcurrency], non-positive timeouts or
+// page limit, negative retries.
+Status ValidateIvsOptions(const IvsOptions& options);
+
+}  // namespace headcount

@@ -1,0 +1,213 @@
+// IvsSource: ListStreams pages -> validated readings (+ GetStream for -1,
+// + ListChannels for offline channels). Thread-safe (see the header).
+#include "ivs/ivs_source.h"
+
+#include <spdlog/spdlog.h>
+
+#include <limits>
+#include <optional>
+#include <unordered_set>
+#include <utility>
+
+namespace headcount {
+namespace {
+
+// A string from an AWS answer, quoted and cut short, safe for a log line.
+std::string Quoted(const nlohmann::json& value) {
+  constexpr std::size_t kMaxLoggedBytes = 160;
+  std::string text = value.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  if (text.size() > kMaxLoggedBytes) text = text.substr(0, kMaxLoggedBytes) + "...";
+  return text;
+}
+
+// A viewer count as IVS sends it: -1 (unknown) or 0..kMaxPlausibleViewers.
+// nullopt for anything else (wrong type, absurd value).
+std::optional<std::int64_t> ViewerCount(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) {
+    const auto v = value.get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(kMaxPlausibleViewers)) return std::nullopt;
+    return static_cast<std::int64_t>(v);
+  }
+  if (value.is_number_integer()) {
+    const auto v = value.get<std::int64_t>();
+    if (v < -1 || v > kMaxPlausibleViewers) return std::nullopt;
+    return v;
+  }
+  return std::nullopt;
+}
+
+constexpr std::int64_t kUnknownViewers = -1;
+
+}  // namespace
+
+// What one Poll has gathered so far.
+struct IvsSource::PollState {
+  std::vector<ChannelReading> readings;
+  std::unordered_set<std::string> seen;
+  int bad_entries = 0;
+
+  // Logs the first kMaxEntryWarningsPerPoll warnings of a Poll.
+  template <typename... Args>
+  void Warn(spdlog::format_string_t<Args...> format, Args&&... args) {
+    if (++bad_entries <= kMaxEntryWarningsPerPoll) {
+      spdlog::warn(format, std::forward<Args>(args)...);
+    }
+  }
+};
+
+IvsSource::IvsSource(aws::AwsClient& client, const Clock& clock, IvsOptions options)
+    : client_(client), clock_(clock), options_(std::move(options)) {}
+
+template <typename OnEntry>
+Status IvsSource::ReadPages(std::string_view operation, std::string_view list_field,
+                            WallTime deadline, const OnEntry& on_entry) {
+  const std::string op(operation);
+  std::string token;
+  for (int page = 1;; ++page) {
+    if (page > options_.max_list_pages) {
+      return Error::Rejected("ivs " + op + ": still paging after " +
+                             std::to_string(options_.max_list_pages) + " pages; stopped");
+    }
+    nlohmann::json input = {{"maxResults", kIvsListPageSize}};
+    if (!token.empty()) input["nextToken"] = token;
+    Result<nlohmann::json> answer = client_.Call(operation, input, deadline);
+    if (!answer.ok()) {
+      return Error(answer.error().code(),
+                   answer.error().message() + " (page " + std::to_string(page) + ")");
+    }
+    const nlohmann::json& doc = *answer;
+    const std::string where = "ivs " + op + " page " + std::to_string(page);
+    if (!doc.is_object()) return Error::Rejected(where + ": the answer is not a JSON object");
+    if (const auto list = doc.find(list_field); list != doc.end() && !list->is_null()) {
+      if (!list->is_array()) {
+        return Error::Rejected(where + ": \"" + std::string(list_field) + "\" is not a list");
+      }
+      for (const nlohmann::json& entry : *list) on_entry(entry);
+    }
+    const auto next = doc.find("nextToken");
+    if (next == doc.end() || next->is_null()) return {};
+    if (!next->is_string()) return Error::Rejected(where + ": nextToken is not a string");
+    std::string next_token = next->get<std::string>();
+    if (next_token.empty()) return {};
+    if (next_token == token) return Error::Rejected(where + ": the same nextToken came back twice");
+    token = std::move(next_token);
+  }
+}
+
+bool IvsSource::ParseStream(const nlohmann::json& entry, PollState& state, ChannelReading& out) {
+  if (!entry.is_object()) {
+    state.Warn("ivs: ListStreams entry is not an object, skipped: {}", Quoted(entry));
+    return false;
+  }
+  const auto arn = entry.find("channelArn");
+  if (arn == entry.end() || !arn->is_string() || !IsIvsChannelArn(arn->get<std::string>())) {
+    state.Warn("ivs: ListStreams entry without a valid channelArn, skipped: {}", Quoted(entry));
+    return false;
+  }
+  out.channel = arn->get<std::string>();
+  if (const auto live = entry.find("state"); live != entry.end() && !live->is_null()) {
+    if (!live->is_string()) {
+      state.Warn("ivs: {}: state is not a string, skipped", out.channel);
+      return false;
+    }
+    if (live->get<std::string>() != "LIVE") {
+      spdlog::debug("ivs: {}: listed with state {}, not live", out.channel, Quoted(*live));
+      return false;
+    }
+  }
+  const auto count = entry.find("viewerCount");
+  if (count == entry.end() || count->is_null()) {
+    state.Warn("ivs: {}: no viewerCount, recorded as unknown", out.channel);
+    out.viewers = std::nullopt;
+    return true;
+  }
+  const std::optional<std::int64_t> viewers = ViewerCount(*count);
+  if (!viewers) {
+    state.Warn("ivs: {}: viewerCount {} is not a count, skipped", out.channel, Quoted(*count));
+    return false;
+  }
+  out.viewers = *viewers == kUnknownViewers ? std::nullopt : viewers;
+  return true;
+}
+
+std::optional<std::int64_t> IvsSource::RetryUnknown(const std::string& arn, WallTime deadline) {
+  Result<nlohmann::json> answer = client_.Call("GetStream", {{"channelArn", arn}}, deadline);
+  if (!answer.ok()) {
+    spdlog::debug("ivs: GetStream {} failed: {}", arn, answer.error().ToString());
+    return std::nullopt;
+  }
+  const nlohmann::json& doc = *answer;
+  if (!doc.is_object()) return std::nullopt;
+  const auto stream = doc.find("stream");
+  if (stream == doc.end() || !stream->is_object()) return std::nullopt;
+  const auto echoed = stream->find("channelArn");
+  if (echoed != stream->end() && (!echoed->is_string() || echoed->get<std::string>() != arn)) {
+    return std::nullopt;  // an answer about another channel is no answer
+  }
+  const auto count = stream->find("viewerCount");
+  if (count == stream->end()) return std::nullopt;
+  const std::optional<std::int64_t> viewers = ViewerCount(*count);
+  if (!viewers || *viewers == kUnknownViewers) return std::nullopt;
+  return viewers;
+}
+
+Result<std::vector<ChannelReading>> IvsSource::Poll(WallTime /*now*/) {
+  // `now` names the tick's minute; the calls are bounded by the real clock.
+  const WallTime deadline = clock_.Now() + options_.poll_timeout;
+  PollState state;
+  auto wanted = [this](const std::string& arn) {
+    return options_.channels.empty() || options_.channels.contains(arn);
+  };
+  try {
+    Status listed = ReadPages("ListStreams", "streams", deadline, [&](const nlohmann::json& entry) {
+      ChannelReading reading;
+      if (!ParseStream(entry, state, reading)) return;
+      if (!wanted(reading.channel)) return;
+      // A channel met again on a later page (the list moved
+      // while we paged) keeps its first reading.
+      if (!state.seen.insert(reading.channel).second) return;
+      state.readings.push_back(std::move(reading));
+    });
+    if (!listed.ok()) return listed.error();
+
+    int retries = 0;
+    for (ChannelReading& reading : state.readings) {
+      if (reading.viewers) continue;
+      if (retries >= options_.max_unknown_retries || clock_.Now() >= deadline) break;
+      ++retries;
+      reading.viewers = RetryUnknown(reading.channel, deadline);
+    }
+
+    if (options_.include_offline) {
+      std::vector<ChannelReading> offline;
+      std::unordered_set<std::string> offline_seen;
+      Status channels =
+          ReadPages("ListChannels", "channels", deadline, [&](const nlohmann::json& entry) {
+            const auto arn = entry.is_object() ? entry.find("arn") : entry.end();
+            if (!entry.is_object() || arn == entry.end() || !arn->is_string() ||
+                !IsIvsChannelArn(arn->get<std::string>())) {
+              state.Warn("ivs: ListChannels entry without a valid arn, skipped: {}", Quoted(entry));
+              return;
+            }
+            std::string id = arn->get<std::string>();
+            if (!wanted(id) || state.seen.contains(id) || !offline_seen.insert(id).second) return;
+            offline.push_back({std::move(id), std::int64_t{0}});
+          });
+      if (channels.ok()) {
+        for (ChannelReading& r : offline) state.readings.push_back(std::move(r));
+      } else {
+        spdlog::warn("ivs: ListChannels failed, offline channels are left out of this tick: {}",
+                     channels.error().ToString());
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Error::Rejected(std::string("ivs: unreadable answer: ") + e.what());
+  }
+  if (state.bad_entries > kMaxEntryWarningsPerPoll) {
+    spdlog::warn("ivs: {} bad or incomplete entries in all ({} logged)", state.bad_entries,
+                 kMaxEntryWarningsPerPoll);
+  }
+  return std::move(state.readings);
+}
+
+}  // namespace headcount
