@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const BIN = process.env.HEADCOUNT_BIN ?? new URL('../../build/ci/headcount', import.meta.url).pathname;
+export const IVS_EMULATOR_BIN =
+  process.env.HEADCOUNT_IVS_EMULATOR_BIN ?? new URL('../../build/ci/headcount-ivs-emulator', import.meta.url).pathname;
 
 export function tempDir(prefix = 'headcount-it-') {
   return mkdtempSync(join(tmpdir(), prefix));

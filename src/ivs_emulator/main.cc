@@ -1,0 +1,171 @@
+// headcount-ivs-emulator: serves IvsEmulator over HTTP until SIGINT/SIGTERM.
+// Wiring only: flags -> EmulatorOptions -> HttpServer.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "ivs_emulator/emulator.h"
+#include "server/http_server.h"
+
+namespace headcount::ivs_emulator {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kMaxThreads = 64;
+
+constexpr const char* kDescription =
+    "headcount-ivs-emulator: a local Amazon IVS for tests, benchmarks and development without\n"
+    "an AWS account. Speaks ListChannels, ListStreams, GetStream and PutMetadata as the IVS\n"
+    "REST API does (SigV4-verified, PutMetadata quotas enforced), over N channels whose viewer\n"
+    "counts follow a model. Prints `listening on http://HOST:PORT` as its first line.\n"
+    "Test endpoints (unsigned, loopback only): GET /_emulator/metadata[?channelArn=],\n"
+    "GET /_emulator/stats, GET /_emulator/channels, POST /_emulator/channels/{id},\n"
+    "POST /_emulator/reset. See docs/ivs-emulator.md.";
+
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// "127.0.0.1:8787", "[::1]:0".
+Result<ListenAddress> ParseListen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Error::InvalidArgument("--listen: expected HOST:PORT, not '" + text + "'");
+  }
+  ListenAddress out;
+  out.host = text.substr(0, colon);
+  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  try {
+    std::size_t used = 0;
+    const int port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || port < 0 || port > 65535) throw std::out_of_range("");
+    out.port = static_cast<std::uint16_t>(port);
+  } catch (const std::exception&) {
+    return Error::InvalidArgument("--listen: bad port in '" + text + "'");
+  }
+  return out;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{kDescription, "headcount-ivs-emulator"};
+  EmulatorOptions options;
+  std::string listen = "127.0.0.1:8787";
+  std::string viewers = "random:100:5";
+  std::string log_level = "warn";
+  int threads = 2;
+
+  app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one")
+      ->capture_default_str();
+  app.add_option("--channels", options.channels.count, "number of channels")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, kMaxChannels));
+  app.add_option("--region", options.channels.region, "region of the ARNs and the SigV4 scope")
+      ->capture_default_str();
+  app.add_option("--account-id", options.channels.account_id, "account id in the ARNs")
+      ->capture_default_str();
+  app.add_option("--access-key-id", options.access_key_id,
+                 "the access key id whose signatures are accepted")
+      ->envname("AWS_ACCESS_KEY_ID")
+      ->capture_default_str();
+  app.add_option("--secret-access-key", options.secret_access_key,
+                 "its secret (default test; never printed)")
+      ->envname("AWS_SECRET_ACCESS_KEY");
+  app.add_option("--viewers", viewers,
+                 "viewer counts of live channels: fixed:N, random:START:STEP (a step every 10 s),\n"
+                 "or script:T=N,T=N,... (T in seconds since start)")
+      ->capture_default_str();
+  app.add_option("--offline-fraction", options.channels.offline_fraction,
+                 "fraction of channels that start offline (chosen by the seed)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--put-metadata-tps-per-channel", options.put_metadata_tps_per_channel,
+                 "PutMetadata quota per channel, requests/s (burst = rate; 0 disables)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--put-metadata-tps-per-account", options.put_metadata_tps_per_account,
+                 "PutMetadata quota per account, requests/s (burst = rate; 0 disables)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", options.channels.seed,
+                 "seed of channel ids, offline channels and random walks")
+      ->capture_default_str();
+  app.add_option("--metadata-log-capacity", options.metadata_log_capacity,
+                 "accepted PutMetadata calls kept for GET /_emulator/metadata")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads, "HTTP server threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kMaxThreads));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  const auto usage_error = [](const Error& e) {
+    std::cerr << "headcount-ivs-emulator: " << e.message() << "\n";
+    return kExitUsage;
+  };
+  auto model = ViewerModel::Parse(viewers);
+  if (!model.ok()) return usage_error(model.error());
+  options.channels.viewers = *model;
+  if (const Status s = options.Validate(); !s.ok()) return usage_error(s.error());
+  auto address = ParseListen(listen);
+  if (!address.ok()) return usage_error(address.error());
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_default_logger(spdlog::default_logger());
+
+  // Block the stop signals in every thread (the server's threads inherit the
+  // mask), so this thread can wait for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  SystemClock clock;
+  IvsEmulator emulator(options, clock);
+  HttpServerOptions server_options;
+  server_options.address = address->host;
+  server_options.port = address->port;
+  server_options.threads = threads;
+  HttpServer server(server_options,
+                    [&emulator](const HttpRequest& request) { return emulator.Handle(request); });
+  if (const Status s = server.Start(); !s.ok()) {
+    std::cerr << "headcount-ivs-emulator: " << s.error().message() << "\n";
+    return kExitFailed;
+  }
+  const bool v6 = address->host.find(':') != std::string::npos;
+  std::cout << "listening on http://" << (v6 ? "[" + address->host + "]" : address->host) << ":"
+            << server.port() << std::endl;
+  spdlog::info(
+      "ivs emulator: {} channels in {} (account {}), PutMetadata quotas {}/s per channel, "
+      "{}/s per account",
+      options.channels.count, options.channels.region, options.channels.account_id,
+      options.put_metadata_tps_per_channel, options.put_metadata_tps_per_account);
+
+  int signo = 0;
+  sigwait(&stop_signals, &signo);
+  spdlog::info("ivs emulator: signal {}, stopping", signo);
+  server.Stop();
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace headcount::ivs_emulator
+
+int main(int argc, char** argv) { return headcount::ivs_emulator::Main(argc, argv); }

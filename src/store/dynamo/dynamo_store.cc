@@ -1,0 +1,384 @@
+// The DynamoDB Store. Thread-safe: the AwsClient is, and the only mutable
+// state here (the jitter generator) is guarded by jitter_mu_.
+#include "store/dynamo/dynamo_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "core/parallel.h"
+#include "store/dynamo/dynamo_items.h"
+
+namespace headcount {
+namespace {
+
+using dynamo::kExpiresAtAttribute;
+using dynamo::kMaxBatchWriteItems;
+
+// DynamoDB's table name rule.
+constexpr std::size_t kMinTableNameBytes = 3;
+constexpr std::size_t kMaxTableNameBytes = 255;
+
+bool IsValidTableName(std::string_view name) {
+  if (name.size() < kMinTableNameBytes || name.size() > kMaxTableNameBytes) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+std::int64_t EpochSeconds(Seconds t) { return t.time_since_epoch().count(); }
+
+// `error` with `context` in front of its message, same code.
+Error WithContext(const Error& error, const std::string& context) {
+  return Error(error.code(), context + ": " + error.message());
+}
+
+// A DescribeTable output's Table.TableStatus, or "" when absent.
+std::string TableStatus(const nlohmann::json& described) {
+  const auto table = described.find("Table");
+  if (table == described.end() || !table->is_object()) return "";
+  const auto status = table->find("TableStatus");
+  return status != table->end() && status->is_string() ? status->get<std::string>() : "";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DynamoStore>> DynamoStore::Create(aws::AwsClient& client, const Clock& clock,
+                                                         DynamoStoreOptions options,
+                                                         aws::SleepFunction sleep) {
+  const auto bad = [](const std::string& why) {
+    return Error::InvalidArgument("dynamodb store: " + why);
+  };
+  if (!IsValidTableName(options.table)) {
+    return bad("table name '" + options.table + "' is not 3 to 255 of [A-Za-z0-9_.-]");
+  }
+  if (options.retention.count() <= 0) return bad("retention must be positive");
+  if (options.concurrency == 0) return bad("concurrency must be positive");
+  if (options.call_budget.count() <= 0) return bad("call budget must be positive");
+  if (options.unprocessed_backoff_base.count() <= 0 ||
+      options.unprocessed_backoff_cap < options.unprocessed_backoff_base) {
+    return bad("the unprocessed-items backoff needs 0 < base <= cap");
+  }
+  if (client.service().target_prefix != aws::kDynamoDbService.target_prefix) {
+    return bad("the AWS client is not a DynamoDB client");
+  }
+  if (!sleep) return bad("no sleep function");
+  return std::unique_ptr<DynamoStore>(
+      new DynamoStore(client, clock, std::move(options), std::move(sleep)));
+}
+
+DynamoStore::DynamoStore(aws::AwsClient& client, const Clock& clock, DynamoStoreOptions options,
+                         aws::SleepFunction sleep)
+    : client_(client),
+      clock_(clock),
+      options_(std::move(options)),
+      sleep_(std::move(sleep)),
+      jitter_(options_.jitter_seed != 0 ? options_.jitter_seed : std::random_device{}()) {}
+
+WallTime DynamoStore::CallDeadline() const {
+  WallTime deadline = clock_.Now() + options_.call_budget;
+  if (options_.deadline) {
+    if (const std::optional<WallTime> at = options_.deadline(); at && *at < deadline)
+      deadline = *at;
+  }
+  return deadline;
+}
+
+std::chrono::nanoseconds DynamoStore::Backoff(int resend) {
+  const std::chrono::nanoseconds cap = options_.unprocessed_backoff_cap;
+  std::chrono::nanoseconds ceiling = options_.unprocessed_backoff_base;
+  for (int i = 1; i < resend && ceiling < cap; ++i) ceiling *= 2;
+  ceiling = std::min(ceiling, cap);
+  std::uniform_int_distribution<std::int64_t> wait(0, ceiling.count());
+  std::lock_guard lock(jitter_mu_);
+  return std::chrono::nanoseconds{wait(jitter_)};
+}
+
+Result<std::size_t> DynamoStore::Record(std::span<const Sample> samples) {
+  for (const Sample& sample : samples) {
+    if (!IsValidChannelId(sample.channel)) {
+      return Error::InvalidArgument("Record: '" + sample.channel + "' is not a valid channel id");
+    }
+    if (sample.viewers < 0) {
+      return Error::InvalidArgument("Record: negative viewers for channel " + sample.channel);
+    }
+  }
+  if (samples.empty()) return std::size_t{0};
+  const WallTime deadline = CallDeadline();
+
+  // DynamoDB refuses a BatchWriteItem naming one key twice: keep the last
+  // sample of each key, at the place its key first appeared.
+  std::vector<const Sample*> distinct;
+  distinct.reserve(samples.size());
+  {
+    std::unordered_map<std::string, std::size_t> position;
+    position.reserve(samples.size());
+    for (const Sample& sample : samples) {
+      std::string key = sample.channel + '/' + std::to_string(EpochSeconds(sample.bucket));
+      const auto [it, inserted] = position.try_emplace(std::move(key), distinct.size());
+      if (inserted) {
+        distinct.push_back(&sample);
+      } else {
+        distinct[it->second] = &sample;
+      }
+    }
+  }
+
+  const std::size_t chunks = (distinct.size() + kMaxBatchWriteItems - 1) / kMaxBatchWriteItems;
+  std::vector<Status> outcomes(chunks);
+  std::atomic<std::size_t> written{0};
+  ParallelFor(chunks, options_.concurrency, [&](std::size_t chunk) {
+    const std::size_t begin = chunk * kMaxBatchWriteItems;
+    const std::size_t end = std::min(begin + kMaxBatchWriteItems, distinct.size());
+    nlohmann::json puts = nlohmann::json::array();
+    for (std::size_t i = begin; i < end; ++i) {
+      puts.push_back(
+          {{"PutRequest", {{"Item", dynamo::SampleItem(*distinct[i], options_.retention)}}}});
+    }
+    std::size_t chunk_written = 0;
+    outcomes[chunk] = WriteChunk(std::move(puts), deadline, &chunk_written);
+    written += chunk_written;
+  });
+
+  std::size_t failed = 0;
+  const Status* first = nullptr;
+  for (const Status& outcome : outcomes) {
+    if (outcome.ok()) continue;
+    ++failed;
+    if (first == nullptr) first = &outcome;
+  }
+  if (first == nullptr) return written.load();
+  return Error(
+      first->error().code(),
+      "Record into table " + options_.table + ": " + std::to_string(failed) + " of " +
+          std::to_string(chunks) + " BatchWriteItem chunks failed; " +
+          std::to_string(written.load()) + " of " + std::to_string(distinct.size()) +
+          " items were written (and stay written); first error: " + first->error().message());
+}
+
+Status DynamoStore::WriteChunk(nlohmann::json put_requests, WallTime deadline,
+                               std::size_t* written) {
+  for (int resend = 1;; ++resend) {
+    const std::size_t sent = put_requests.size();
+    Result<nlohmann::json> output = client_.Call(
+        "BatchWriteItem", dynamo::BatchWriteInput(options_.table, put_requests), deadline);
+    if (!output.ok()) return output.error();
+    Result<nlohmann::json> unprocessed = dynamo::UnprocessedPuts(*output, options_.table, sent);
+    if (!unprocessed.ok()) return WithContext(unprocessed.error(), "BatchWriteItem");
+    *written += sent - unprocessed->size();
+    if (unprocessed->empty()) return {};
+    const std::chrono::nanoseconds wait = Backoff(resend);
+    if (clock_.Now() + wait >= deadline) {
+      return Error::DeadlineExceeded("BatchWriteItem: " + std::to_string(unprocessed->size()) +
+                                     " items still unprocessed after " + std::to_string(resend) +
+                                     " attempts, and the next would start past the deadline");
+    }
+    spdlog::debug("dynamodb store: {} of {} items unprocessed, resending in {} ms",
+                  unprocessed->size(), sent,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+    sleep_(wait);
+    put_requests = std::move(*unprocessed);
+  }
+}
+
+Result<std::vector<Sample>> DynamoStore::QueryRange(const ChannelId& channel, Seconds from,
+                                                    Seconds to, WallTime deadline) {
+  const std::string context = "Query of channel " + channel + " in table " + options_.table;
+  std::vector<Sample> out;
+  nlohmann::json start_key = nullptr;
+  for (;;) {
+    Result<nlohmann::json> output =
+        client_.Call("Query",
+                     dynamo::RangeQueryInput(options_.table, channel, from, to,
+                                             options_.consistent_read, start_key),
+                     deadline);
+    if (!output.ok()) return WithContext(output.error(), context);
+    Result<dynamo::QueryPage> page = dynamo::ReadQueryPage(*output);
+    if (!page.ok()) return WithContext(page.error(), context);
+    for (const nlohmann::json& item : page->items) {
+      Result<Sample> sample = dynamo::ReadSampleItem(item, channel, from, to);
+      if (!sample.ok()) return WithContext(sample.error(), context);
+      out.push_back(std::move(sample).value());
+    }
+    if (page->last_evaluated.is_null()) break;
+    // A server that hands back the key it was given would loop forever.
+    if (page->last_evaluated == start_key) {
+      return Error::Rejected(context + ": LastEvaluatedKey repeats the ExclusiveStartKey " +
+                             dynamo::Quote(start_key));
+    }
+    start_key = std::move(page->last_evaluated);
+  }
+  // A Query returns its items in sort-key order; sorting again costs little
+  // and keeps "oldest first" true whatever the server did.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Sample& a, const Sample& b) { return a.bucket < b.bucket; });
+  return out;
+}
+
+Result<std::vector<Sample>> DynamoStore::Window(std::span<const ChannelId> channels, Seconds from,
+                                                Seconds to) {
+  std::vector<Sample> out;
+  // A channel id Record refuses has no samples: no need to ask (DynamoDB
+  // would refuse an empty key with a ValidationException).
+  std::vector<const ChannelId*> distinct;
+  {
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(channels.size());
+    for (const ChannelId& channel : channels) {
+      if (IsValidChannelId(channel) && seen.insert(channel).second) distinct.push_back(&channel);
+    }
+  }
+  if (distinct.empty() || from > to) return out;
+  const WallTime deadline = CallDeadline();
+
+  std::vector<std::vector<Sample>> found(distinct.size());
+  std::vector<std::optional<Error>> errors(distinct.size());
+  ParallelFor(distinct.size(), options_.concurrency, [&](std::size_t i) {
+    Result<std::vector<Sample>> range = QueryRange(*distinct[i], from, to, deadline);
+    if (range.ok()) {
+      found[i] = std::move(range).value();
+    } else {
+      errors[i] = range.error();
+    }
+  });
+
+  std::size_t failed = 0;
+  const Error* first = nullptr;
+  for (const std::optional<Error>& error : errors) {
+    if (!error) continue;
+    ++failed;
+    if (first == nullptr) first = &*error;
+  }
+  if (first != nullptr) {
+    return Error(first->code(), "Window: the Query of " + std::to_string(failed) + " of " +
+                                    std::to_string(distinct.size()) +
+                                    " channels failed; first error: " + first->message());
+  }
+  std::size_t total = 0;
+  for (const auto& samples : found) total += samples.size();
+  out.reserve(total);
+  for (auto& samples : found) {
+    std::move(samples.begin(), samples.end(), std::back_inserter(out));
+  }
+  return out;
+}
+
+Result<std::vector<Sample>> DynamoStore::History(const ChannelId& channel, Seconds from,
+                                                 Seconds to) {
+  if (!IsValidChannelId(channel) || from > to) return std::vector<Sample>{};
+  return QueryRange(channel, from, to, CallDeadline());
+}
+
+Result<bool> DynamoStore::HasChannel(const ChannelId& channel) {
+  if (!IsValidChannelId(channel)) return false;
+  const std::string context = "HasChannel " + channel + " in table " + options_.table;
+  Result<nlohmann::json> output =
+      client_.Call("Query", dynamo::AnyItemQueryInput(options_.table, channel), CallDeadline());
+  if (!output.ok()) return WithContext(output.error(), context);
+  Result<dynamo::QueryPage> page = dynamo::ReadQueryPage(*output);
+  if (!page.ok()) return WithContext(page.error(), context);
+  return !page->items.empty();
+}
+
+Result<DynamoTableSetup> DynamoStore::EnsureTable(std::chrono::milliseconds timeout) {
+  const WallTime deadline = clock_.Now() + timeout;
+  const nlohmann::json describe_input = {{"TableName", options_.table}};
+  const std::string context = "EnsureTable " + options_.table;
+  DynamoTableSetup setup;
+
+  aws::AwsError aws_error;
+  Result<nlohmann::json> described =
+      client_.Call("DescribeTable", describe_input, deadline, &aws_error);
+  if (!described.ok()) {
+    if (aws_error.code != "ResourceNotFoundException") {
+      return WithContext(described.error(), context);
+    }
+    aws_error = {};
+    Result<nlohmann::json> created =
+        client_.Call("CreateTable", dynamo::CreateTableInput(options_.table), deadline, &aws_error);
+    // ResourceInUseException: someone else created it meanwhile; wait for it too.
+    if (!created.ok() && aws_error.code != "ResourceInUseException") {
+      return WithContext(created.error(), context);
+    }
+    setup.created = created.ok();
+    if (setup.created) spdlog::info("dynamodb store: created table {}", options_.table);
+    described = nlohmann::json::object();  // not ACTIVE yet: ask below
+  }
+
+  for (;;) {
+    const std::string status = TableStatus(*described);
+    if (status == "ACTIVE") break;
+    if (!status.empty() && status != "CREATING" && status != "UPDATING") {
+      return Error::Unavailable(context + ": the table is " + status);
+    }
+    if (!described->empty()) {  // asked at least once: wait before asking again
+      if (clock_.Now() + kTableStatusPollInterval >= deadline) {
+        return Error::DeadlineExceeded(context + ": the table is still " + status + " after " +
+                                       std::to_string(timeout.count()) + " ms");
+      }
+      sleep_(kTableStatusPollInterval);
+    }
+    described = client_.Call("DescribeTable", describe_input, deadline);
+    if (!described.ok()) return WithContext(described.error(), context);
+    if (TableStatus(*described).empty()) {
+      return Error::Rejected(context + ": DescribeTable answered without Table.TableStatus");
+    }
+  }
+  if (Status s = dynamo::CheckKeySchema((*described)["Table"], options_.table); !s.ok()) {
+    return s.error();
+  }
+  return EnableTtl(setup, deadline);
+}
+
+DynamoTableSetup DynamoStore::EnableTtl(DynamoTableSetup setup, WallTime deadline) {
+  const nlohmann::json table = {{"TableName", options_.table}};
+  Result<nlohmann::json> described = client_.Call("DescribeTimeToLive", table, deadline);
+  if (described.ok()) {
+    const auto description = described->find("TimeToLiveDescription");
+    const auto field = [&](const char* name) {
+      if (description == described->end() || !description->is_object()) return std::string();
+      const auto it = description->find(name);
+      return it != description->end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    const std::string status = field("TimeToLiveStatus");
+    const std::string attribute = field("AttributeName");
+    if (status == "ENABLED" || status == "ENABLING") {
+      if (attribute == kExpiresAtAttribute) {
+        setup.ttl_enabled = true;
+        return setup;
+      }
+      // A table has at most one TTL attribute; changing it is not ours to do.
+      setup.ttl_note =
+          "TTL is on for attribute '" + attribute + "', not " + std::string(kExpiresAtAttribute);
+      spdlog::warn("dynamodb store: table {}: {}; samples will not expire", options_.table,
+                   setup.ttl_note);
+      return setup;
+    }
+  }
+  aws::AwsError aws_error;
+  const nlohmann::json update = {
+      {"TableName", options_.table},
+      {"TimeToLiveSpecification", {{"AttributeName", kExpiresAtAttribute}, {"Enabled", true}}},
+  };
+  Result<nlohmann::json> updated = client_.Call("UpdateTimeToLive", update, deadline, &aws_error);
+  if (updated.ok()) {
+    setup.ttl_enabled = true;
+    spdlog::info("dynamodb store: table {}: TTL enabled on {}", options_.table,
+                 kExpiresAtAttribute);
+    return setup;
+  }
+  setup.ttl_note = aws_error.code.empty() ? updated.error().ToString() : aws_error.code;
+  spdlog::warn(
+      "dynamodb store: table {}: could not enable TTL on {} ({}); samples will not expire by "
+      "themselves (fine for a local emulator)",
+      options_.table, kExpiresAtAttribute, updated.error().ToString());
+  return setup;
+}
+
+}  // namespace headcount

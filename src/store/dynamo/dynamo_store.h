@@ -1,0 +1,155 @@
+// The cloud Store: samples in a DynamoDB table (or anything speaking its API:
+// ScyllaDB Alternator, dynalite), one item per (channel, bucket). Thread-safe:
+// every call may run on many threads at once (see docs/dynamodb.md).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "aws/aws_client.h"
+#include "core/clock.h"
+#include "core/history.h"
+#include "core/result.h"
+#include "core/samples.h"
+#include "core/tick.h"
+
+namespace headcount {
+
+// Requests in flight at once in one Record or Window call.
+inline constexpr std::size_t kDefaultDynamoConcurrency = 16;
+// How long one Store or HistoryReader call may take, retries included.
+inline constexpr std::chrono::milliseconds kDefaultDynamoCallBudget{20000};
+// How long an item is kept: expiresAt = bucket + retention.
+inline constexpr std::chrono::seconds kDefaultDynamoRetention{std::chrono::hours{24 * 30}};
+// Backoff before resending UnprocessedItems: full jitter, the n-th wait
+// uniform in [0, min(cap, base * 2^(n-1))].
+inline constexpr std::chrono::milliseconds kDefaultUnprocessedBackoffBase{50};
+inline constexpr std::chrono::milliseconds kDefaultUnprocessedBackoffCap{2000};
+// EnsureTable: how long it waits in all, and how often it asks whether the
+// table is ACTIVE yet.
+inline constexpr std::chrono::milliseconds kDefaultEnsureTableTimeout{60000};
+inline constexpr std::chrono::milliseconds kTableStatusPollInterval{250};
+
+struct DynamoStoreOptions {
+  // The table: 3 to 255 of [A-Za-z0-9_.-]. Required.
+  std::string table;
+  // expiresAt = bucket + retention; must be positive. DynamoDB deletes
+  // expired items by itself once TTL is enabled on expiresAt.
+  std::chrono::seconds retention{kDefaultDynamoRetention};
+  // Requests in flight at once per call; must be positive.
+  std::size_t concurrency = kDefaultDynamoConcurrency;
+  // Deadlines. Store's interface carries none, so every public call takes
+  // one when it starts: now + call_budget, or deadline() when that is set,
+  // returns a time, and is earlier (e.g. the tick's own deadline). The
+  // deadline bounds the AwsClient's retries and the UnprocessedItems
+  // resends alike. call_budget must be positive.
+  std::chrono::milliseconds call_budget{kDefaultDynamoCallBudget};
+  std::function<std::optional<WallTime>()> deadline;
+  // Strongly consistent Query reads cost twice the eventually consistent
+  // ones; a tick does not need them (docs/dynamodb.md).
+  bool consistent_read = false;
+  std::chrono::milliseconds unprocessed_backoff_base{kDefaultUnprocessedBackoffBase};
+  std::chrono::milliseconds unprocessed_backoff_cap{kDefaultUnprocessedBackoffCap};
+  // Seeds the backoff jitter; 0 seeds from std::random_device.
+  std::uint64_t jitter_seed = 0;
+};
+
+// What EnsureTable found and did.
+struct DynamoTableSetup {
+  bool created = false;      // CreateTable was called (the table did not exist)
+  bool ttl_enabled = false;  // TTL on expiresAt is on (or being turned on)
+  std::string ttl_note;      // why not, when !ttl_enabled (e.g. "UnknownOperationException")
+};
+
+class DynamoStore final : public Store, public HistoryReader {
+ public:
+  // Checks `options` (kInvalidArgument for a bad table name, non-positive
+  // retention, concurrency, budget or backoff, or a client for another
+  // service than DynamoDB). `client` and `clock` must outlive the store;
+  // `sleep` waits between resends (tests pass one that advances a fake clock).
+  static Result<std::unique_ptr<DynamoStore>> Create(aws::AwsClient& client, const Clock& clock,
+                                                     DynamoStoreOptions options,
+                                                     aws::SleepFunction sleep = aws::RealSleep());
+
+  // Store. Record puts every sample (channel, time = bucket, count =
+  // viewers, expiresAt) with BatchWriteItem. Samples with the same
+  // (channel, bucket) are de-duplicated first, the last one winning
+  // (DynamoDB refuses a batch that names a key twice); the rest go in
+  // chunks of 25, `concurrency` chunks at a time. A put replaces the item,
+  // so recording the same batch again is harmless. UnprocessedItems are
+  // resent with backoff until written or the deadline.
+  // Returns the distinct items written. Fails before sending anything with
+  // kInvalidArgument for an invalid channel id or negative viewers. When a
+  // chunk cannot be written, returns the first chunk's error code with a
+  // message saying how many chunks failed and how many of the batch's items
+  // were written anyway (those stay written: retrying the batch is safe).
+  Result<std::size_t> Record(std::span<const Sample> samples) override;
+
+  // One Query per distinct channel (KeyCondition on channel and a BETWEEN
+  // on time, paginated on LastEvaluatedKey), `concurrency` at a time.
+  // Returns the samples grouped by channel in the order given, each
+  // channel's oldest first; a channel listed twice appears once, and an
+  // invalid channel id (which Record never stores) is not asked for. Every
+  // item is validated (types, integers, range, channel): a malformed one is
+  // kRejected. If any channel's Query fails, the call fails with the first
+  // failure's code and a message saying how many channels failed.
+  Result<std::vector<Sample>> Window(std::span<const ChannelId> channels, Seconds from,
+                                     Seconds to) override;
+
+  // HistoryReader. History: the same Query for one channel, oldest first.
+  // HasChannel: a Query with Limit 1. An invalid channel id has no
+  // samples (empty, false) and sends nothing. Errors as for Window.
+  Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override;
+  Result<bool> HasChannel(const ChannelId& channel) override;
+
+  // For development and tests (production tables belong to the
+  // infrastructure code): creates the table (on-demand billing) if
+  // DescribeTable says it does not exist, waits until it is ACTIVE, checks
+  // its key schema, and turns TTL on for expiresAt. Every step but the TTL
+  // one must succeed within `timeout`: kDeadlineExceeded when the table
+  // stays not ACTIVE, kInvalidArgument for a table with another key
+  // schema, the AWS call's error otherwise. TTL is not needed for
+  // correctness (dynalite has no UpdateTimeToLive): failing to enable it is
+  // logged and reported in the result, not an error.
+  Result<DynamoTableSetup> EnsureTable(
+      std::chrono::milliseconds timeout = kDefaultEnsureTableTimeout);
+
+  const DynamoStoreOptions& options() const { return options_; }
+
+ private:
+  DynamoStore(aws::AwsClient& client, const Clock& clock, DynamoStoreOptions options,
+              aws::SleepFunction sleep);
+
+  // The deadline of a call starting now.
+  WallTime CallDeadline() const;
+  // Writes one chunk of PutRequests, resending UnprocessedItems. Adds the
+  // items written to *written, also when it then fails.
+  Status WriteChunk(nlohmann::json put_requests, WallTime deadline, std::size_t* written);
+  // Every page of `channel`'s Query over [from, to], validated, oldest first.
+  Result<std::vector<Sample>> QueryRange(const ChannelId& channel, Seconds from, Seconds to,
+                                         WallTime deadline);
+  // The wait before resend number `resend` (1-based), full jitter.
+  std::chrono::nanoseconds Backoff(int resend);
+  // Turns TTL on for expiresAt if it is not on already.
+  DynamoTableSetup EnableTtl(DynamoTableSetup setup, WallTime deadline);
+
+  aws::AwsClient& client_;
+  const Clock& clock_;
+  const DynamoStoreOptions options_;
+  const aws::SleepFunction sleep_;
+
+  std::mutex jitter_mu_;
+  // Guarded by jitter_mu_.
+  std::mt19937_64 jitter_;
+};
+
+}  // namespace headcount
