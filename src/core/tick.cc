@@ -48,6 +48,12 @@ std::string TickReport::ToJson() const {
   return j.dump();
 }
 
+const Deadline& Deadline::None() {
+  static const SystemClock kClock;
+  static const Deadline kNone(kClock, std::nullopt);
+  return kNone;
+}
+
 std::vector<Result<PublishOutcome>> Publisher::PublishAll(std::span<const PublishItem> items,
                                                           const Deadline& deadline) {
   std::vector<Result<PublishOutcome>> out;
@@ -72,7 +78,8 @@ TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
     return std::move(report);
   };
 
-  auto polled = Guard([&] { return source_.Poll(now); });
+  const Deadline deadline(clock_, options.deadline);
+  auto polled = Guard([&] { return source_.Poll(now, deadline); });
   if (!polled.ok()) {
     report.failed.push_back({"", "source", polled.error().ToString()});
     return finish();
@@ -154,7 +161,6 @@ TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
   for (std::size_t i = 0; i < payloads.size(); ++i) {
     items.push_back({&report.summaries[i], &payloads[i]});
   }
-  const Deadline deadline(clock_, options.deadline);
   std::vector<Result<PublishOutcome>> outcomes;
   try {
     outcomes = publisher_.PublishAll(items, deadline);

@@ -17,6 +17,22 @@
 
 namespace headcount {
 
+// The instant after which a tick starts no new work. Thread-safe.
+class Deadline {
+ public:
+  Deadline(const Clock& clock, std::optional<WallTime> at) : clock_(clock), at_(at) {}
+  // True once the clock reads `at` or later; never true without one.
+  bool Expired() const { return at_ && clock_.Now() >= *at_; }
+  const std::optional<WallTime>& at() const { return at_; }
+  const Clock& clock() const { return clock_; }
+  // A deadline that never expires, for callers with no time limit.
+  static const Deadline& None();
+
+ private:
+  const Clock& clock_;
+  const std::optional<WallTime> at_;
+};
+
 // Reads the live channels and their current viewer counts.
 class Source {
  public:
@@ -25,8 +41,9 @@ class Source {
   Source(const Source&) = delete;
   Source& operator=(const Source&) = delete;
 
-  // Every channel that is live at `now`. An error means nothing could be read.
-  virtual Result<std::vector<ChannelReading>> Poll(WallTime now) = 0;
+  // Every channel that is live at `now`. An error means nothing could be read
+  // (kDeadlineExceeded when `deadline` passed before the source finished).
+  virtual Result<std::vector<ChannelReading>> Poll(WallTime now, const Deadline& deadline) = 0;
 };
 
 // Keeps samples, one per (channel, bucket).
@@ -54,20 +71,6 @@ struct PublishOutcome {
 
   static PublishOutcome Published() { return {}; }
   static PublishOutcome Skipped(std::string why) { return {false, std::move(why)}; }
-};
-
-// The instant after which a tick starts no new work. Thread-safe.
-class Deadline {
- public:
-  Deadline(const Clock& clock, std::optional<WallTime> at) : clock_(clock), at_(at) {}
-  // True once the clock reads `at` or later; never true without one.
-  bool Expired() const { return at_ && clock_.Now() >= *at_; }
-  const std::optional<WallTime>& at() const { return at_; }
-  const Clock& clock() const { return clock_; }
-
- private:
-  const Clock& clock_;
-  const std::optional<WallTime> at_;
 };
 
 // One channel's summary and its v1 payload, for Publisher::PublishAll.

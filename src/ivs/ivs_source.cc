@@ -151,9 +151,12 @@ std::optional<std::int64_t> IvsSource::RetryUnknown(const std::string& arn, Wall
   return viewers;
 }
 
-Result<std::vector<ChannelReading>> IvsSource::Poll(WallTime /*now*/) {
+Result<std::vector<ChannelReading>> IvsSource::Poll(WallTime /*now*/,
+                                                    const Deadline& tick_deadline) {
   // `now` names the tick's minute; the calls are bounded by the real clock.
-  const WallTime deadline = clock_.Now() + options_.poll_timeout;
+  // The tick's deadline, if sooner, bounds every call and retry.
+  WallTime deadline = clock_.Now() + options_.poll_timeout;
+  if (tick_deadline.at() && *tick_deadline.at() < deadline) deadline = *tick_deadline.at();
   PollState state;
   auto wanted = [this](const std::string& arn) {
     return options_.channels.empty() || options_.channels.contains(arn);

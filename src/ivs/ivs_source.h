@@ -42,7 +42,7 @@ class IvsSource final : public Source {
   // (kUnavailable: IVS could not be reached; kRejected: it said no, or its
   // answer was unreadable; kDeadlineExceeded), and kRejected when the pages
   // pass options.max_list_pages or a page repeats the previous token.
-  Result<std::vector<ChannelReading>> Poll(WallTime now) override;
+  Result<std::vector<ChannelReading>> Poll(WallTime now, const Deadline& deadline) override;
 
  private:
   struct PollState;

@@ -54,7 +54,7 @@ TEST(IvsSource, FollowsEveryPageAndReturnsEachChannelOnce) {
   last["streams"].push_back(Stream(Arn(5), 999));  // listed again: the first reading wins
   f.transport.PushResponse(200, last.dump());
 
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_TRUE(readings.ok()) << readings.error().ToString();
   ASSERT_EQ(readings->size(), 250u);
   const auto by = ByChannel(*readings);
@@ -77,7 +77,7 @@ TEST(IvsSource, MinusOneIsUnknownNeverStored) {
   SourceFixture f(IvsOptions{.max_unknown_retries = 0});
   f.transport.PushResponse(
       200, json{{"streams", {Stream(Arn(1), -1), Stream(Arn(2), 0), Stream(Arn(3), 7)}}}.dump());
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_TRUE(readings.ok());
   const auto by = ByChannel(*readings);
   EXPECT_EQ(by.at(Arn(1)), std::nullopt);
@@ -94,7 +94,7 @@ TEST(IvsSource, MinusOneIsReReadWithGetStreamBounded) {
                .dump());
   f.transport.PushResponse(200, json{{"stream", Stream(Arn(1), 11)}}.dump());
   f.transport.PushResponse(200, json{{"stream", Stream(Arn(2), -1)}}.dump());
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_TRUE(readings.ok());
   const auto by = ByChannel(*readings);
   EXPECT_EQ(by.at(Arn(1)), 11);
@@ -126,7 +126,7 @@ TEST(IvsSource, BadEntriesAreSkippedNotFatal) {
       Stream(Arn(10), kMaxPlausibleViewers),  // large but plausible
   });
   f.transport.PushResponse(200, json{{"streams", streams}}.dump());
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_TRUE(readings.ok()) << readings.error().ToString();
   const auto by = ByChannel(*readings);
   ASSERT_EQ(by.size(), 3u);
@@ -139,7 +139,7 @@ TEST(IvsSource, FilterKeepsOnlyTheNamedChannels) {
   SourceFixture f(IvsOptions{.channels = {Arn(3), Arn(150)}});
   f.transport.PushResponse(200, Page(0, 100, "t").dump());
   f.transport.PushResponse(200, Page(100, 200).dump());
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_TRUE(readings.ok());
   const auto by = ByChannel(*readings);
   ASSERT_EQ(by.size(), 2u);
@@ -157,7 +157,7 @@ TEST(IvsSource, IncludeOfflineAddsListChannelsWithZero) {
                .dump());
   f.transport.PushResponse(
       200, json{{"channels", {{{"arn", Arn(3)}}, {{"arn", Arn(9)}}, {{"arn", Arn(2)}}}}}.dump());
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_TRUE(readings.ok());
   const auto by = ByChannel(*readings);
   ASSERT_EQ(readings->size(), 3u);
@@ -176,7 +176,7 @@ TEST(IvsSource, ListChannelsFailureKeepsTheLiveReadings) {
   f.transport.PushResponse(200, Page(0, 2).dump());
   f.transport.PushResponse(403, R"({"exceptionMessage":"no"})",
                            {{"x-amzn-ErrorType", "AccessDeniedException"}});
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_TRUE(readings.ok());
   EXPECT_EQ(readings->size(), 2u);
 }
@@ -185,7 +185,7 @@ TEST(IvsSource, ServiceSayingNoIsRejected) {
   SourceFixture f;
   f.transport.PushResponse(403, R"({"exceptionMessage":"User is not authorized"})",
                            {{"x-amzn-ErrorType", "AccessDeniedException"}});
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_FALSE(readings.ok());
   EXPECT_EQ(readings.error().code(), ErrorCode::kRejected);
   EXPECT_NE(readings.error().message().find("AccessDeniedException"), std::string::npos);
@@ -193,7 +193,7 @@ TEST(IvsSource, ServiceSayingNoIsRejected) {
 
 TEST(IvsSource, ServiceOutOfReachIsUnavailable) {
   SourceFixture f;  // three attempts, each answered "no answer queued" (kUnavailable)
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_FALSE(readings.ok());
   EXPECT_EQ(readings.error().code(), ErrorCode::kUnavailable);
 }
@@ -203,7 +203,7 @@ TEST(IvsSource, AFailingLaterPageFailsThePoll) {
   f.transport.PushResponse(200, Page(0, 100, "t").dump());
   f.transport.PushResponse(400, R"({"exceptionMessage":"bad token"})",
                            {{"x-amzn-ErrorType", "ValidationException"}});
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_FALSE(readings.ok());
   EXPECT_EQ(readings.error().code(), ErrorCode::kRejected);
   EXPECT_NE(readings.error().message().find("page 2"), std::string::npos);
@@ -214,7 +214,7 @@ TEST(IvsSource, EndlessPagingIsCapped) {
   for (int i = 0; i < 4; ++i) {
     f.transport.PushResponse(200, Page(i, i + 1, "t" + std::to_string(i)).dump());
   }
-  auto readings = f.Source().Poll(ivs_testing::Start());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_FALSE(readings.ok());
   EXPECT_EQ(readings.error().code(), ErrorCode::kRejected);
   EXPECT_NE(readings.error().message().find("3 pages"), std::string::npos);
@@ -226,21 +226,21 @@ TEST(IvsSource, RepeatedTokenAndUnreadablePagesAreRejected) {
     SourceFixture f;
     f.transport.PushResponse(200, Page(0, 1, "same").dump());
     f.transport.PushResponse(200, Page(1, 2, "same").dump());
-    auto readings = f.Source().Poll(ivs_testing::Start());
+    auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
     ASSERT_FALSE(readings.ok());
     EXPECT_EQ(readings.error().code(), ErrorCode::kRejected);
   }
   for (const char* body : {R"({"streams":{}})", R"([1,2])", R"({"streams":[],"nextToken":5})"}) {
     SourceFixture f;
     f.transport.PushResponse(200, body);
-    auto readings = f.Source().Poll(ivs_testing::Start());
+    auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
     ASSERT_FALSE(readings.ok()) << body;
     EXPECT_EQ(readings.error().code(), ErrorCode::kRejected) << body;
   }
   {
     SourceFixture f;  // no streams field, no token: an account with nothing live
     f.transport.PushResponse(200, "{}");
-    auto readings = f.Source().Poll(ivs_testing::Start());
+    auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
     ASSERT_TRUE(readings.ok());
     EXPECT_TRUE(readings->empty());
   }

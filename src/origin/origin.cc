@@ -249,7 +249,7 @@ std::optional<DateRangeTag> Origin::LatestDateRange(const std::string& channel, 
   return it->second;
 }
 
-Result<std::vector<ChannelReading>> Origin::Poll(WallTime now) {
+Result<std::vector<ChannelReading>> Origin::Poll(WallTime now, const Deadline& /*deadline*/) {
   std::error_code ec;
   fs::directory_iterator it(options_.hls_root, ec);
   if (ec) {

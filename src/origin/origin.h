@@ -81,7 +81,8 @@ class Origin final : public Source, public Publisher {
   // Source: every channel directory with a valid name holding a .m3u8
   // modified within live_timeout of `now`, with its active sessions (0 when
   // none), sorted by channel. Fails (Io) when hls_root cannot be listed.
-  Result<std::vector<ChannelReading>> Poll(WallTime now) override;
+  // Reads only local state: the deadline does not apply.
+  Result<std::vector<ChannelReading>> Poll(WallTime now, const Deadline& deadline) override;
 
   // Publisher: keeps `payload` as the channel's DATERANGE (ID
   // DateRangeId(summary.at), START-DATE summary.at), served from the next

@@ -337,7 +337,7 @@ TEST_F(OriginTest, PollReportsFreshChannelsWithTheirViewers) {
   SetModified(root_ / "loose.m3u8", now);
   SetModified(base_ / "secret" / "stream.m3u8", now);
 
-  const Result<std::vector<ChannelReading>> live = origin.Poll(now);
+  const Result<std::vector<ChannelReading>> live = origin.Poll(now, Deadline::None());
   ASSERT_TRUE(live.ok()) << live.error().ToString();
   ASSERT_EQ(live->size(), 2u);
   EXPECT_EQ((*live)[0].channel, "demo");
@@ -346,7 +346,8 @@ TEST_F(OriginTest, PollReportsFreshChannelsWithTheirViewers) {
   EXPECT_EQ((*live)[1].viewers, 0);
 
   // Once the files go quiet the channel is offline.
-  const Result<std::vector<ChannelReading>> later = origin.Poll(now + seconds(31));
+  const Result<std::vector<ChannelReading>> later =
+      origin.Poll(now + seconds(31), Deadline::None());
   ASSERT_TRUE(later.ok());
   EXPECT_TRUE(later->empty());
 }
@@ -355,7 +356,7 @@ TEST_F(OriginTest, PollFailsWhenTheRootIsMissing) {
   OriginOptions o;
   o.hls_root = base_ / "does-not-exist";
   Origin origin(o, clock_);
-  const Result<std::vector<ChannelReading>> live = origin.Poll(clock_.Now());
+  const Result<std::vector<ChannelReading>> live = origin.Poll(clock_.Now(), Deadline::None());
   ASSERT_FALSE(live.ok());
   EXPECT_EQ(live.error().code(), ErrorCode::kIo);
   EXPECT_EQ(origin.Handle(Get("/hls/demo/stream.m3u8")).status, 404);

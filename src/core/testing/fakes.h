@@ -16,7 +16,8 @@ namespace headcount::testing {
 
 class ScriptedSource final : public Source {
  public:
-  Result<std::vector<ChannelReading>> Poll(WallTime /*now*/) override {
+  Result<std::vector<ChannelReading>> Poll(WallTime /*now*/,
+                                           const Deadline& /*deadline*/) override {
     ++polls;
     if (error) return *error;
     return readings;
