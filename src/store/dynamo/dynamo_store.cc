@@ -15,6 +15,14 @@
 #include "store/dynamo/dynamo_items.h"
 
 namespace headcount {
+
+bool IsStorableChannelId(std::string_view channel) {
+  if (channel.empty() || channel.size() > kMaxStoredChannelIdBytes) return false;
+  for (const char c : channel) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 namespace {
 
 using dynamo::kExpiresAtAttribute;
@@ -102,7 +110,7 @@ std::chrono::nanoseconds DynamoStore::Backoff(int resend) {
 
 Result<std::size_t> DynamoStore::Record(std::span<const Sample> samples) {
   for (const Sample& sample : samples) {
-    if (!IsValidChannelId(sample.channel)) {
+    if (!IsStorableChannelId(sample.channel)) {
       return Error::InvalidArgument("Record: '" + sample.channel + "' is not a valid channel id");
     }
     if (sample.viewers < 0) {
@@ -231,7 +239,7 @@ Result<std::vector<Sample>> DynamoStore::Window(std::span<const ChannelId> chann
     std::unordered_set<std::string_view> seen;
     seen.reserve(channels.size());
     for (const ChannelId& channel : channels) {
-      if (IsValidChannelId(channel) && seen.insert(channel).second) distinct.push_back(&channel);
+      if (IsStorableChannelId(channel) && seen.insert(channel).second) distinct.push_back(&channel);
     }
   }
   if (distinct.empty() || from > to) return out;
@@ -271,12 +279,12 @@ Result<std::vector<Sample>> DynamoStore::Window(std::span<const ChannelId> chann
 
 Result<std::vector<Sample>> DynamoStore::History(const ChannelId& channel, Seconds from,
                                                  Seconds to) {
-  if (!IsValidChannelId(channel) || from > to) return std::vector<Sample>{};
+  if (!IsStorableChannelId(channel) || from > to) return std::vector<Sample>{};
   return QueryRange(channel, from, to, CallDeadline());
 }
 
 Result<bool> DynamoStore::HasChannel(const ChannelId& channel) {
-  if (!IsValidChannelId(channel)) return false;
+  if (!IsStorableChannelId(channel)) return false;
   const std::string context = "HasChannel " + channel + " in table " + options_.table;
   Result<nlohmann::json> output =
       client_.Call("Query", dynamo::AnyItemQueryInput(options_.table, channel), CallDeadline());

@@ -39,6 +39,14 @@ inline constexpr std::chrono::milliseconds kDefaultUnprocessedBackoffCap{2000};
 inline constexpr std::chrono::milliseconds kDefaultEnsureTableTimeout{60000};
 inline constexpr std::chrono::milliseconds kTableStatusPollInterval{250};
 
+// The longest channel id stored (an IVS channel ARN is at most 128 bytes;
+// DynamoDB allows partition keys of 2048).
+inline constexpr std::size_t kMaxStoredChannelIdBytes = 1024;
+
+// A channel id this store keeps: 1 to kMaxStoredChannelIdBytes printable
+// ASCII characters, so both origin channel names and IVS channel ARNs fit.
+bool IsStorableChannelId(std::string_view channel);
+
 struct DynamoStoreOptions {
   // The table: 3 to 255 of [A-Za-z0-9_.-]. Required.
   std::string table;

@@ -407,7 +407,7 @@ TEST(DynamoStoreHasChannel, QueriesOneKey) {
   Result<bool> broken = f.store->HasChannel("c");
   ASSERT_FALSE(broken.ok());
   EXPECT_EQ(broken.error().code(), ErrorCode::kRejected);
-  Result<bool> invalid = f.store->HasChannel("no/such");
+  Result<bool> invalid = f.store->HasChannel("no such");
   ASSERT_TRUE(invalid.ok());
   EXPECT_FALSE(*invalid);
 
