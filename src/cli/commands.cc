@@ -8,15 +8,19 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/pipeline.h"
 #include "cli/signals.h"
+#include "core/tick.h"
 #include "core/time_text.h"
+#include "ivs/ivs_options.h"
 #include "server/api.h"
-#include "store/sqlite/sqlite_store.h"
 #include "viewers/simulator.h"
 
 namespace headcount {
 namespace {
 
+// How long `headcount history` waits for a remote store.
+constexpr std::chrono::seconds kHistoryTimeout{30};
 // The longest tick report `headcount tick` accepts from the server.
 constexpr std::size_t kMaxReportBytes = 64 * 1024 * 1024;
 
@@ -29,7 +33,35 @@ std::size_t AppendBody(char* data, std::size_t size, std::size_t n, void* out) {
 
 }  // namespace
 
-int RunTick(const std::string& server_url, std::chrono::seconds timeout) {
+namespace {
+
+// One tick in this process: IVS as source and publisher, the configured store.
+int RunTickHere(const Config& config, std::chrono::seconds timeout) {
+  SystemClock clock;
+  auto pipeline = MakePipeline(config, clock, /*with_source=*/true, /*read_only_store=*/false);
+  if (!pipeline.ok()) {
+    std::cerr << "headcount: " << pipeline.error().message() << "\n";
+    return pipeline.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+  const WallTime now = clock.Now();
+  // Like a scheduled tick, a tick here may take nine tenths of the interval
+  // (whenever in the bucket it starts), or --timeout if that is shorter.
+  const WallTime deadline =
+      now + std::min<std::chrono::nanoseconds>(config.tick_interval * 9 / 10, timeout);
+  (*pipeline)->SetDeadline(deadline);
+  TickRunner runner(*(*pipeline)->source(), (*pipeline)->store(), *(*pipeline)->publisher(), clock);
+  TickOptions options;
+  options.bucket_length = config.tick_interval;
+  options.deadline = deadline;
+  const TickReport report = runner.Run(now, options);
+  std::cout << report.ToJson() << "\n";
+  return report.ok() ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+int RunTick(const Config& config, const std::string& server_url, std::chrono::seconds timeout) {
+  if (config.source != "origin") return RunTickHere(config, timeout);
   const std::string url = server_url + "/api/tick";
   CURL* curl = curl_easy_init();
   if (curl == nullptr) {
@@ -64,21 +96,22 @@ int RunTick(const std::string& server_url, std::chrono::seconds timeout) {
 }
 
 int RunHistory(const Config& config, const HistoryArgs& args) {
-  if (!IsValidChannelId(args.channel)) {
-    std::cerr << "headcount: --channel: \"" << args.channel.substr(0, 64)
-              << "\" is not a channel id (letters, digits, - and _, at most 64)\n";
+  if (!IsValidChannelId(args.channel) && !IsIvsChannelArn(args.channel)) {
+    std::cerr << "headcount: --channel: \"" << args.channel.substr(0, 128)
+              << "\" is not a channel id (letters, digits, - and _, at most 64) or an IVS "
+                 "channel ARN\n";
     return kExitUsage;
   }
-  SqliteStoreOptions options;
-  options.read_only = true;
-  auto store = SqliteStore::Open(config.database, options);
+  SystemClock clock;
+  auto store = MakePipeline(config, clock, /*with_source=*/false, /*read_only_store=*/true);
   if (!store.ok()) {
     std::cerr << "headcount: " << store.error().message() << "\n";
     return kExitFailure;
   }
   const Seconds to = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   const Seconds from = to - args.since;
-  auto samples = (*store)->History(args.channel, from, to);
+  (*store)->SetDeadline(clock.Now() + kHistoryTimeout);
+  auto samples = (*store)->history().History(args.channel, from, to);
   if (!samples.ok()) {
     std::cerr << "headcount: " << samples.error().message() << "\n";
     return kExitFailure;

@@ -20,9 +20,11 @@ void SetupLogging(const std::string& level);
 // `headcount serve`: scheduler + origin + HTTP API until SIGINT/SIGTERM.
 int RunServe(const Config& config);
 
-// `headcount tick`: asks the running server at `server_url` for one tick now
-// and prints its report as JSON; non-zero exit when the tick failed.
-int RunTick(const std::string& server_url, std::chrono::seconds timeout);
+// `headcount tick`: one tick now, its report printed as JSON; exit 1 when the
+// tick failed for any channel. With tick.source "origin" the running server
+// at `server_url` runs it (its origin holds the viewer sessions); with "ivs"
+// it runs in this process against Amazon IVS and the configured store.
+int RunTick(const Config& config, const std::string& server_url, std::chrono::seconds timeout);
 
 struct HistoryArgs {
   std::string channel;

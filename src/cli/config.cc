@@ -127,6 +127,110 @@ Status SetLogLevel(Config& c, const std::string& v) {
   return Error::InvalidArgument("\"" + v + "\" is not one of trace, debug, info, warn, error, off");
 }
 
+Status SetSource(Config& c, const std::string& v) {
+  if (v != "origin" && v != "ivs")
+    return Error::InvalidArgument("\"" + v + "\" is not origin or ivs");
+  c.source = v;
+  return {};
+}
+
+Status SetStore(Config& c, const std::string& v) {
+  if (v != "sqlite" && v != "dynamodb") {
+    return Error::InvalidArgument("\"" + v + "\" is not sqlite or dynamodb");
+  }
+  c.store = v;
+  return {};
+}
+
+Result<bool> ParseBool(const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  return Error::InvalidArgument("\"" + v + "\" is not true or false");
+}
+
+Result<double> ParseNumber(const std::string& v, double min, double max) {
+  char* end = nullptr;
+  const double n = v.empty() ? -1 : std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !(n >= min && n <= max)) {
+    return Error::InvalidArgument("\"" + v + "\" is not a number from " + std::to_string(int(min)) +
+                                  " to " + std::to_string(int(max)));
+  }
+  return n;
+}
+
+Status SetDynamoTable(Config& c, const std::string& v) {
+  // DynamoDB's rule: 3 to 255 of [A-Za-z0-9_.-].
+  const bool ok = v.size() >= 3 && v.size() <= 255 &&
+                  v.find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789_.-") == std::string::npos;
+  if (!ok)
+    return Error::InvalidArgument("\"" + v + "\" is not a table name (3-255 of A-Z a-z 0-9 _ . -)");
+  c.dynamodb_table = v;
+  return {};
+}
+
+Status SetDynamoCreateTable(Config& c, const std::string& v) {
+  auto b = ParseBool(v);
+  if (!b.ok()) return b.error();
+  c.dynamodb_create_table = *b;
+  return {};
+}
+
+Status SetIvsChannels(Config& c, const std::string& v) {
+  c.ivs_channels.clear();
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    const std::size_t comma = std::min(v.find(',', start), v.size());
+    std::string arn = v.substr(start, comma - start);
+    while (!arn.empty() && arn.front() == ' ') arn.erase(0, 1);
+    while (!arn.empty() && arn.back() == ' ') arn.pop_back();
+    if (!arn.empty()) {
+      if (arn.rfind("arn:aws:ivs:", 0) != 0 || arn.find(":channel/") == std::string::npos) {
+        return Error::InvalidArgument("\"" + arn.substr(0, 128) + "\" is not an IVS channel ARN");
+      }
+      c.ivs_channels.push_back(arn);
+    }
+    start = comma + 1;
+  }
+  return {};
+}
+
+Status SetIvsIncludeOffline(Config& c, const std::string& v) {
+  auto b = ParseBool(v);
+  if (!b.ok()) return b.error();
+  c.ivs_include_offline = *b;
+  return {};
+}
+
+Status SetIvsMetadataFormat(Config& c, const std::string& v) {
+  if (v != "v1" && v != "seed") return Error::InvalidArgument("\"" + v + "\" is not v1 or seed");
+  c.ivs_metadata_format = v;
+  return {};
+}
+
+Status SetIvsAccountTps(Config& c, const std::string& v) {
+  auto n = ParseNumber(v, 0, 100000);
+  if (!n.ok()) return n.error();
+  c.ivs_account_tps = *n;
+  return {};
+}
+
+Status SetIvsChannelTps(Config& c, const std::string& v) {
+  auto n = ParseNumber(v, 0, 1000);
+  if (!n.ok()) return n.error();
+  c.ivs_channel_tps = *n;
+  return {};
+}
+
+Status SetIvsConcurrency(Config& c, const std::string& v) {
+  auto n = ParseNumber(v, 1, 256);
+  if (!n.ok()) return n.error();
+  if (*n != int(*n)) return Error::InvalidArgument("\"" + v + "\" is not a whole number");
+  c.ivs_publish_concurrency = int(*n);
+  return {};
+}
+
 struct Setting {
   SettingSpec spec;
   Setter set;
@@ -166,6 +270,37 @@ const std::vector<Setting>& AllSettings() {
       {{"log.level", "HEADCOUNT_LOG_LEVEL", "--log-level",
         "trace, debug, info, warn, error or off (default info)"},
        SetLogLevel},
+      {{"tick.source", "HEADCOUNT_SOURCE", "--source",
+        "where counts come from: origin (the built-in HLS origin) or ivs (Amazon IVS) "
+        "(default origin)"},
+       SetSource},
+      {{"store.kind", "HEADCOUNT_STORE", "--store", "sqlite or dynamodb (default sqlite)"},
+       SetStore},
+      {{"dynamodb.table", "HEADCOUNT_DYNAMODB_TABLE", "--table",
+        "DynamoDB table (default headcount)"},
+       SetDynamoTable},
+      {{"dynamodb.create_table", "HEADCOUNT_DYNAMODB_CREATE_TABLE", "--create-table",
+        "create the table if it is missing: true or false (default false; for local "
+        "development)"},
+       SetDynamoCreateTable},
+      {{"ivs.channels", "HEADCOUNT_IVS_CHANNELS", "--ivs-channels",
+        "channel ARNs to count, comma-separated (default: every channel of the account)"},
+       SetIvsChannels},
+      {{"ivs.include_offline", "HEADCOUNT_IVS_INCLUDE_OFFLINE", "--ivs-include-offline",
+        "also record channels that are not live, with 0 viewers: true or false (default false)"},
+       SetIvsIncludeOffline},
+      {{"ivs.metadata_format", "HEADCOUNT_IVS_METADATA_FORMAT", "--metadata-format",
+        "v1 (JSON, docs/metadata.md) or seed (\"12,10,9,9,7\", newest first) (default v1)"},
+       SetIvsMetadataFormat},
+      {{"ivs.account_tps", "HEADCOUNT_IVS_ACCOUNT_TPS", "--ivs-account-tps",
+        "PutMetadata calls per second for the account, 0 = no limit (default 155)"},
+       SetIvsAccountTps},
+      {{"ivs.channel_tps", "HEADCOUNT_IVS_CHANNEL_TPS", "--ivs-channel-tps",
+        "PutMetadata calls per second per channel, 0 = no limit (default 5)"},
+       SetIvsChannelTps},
+      {{"ivs.publish_concurrency", "HEADCOUNT_IVS_PUBLISH_CONCURRENCY", "--ivs-concurrency",
+        "PutMetadata calls in flight at once, 1-256 (default 16)"},
+       SetIvsConcurrency},
   };
   return kSettings;
 }
@@ -179,6 +314,19 @@ Error Named(const Setting& s, const std::string& where, const Error& e) {
 std::optional<std::string> TomlText(const toml::node& node) {
   if (const auto* s = node.as_string()) return s->get();
   if (const auto* i = node.as_integer()) return std::to_string(i->get());
+  if (const auto* f = node.as_floating_point()) return std::to_string(f->get());
+  if (const auto* b = node.as_boolean()) return b->get() ? "true" : "false";
+  if (const auto* a = node.as_array()) {
+    // A list of strings, read as the comma-separated form.
+    std::string out;
+    for (const auto& item : *a) {
+      const auto* s = item.as_string();
+      if (s == nullptr) return std::nullopt;
+      if (!out.empty()) out += ',';
+      out += s->get();
+    }
+    return out;
+  }
   return std::nullopt;
 }
 
@@ -236,7 +384,8 @@ Result<Config> LoadConfig(const ConfigSource& source) {
         }
         const auto text = TomlText(value);
         if (!text) {
-          return Error::InvalidArgument(key + " (" + where + "): must be a string");
+          return Error::InvalidArgument(key + " (" + where +
+                                        "): must be a string, number, boolean or list of strings");
         }
         if (Status st = setting->set(config, *text); !st.ok()) {
           return Named(*setting, where, st.error());

@@ -40,6 +40,25 @@ struct Config {
   std::chrono::seconds tick_interval{60};
   // [log] level: trace, debug, info, warn, error or off.
   std::string log_level = "info";
+
+  // [tick] source: where viewer counts come from: "origin" (the built-in HLS
+  // origin of `serve`) or "ivs" (Amazon IVS ListStreams).
+  std::string source = "origin";
+  // [store] kind: "sqlite" (the database file) or "dynamodb".
+  std::string store = "sqlite";
+  // [dynamodb] table, and whether `tick` creates it when missing (for local
+  // development against dynalite or Alternator; the CDK app creates it on AWS).
+  std::string dynamodb_table = "headcount";
+  bool dynamodb_create_table = false;
+  // [ivs] channels (ARNs; empty = every channel of the account), offline
+  // channels reported with 0 viewers, metadata format ("v1" or "seed"), and
+  // PutMetadata quotas (per second, 0 = none) and concurrency.
+  std::vector<std::string> ivs_channels;
+  bool ivs_include_offline = false;
+  std::string ivs_metadata_format = "v1";
+  double ivs_account_tps = 155;
+  double ivs_channel_tps = 5;
+  int ivs_publish_concurrency = 16;
 };
 
 // One setting that can come from a file key, an environment variable or a flag.

@@ -103,7 +103,7 @@ TEST_F(ConfigTest, TomlSyntaxErrorGivesTheLine) {
 }
 
 TEST_F(ConfigTest, WrongTypeInFile) {
-  WriteFile("[tick]\ninterval = true\n");
+  WriteFile("[tick]\ninterval = { minutes = 1 }\n");
   EXPECT_NE(ErrorOf().find("must be a string"), std::string::npos);
 }
 
@@ -136,6 +136,33 @@ TEST_F(ConfigTest, SessionCapIsANumber) {
   EXPECT_EQ(c->max_sessions_per_client, 20u);
   env_["HEADCOUNT_MAX_SESSIONS_PER_CLIENT"] = "-1";
   EXPECT_NE(ErrorOf().find("origin.max_sessions_per_client (env"), std::string::npos);
+}
+
+TEST_F(ConfigTest, CloudSettingsFromTomlTypes) {
+  WriteFile(R"(
+[tick]
+source = "ivs"
+[store]
+kind = "dynamodb"
+[dynamodb]
+table = "viewers"
+create_table = true
+[ivs]
+channels = ["arn:aws:ivs:us-west-2:123456789012:channel/AbCd1234", "arn:aws:ivs:us-west-2:123456789012:channel/EfGh5678"]
+metadata_format = "seed"
+account_tps = 100
+)");
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->source, "ivs");
+  EXPECT_EQ(c->store, "dynamodb");
+  EXPECT_EQ(c->dynamodb_table, "viewers");
+  EXPECT_TRUE(c->dynamodb_create_table);
+  EXPECT_EQ(c->ivs_channels.size(), 2u);
+  EXPECT_EQ(c->ivs_metadata_format, "seed");
+  EXPECT_EQ(c->ivs_account_tps, 100);
+  env_["HEADCOUNT_IVS_CHANNELS"] = "arn:aws:ivs:us-west-2:1:channel/A, not-an-arn";
+  EXPECT_NE(ErrorOf().find("not-an-arn\" is not an IVS channel ARN"), std::string::npos);
 }
 
 TEST_F(ConfigTest, LogLevelIsChecked) {

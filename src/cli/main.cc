@@ -78,12 +78,18 @@ int Main(int argc, char** argv) {
   std::string tick_timeout = "60s";
   CLI::App* tick = app.add_subcommand(
       "tick",
-      "Run one tick now in the running `headcount serve` and print its report as JSON.\n"
-      "Exit code 1 when the tick failed for any channel.");
+      "Run one tick now and print its report as JSON; exit code 1 when it failed for any\n"
+      "channel. With --source origin (the default) the running `headcount serve` runs it;\n"
+      "with --source ivs it runs here: Amazon IVS ListStreams -> store -> PutMetadata,\n"
+      "with AWS credentials, region and endpoints from the standard AWS_* variables.");
   tick->add_option("--server", server_url,
                    "base URL of the running server (default: http://<server.listen>)");
   tick->add_option("--timeout", tick_timeout, "give up after this long (default 60s)");
-  AddSettingFlags(tick, tick_flags, {"server.listen", "log.level"});
+  AddSettingFlags(tick, tick_flags,
+                  {"server.listen", "log.level", "tick.source", "tick.interval", "store.kind",
+                   "store.database", "store.retention", "dynamodb.table", "dynamodb.create_table",
+                   "ivs.channels", "ivs.include_offline", "ivs.metadata_format", "ivs.account_tps",
+                   "ivs.channel_tps", "ivs.publish_concurrency"});
 
   std::map<std::string, std::string> history_flags;
   HistoryArgs history_args;
@@ -95,7 +101,8 @@ int Main(int argc, char** argv) {
   history->add_option("--since", since, "how far back, e.g. 1h, 24h, 7d (default 1h)");
   history->add_option("--format", history_args.format, "csv or json (default csv)")
       ->check(CLI::IsMember({"csv", "json"}));
-  AddSettingFlags(history, history_flags, {"store.database", "log.level"});
+  AddSettingFlags(history, history_flags,
+                  {"store.kind", "store.database", "dynamodb.table", "tick.interval", "log.level"});
 
   ViewersArgs viewers_args;
   std::string ramp = "0s";
@@ -155,7 +162,7 @@ int Main(int argc, char** argv) {
       if (v6) host = host == "::" ? "[::1]" : "[" + host + "]";
       server_url = "http://" + host + ":" + std::to_string(config->listen_port);
     }
-    return RunTick(server_url, std::chrono::duration_cast<std::chrono::seconds>(*timeout));
+    return RunTick(*config, server_url, std::chrono::duration_cast<std::chrono::seconds>(*timeout));
   }
   if (history->parsed()) {
     auto config = load(history, history_flags);

@@ -1,0 +1,93 @@
+#include "cli/pipeline.h"
+
+#include "aws/aws_client.h"
+#include "aws/credentials.h"
+#include "aws/environment.h"
+#include "aws/http_transport.h"
+#include "ivs/ivs_factory.h"
+#include "store/dynamo/dynamo_store.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace headcount {
+namespace {
+
+class Parts final : public Pipeline {
+ public:
+  Source* source() override { return ivs ? ivs->source.get() : nullptr; }
+  Publisher* publisher() override { return ivs ? ivs->publisher.get() : nullptr; }
+  Store& store() override { return sqlite ? static_cast<Store&>(*sqlite) : *dynamo; }
+  HistoryReader& history() override {
+    return sqlite ? static_cast<HistoryReader&>(*sqlite) : *dynamo;
+  }
+  void SetDeadline(std::optional<WallTime> d) override { *deadline = d; }
+
+  // Declared in dependency order: destroyed users first.
+  std::shared_ptr<std::optional<WallTime>> deadline = std::make_shared<std::optional<WallTime>>();
+  std::unique_ptr<IvsAdapters> ivs;
+  std::unique_ptr<SqliteStore> sqlite;
+  std::unique_ptr<aws::HttpTransport> dynamo_transport;
+  std::unique_ptr<aws::CredentialsProvider> dynamo_credentials;
+  std::unique_ptr<aws::AwsClient> dynamo_client;
+  std::unique_ptr<DynamoStore> dynamo;
+};
+
+Error Setting(const std::string& key, const Error& e) {
+  return Error(e.code(), key + ": " + e.message());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock& clock,
+                                               bool with_source, bool read_only_store) {
+  auto parts = std::make_unique<Parts>();
+  const aws::Environment env = aws::ProcessEnvironment();
+
+  if (config.store == "sqlite") {
+    SqliteStoreOptions options;
+    options.read_only = read_only_store;
+    auto store = SqliteStore::Open(config.database, options);
+    if (!store.ok()) return Setting("store.database", store.error());
+    parts->sqlite = std::move(*store);
+  } else {
+    auto client_options = aws::ClientOptionsFromEnvironment(aws::kDynamoDbService, env);
+    if (!client_options.ok()) return Setting("store.kind = dynamodb", client_options.error());
+    parts->dynamo_transport = std::make_unique<aws::CurlTransport>();
+    parts->dynamo_credentials =
+        std::make_unique<aws::DefaultCredentialsChain>(env, *parts->dynamo_transport);
+    auto client =
+        aws::AwsClient::Create(aws::kDynamoDbService, *client_options, *parts->dynamo_credentials,
+                               *parts->dynamo_transport, clock);
+    if (!client.ok()) return Setting("store.kind = dynamodb", client.error());
+    parts->dynamo_client = std::move(*client);
+    DynamoStoreOptions options;
+    options.table = config.dynamodb_table;
+    options.retention = config.retention;
+    options.deadline = [deadline = parts->deadline] { return *deadline; };
+    auto store = DynamoStore::Create(*parts->dynamo_client, clock, options);
+    if (!store.ok()) return Setting("dynamodb.table", store.error());
+    parts->dynamo = std::move(*store);
+    if (config.dynamodb_create_table && !read_only_store) {
+      // EnsureTable logs what it created and whether TTL is on.
+      auto setup = parts->dynamo->EnsureTable();
+      if (!setup.ok()) return Setting("dynamodb.create_table", setup.error());
+    }
+  }
+
+  if (with_source && config.source == "ivs") {
+    IvsOptions options;
+    options.channels.insert(config.ivs_channels.begin(), config.ivs_channels.end());
+    options.include_offline = config.ivs_include_offline;
+    auto format = ParseMetadataFormat(config.ivs_metadata_format);
+    if (!format.ok()) return Setting("ivs.metadata_format", format.error());
+    options.metadata_format = *format;
+    options.account_tps = config.ivs_account_tps;
+    options.channel_tps = config.ivs_channel_tps;
+    options.publish_concurrency = static_cast<std::size_t>(config.ivs_publish_concurrency);
+    auto ivs = MakeIvsAdapters(options, env, clock);
+    if (!ivs.ok()) return Setting("tick.source = ivs", ivs.error());
+    parts->ivs = std::move(*ivs);
+  }
+  return std::unique_ptr<Pipeline>(std::move(parts));
+}
+
+}  // namespace headcount

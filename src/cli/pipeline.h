@@ -1,0 +1,43 @@
+// The parts of a tick that run in this process (Amazon IVS as source and
+// publisher; SQLite or DynamoDB as store), built from the configuration and
+// the standard AWS environment (credentials chain, AWS_REGION,
+// AWS_ENDPOINT_URL_*). Used by `headcount tick` and `history`; not
+// thread-safe to build, the parts themselves say what they allow.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "cli/config.h"
+#include "core/clock.h"
+#include "core/history.h"
+#include "core/result.h"
+#include "core/tick.h"
+
+namespace headcount {
+
+class Pipeline {
+ public:
+  virtual ~Pipeline() = default;
+  Pipeline() = default;
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Present when config.source is "ivs".
+  virtual Source* source() = 0;
+  virtual Publisher* publisher() = 0;
+  virtual Store& store() = 0;
+  virtual HistoryReader& history() = 0;
+  // Bounds the store's calls (DynamoDB retries) by the tick's deadline.
+  virtual void SetDeadline(std::optional<WallTime> deadline) = 0;
+};
+
+// Builds the store of config.store (creating the DynamoDB table first when
+// dynamodb.create_table is set) and, when `with_source` and config.source is
+// "ivs", the IVS source and publisher. Errors name the setting or variable
+// to fix (kInvalidArgument) or say what could not be reached; they never
+// contain a secret.
+Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock& clock,
+                                               bool with_source, bool read_only_store);
+
+}  // namespace headcount

@@ -1,0 +1,149 @@
+// The seed's cloud pipeline, offline: `headcount tick --source ivs --store
+// dynamodb` against headcount-ivs-emulator (IVS REST API with SigV4 and
+// quotas) and dynalite (a DynamoDB implementation), as Lambda will run it.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+
+import { IVS_EMULATOR_BIN, Proc, cleanup, freePort, getJson, run, tempDir, waitFor } from './harness.mjs';
+
+const CHANNELS = 30;
+const OFFLINE = 6;  // --offline-fraction 0.2
+const VIEWERS = 7;
+// A secret no output may ever contain.
+const SECRET = 'hcSecretAbc123/DoNotLogMe+xyz';
+
+async function startEmulator(extra = []) {
+  const child = spawn(IVS_EMULATOR_BIN, [
+    '--listen', '127.0.0.1:0', '--channels', String(CHANNELS), '--offline-fraction', '0.2',
+    '--viewers', `fixed:${VIEWERS}`, '--access-key-id', 'AKIDHEADCOUNTTEST', '--secret-access-key', SECRET,
+    ...extra,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const first = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
+  });
+  const proc = new Proc('ivs-emulator', 'true', []);  // bookkeeping only
+  proc.child = child;
+  proc.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  Proc.all.add(proc);
+  return { proc, url: first.replace('listening on ', '').trim() };
+}
+
+async function startDynalite() {
+  const port = await freePort();
+  const proc = new Proc('dynalite', process.execPath, [
+    new URL('../../node_modules/dynalite/cli.js', import.meta.url).pathname,
+    '--port', String(port), '--createTableMs', '0', '--deleteTableMs', '0', '--updateTableMs', '0',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('dynalite', async () => (await fetch(url, { method: 'POST' })).status > 0);
+  return { proc, url };
+}
+
+describe('cloud pipeline: IVS emulator + dynalite + headcount tick', () => {
+  let dir;
+  let ivs;
+  let dynamo;
+  let env;
+  const outputs = [];
+  const tick = (args = [], extraEnv = {}) => {
+    const r = run(['tick', '--source', 'ivs', '--store', 'dynamodb', '--table', 'viewers',
+      '--tick-interval', '10s', '--log-level', 'debug', ...args], { env: { ...env, ...extraEnv } });
+    outputs.push(r.stdout, r.stderr);
+    return r;
+  };
+
+  before(async () => {
+    dir = tempDir();
+    ivs = await startEmulator();
+    dynamo = await startDynalite();
+    env = {
+      PATH: process.env.PATH, HOME: dir,
+      AWS_ACCESS_KEY_ID: 'AKIDHEADCOUNTTEST', AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-west-2',
+      AWS_ENDPOINT_URL_IVS: ivs.url, AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+    };
+  });
+  after(async () => {
+    await Proc.stopAll();
+    cleanup(dir);
+  });
+
+  test('one tick reads every live channel, stores it in DynamoDB and publishes the payload', async () => {
+    const r = tick(['--create-table', 'true']);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.ok, true);
+    assert.equal(report.seen, CHANNELS - OFFLINE);
+    assert.equal(report.stored, CHANNELS - OFFLINE);
+    assert.equal(report.published, CHANNELS - OFFLINE);
+    const sent = await getJson(`${ivs.url}/_emulator/metadata`);
+    const channels = new Set(sent.map((m) => m.channelArn));
+    assert.equal(channels.size, CHANNELS - OFFLINE);
+    for (const m of sent) {
+      const payload = JSON.parse(m.metadata);
+      assert.equal(payload.v, 1);
+      assert.equal(payload.i, 10);
+      assert.equal(payload.m[4], VIEWERS);
+    }
+  });
+
+  test('the same bucket ticked again stores nothing twice', async () => {
+    const r = tick();
+    assert.equal(r.status, 0, r.stderr);
+    const [first] = await getJson(`${ivs.url}/_emulator/metadata`);
+    const h = run(['history', '--store', 'dynamodb', '--table', 'viewers', '--channel', first.channelArn,
+      '--since', '1h', '--format', 'json'], { env });
+    outputs.push(h.stdout, h.stderr);
+    assert.equal(h.status, 0, h.stderr);
+    const points = JSON.parse(h.stdout).points;
+    assert.ok(points.length >= 1);
+    assert.equal(new Set(points.map((p) => p.start)).size, points.length, 'one row per bucket');
+    assert.ok(points.every((p) => p.viewers === VIEWERS));
+  });
+
+  test("the seed's format: counts newest first, comma-separated", async () => {
+    await fetch(`${ivs.url}/_emulator/reset`, { method: 'POST' });
+    const r = tick(['--metadata-format', 'seed']);
+    assert.equal(r.status, 0, r.stderr);
+    const sent = await getJson(`${ivs.url}/_emulator/metadata`);
+    assert.equal(sent.length, CHANNELS - OFFLINE);
+    for (const m of sent) assert.match(m.metadata, new RegExp(`^${VIEWERS}(,(${VIEWERS})?){4}$`));
+  });
+
+  test('PutMetadata is paced under the account quota: the rest is skipped, not failed', async () => {
+    await fetch(`${ivs.url}/_emulator/reset`, { method: 'POST' });
+    // 2 calls a second leaves most of the 24 channels for the next tick.
+    const r = tick(['--ivs-account-tps', '2', '--timeout', '3s']);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.ok, true, r.stdout);
+    assert.ok(report.published >= 2 && report.published <= 10, `published ${report.published}`);
+    assert.equal(report.published + report.skipped.length, CHANNELS - OFFLINE);
+    assert.ok(report.skipped.every((s) => /quota|deadline/.test(s.reason)), JSON.stringify(report.skipped[0]));
+    const stats = await getJson(`${ivs.url}/_emulator/stats`);
+    assert.equal(JSON.stringify(stats).includes('"throttled":0') || !JSON.stringify(stats).includes('throttled'), true);
+  });
+
+  test('a wrong secret is refused by IVS and reported as a failed tick', () => {
+    const r = tick([], { AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
+    assert.equal(r.status, 1);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.failed[0].stage, 'source');
+    assert.match(report.failed[0].reason, /InvalidSignatureException/);
+  });
+
+  test('an unreachable IVS is "unavailable", with exit code 1, before the deadline', () => {
+    const started = Date.now();
+    const r = tick(['--timeout', '5s'], { AWS_ENDPOINT_URL_IVS: 'http://127.0.0.1:9' });
+    assert.equal(r.status, 1);
+    assert.match(JSON.parse(r.stdout).failed[0].reason, /unavailable|deadline/);
+    assert.ok(Date.now() - started < 8000, `took ${Date.now() - started} ms: ${r.stdout}`);
+  });
+
+  test('no output of any run contains the secret key', () => {
+    assert.ok(outputs.length >= 10);
+    for (const out of outputs) assert.ok(!out.includes(SECRET), 'the AWS secret leaked into the output');
+  });
+});
