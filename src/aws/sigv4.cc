@@ -67,22 +67,6 @@ std::string PercentDecode(std::string_view s) {
 
 // Trims both ends and folds every run of whitespace (including the line
 // breaks of an obsolete folded header) into one space.
-std::string CanonicalHeaderValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  bool pending_space = false;
-  for (char c : value) {
-    if (IsSpace(c)) {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) out += ' ';
-    pending_space = false;
-    out += c;
-  }
-  return out;
-}
-
 // Header names the signer never signs: hop-by-hop or rewritten by proxies.
 bool IsUnsignedHeader(std::string_view lower_name) {
   return lower_name == "user-agent" || lower_name == "x-amzn-trace-id" || lower_name == "expect" ||
@@ -295,6 +279,22 @@ Result<SigningResult> SignRequest(const SigningRequest& request, const Credentia
                             " Credential=" + credentials.access_key_id() + '/' + scope +
                             ", SignedHeaders=" + signed_names + ", Signature=" + result.signature});
   return result;
+}
+
+std::string CanonicalHeaderValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  bool pending_space = false;
+  for (char c : value) {
+    if (IsSpace(c)) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) out += ' ';
+    pending_space = false;
+    out += c;
+  }
+  return out;
 }
 
 }  // namespace headcount::aws

@@ -80,4 +80,8 @@ std::array<std::uint8_t, 32> HmacSha256(std::string_view key, std::string_view d
 std::array<std::uint8_t, 32> DeriveSigningKey(std::string_view secret, std::string_view date,
                                               std::string_view region, std::string_view service);
 
+// A header value as SigV4 signs it: leading and trailing whitespace dropped,
+// inner runs of whitespace folded to one space.
+std::string CanonicalHeaderValue(std::string_view value);
+
 }  // namespace headcount::aws

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "ivs_emulator/wire.h"
+
 namespace headcount::ivs_emulator {
 namespace {
 
@@ -53,17 +55,6 @@ Result<std::int64_t> ParseCount(std::string_view text, std::string_view what) {
                                   "'");
   }
   return value;
-}
-
-std::vector<std::string_view> Split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t end = s.find(sep, start);
-    out.push_back(s.substr(start, end == std::string_view::npos ? end : end - start));
-    if (end == std::string_view::npos) return out;
-    start = end + 1;
-  }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aws/sigv4.h"
+#include "ivs_emulator/wire.h"
 
 namespace headcount::ivs_emulator {
 namespace {
@@ -37,32 +38,6 @@ std::string_view Trim(std::string_view s) {
 }
 
 // Trims and folds each run of whitespace into one space (SigV4 header values).
-std::string CanonicalHeaderValue(std::string_view value) {
-  std::string out;
-  bool pending_space = false;
-  for (char c : value) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) out += ' ';
-    pending_space = false;
-    out += c;
-  }
-  return out;
-}
-
-std::vector<std::string_view> Split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t end = s.find(sep, start);
-    out.push_back(s.substr(start, end == std::string_view::npos ? end : end - start));
-    if (end == std::string_view::npos) return out;
-    start = end + 1;
-  }
-}
-
 bool AllDigits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -229,7 +204,7 @@ std::optional<AuthFailure> VerifySigV4(const HttpRequest& request, const Verifie
     const auto value = request.Header(name);
     canonical_headers += name;
     canonical_headers += ':';
-    if (value) canonical_headers += CanonicalHeaderValue(*value);
+    if (value) canonical_headers += aws::CanonicalHeaderValue(*value);
     canonical_headers += '\n';
   }
   if (!host_signed) {
