@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/lambda.h"
 #include "core/time_text.h"
 
 namespace headcount {
@@ -121,9 +122,16 @@ int Main(int argc, char** argv) {
   viewers->add_option("--log-level", viewers_log, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
+  CLI::App* lambda = app.add_subcommand(
+      "lambda",
+      "Run as an AWS Lambda custom runtime (the `bootstrap`): one tick per invocation from\n"
+      "the Runtime API at AWS_LAMBDA_RUNTIME_API, its report as the response, one JSON log\n"
+      "line per tick on stdout. Settings come from HEADCOUNT_* and AWS_* variables only;\n"
+      "tick.source must be ivs. Bad configuration is reported through init/error.");
+
   // Set last: a subcommand copies its parent's footer when it is created, and
   // `viewers` takes no settings.
-  for (CLI::App* cmd : {&app, serve, tick, history}) cmd->footer(kSettingsFooter);
+  for (CLI::App* cmd : {&app, serve, tick, history, lambda}) cmd->footer(kSettingsFooter);
 
   try {
     app.parse(argc, argv);
@@ -173,6 +181,12 @@ int Main(int argc, char** argv) {
     if (d->count() <= 0) return config_error(Error::InvalidArgument("--since: must be positive"));
     history_args.since = std::chrono::duration_cast<std::chrono::seconds>(*d);
     return RunHistory(*config, history_args);
+  }
+  if (lambda->parsed()) {
+    // RunLambda logs a config error and reports it to Lambda (init/error).
+    auto config = load(lambda, {});
+    SetupLogging(config.ok() ? config->log_level : "info");
+    return RunLambda(config);
   }
   if (viewers->parsed()) {
     SetupLogging(viewers_log);

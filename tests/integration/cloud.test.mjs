@@ -3,13 +3,10 @@
 // quotas) and dynalite (a DynamoDB implementation), as Lambda will run it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { join } from 'node:path';
 
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 
-import { IVS_EMULATOR_BIN, Proc, cleanup, freePort, getJson, run, tempDir, waitFor } from './harness.mjs';
+import { Proc, cleanup, getJson, run, startDynalite, startIvsEmulator, tempDir } from './harness.mjs';
 
 const CHANNELS = 30;
 const OFFLINE = 6;  // --offline-fraction 0.2
@@ -17,33 +14,8 @@ const VIEWERS = 7;
 // A secret no output may ever contain.
 const SECRET = 'hcSecretAbc123/DoNotLogMe+xyz';
 
-async function startEmulator(extra = [], { channels = CHANNELS, offlineFraction = '0.2', viewers = `fixed:${VIEWERS}` } = {}) {
-  const child = spawn(IVS_EMULATOR_BIN, [
-    '--listen', '127.0.0.1:0', '--channels', String(channels), '--offline-fraction', offlineFraction,
-    '--viewers', viewers, '--access-key-id', 'AKIDHEADCOUNTTEST', '--secret-access-key', SECRET,
-    ...extra,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const first = await new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
-  });
-  const proc = new Proc('ivs-emulator', 'true', []);  // bookkeeping only
-  proc.child = child;
-  proc.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  Proc.all.add(proc);
-  return { proc, url: first.replace('listening on ', '').trim() };
-}
-
-async function startDynalite() {
-  const port = await freePort();
-  const proc = new Proc('dynalite', process.execPath, [
-    new URL('../../node_modules/dynalite/cli.js', import.meta.url).pathname,
-    '--port', String(port), '--createTableMs', '0', '--deleteTableMs', '0', '--updateTableMs', '0',
-  ]);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('dynalite', async () => (await fetch(url, { method: 'POST' })).status > 0);
-  return { proc, url };
-}
+const startEmulator = (extra = [], { channels = CHANNELS, offlineFraction = 0.2, viewers = VIEWERS } = {}) =>
+  startIvsEmulator({ channels, offlineFraction, viewers, accessKeyId: 'AKIDHEADCOUNTTEST', secretAccessKey: SECRET, extra });
 
 describe('cloud pipeline: IVS emulator + dynalite + headcount tick', () => {
   let dir;
@@ -164,7 +136,7 @@ describe('cloud pipeline: IVS emulator + dynalite + headcount tick', () => {
   });
 
   test('300 live channels over 3 pages: every bucket stored, every channel published, and DynamoDB read back with the AWS SDK holds what was published', async () => {
-    const big = await startEmulator(['--account-id', '210987654321', '--seed', '2'], { channels: 300, offlineFraction: '0', viewers: 'random:50:5' });
+    const big = await startEmulator(['--account-id', '210987654321', '--seed', '2'], { channels: 300, offlineFraction: 0, viewers: 'random:50:5' });
     const r = tick([], { AWS_ENDPOINT_URL_IVS: big.url });
     assert.equal(r.status, 0, r.stdout.slice(0, 2000) + r.stderr.slice(-2000));
     const report = JSON.parse(r.stdout);

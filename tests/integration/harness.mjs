@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -52,11 +53,15 @@ export class Proc {
   constructor(name, cmd, args, opts = {}) {
     this.name = name;
     this.output = '';
+    this.stdout = '';  // stdout alone (output has both streams)
     this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     const keep = (d) => {
       this.output += d.toString();
       if (this.output.length > 200000) this.output = this.output.slice(-100000);
     };
+    this.child.stdout.on('data', (d) => {
+      if (this.stdout.length < 1000000) this.stdout += d.toString();
+    });
     this.child.stdout.on('data', keep);
     this.child.stderr.on('data', keep);
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -157,6 +162,37 @@ export function headcountDateRanges(playlist) {
     });
   }
   return out;
+}
+
+// headcount-ivs-emulator on a free port with `channels` channels (a fifth
+// offline with offlineFraction 0.2), each with `viewers` viewers, accepting
+// only the given credentials: { proc, url }. `viewers` is a count, or an
+// emulator --viewers model such as 'random:50:5'.
+export async function startIvsEmulator({ channels = 30, offlineFraction = 0.2, viewers = 7,
+  accessKeyId, secretAccessKey, extra = [] } = {}) {
+  const proc = new Proc('ivs-emulator', IVS_EMULATOR_BIN, [
+    '--listen', '127.0.0.1:0', '--channels', String(channels), '--offline-fraction', String(offlineFraction),
+    '--viewers', typeof viewers === 'number' ? `fixed:${viewers}` : viewers, '--access-key-id', accessKeyId, '--secret-access-key', secretAccessKey,
+    ...extra,
+  ]);
+  const first = await new Promise((resolve, reject) => {
+    createInterface({ input: proc.child.stdout }).once('line', resolve);
+    proc.child.once('error', reject);  // e.g. ENOENT: not built
+    proc.child.once('exit', (code) => reject(new Error(`ivs emulator exited ${code}: ${proc.output}`)));
+  });
+  return { proc, url: first.replace('listening on ', '').trim() };
+}
+
+// dynalite (a DynamoDB implementation, from node_modules) on a free port: { proc, url }.
+export async function startDynalite() {
+  const port = await freePort();
+  const proc = new Proc('dynalite', process.execPath, [
+    new URL('../../node_modules/dynalite/cli.js', import.meta.url).pathname,
+    '--port', String(port), '--createTableMs', '0', '--deleteTableMs', '0', '--updateTableMs', '0',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('dynalite', async () => (await fetch(url, { method: 'POST' })).status > 0);
+  return { proc, url };
 }
 
 export function cleanup(dir) {
