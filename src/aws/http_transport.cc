@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <memory>
 #include <utility>
 
@@ -86,7 +87,14 @@ const std::string* FindHeader(const HttpHeaders& headers, std::string_view name)
   return nullptr;
 }
 
-CurlTransport::CurlTransport() { GlobalInitOnce(); }
+namespace {
+std::string CaFileFromEnvironment() {
+  const char* path = std::getenv("SSL_CERT_FILE");  // NOLINT(concurrency-mt-unsafe): at start-up
+  return path == nullptr ? std::string() : std::string(path);
+}
+}  // namespace
+
+CurlTransport::CurlTransport() : ca_file_(CaFileFromEnvironment()) { GlobalInitOnce(); }
 
 CurlTransport::~CurlTransport() {
   for (void* handle : idle_) curl_easy_cleanup(static_cast<CURL*>(handle));
@@ -144,6 +152,7 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
 
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (!ca_file_.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file_.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,

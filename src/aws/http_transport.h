@@ -76,12 +76,17 @@ class HttpTransport {
 // Follows no redirects; sends no proxy credentials; honours no .netrc.
 class CurlTransport final : public HttpTransport {
  public:
+  // Verifies TLS peers against the CA bundle in SSL_CERT_FILE when that is
+  // set, else libcurl's built-in path. (Debian's libcurl looks in
+  // /etc/ssl/certs; the Lambda zip's bootstrap points SSL_CERT_FILE at
+  // Amazon Linux's /etc/pki/tls/certs/ca-bundle.crt.)
   CurlTransport();
   ~CurlTransport() override;
 
   Result<HttpResponse> Send(const HttpRequest& request) override;
 
  private:
+  const std::string ca_file_;  // SSL_CERT_FILE at construction, or empty
   void* TakeHandle();
   void ReturnHandle(void* handle);
 
