@@ -40,10 +40,11 @@ void LogTick(const TickReport& r) {
   std::int64_t viewers = 0;
   for (const auto& s : r.summaries) viewers += s.counts.back().value_or(0);
   spdlog::log(level,
-              "tick {}: {} viewers on {} live channels; {} stored, {} published, {} skipped, {} "
+              "tick {}: {} viewers on {} live channel{}; {} stored, {} published, {} skipped, {} "
               "failed in {:.1f} ms",
-              FormatRfc3339(r.bucket), viewers, r.seen, r.stored, r.published, r.skipped.size(),
-              r.failed.size(), std::chrono::duration<double, std::milli>(r.duration).count());
+              FormatRfc3339(r.bucket), viewers, r.seen, r.seen == 1 ? "" : "s", r.stored,
+              r.published, r.skipped.size(), r.failed.size(),
+              std::chrono::duration<double, std::milli>(r.duration).count());
   std::size_t logged = 0;
   for (const auto& n : r.failed) {
     if (logged++ == kMaxLoggedNotes) break;
