@@ -2,12 +2,12 @@
 // components (serve has its own file).
 #include "cli/commands.h"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "aws/http_transport.h"
 #include "cli/pipeline.h"
 #include "cli/signals.h"
 #include "core/tick.h"
@@ -23,17 +23,6 @@ namespace {
 constexpr std::chrono::seconds kHistoryTimeout{30};
 // The longest tick report `headcount tick` accepts from the server.
 constexpr std::size_t kMaxReportBytes = 64 * 1024 * 1024;
-
-std::size_t AppendBody(char* data, std::size_t size, std::size_t n, void* out) {
-  auto* body = static_cast<std::string*>(out);
-  if (body->size() + size * n > kMaxReportBytes) return 0;  // aborts the transfer
-  body->append(data, size * n);
-  return size * n;
-}
-
-}  // namespace
-
-namespace {
 
 // One tick in this process: IVS as source and publisher, the configured store.
 int RunTickHere(const Config& config, std::chrono::seconds timeout) {
@@ -63,28 +52,20 @@ int RunTickHere(const Config& config, std::chrono::seconds timeout) {
 int RunTick(const Config& config, const std::string& server_url, std::chrono::seconds timeout) {
   if (config.source != "origin") return RunTickHere(config, timeout);
   const std::string url = server_url + "/api/tick";
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) {
-    std::cerr << "headcount: cannot start libcurl\n";
-    return kExitFailure;
-  }
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count() * 1000));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  const CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) {
-    std::cerr << "headcount: cannot reach " << url << ": " << curl_easy_strerror(rc)
+  aws::HttpRequest request;
+  request.method = "POST";
+  request.url = url;
+  request.timeout = timeout;
+  request.max_response_bytes = kMaxReportBytes;
+  aws::CurlTransport transport;
+  auto response = transport.Send(request);
+  if (!response.ok()) {
+    std::cerr << "headcount: cannot reach " << url << ": " << response.error().message()
               << " (is `headcount serve` running there?)\n";
     return kExitFailure;
   }
+  const int status = response->status;
+  const std::string& body = response->body;
   const auto report = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (status != 200 || !report.is_object() || !report.contains("ok")) {
     std::cerr << "headcount: " << url << " answered HTTP " << status << ": " << body.substr(0, 512)

@@ -31,10 +31,6 @@ constexpr std::size_t kMaxLoggedNotes = 10;
 // How often old samples are pruned.
 constexpr std::chrono::minutes kPruneInterval{10};
 
-bool IsLoopback(const std::string& address) {
-  return address.rfind("127.", 0) == 0 || address == "::1" || address.rfind("::ffff:127.", 0) == 0;
-}
-
 void LogTick(const TickReport& r) {
   const auto level = r.ok() ? spdlog::level::info : spdlog::level::warn;
   std::int64_t viewers = 0;
@@ -141,7 +137,7 @@ int RunServe(const Config& config) {
         r.headers.emplace_back("Allow", "POST");
         return r;
       }
-      if (!IsLoopback(req.client_address)) {
+      if (!IsLoopbackAddress(req.client_address)) {
         return HttpResponse::Error(403, "ticks can only be asked for from this machine");
       }
       const TickReport report = run_tick(clock.Now());

@@ -159,12 +159,6 @@ std::optional<std::size_t> DecodePageToken(std::string_view operation, std::stri
   return index;
 }
 
-bool IsLoopbackAddress(std::string_view address) {
-  if (address == "::1") return true;
-  if (address.substr(0, 7) == "::ffff:") address.remove_prefix(7);
-  return address.substr(0, 4) == "127.";
-}
-
 std::vector<std::string_view> Split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   std::size_t start = 0;

@@ -76,9 +76,6 @@ std::string EncodePageToken(std::string_view operation, std::size_t index);
 // The index, or nullopt for a token this operation did not hand out.
 std::optional<std::size_t> DecodePageToken(std::string_view operation, std::string_view token);
 
-// "127.0.0.1", "::1", "::ffff:127.0.0.1" and the rest of 127/8.
-bool IsLoopbackAddress(std::string_view address);
-
 // `s` cut at every `sep` (n separators give n + 1 parts, empty ones kept).
 std::vector<std::string_view> Split(std::string_view s, char sep);
 

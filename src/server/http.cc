@@ -58,6 +58,12 @@ HttpResponse HttpResponse::Error(int status, std::string_view message) {
   return Json(status, nlohmann::json{{"error", message}}.dump());
 }
 
+bool IsLoopbackAddress(std::string_view address) {
+  if (address == "::1") return true;
+  if (address.starts_with("::ffff:")) address.remove_prefix(7);
+  return address.starts_with("127.");
+}
+
 Result<std::string> PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());

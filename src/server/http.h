@@ -47,6 +47,10 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// True for a loopback peer address (HttpRequest::client_address):
+// "127.0.0.1" and the rest of 127/8, "::1", and "::ffff:127.x.y.z".
+bool IsLoopbackAddress(std::string_view address);
+
 // Splits a request target into a decoded path and query. Fails (400) for
 // targets that are not origin-form ("/..."), bad percent-encoding, NUL bytes,
 // or "." / ".." path segments (before or after decoding).

@@ -107,3 +107,18 @@ TEST(HttpRequestTest, QueryAndHeaderLookups) {
 
 }  // namespace
 }  // namespace headcount
+
+namespace headcount {
+namespace {
+
+TEST(IsLoopbackAddressTest, OnlyThisMachine) {
+  for (const char* a : {"127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"}) {
+    EXPECT_TRUE(IsLoopbackAddress(a)) << a;
+  }
+  for (const char* a : {"", "10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1", "1127.0.0.1"}) {
+    EXPECT_FALSE(IsLoopbackAddress(a)) << a;
+  }
+}
+
+}  // namespace
+}  // namespace headcount
