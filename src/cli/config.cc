@@ -22,6 +22,17 @@ Result<seconds> WholeSeconds(const std::string& text) {
   return std::chrono::duration_cast<seconds>(*d);
 }
 
+// WholeSeconds within [min, max]; the error names the range.
+Result<seconds> SecondsBetween(const std::string& text, seconds min, seconds max) {
+  auto s = WholeSeconds(text);
+  if (!s.ok()) return s.error();
+  if (*s < min || *s > max) {
+    return Error::InvalidArgument("must be between " + FormatDuration(min) + " and " +
+                                  FormatDuration(max) + ", got " + text);
+  }
+  return *s;
+}
+
 Status SetListen(Config& c, const std::string& v) {
   // host:port, [v6]:port, or :port (all interfaces of v4 is "0.0.0.0:port").
   const auto colon = v.rfind(':');
@@ -70,31 +81,22 @@ Status SetSessionKeyFile(Config& c, const std::string& v) {
 }
 
 Status SetIdleTimeout(Config& c, const std::string& v) {
-  auto s = WholeSeconds(v);
+  auto s = SecondsBetween(v, seconds{1}, std::chrono::hours{1});
   if (!s.ok()) return s.error();
-  if (*s < seconds{1} || *s > std::chrono::hours{1}) {
-    return Error::InvalidArgument("must be between 1s and 1h, got " + v);
-  }
   c.session_idle_timeout = *s;
   return {};
 }
 
 Status SetLiveTimeout(Config& c, const std::string& v) {
-  auto s = WholeSeconds(v);
+  auto s = SecondsBetween(v, seconds{1}, std::chrono::hours{1});
   if (!s.ok()) return s.error();
-  if (*s < seconds{1} || *s > std::chrono::hours{1}) {
-    return Error::InvalidArgument("must be between 1s and 1h, got " + v);
-  }
   c.live_timeout = *s;
   return {};
 }
 
 Status SetRetention(Config& c, const std::string& v) {
-  auto s = WholeSeconds(v);
+  auto s = SecondsBetween(v, std::chrono::hours{1}, std::chrono::hours{24 * 3660});
   if (!s.ok()) return s.error();
-  if (*s < std::chrono::hours{1} || *s > std::chrono::hours{24 * 3660}) {
-    return Error::InvalidArgument("must be between 1h and 3660d, got " + v);
-  }
   c.retention = *s;
   return {};
 }
