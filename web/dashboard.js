@@ -2,6 +2,11 @@
 // and trend, a chart of its stored history (/api/channels/{id}/history) over
 // a chosen range, CSV/JSON download links and a link to its player. Refreshes
 // itself without reloading; elements are updated in place, so focus stays.
+// A channel id is an origin id (letters, digits, - and _) or an Amazon IVS
+// channel ARN (with ':' and '/'): every URL carries it through
+// encodeURIComponent, as one path segment. Only origin channels have a
+// player at /watch/{id}; an IVS channel links to /watch?src=<its playback
+// URL> when the API gives one (playbackUrl), else it has no player link.
 import { trendLabel } from './payload.js';
 
 const REFRESH_MS = 5000;
@@ -37,6 +42,19 @@ function svg(tag, attrs = {}, text) {
   return e;
 }
 
+const ORIGIN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const isOriginId = (id) => ORIGIN_ID.test(id);
+// The player page of a channel, or null when it has none.
+const watchUrl = (ch) => {
+  if (isOriginId(ch.id)) return `/watch/${encodeURIComponent(ch.id)}`;
+  if (typeof ch.playbackUrl === 'string' && /^https:\/\//.test(ch.playbackUrl)) {
+    return `/watch?src=${encodeURIComponent(ch.playbackUrl)}`;
+  }
+  return null;
+};
+// A download's file name: the id with anything but [A-Za-z0-9_-] as '_'.
+const fileName = (id, ext) => `${id.replace(/[^A-Za-z0-9_-]/g, '_')}-${range}.${ext}`;
+
 const historyUrl = (id, format) =>
   `/api/channels/${encodeURIComponent(id)}/history?since=${range}${format ? `&format=${format}` : ''}`;
 
@@ -55,10 +73,7 @@ function createCard(id) {
   now.append(el('span', { class: 'count' }, '–'), el('span', { class: 'unit' }, 'watching'),
     el('span', { class: 'badge', 'data-trend': 'unknown' }, trendLabel('unknown')));
   const links = el('nav', { class: 'links', 'aria-label': `${id} links` });
-  links.append(
-    el('a', { class: 'watch', href: `/watch/${encodeURIComponent(id)}` }, 'Watch'),
-    el('a', { class: 'csv' }, 'CSV'),
-    el('a', { class: 'json' }, 'JSON'));
+  links.append(el('a', { class: 'csv' }, 'CSV'), el('a', { class: 'json' }, 'JSON'));
   header.append(h2, live, now, links);
   const chart = svg('svg', {
     class: 'chart', role: 'img', viewBox: `0 0 ${CHART.width} ${CHART.height}`, 'aria-labelledby': `chart-${id}-title`,
@@ -80,13 +95,24 @@ function updateCard(card, ch) {
   badge.textContent = trendLabel(ch.trend);
   const csv = li.querySelector('a.csv');
   csv.href = historyUrl(ch.id, 'csv');
-  csv.setAttribute('download', `${ch.id}-${range}.csv`);
+  csv.setAttribute('download', fileName(ch.id, 'csv'));
   csv.setAttribute('aria-label', `${ch.id}, ${RANGE_NAMES[range]}, as CSV`);
   const json = li.querySelector('a.json');
   json.href = historyUrl(ch.id, 'json');
-  json.setAttribute('download', `${ch.id}-${range}.json`);
+  json.setAttribute('download', fileName(ch.id, 'json'));
   json.setAttribute('aria-label', `${ch.id}, ${RANGE_NAMES[range]}, as JSON`);
-  li.querySelector('a.watch').setAttribute('aria-label', `Watch ${ch.id}`);
+  const href = watchUrl(ch);
+  let watch = li.querySelector('a.watch');
+  if (href === null) {
+    watch?.remove();
+  } else {
+    if (!watch) {
+      watch = el('a', { class: 'watch' }, 'Watch');
+      li.querySelector('nav.links').prepend(watch);
+    }
+    if (watch.getAttribute('href') !== href) watch.setAttribute('href', href);
+    watch.setAttribute('aria-label', `Watch ${ch.id}`);
+  }
 }
 
 const niceMax = (v) => {

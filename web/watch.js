@@ -4,13 +4,12 @@
 // from hls.js's level details and from the metadata cues), never from the
 // API. Goes "offline" when the video or the playlist stops moving, and keeps
 // retrying until the stream is back.
-import { WINDOW_BUCKETS, currentCount, decodePayload, trendLabel } from './payload.js';
+import { decodePayload } from './payload.js';
+import { accept, reject } from './overlay.js';
 
 const HEADCOUNT_CLASS = 'com.headcount.viewers';
 const HEADCOUNT_ATTRIBUTE = 'X-HEADCOUNT';
 const DEFAULT_PLAYLIST = 'stream.m3u8';
-// The seed's format has no bucket length; it was one minute.
-const DEFAULT_BUCKET_SECONDS = 60;
 // No new video for this long: the stream is offline.
 const STALL_MS = 8000;
 // A live playlist that has not changed for this long (or 3 target durations,
@@ -45,10 +44,6 @@ let targetDurationMs = 0;
 let retries = 0;
 let nextRetryAt = Infinity;
 let mediaRecoveries = 0;
-// The payload on screen and what identifies it.
-let shown = null;
-let shownKey = null;
-let updates = 0;
 
 function setState(next, message) {
   if (next !== state) {
@@ -59,90 +54,6 @@ function setState(next, message) {
   statusBox.dataset.state = next;
   statusText.textContent = message;
   retryButton.hidden = next !== 'offline';
-}
-
-// --- the overlay -----------------------------------------------------------
-
-function bucketLabel(stepsBack, seconds) {
-  if (stepsBack === 0) return 'now';
-  const total = stepsBack * seconds;
-  if (total % 3600 === 0) return `−${total / 3600}h`;
-  if (total % 60 === 0) return `−${total / 60}m`;
-  return `−${total}s`;
-}
-
-function spokenAgo(stepsBack, seconds) {
-  if (stepsBack === 0) return 'latest';
-  const total = stepsBack * seconds;
-  if (total % 60 === 0) return `${total / 60} minute${total === 60 ? '' : 's'} earlier`;
-  return `${total} seconds earlier`;
-}
-
-function render(payload) {
-  const seconds = payload.i ?? DEFAULT_BUCKET_SECONDS;
-  const count = currentCount(payload.m);
-  $('count').textContent = count === null ? '–' : String(count);
-  const badge = $('badge');
-  badge.dataset.trend = payload.trend;
-  badge.textContent = trendLabel(payload.trend);
-
-  const max = Math.max(1, ...payload.m.filter((c) => c !== null));
-  const bars = $('bars');
-  bars.replaceChildren();
-  payload.m.forEach((c, index) => {
-    const stepsBack = WINDOW_BUCKETS - 1 - index;
-    const li = document.createElement('li');
-    li.className = c === null ? 'gap' : 'bucket';
-    li.dataset.count = c === null ? '' : String(c);
-    li.setAttribute('aria-label', `${spokenAgo(stepsBack, seconds)}: ${c === null ? 'no data' : `${c} watching`}`);
-    const value = document.createElement('span');
-    value.className = 'value';
-    value.textContent = c === null ? 'no data' : String(c);
-    const track = document.createElement('span');
-    track.className = 'track';
-    const bar = document.createElement('span');
-    bar.className = 'bar';
-    // CSSOM, not a style attribute: allowed by the page's CSP. A gap has no bar.
-    if (c !== null) bar.style.height = `${Math.max(3, Math.round((c / max) * 100))}%`;
-    track.append(bar);
-    const label = document.createElement('span');
-    label.className = 'label';
-    label.textContent = bucketLabel(stepsBack, seconds);
-    li.append(value, track, label);
-    bars.append(li);
-  });
-  const unit = seconds % 60 === 0 ? `${(WINDOW_BUCKETS * seconds) / 60} minutes` : `${WINDOW_BUCKETS * seconds} seconds`;
-  bars.setAttribute('aria-label', `Viewers in each of the last ${unit}, oldest first`);
-  $('bars-caption').textContent = payload.at === null
-    ? `last ${unit}`
-    : `last ${unit}, as of ${new Date(payload.at).toLocaleTimeString()}`;
-
-  overlay.dataset.at = payload.at === null ? '' : new Date(payload.at).toISOString().replace('.000Z', 'Z');
-  overlay.dataset.m = JSON.stringify(payload.m);
-  overlay.dataset.count = count === null ? '' : String(count);
-  overlay.dataset.trend = payload.trend;
-  overlay.dataset.format = payload.format;
-  overlay.dataset.updates = String(++updates);
-  overlay.classList.add('has-data');
-}
-
-// Shows `payload` unless it is the one on screen or older than it.
-// `key` identifies it (the DATERANGE ID, or the cue's); v1 payloads are
-// ordered by `at`, the seed's by arrival.
-function accept(payload, key, source) {
-  if (shown && key === shownKey) return;
-  if (shown && payload.at !== null && shown.at !== null && payload.at <= shown.at) return;
-  shown = payload;
-  shownKey = key;
-  overlay.dataset.id = key;
-  overlay.dataset.source = source;
-  render(payload);
-}
-
-function reject(error, source) {
-  // Bad metadata never breaks the page: keep what is shown, note why.
-  if (overlay.dataset.error !== error) console.warn(`headcount: ignoring ${source} metadata: ${error}`);
-  overlay.dataset.error = error;
 }
 
 // --- reading the payload from the stream ------------------------------------

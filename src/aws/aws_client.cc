@@ -86,6 +86,10 @@ bool IsRetryableAwsError(int http_status, std::string_view code) {
          std::end(kRetryableCodes);
 }
 
+bool IsExpiredCredentialsError(std::string_view code) {
+  return code == "ExpiredTokenException" || code == "ExpiredToken";
+}
+
 AwsError ParseAwsError(int http_status, const HttpHeaders& headers, std::string_view body) {
   AwsError error;
   error.http_status = http_status;
@@ -163,10 +167,12 @@ std::chrono::nanoseconds AwsClient::Backoff(int retry) {
 }
 
 Result<HttpResponse> AwsClient::Attempt(std::string_view operation, const std::string& body,
-                                        std::chrono::milliseconds time_left) {
+                                        std::chrono::milliseconds time_left,
+                                        std::optional<Credentials>* signed_with) {
   const WallTime now = clock_.Now();
   Result<Credentials> credentials = credentials_.Get(now);
   if (!credentials.ok()) return credentials.error();
+  *signed_with = *credentials;
 
   std::string path = endpoint_.path;
   while (!path.empty() && path.back() == '/') path.pop_back();
@@ -208,6 +214,7 @@ Result<nlohmann::json> AwsClient::Call(std::string_view operation, const nlohman
   const std::string name = OperationName(service_, operation);
   const std::string body = input.dump();
   std::optional<Error> last_error;
+  bool refreshed_credentials = false;
   for (int attempt = 1;; ++attempt) {
     const WallTime now = clock_.Now();
     if (now >= deadline) {
@@ -217,7 +224,8 @@ Result<nlohmann::json> AwsClient::Call(std::string_view operation, const nlohman
                                                  : std::string()));
     }
     const auto time_left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
-    Result<HttpResponse> response = Attempt(operation, body, time_left);
+    std::optional<Credentials> signed_with;
+    Result<HttpResponse> response = Attempt(operation, body, time_left, &signed_with);
 
     if (response.ok() && response->status >= 200 && response->status < 300) {
       if (response->body.empty()) return nlohmann::json::object();
@@ -233,7 +241,18 @@ Result<nlohmann::json> AwsClient::Call(std::string_view operation, const nlohman
       AwsError error = ParseAwsError(response->status, response->headers, response->body);
       last_error = Error::Rejected(name + ": " + error.ToString());
       const bool retryable = error.retryable;
+      // Expired credentials: one more try, at once, if the provider may
+      // have fresh ones (a container endpoint rotates them).
+      const bool refresh = IsExpiredCredentialsError(error.code) && !refreshed_credentials &&
+                           signed_with && attempt < options_.max_attempts &&
+                           credentials_.Invalidate(*signed_with);
       if (aws_error != nullptr) *aws_error = std::move(error);
+      if (refresh) {
+        refreshed_credentials = true;
+        spdlog::debug("aws: {} attempt {}: credentials expired, retrying with fresh ones", name,
+                      attempt);
+        continue;
+      }
       if (!retryable) return *last_error;
     } else if (response.error().code() == ErrorCode::kUnavailable) {
       last_error = Error::Unavailable(name + ": " + response.error().message());

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -79,6 +80,10 @@ AwsError ParseAwsError(int http_status, const HttpHeaders& headers, std::string_
 // and 5xx, and the throttling and transient codes the AWS SDKs retry.
 bool IsRetryableAwsError(int http_status, std::string_view code);
 
+// Whether `code` says the credentials that signed the request have expired
+// (ExpiredTokenException, ExpiredToken).
+bool IsExpiredCredentialsError(std::string_view code);
+
 struct AwsClientOptions {
   std::string region;    // required
   std::string endpoint;  // required: see ResolveEndpoint
@@ -124,6 +129,9 @@ class AwsClient {
   //  - kDeadlineExceeded: the deadline passed or the next wait would cross it;
   //  - the credentials provider's error (retried like a network failure
   //    when it is kUnavailable, returned at once otherwise).
+  // An answer saying the credentials expired (IsExpiredCredentialsError) is
+  // retried once, at once, when the provider's Invalidate says fresh ones
+  // may come; otherwise, or when it comes again, it is kRejected.
   // When the last attempt got an AWS error answer, *aws_error (if given)
   // holds it, whatever the returned code; otherwise it is left untouched.
   // Logs retries at debug level; never logs headers, credentials or bodies.
@@ -140,9 +148,10 @@ class AwsClient {
 
   // The wait before retry number `retry` (1-based), full jitter.
   std::chrono::nanoseconds Backoff(int retry);
-  // One signed attempt.
+  // One signed attempt; *signed_with gets the credentials it signed with.
   Result<HttpResponse> Attempt(std::string_view operation, const std::string& body,
-                               std::chrono::milliseconds time_left);
+                               std::chrono::milliseconds time_left,
+                               std::optional<Credentials>* signed_with);
 
   const ServiceInfo service_;
   const AwsClientOptions options_;

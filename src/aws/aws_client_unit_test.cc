@@ -271,6 +271,91 @@ TEST(AwsClient, CredentialErrorsAreReturnedUnretried) {
   EXPECT_TRUE(transport.requests().empty());
 }
 
+// Hands out credentials with session token "token-<n>", n growing each
+// time the cached ones are invalidated (as a container endpoint does once
+// it has rotated them). Thread-safe enough for one caller.
+class RotatingCredentials final : public CredentialsProvider {
+ public:
+  explicit RotatingCredentials(bool can_refresh) : can_refresh_(can_refresh) {}
+  Result<Credentials> Get(WallTime) override {
+    return Credentials("AKIDROTATING", kSecret, "token-" + std::to_string(generation_));
+  }
+  bool Invalidate(const Credentials& rejected) override {
+    ++invalidations_;
+    if (!can_refresh_) return false;
+    if (rejected.session_token() == "token-" + std::to_string(generation_)) ++generation_;
+    return true;
+  }
+  int invalidations() const { return invalidations_; }
+
+ private:
+  const bool can_refresh_;
+  int generation_ = 1;
+  int invalidations_ = 0;
+};
+
+std::string SessionToken(const HttpRequest& request) {
+  const std::string* token = FindHeader(request.headers, "X-Amz-Security-Token");
+  return token == nullptr ? std::string() : *token;
+}
+
+constexpr char kExpiredBody[] =
+    R"({"__type":"com.amazon.coral.service#ExpiredTokenException",)"
+    R"("message":"The security token included in the request is expired"})";
+
+TEST(AwsClient, ExpiredCredentialsAreRefreshedOnceAndTheCallRetriedAtOnce) {
+  FakeClock clock{Start()};
+  RotatingCredentials credentials(/*can_refresh=*/true);
+  FakeTransport transport;
+  std::vector<std::chrono::nanoseconds> sleeps;
+  auto client = AwsClient::Create(
+      kDynamoDbService,
+      {.region = "us-west-2", .endpoint = "https://dynamodb.us-west-2.amazonaws.com"}, credentials,
+      transport, clock, [&](std::chrono::nanoseconds d) { sleeps.push_back(d); });
+  ASSERT_TRUE(client.ok());
+  transport.PushResponse(400, kExpiredBody);
+  transport.PushResponse(200, R"({"Items":[]})");
+  Result<nlohmann::json> r = (*client)->Call("Query", {}, Start() + 10s);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  const std::vector<HttpRequest> sent = transport.requests();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(SessionToken(sent[0]), "token-1");
+  EXPECT_EQ(SessionToken(sent[1]), "token-2");  // signed again with the fresh ones
+  EXPECT_TRUE(sleeps.empty());                  // no backoff: nothing to wait for
+  EXPECT_EQ(credentials.invalidations(), 1);
+
+  // Expired again right away: one refresh per call, then the error shows.
+  transport.PushResponse(400, kExpiredBody);
+  transport.PushResponse(400, kExpiredBody);
+  transport.PushResponse(200, "{}");  // never reached
+  AwsError error;
+  r = (*client)->Call("Query", {}, Start() + 10s, &error);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
+  EXPECT_NE(r.error().message().find("ExpiredTokenException"), std::string::npos);
+  EXPECT_EQ(error.code, "ExpiredTokenException");
+  EXPECT_EQ(transport.requests().size(), 4u);
+}
+
+TEST(AwsClient, ExpiredCredentialsThatCannotChangeFailAtOnce) {
+  FakeClock clock{Start()};
+  RotatingCredentials credentials(/*can_refresh=*/false);
+  FakeTransport transport;
+  auto client = AwsClient::Create(
+      kIvsService, {.region = "us-west-2", .endpoint = "https://ivs.us-west-2.amazonaws.com"},
+      credentials, transport, clock, [](std::chrono::nanoseconds) {});
+  ASSERT_TRUE(client.ok());
+  transport.PushResponse(403,
+                         R"({"message":"The security token included in the request is expired"})",
+                         {{"x-amzn-ErrorType", "ExpiredTokenException"}});
+  Result<nlohmann::json> r = (*client)->Call("ListStreams", {}, Start() + 10s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
+  EXPECT_NE(r.error().message().find("ExpiredTokenException"), std::string::npos);
+  EXPECT_EQ(transport.requests().size(), 1u);  // not retried: it cannot get better
+  EXPECT_EQ(credentials.invalidations(), 1);
+}
+
 TEST(AwsClient, RejectsBadOptions) {
   FakeClock clock;
   StaticCredentialsProvider credentials{Credentials("A", "B")};

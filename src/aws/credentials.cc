@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -161,6 +162,20 @@ Result<IniProfiles> ParseIni(std::string_view text) {
   return profiles;
 }
 
+// A file that holds a secret key should be readable by its owner only (the
+// AWS CLI writes it 0600). Warns, naming the file and never its content; the
+// keys are still used, as the AWS SDKs do.
+void WarnIfReadableByOthers(const std::string& path) {
+  using std::filesystem::perms;
+  std::error_code ec;
+  const perms mode = std::filesystem::status(path, ec).permissions();
+  if (ec || (mode & (perms::group_read | perms::others_read)) == perms::none) return;
+  spdlog::warn(
+      "aws: the shared credentials file {} holds a secret key but other users can read it "
+      "(mode {:04o}); run: chmod 600 {}",
+      path, static_cast<unsigned>(mode & perms::mask), path);
+}
+
 Result<std::optional<Credentials>> CredentialsFromSharedFile(const Environment& env) {
   std::string path;
   if (std::optional<std::string> p = env("AWS_SHARED_CREDENTIALS_FILE")) {
@@ -215,6 +230,7 @@ Result<std::optional<Credentials>> CredentialsFromSharedFile(const Environment& 
                                   " lacks aws_access_key_id or aws_secret_access_key (role, "
                                   "SSO and credential_process profiles are not supported)");
   }
+  WarnIfReadableByOthers(path);
   auto token = values.find("aws_session_token");
   return std::optional<Credentials>(Credentials(
       key->second, secret->second, token == values.end() ? std::string() : token->second));
@@ -360,6 +376,20 @@ Result<Credentials> DefaultCredentialsChain::Get(WallTime now) {
     return *cached_;
   }
   return fresh;
+}
+
+bool DefaultCredentialsChain::Invalidate(const Credentials& rejected) {
+  std::lock_guard lock(mu_);
+  if (!cached_) return true;
+  const bool same = cached_->access_key_id() == rejected.access_key_id() &&
+                    cached_->secret_access_key() == rejected.secret_access_key() &&
+                    cached_->session_token() == rejected.session_token();
+  if (!same) return true;  // already refreshed by another call
+  if (source_ == "environment") return false;
+  spdlog::warn("aws: the service says the {} credentials have expired; fetching them again",
+               source_);
+  cached_.reset();
+  return true;
 }
 
 std::string DefaultCredentialsChain::source() const {

@@ -68,6 +68,16 @@ class CredentialsProvider {
   // Credentials usable at `now`, or why there are none. Error messages never
   // contain a secret. Implementations must be thread-safe.
   virtual Result<Credentials> Get(WallTime now) = 0;
+
+  // Called when a service refused `rejected` as expired (ExpiredTokenException)
+  // before the expiry they carry: revoked, rotated early, or a skewed clock.
+  // Returns true when the next Get may give other credentials (the provider
+  // forgot them, or already has newer ones), false when it has nothing else
+  // to offer, so asking again is useless. The default: false.
+  virtual bool Invalidate(const Credentials& rejected) {
+    (void)rejected;
+    return false;
+  }
 };
 
 // Always the same credentials.
@@ -141,6 +151,13 @@ class DefaultCredentialsChain final : public CredentialsProvider {
   DefaultCredentialsChain(Environment env, HttpTransport& transport);
 
   Result<Credentials> Get(WallTime now) override;
+
+  // Forgets the cached credentials when they are `rejected`, so the next Get
+  // resolves the chain again (and does not fall back on them if that
+  // fails). True unless they came from the environment, which cannot
+  // change while the process runs; true without forgetting anything when
+  // the cache already holds other credentials (another thread refreshed).
+  bool Invalidate(const Credentials& rejected) override;
 
   // Which source gave the cached credentials ("environment",
   // "shared-file", "container"), or "" before the first success.

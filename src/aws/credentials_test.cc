@@ -194,6 +194,57 @@ TEST(SharedFileCredentials, DefaultsToHomeAndIsOptional) {
   EXPECT_EQ((*home)->access_key_id(), "AKIDHOME");
 }
 
+// Captures what the default logger writes while alive.
+class DefaultLogCapture {
+ public:
+  DefaultLogCapture()
+      : previous_(spdlog::default_logger()),
+        logger_(std::make_shared<spdlog::logger>(
+            "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_))) {
+    spdlog::set_default_logger(logger_);
+  }
+  ~DefaultLogCapture() { spdlog::set_default_logger(previous_); }
+  DefaultLogCapture(const DefaultLogCapture&) = delete;
+  DefaultLogCapture& operator=(const DefaultLogCapture&) = delete;
+  std::string str() {
+    logger_->flush();
+    return out_.str();
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+TEST(SharedFileCredentials, WarnsWhenOtherUsersCanReadTheFile) {
+  TempDir dir;
+  const std::string file = dir.Write(
+      "creds",
+      std::string("[default]\naws_access_key_id=AKIDDEF\naws_secret_access_key=") + kSecret + "\n");
+  const auto env = MapEnvironment({{"AWS_SHARED_CREDENTIALS_FILE", file}});
+  namespace fs = std::filesystem;
+
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+  {
+    DefaultLogCapture log;
+    ASSERT_TRUE(CredentialsFromSharedFile(env).ok());
+    EXPECT_EQ(log.str(), "") << "a 0600 file is as it should be";
+  }
+
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::others_read);
+  DefaultLogCapture log;
+  Result<std::optional<Credentials>> creds = CredentialsFromSharedFile(env);
+  ASSERT_TRUE(creds.ok()) << "the keys are still used";
+  ASSERT_TRUE(creds->has_value());
+  const std::string text = log.str();
+  EXPECT_NE(text.find(file), std::string::npos) << text;
+  EXPECT_NE(text.find("0644"), std::string::npos) << text;
+  EXPECT_NE(text.find("chmod 600"), std::string::npos) << text;
+  EXPECT_EQ(text.find(kSecret), std::string::npos) << "never the secret: " << text;
+}
+
 TEST(SharedFileCredentials, ProfileWithoutKeysIsAnError) {
   TempDir dir;
   const std::string file = dir.Write("creds", "[default]\nrole_arn = arn:aws:iam::1:role/x\n");
@@ -349,6 +400,43 @@ TEST(CredentialsChain, RefreshesBeforeExpiryAndRidesOutAFailedRefresh) {
   r = chain.Get(At("2026-01-01T02:00:01Z"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
+}
+
+TEST(CredentialsChain, InvalidateFetchesContainerCredentialsAgainButNotEnvironmentOnes) {
+  FakeTransport transport;
+  DefaultCredentialsChain chain(
+      MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds"}}),
+      transport);
+  const WallTime now = At("2026-01-01T00:00:00Z");
+  transport.PushResponse(200, ContainerJson("AKIDONE", "2026-01-01T06:00:00Z"));
+  Result<Credentials> first = chain.Get(now);
+  ASSERT_TRUE(first.ok());
+
+  // Another caller's stale copy: the cache already holds something else.
+  EXPECT_TRUE(chain.Invalidate(Credentials("AKIDOLD", kSecret, kToken)));
+  ASSERT_TRUE(chain.Get(now).ok());
+  EXPECT_EQ(transport.requests().size(), 1u);
+
+  // The cached ones were refused long before their expiry: fetched again.
+  EXPECT_TRUE(chain.Invalidate(*first));
+  transport.PushResponse(200, ContainerJson("AKIDTWO", "2026-01-01T06:00:00Z"));
+  Result<Credentials> second = chain.Get(now);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->access_key_id(), "AKIDTWO");
+  EXPECT_EQ(transport.requests().size(), 2u);
+
+  // Refused ones are never used again, even when the endpoint is down.
+  EXPECT_TRUE(chain.Invalidate(*second));
+  transport.PushResponse(500, "");
+  EXPECT_FALSE(chain.Get(now).ok());
+
+  DefaultCredentialsChain from_env(
+      MapEnvironment({{"AWS_ACCESS_KEY_ID", "AKIDENV"}, {"AWS_SECRET_ACCESS_KEY", kSecret}}),
+      transport);
+  Result<Credentials> env = from_env.Get(now);
+  ASSERT_TRUE(env.ok());
+  EXPECT_FALSE(from_env.Invalidate(*env));  // they cannot change: do not ask again
+  EXPECT_EQ(from_env.source(), "environment");
 }
 
 TEST(Region, AwsRegionThenDefaultRegion) {

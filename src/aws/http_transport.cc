@@ -71,11 +71,11 @@ struct SlistDeleter {
 };
 
 void GlobalInitOnce() {
-  static const bool initialized = [] {
+  static const bool kInitialized = [] {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return true;
   }();
-  (void)initialized;
+  (void)kInitialized;
 }
 
 }  // namespace

@@ -1,13 +1,17 @@
 // AWS Signature Version 4 (header signing). Pure functions: thread-safe.
 #include "aws/sigv4.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -167,30 +171,90 @@ std::string CanonicalQuery(std::string_view query) {
   return out;
 }
 
+namespace {
+
+// SHA-256 through an EVP_MD fetched once and a digest context reused per
+// thread. OpenSSL 3's one-shot SHA256() and HMAC() look the algorithm up
+// and build a context on every call, which cost more than the hashing: in
+// callgrind they were a third of a 2,000-channel tick's instructions.
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* const kSha256 = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched != nullptr ? fetched : EVP_sha256();
+  }();
+  return kSha256;
+}
+
+// SHA-256 of the concatenation of `parts` into `out` (32 bytes).
+void Sha256Of(std::initializer_list<std::string_view> parts, std::uint8_t* out) {
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> kContext(
+      EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  unsigned int length = 0;
+  bool ok = kContext != nullptr && EVP_DigestInit_ex2(kContext.get(), Sha256Md(), nullptr) == 1;
+  for (std::string_view part : parts) {
+    ok = ok && EVP_DigestUpdate(kContext.get(), part.data(), part.size()) == 1;
+  }
+  ok = ok && EVP_DigestFinal_ex(kContext.get(), out, &length) == 1;
+  // Only an out-of-memory OpenSSL fails here; a wrong signature would be
+  // refused by the service, so make it impossible to miss.
+  if (!ok) std::abort();
+}
+
+std::string_view Bytes(const std::uint8_t* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
+}  // namespace
+
 std::string Sha256Hex(std::string_view data) {
   std::uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  Sha256Of({data}, digest);
   return ToHex(digest, sizeof digest);
 }
 
+// HMAC (RFC 2104) over SHA-256, with its 64-byte block.
 std::array<std::uint8_t, 32> HmacSha256(std::string_view key, std::string_view data) {
+  constexpr std::size_t kBlockBytes = 64;
+  std::array<std::uint8_t, kBlockBytes> block{};
+  if (key.size() > kBlockBytes) {
+    Sha256Of({key}, block.data());
+  } else {
+    std::copy(key.begin(), key.end(), block.begin());
+  }
+  std::array<std::uint8_t, kBlockBytes> pad{};
+  for (std::size_t i = 0; i < kBlockBytes; ++i) pad[i] = block[i] ^ 0x36;
+  std::array<std::uint8_t, 32> inner{};
+  Sha256Of({Bytes(pad.data(), pad.size()), data}, inner.data());
+  for (std::size_t i = 0; i < kBlockBytes; ++i) pad[i] = block[i] ^ 0x5c;
   std::array<std::uint8_t, 32> out{};
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &length);
+  Sha256Of({Bytes(pad.data(), pad.size()), Bytes(inner.data(), inner.size())}, out.data());
+  OPENSSL_cleanse(block.data(), block.size());
+  OPENSSL_cleanse(pad.data(), pad.size());
   return out;
 }
 
 std::array<std::uint8_t, 32> DeriveSigningKey(std::string_view secret, std::string_view date,
                                               std::string_view region, std::string_view service) {
-  auto view = [](const std::array<std::uint8_t, 32>& k) {
-    return std::string_view(reinterpret_cast<const char*>(k.data()), k.size());
+  // The key changes once a day per (secret, region, service), and a client
+  // signs every request with it: keep the last one per thread instead of
+  // four HMACs per request.
+  struct LastKey {
+    std::string secret, date, region, service;
+    std::array<std::uint8_t, 32> key{};
   };
+  thread_local LastKey last;
+  if (!last.date.empty() && last.date == date && last.secret == secret && last.region == region &&
+      last.service == service) {
+    return last.key;
+  }
+  auto view = [](const std::array<std::uint8_t, 32>& k) { return Bytes(k.data(), k.size()); };
   const std::string seed = "AWS4" + std::string(secret);
   const auto k_date = HmacSha256(seed, date);
   const auto k_region = HmacSha256(view(k_date), region);
   const auto k_service = HmacSha256(view(k_region), service);
-  return HmacSha256(view(k_service), kTerminator);
+  last = LastKey{std::string(secret), std::string(date), std::string(region), std::string(service),
+                 HmacSha256(view(k_service), kTerminator)};
+  return last.key;
 }
 
 Result<SigningResult> SignRequest(const SigningRequest& request, const Credentials& credentials,

@@ -183,6 +183,45 @@ TEST(SigV4, DerivesTheDocumentedSigningKey) {
   EXPECT_EQ(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
 }
 
+std::string Hex(const std::array<std::uint8_t, 32>& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (auto b : bytes) {
+    hex += kDigits[b >> 4];
+    hex += kDigits[b & 0xF];
+  }
+  return hex;
+}
+
+TEST(SigV4, HmacSha256MatchesRfc4231) {
+  // RFC 4231 test cases 1, 2 and 6 (a key longer than the 64-byte block).
+  EXPECT_EQ(Hex(HmacSha256(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(Hex(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(Hex(HmacSha256(std::string(131, '\xaa'),
+                           "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(SigV4, SigningKeyFollowsEachInputFromCallToCall) {
+  // DeriveSigningKey keeps the last key per thread: a change in any input
+  // must give the key for the new inputs, and going back the old one.
+  const std::string secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  const auto documented = DeriveSigningKey(secret, "20120215", "us-east-1", "iam");
+  const auto other_day = DeriveSigningKey(secret, "20120216", "us-east-1", "iam");
+  const auto other_region = DeriveSigningKey(secret, "20120215", "us-west-2", "iam");
+  const auto other_service = DeriveSigningKey(secret, "20120215", "us-east-1", "ivs");
+  const auto other_secret = DeriveSigningKey(secret + "x", "20120215", "us-east-1", "iam");
+  for (const auto& k : {other_day, other_region, other_service, other_secret}) {
+    EXPECT_NE(Hex(k), Hex(documented));
+  }
+  EXPECT_EQ(Hex(DeriveSigningKey(secret, "20120215", "us-east-1", "iam")),
+            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+  EXPECT_EQ(Hex(DeriveSigningKey(secret, "20120216", "us-east-1", "iam")), Hex(other_day));
+}
+
 TEST(SigV4, FormatsAmzDate) {
   Result<WallTime> t = ParseRfc3339("2026-01-02T03:04:05.900Z");
   ASSERT_TRUE(t.ok());

@@ -22,7 +22,7 @@ namespace {
 // How long `headcount history` waits for a remote store.
 constexpr std::chrono::seconds kHistoryTimeout{30};
 // The longest tick report `headcount tick` accepts from the server.
-constexpr std::size_t kMaxReportBytes = 64 * 1024 * 1024;
+constexpr std::size_t kMaxReportBytes = std::size_t{64} * 1024 * 1024;
 
 // One tick in this process: IVS as source and publisher, the configured store.
 int RunTickHere(const Config& config, std::chrono::seconds timeout) {
@@ -37,12 +37,9 @@ int RunTickHere(const Config& config, std::chrono::seconds timeout) {
   // (whenever in the bucket it starts), or --timeout if that is shorter.
   const WallTime deadline =
       now + std::min<std::chrono::nanoseconds>(config.tick_interval * 9 / 10, timeout);
-  (*pipeline)->SetDeadline(deadline);
   TickRunner runner(*(*pipeline)->source(), (*pipeline)->store(), *(*pipeline)->publisher(), clock);
-  TickOptions options;
-  options.bucket_length = config.tick_interval;
-  options.deadline = deadline;
-  const TickReport report = runner.Run(now, options);
+  const TickReport report =
+      RunPipelineTick(**pipeline, runner, now, deadline, config.tick_interval);
   std::cout << report.ToJson() << "\n";
   return report.ok() ? kExitOk : kExitFailure;
 }

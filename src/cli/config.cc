@@ -2,13 +2,27 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 #include "core/time_text.h"
 
 namespace headcount {
 namespace {
+
+// The whole of `text` as a T, or nothing (empty, trailing characters, out of
+// range). No leading '+' or spaces, unlike strtol.
+template <typename T>
+std::optional<T> ParseWhole(const std::string& text) {
+  T value{};
+  const char* const last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(text.data(), last, value);
+  if (text.empty() || ec != std::errc() || end != last) return std::nullopt;
+  return value;
+}
 
 using std::chrono::seconds;
 
@@ -39,16 +53,16 @@ Status SetListen(Config& c, const std::string& v) {
   if (colon == std::string::npos) return Error::InvalidArgument("\"" + v + "\" is not host:port");
   std::string host = v.substr(0, colon);
   const std::string port = v.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
+  }
   if (host.empty() || host == "localhost") host = "127.0.0.1";
-  char* end = nullptr;
-  const long p = port.empty() ? -1 : std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p < 0 || p > 65535) {
+  const auto p = ParseWhole<long>(port);
+  if (!p || *p < 0 || *p > 65535) {
     return Error::InvalidArgument("port \"" + port + "\" is not a number from 0 to 65535");
   }
   c.listen_address = host;
-  c.listen_port = static_cast<std::uint16_t>(p);
+  c.listen_port = static_cast<std::uint16_t>(*p);
   return {};
 }
 
@@ -65,12 +79,11 @@ Status SetDatabase(Config& c, const std::string& v) {
 }
 
 Status SetMaxSessionsPerClient(Config& c, const std::string& v) {
-  char* end = nullptr;
-  const long long n = v.empty() ? -1 : std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n < 0 || n > 10'000'000) {
+  const auto n = ParseWhole<long long>(v);
+  if (!n || *n < 0 || *n > 10'000'000) {
     return Error::InvalidArgument("\"" + v + "\" is not a number from 0 (no limit) to 10000000");
   }
-  c.max_sessions_per_client = static_cast<std::size_t>(n);
+  c.max_sessions_per_client = static_cast<std::size_t>(*n);
   return {};
 }
 
@@ -130,8 +143,9 @@ Status SetLogLevel(Config& c, const std::string& v) {
 }
 
 Status SetSource(Config& c, const std::string& v) {
-  if (v != "origin" && v != "ivs")
+  if (v != "origin" && v != "ivs") {
     return Error::InvalidArgument("\"" + v + "\" is not origin or ivs");
+  }
   c.source = v;
   return {};
 }
@@ -151,13 +165,12 @@ Result<bool> ParseBool(const std::string& v) {
 }
 
 Result<double> ParseNumber(const std::string& v, double min, double max) {
-  char* end = nullptr;
-  const double n = v.empty() ? -1 : std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0' || !(n >= min && n <= max)) {
+  const auto n = ParseWhole<double>(v);
+  if (!n || !(*n >= min && *n <= max)) {
     return Error::InvalidArgument("\"" + v + "\" is not a number from " + std::to_string(int(min)) +
                                   " to " + std::to_string(int(max)));
   }
-  return n;
+  return *n;
 }
 
 Status SetDynamoTable(Config& c, const std::string& v) {
@@ -166,8 +179,9 @@ Status SetDynamoTable(Config& c, const std::string& v) {
                   v.find_first_not_of(
                       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                       "0123456789_.-") == std::string::npos;
-  if (!ok)
+  if (!ok) {
     return Error::InvalidArgument("\"" + v + "\" is not a table name (3-255 of A-Z a-z 0-9 _ . -)");
+  }
   c.dynamodb_table = v;
   return {};
 }
@@ -195,6 +209,32 @@ Status SetIvsChannels(Config& c, const std::string& v) {
     }
     start = comma + 1;
   }
+  return {};
+}
+
+Status SetIvsChannelTag(Config& c, const std::string& v) {
+  // AWS tags: a key of 1-128 characters, a value of 0-256.
+  constexpr std::size_t kMaxTagKeyBytes = 128;
+  constexpr std::size_t kMaxTagValueBytes = 256;
+  if (v.empty()) {  // no filter
+    c.ivs_tag_key.clear();
+    c.ivs_tag_value.clear();
+    return {};
+  }
+  const std::size_t eq = v.find('=');
+  const std::string key = v.substr(0, eq);
+  const std::string value = eq == std::string::npos ? "" : v.substr(eq + 1);
+  const bool control = std::any_of(v.begin(), v.end(), [](char ch) {
+    return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+  });
+  if (eq == std::string::npos || key.empty() || key.size() > kMaxTagKeyBytes ||
+      value.size() > kMaxTagValueBytes || control) {
+    return Error::InvalidArgument("\"" + v.substr(0, 128) +
+                                  "\" is not key=value (a tag key of 1-128 characters, a value "
+                                  "of at most 256, no control characters)");
+  }
+  c.ivs_tag_key = key;
+  c.ivs_tag_value = value;
   return {};
 }
 
@@ -288,6 +328,9 @@ const std::vector<Setting>& AllSettings() {
       {{"ivs.channels", "HEADCOUNT_IVS_CHANNELS", "--ivs-channels",
         "channel ARNs to count, comma-separated (default: every channel of the account)"},
        SetIvsChannels},
+      {{"ivs.channel_tag", "HEADCOUNT_IVS_CHANNEL_TAG", "--ivs-channel-tag",
+        "count only channels with this tag, key=value (ListChannels; default: no tag filter)"},
+       SetIvsChannelTag},
       {{"ivs.include_offline", "HEADCOUNT_IVS_INCLUDE_OFFLINE", "--ivs-include-offline",
         "also record channels that are not live, with 0 viewers: true or false (default false)"},
        SetIvsIncludeOffline},

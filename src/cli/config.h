@@ -54,6 +54,11 @@ struct Config {
   // channels reported with 0 viewers, metadata format ("v1" or "seed"), and
   // PutMetadata quotas (per second, 0 = none) and concurrency.
   std::vector<std::string> ivs_channels;
+  // [ivs] channel_tag "key=value": count only channels carrying this tag
+  // (ListChannels); empty key = no tag filter. With ivs.channels, a channel
+  // must match both.
+  std::string ivs_tag_key;
+  std::string ivs_tag_value;
   bool ivs_include_offline = false;
   std::string ivs_metadata_format = "v1";
   double ivs_account_tps = 155;

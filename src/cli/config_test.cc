@@ -165,6 +165,42 @@ account_tps = 100
   EXPECT_NE(ErrorOf().find("not-an-arn\" is not an IVS channel ARN"), std::string::npos);
 }
 
+TEST_F(ConfigTest, ChannelTagFromFileEnvAndFlag) {
+  WriteFile("[ivs]\nchannel_tag = \"team=blue\"\n");
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->ivs_tag_key, "team");
+  EXPECT_EQ(c->ivs_tag_value, "blue");
+
+  env_["HEADCOUNT_IVS_CHANNEL_TAG"] = "stage=live=1";  // the value may hold '='
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->ivs_tag_key, "stage");
+  EXPECT_EQ(c->ivs_tag_value, "live=1");
+
+  source_.flags["ivs.channel_tag"] = "";  // an empty flag turns the filter off
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->ivs_tag_key, "");
+
+  source_.flags["ivs.channel_tag"] = "empty=";  // an empty value is a value
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->ivs_tag_key, "empty");
+  EXPECT_EQ(c->ivs_tag_value, "");
+}
+
+TEST_F(ConfigTest, BadChannelTagNamesTheSetting) {
+  const std::vector<std::string> bad_values = {"team", "=blue", std::string(129, 'k') + "=v",
+                                               "k=" + std::string(257, 'v'), "k=a\nb"};
+  for (const std::string& bad : bad_values) {
+    source_.flags["ivs.channel_tag"] = bad;
+    const std::string error = ErrorOf();
+    EXPECT_NE(error.find("ivs.channel_tag (flag --ivs-channel-tag)"), std::string::npos) << error;
+    EXPECT_NE(error.find("is not key=value"), std::string::npos) << error;
+  }
+}
+
 TEST_F(ConfigTest, LogLevelIsChecked) {
   env_["HEADCOUNT_LOG_LEVEL"] = "loud";
   EXPECT_NE(ErrorOf().find("log.level"), std::string::npos);

@@ -17,6 +17,7 @@
 #include "cli/signals.h"
 #include "core/tick.h"
 #include "core/time_text.h"
+#include "core/window_cache.h"
 #include "lambda/runtime_client.h"
 
 namespace headcount {
@@ -75,8 +76,8 @@ WallTime TickDeadline(const lambda::Invocation& invocation, WallTime now,
 
 // Runs one tick for `invocation` and posts its report (or an error).
 void HandleInvocation(const lambda::Invocation& invocation, const Config& config,
-                      Pipeline& pipeline, TickRunner& runner, const Clock& clock,
-                      lambda::RuntimeClient& client) {
+                      Pipeline& pipeline, TickRunner& runner, const WindowCache& window,
+                      const Clock& clock, lambda::RuntimeClient& client) {
   const std::string& id = invocation.request_id;
   if (invocation.deadline_clamped) {
     Log({{"level", "warn"},
@@ -113,6 +114,8 @@ void HandleInvocation(const lambda::Invocation& invocation, const Config& config
        {"published", report.published},
        {"skipped", report.skipped.size()},
        {"failed", report.failed.size()},
+       {"window_from_memory", window.last_window().from_memory},
+       {"window_from_store", window.last_window().from_store},
        {"duration_ms", std::chrono::duration<double, std::milli>(report.duration).count()}});
   if (!report.ok()) {
     // The function did its job (a tick that failed for some channels is a
@@ -167,7 +170,10 @@ int RunLambda(const Result<Config>& config) {
     const bool bad_config = pipeline.error().code() == ErrorCode::kInvalidArgument;
     return InitFailed(client, bad_config ? kConfigErrorType : kInitErrorType, pipeline.error());
   }
-  TickRunner runner(*(*pipeline)->source(), (*pipeline)->store(), *(*pipeline)->publisher(), clock);
+  // A warm sandbox runs tick after tick: it reads the window back from what
+  // it wrote, with no Query, once it has written all of it (docs/dynamodb.md).
+  WindowCache window((*pipeline)->store(), config->tick_interval);
+  TickRunner runner(*(*pipeline)->source(), window, *(*pipeline)->publisher(), clock);
   Log({{"level", "info"},
        {"msg", "ready"},
        {"store", config->store},
@@ -185,7 +191,7 @@ int RunLambda(const Result<Config>& config) {
       continue;
     }
     next_failures = 0;
-    HandleInvocation(*invocation, *config, **pipeline, runner, clock, client);
+    HandleInvocation(*invocation, *config, **pipeline, runner, window, clock, client);
   }
   Log({{"level", "info"}, {"msg", "stopping on SIGTERM"}});
   return kExitOk;

@@ -66,13 +66,34 @@ int Main(int argc, char** argv) {
   std::map<std::string, std::string> serve_flags;
   CLI::App* serve = app.add_subcommand(
       "serve",
-      "Run the embedded pipeline: the HLS origin (counts viewers, carries the metadata in its\n"
-      "playlists), a tick at the start of every interval, SQLite storage and the HTTP API.");
-  AddSettingFlags(
-      serve, serve_flags,
-      {"server.listen", "origin.hls_root", "origin.session_idle_timeout", "origin.live_timeout",
-       "origin.max_sessions_per_client", "origin.session_key_file", "store.database",
-       "store.retention", "tick.interval", "log.level"});
+      "Run the pipeline as a daemon: a tick at the start of every interval, the HTTP API,\n"
+      "the dashboard (/) and, with --source origin (the default), the HLS origin (counts\n"
+      "viewers, carries the metadata in its playlists, player at /watch/{channel}). With\n"
+      "--source ivs the ticks read Amazon IVS ListStreams and send PutMetadata, as `headcount\n"
+      "tick --source ivs` does (AWS_* variables; no /hls/ routes). Store: --store sqlite\n"
+      "(default) or dynamodb.");
+  AddSettingFlags(serve, serve_flags,
+                  {"server.listen",
+                   "origin.hls_root",
+                   "origin.session_idle_timeout",
+                   "origin.live_timeout",
+                   "origin.max_sessions_per_client",
+                   "origin.session_key_file",
+                   "store.database",
+                   "store.retention",
+                   "tick.interval",
+                   "log.level",
+                   "tick.source",
+                   "store.kind",
+                   "dynamodb.table",
+                   "dynamodb.create_table",
+                   "ivs.channels",
+                   "ivs.channel_tag",
+                   "ivs.include_offline",
+                   "ivs.metadata_format",
+                   "ivs.account_tps",
+                   "ivs.channel_tps",
+                   "ivs.publish_concurrency"});
 
   std::map<std::string, std::string> tick_flags;
   std::string server_url;
@@ -89,15 +110,17 @@ int Main(int argc, char** argv) {
   AddSettingFlags(tick, tick_flags,
                   {"server.listen", "log.level", "tick.source", "tick.interval", "store.kind",
                    "store.database", "store.retention", "dynamodb.table", "dynamodb.create_table",
-                   "ivs.channels", "ivs.include_offline", "ivs.metadata_format", "ivs.account_tps",
-                   "ivs.channel_tps", "ivs.publish_concurrency"});
+                   "ivs.channels", "ivs.channel_tag", "ivs.include_offline", "ivs.metadata_format",
+                   "ivs.account_tps", "ivs.channel_tps", "ivs.publish_concurrency"});
 
   std::map<std::string, std::string> history_flags;
   HistoryArgs history_args;
   std::string since = "1h";
   CLI::App* history = app.add_subcommand(
       "history", "Print the stored per-bucket viewer counts of one channel (reads the database).");
-  history->add_option("--channel", history_args.channel, "channel id (its folder name)")
+  history
+      ->add_option("--channel", history_args.channel,
+                   "channel id (its folder name) or IVS channel ARN")
       ->required();
   history->add_option("--since", since, "how far back, e.g. 1h, 24h, 7d (default 1h)");
   history->add_option("--format", history_args.format, "csv or json (default csv)")

@@ -1,5 +1,7 @@
 #include "cli/pipeline.h"
 
+#include <mutex>
+
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
 #include "aws/environment.h"
@@ -11,6 +13,24 @@
 namespace headcount {
 namespace {
 
+// The deadline Pipeline::SetDeadline sets, read by the DynamoDB store on
+// whichever thread calls it. Thread-safe.
+class DeadlineCell {
+ public:
+  std::optional<WallTime> Get() const {
+    std::lock_guard lock(mu_);
+    return at_;
+  }
+  void Set(std::optional<WallTime> at) {
+    std::lock_guard lock(mu_);
+    at_ = at;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::optional<WallTime> at_;  // guarded by mu_
+};
+
 class Parts final : public Pipeline {
  public:
   Source* source() override { return ivs ? ivs->source.get() : nullptr; }
@@ -19,10 +39,10 @@ class Parts final : public Pipeline {
   HistoryReader& history() override {
     return sqlite ? static_cast<HistoryReader&>(*sqlite) : *dynamo;
   }
-  void SetDeadline(std::optional<WallTime> d) override { *deadline = d; }
+  void SetDeadline(std::optional<WallTime> d) override { deadline->Set(d); }
 
   // Declared in dependency order: destroyed users first.
-  std::shared_ptr<std::optional<WallTime>> deadline = std::make_shared<std::optional<WallTime>>();
+  std::shared_ptr<DeadlineCell> deadline = std::make_shared<DeadlineCell>();
   std::unique_ptr<IvsAdapters> ivs;
   std::unique_ptr<SqliteStore> sqlite;
   std::unique_ptr<aws::HttpTransport> dynamo_transport;
@@ -36,6 +56,17 @@ Error Setting(const std::string& key, const Error& e) {
 }
 
 }  // namespace
+
+TickReport RunPipelineTick(Pipeline& pipeline, TickRunner& runner, WallTime now, WallTime deadline,
+                           std::chrono::seconds bucket_length) {
+  pipeline.SetDeadline(deadline);
+  TickOptions options;
+  options.bucket_length = bucket_length;
+  options.deadline = deadline;
+  TickReport report = runner.Run(now, options);
+  pipeline.SetDeadline(std::nullopt);
+  return report;
+}
 
 Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock& clock,
                                                bool with_source, bool read_only_store) {
@@ -62,7 +93,7 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
     DynamoStoreOptions options;
     options.table = config.dynamodb_table;
     options.retention = config.retention;
-    options.deadline = [deadline = parts->deadline] { return *deadline; };
+    options.deadline = [deadline = parts->deadline] { return deadline->Get(); };
     auto store = DynamoStore::Create(*parts->dynamo_client, clock, options);
     if (!store.ok()) return Setting("dynamodb.table", store.error());
     parts->dynamo = std::move(*store);
@@ -76,6 +107,8 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
   if (with_source && config.source == "ivs") {
     IvsOptions options;
     options.channels.insert(config.ivs_channels.begin(), config.ivs_channels.end());
+    options.channel_tag_key = config.ivs_tag_key;
+    options.channel_tag_value = config.ivs_tag_value;
     options.include_offline = config.ivs_include_offline;
     auto format = ParseMetadataFormat(config.ivs_metadata_format);
     if (!format.ok()) return Setting("ivs.metadata_format", format.error());

@@ -1,8 +1,9 @@
 // The parts of a tick that run in this process (Amazon IVS as source and
 // publisher; SQLite or DynamoDB as store), built from the configuration and
 // the standard AWS environment (credentials chain, AWS_REGION,
-// AWS_ENDPOINT_URL_*). Used by `headcount tick` and `history`; not
-// thread-safe to build, the parts themselves say what they allow.
+// AWS_ENDPOINT_URL_*). Used by `headcount serve`, `tick`, `lambda` and
+// `history`; not thread-safe to build, the parts themselves say what they
+// allow (SetDeadline may be called from any thread).
 #pragma once
 
 #include <memory>
@@ -28,9 +29,19 @@ class Pipeline {
   virtual Publisher* publisher() = 0;
   virtual Store& store() = 0;
   virtual HistoryReader& history() = 0;
-  // Bounds the store's calls (DynamoDB retries) by the tick's deadline.
+  // Bounds the store's calls (DynamoDB retries) by the tick's deadline;
+  // nullopt lifts the bound (each call then has its own budget).
+  // Thread-safe: a tick may set it while the history API reads the store.
   virtual void SetDeadline(std::optional<WallTime> deadline) = 0;
 };
+
+// One tick of `runner` at `now` in buckets of `bucket_length`, starting no
+// work after `deadline`; the store's calls are bounded by `deadline` while
+// it runs (Pipeline::SetDeadline), and unbounded again when it returns, so
+// history reads between ticks get their own budget. The same code for
+// `headcount tick` and every tick of `headcount serve`.
+TickReport RunPipelineTick(Pipeline& pipeline, TickRunner& runner, WallTime now, WallTime deadline,
+                           std::chrono::seconds bucket_length);
 
 // Builds the store of config.store (creating the DynamoDB table first when
 // dynamodb.create_table is set) and, when `with_source` and config.source is

@@ -1,18 +1,24 @@
-// `headcount serve`: wires the embedded pipeline together (origin as Source
-// and Publisher, SQLite as Store, the minute scheduler, the HTTP server with
-// the API) and runs it until SIGINT/SIGTERM, letting a running tick finish.
+// `headcount serve`: wires a pipeline together and runs it until
+// SIGINT/SIGTERM, letting a running tick finish: the Source and Publisher
+// (the built-in HLS origin, or Amazon IVS) and the Store (SQLite or
+// DynamoDB) come from the configuration through MakePipeline, as for
+// `headcount tick`; then the minute scheduler and the HTTP server with the
+// API and the pages. Single-threaded wiring; the parts say what they allow.
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <variant>
 
 #include "cli/commands.h"
+#include "cli/pipeline.h"
 #include "cli/signals.h"
 #include "core/scheduler.h"
 #include "core/tick.h"
 #include "core/time_text.h"
+#include "core/window_cache.h"
 #include "origin/origin.h"
 #include "origin/session_key.h"
 #include "server/api.h"
@@ -20,7 +26,6 @@
 #include "server/live_state.h"
 #include "server/metrics.h"
 #include "store/sqlite/pruner.h"
-#include "store/sqlite/sqlite_store.h"
 #include "web/web.h"
 
 namespace headcount {
@@ -57,13 +62,9 @@ void LogTick(const TickReport& r) {
   }
 }
 
-}  // namespace
-
-int RunServe(const Config& config) {
-  std::promise<int> stop_signal;
-  SignalWatcher signals([&](int signo) { stop_signal.set_value(signo); });
-
-  SystemClock clock;
+// The built-in HLS origin of `config` (hls_root created if missing, the
+// session key loaded or created), or the exit code to stop with.
+std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, const Clock& clock) {
   std::error_code ec;
   std::filesystem::create_directories(config.hls_root, ec);
   if (!std::filesystem::is_directory(config.hls_root, ec)) {
@@ -71,23 +72,6 @@ int RunServe(const Config& config) {
                   config.hls_root.string());
     return kExitUsage;
   }
-
-  auto store = SqliteStore::Open(config.database);
-  if (!store.ok()) {
-    spdlog::error("cannot open the database {}: {}", config.database.string(),
-                  store.error().ToString());
-    return kExitFailure;
-  }
-  PrunerOptions prune_options;
-  prune_options.retention = config.retention;
-  prune_options.interval = kPruneInterval;
-  auto pruner = Pruner::Start(config.database, clock, prune_options);
-  if (!pruner.ok()) {
-    spdlog::error("cannot start pruning {}: {}", config.database.string(),
-                  pruner.error().ToString());
-    return kExitFailure;
-  }
-
   const std::filesystem::path key_file =
       config.session_key_file.empty()
           ? std::filesystem::path(config.database.string() + ".session-key")
@@ -104,25 +88,78 @@ int RunServe(const Config& config) {
   origin_options.session_idle_timeout = config.session_idle_timeout;
   origin_options.live_timeout = config.live_timeout;
   origin_options.max_sessions_per_client = config.max_sessions_per_client;
-  Origin origin(origin_options, clock);
+  return std::make_unique<Origin>(origin_options, clock);
+}
+
+// What the start-up line says about the source and the store.
+std::string Describe(const Config& config) {
+  std::string out = config.source == "ivs" ? "counting Amazon IVS channels"
+                                           : "HLS root " + config.hls_root.string();
+  out += config.store == "dynamodb" ? ", DynamoDB table " + config.dynamodb_table
+                                    : ", database " + config.database.string();
+  return out;
+}
+
+}  // namespace
+
+int RunServe(const Config& config) {
+  std::promise<int> stop_signal;
+  SignalWatcher signals([&](int signo) { stop_signal.set_value(signo); });
+
+  SystemClock clock;
+  const bool ivs = config.source == "ivs";
+  // The same parts as `headcount tick`: the store, and IVS when it is the source.
+  auto pipeline = MakePipeline(config, clock, /*with_source=*/ivs, /*read_only_store=*/false);
+  if (!pipeline.ok()) {
+    spdlog::error("{}", pipeline.error().message());
+    return pipeline.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+  Pipeline& parts = **pipeline;
+  std::unique_ptr<Origin> origin;
+  if (!ivs) {
+    auto made = MakeOrigin(config, clock);
+    if (const int* code = std::get_if<int>(&made)) return *code;
+    origin = std::move(std::get<std::unique_ptr<Origin>>(made));
+  }
+
+  // DynamoDB expires samples itself (TTL, set per item); SQLite needs pruning.
+  std::unique_ptr<Pruner> pruner;
+  if (config.store == "sqlite") {
+    PrunerOptions prune_options;
+    prune_options.retention = config.retention;
+    prune_options.interval = kPruneInterval;
+    auto started = Pruner::Start(config.database, clock, prune_options);
+    if (!started.ok()) {
+      spdlog::error("cannot start pruning {}: {}", config.database.string(),
+                    started.error().ToString());
+      return kExitFailure;
+    }
+    pruner = std::move(*started);
+  }
 
   LiveState live;
   Metrics metrics;
-  metrics.SetSessionsCallback([&] { return origin.ActiveSessions(clock.Now()); });
+  if (origin) metrics.SetSessionsCallback([&] { return origin->ActiveSessions(clock.Now()); });
   ApiOptions api_options;
   api_options.bucket_length = config.tick_interval;
-  Api api(live, **store, metrics, clock, api_options);
-  TickRunner runner(origin, **store, origin, clock);
+  Api api(live, parts.history(), metrics, clock, api_options);
+  Source& source = origin ? static_cast<Source&>(*origin) : *parts.source();
+  Publisher& publisher = origin ? static_cast<Publisher&>(*origin) : *parts.publisher();
+  // Ticks read the window back from what this process wrote, once it has
+  // written all of it (docs/dynamodb.md); the API reads history from the store.
+  WindowCache window(parts.store(), config.tick_interval);
+  TickRunner runner(source, window, publisher, clock);
 
   std::mutex tick_mu;  // one tick at a time: scheduled or asked for
   auto run_tick = [&](WallTime now) {
     std::lock_guard lock(tick_mu);
-    TickOptions options;
-    options.bucket_length = config.tick_interval;
-    // Leave a tenth of the interval so a slow tick never runs into the next.
-    options.deadline = WallTime{BucketStart(now, config.tick_interval)} + config.tick_interval -
-                       config.tick_interval / 10;
-    TickReport report = runner.Run(now, options);
+    // A scheduled tick starts at its bucket's start and, like `headcount
+    // tick`, may take nine tenths of the interval; the deadline is counted
+    // from the bucket's start so that no tick (a late or an asked-for one)
+    // runs into the next scheduled one.
+    const WallTime deadline = WallTime{BucketStart(now, config.tick_interval)} +
+                              config.tick_interval - config.tick_interval / 10;
+    TickReport report = RunPipelineTick(parts, runner, now, deadline, config.tick_interval);
     live.Update(report);
     metrics.RecordTick(report);
     LogTick(report);
@@ -130,7 +167,12 @@ int RunServe(const Config& config) {
   };
 
   HttpHandler handler = [&](const HttpRequest& req) -> HttpResponse {
-    if (req.path.rfind("/hls/", 0) == 0) return origin.Handle(req);
+    if (req.path.rfind("/hls/", 0) == 0) {
+      if (origin) return origin->Handle(req);
+      return HttpResponse::Error(404,
+                                 "no HLS here: this server counts Amazon IVS channels (tick.source "
+                                 "= ivs); play them from their IVS playback URL");
+    }
     if (req.path == "/api/tick") {
       if (req.method != "POST") {
         HttpResponse r = HttpResponse::Error(405, "use POST");
@@ -160,9 +202,8 @@ int RunServe(const Config& config) {
     spdlog::error("cannot serve HTTP: {}", st.error().ToString());
     return kExitFailure;
   }
-  spdlog::info("serving on http://{}:{} — HLS root {}, database {}, a tick every {}",
-               config.listen_address, server.port(), config.hls_root.string(),
-               config.database.string(), FormatDuration(config.tick_interval));
+  spdlog::info("serving on http://{}:{} — {}, a tick every {}", config.listen_address,
+               server.port(), Describe(config), FormatDuration(config.tick_interval));
 
   SystemWaiter waiter;
   Scheduler scheduler(clock, waiter, config.tick_interval);
@@ -174,7 +215,7 @@ int RunServe(const Config& config) {
   scheduler.Stop();
   ticker.join();
   server.Stop();
-  (*pruner)->Stop();
+  if (pruner) pruner->Stop();
   spdlog::info("stopped");
   return kExitOk;
 }

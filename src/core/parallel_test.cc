@@ -1,11 +1,11 @@
 #include "core/parallel.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace headcount {
 namespace {

@@ -31,6 +31,53 @@ constexpr bool IsValidChannelId(std::string_view id) {
   return true;
 }
 
+// The longest channel ARN the IVS model allows.
+inline constexpr std::size_t kMaxChannelArnBytes = 128;
+
+// Whether `arn` has the shape of an IVS channel ARN,
+// arn:<partition>:ivs:<region>:<account>:channel/<id> (the model's pattern,
+// any aws* partition), at most kMaxChannelArnBytes. Such ids (the channel
+// ids of the IVS source) hold ':' and '/': a URL carries them
+// percent-encoded as one path segment.
+constexpr bool IsIvsChannelArn(std::string_view arn) {
+  if (arn.size() > kMaxChannelArnBytes) return false;
+  const auto all_of = [](std::string_view s, auto ok) {
+    if (s.empty()) return false;
+    for (const char c : s) {
+      if (!ok(c)) return false;
+    }
+    return true;
+  };
+  const auto lower_digit_dash = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto id_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+  };
+  // arn : partition : ivs : region : account : channel/<id>
+  std::string_view parts[6];
+  std::string_view rest = arn;
+  for (int i = 0; i < 5; ++i) {
+    const std::size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) return false;
+    parts[i] = rest.substr(0, colon);
+    rest.remove_prefix(colon + 1);
+  }
+  parts[5] = rest;
+  constexpr std::string_view kResourcePrefix = "channel/";
+  return parts[0] == "arn" && parts[1].starts_with("aws") && all_of(parts[1], lower_digit_dash) &&
+         parts[2] == "ivs" && all_of(parts[3], lower_digit_dash) && all_of(parts[4], digit) &&
+         parts[5].starts_with(kResourcePrefix) &&
+         all_of(parts[5].substr(kResourcePrefix.size()), id_char);
+}
+
+// A channel id as the API, the pages and `headcount history` accept it: an
+// origin channel id or an IVS channel ARN.
+constexpr bool IsChannelIdOrArn(std::string_view id) {
+  return IsValidChannelId(id) || IsIvsChannelArn(id);
+}
+
 // How many buckets a summary (and the timed-metadata payload) carries.
 inline constexpr int kWindowBuckets = 5;
 

@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -52,6 +53,32 @@ const Deadline& Deadline::None() {
   static const SystemClock kClock;
   static const Deadline kNone(kClock, std::nullopt);
   return kNone;
+}
+
+RecordOutcome Store::RecordEach(std::span<const Sample> samples) {
+  RecordOutcome outcome;
+  Result<std::size_t> written = Record(samples);
+  if (written.ok()) {
+    outcome.written = *written;
+    return outcome;
+  }
+  outcome.failed.resize(samples.size());
+  std::iota(outcome.failed.begin(), outcome.failed.end(), std::size_t{0});
+  outcome.error = written.error();
+  return outcome;
+}
+
+WindowOutcome Store::WindowEach(std::span<const ChannelId> channels, Seconds from, Seconds to) {
+  WindowOutcome outcome;
+  Result<std::vector<Sample>> window = Window(channels, from, to);
+  if (window.ok()) {
+    outcome.samples = std::move(window).value();
+    return outcome;
+  }
+  outcome.failed.resize(channels.size());
+  std::iota(outcome.failed.begin(), outcome.failed.end(), std::size_t{0});
+  outcome.error = window.error();
+  return outcome;
 }
 
 std::vector<Result<PublishOutcome>> Publisher::PublishAll(std::span<const PublishItem> items,
@@ -114,13 +141,26 @@ TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
   }
 
   if (!samples.empty()) {
-    auto stored = Guard([&] { return store_.Record(samples); });
-    if (stored.ok()) {
-      report.stored = *stored;
-    } else {
-      for (const auto& s : samples) {
-        report.failed.push_back({s.channel, "store", stored.error().ToString()});
-      }
+    // Some samples may be stored although others failed: report exactly the rest.
+    RecordOutcome stored;
+    std::optional<Error> thrown;
+    try {
+      stored = store_.RecordEach(samples);
+    } catch (const std::exception& e) {
+      thrown = Error::Internal(std::string("unexpected exception: ") + e.what());
+    } catch (...) {
+      thrown = Error::Internal("unexpected exception");
+    }
+    if (thrown) {  // nothing is known to be stored
+      stored = RecordOutcome{};
+      stored.failed.resize(samples.size());
+      std::iota(stored.failed.begin(), stored.failed.end(), std::size_t{0});
+      stored.error = std::move(thrown);
+    }
+    report.stored = stored.written;
+    const std::string reason = stored.error ? stored.error->ToString() : "not stored";
+    for (const std::size_t i : stored.failed) {
+      if (i < samples.size()) report.failed.push_back({samples[i].channel, "store", reason});
     }
   }
 
@@ -130,19 +170,39 @@ TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
   counts.reserve(channels.size());
   for (const auto& c : channels) counts[c];
   const Seconds oldest = report.bucket - (kWindowBuckets - 1) * len;
-  auto window = Guard([&] { return store_.Window(channels, oldest, report.bucket); });
-  if (window.ok()) {
-    for (const auto& s : *window) {
-      const auto it = counts.find(s.channel);
-      if (it == counts.end() || s.bucket < oldest || s.bucket > report.bucket) continue;
-      const auto offset = (s.bucket - oldest) / len;
-      if ((s.bucket - oldest) % len != std::chrono::seconds{0}) continue;  // not a bucket start
-      it->second[static_cast<std::size_t>(offset)] = s.viewers;
+  // A channel whose read failed is reported and still gets its fresh reading;
+  // the others keep their windows.
+  WindowOutcome window;
+  std::optional<Error> window_thrown;
+  try {
+    window = store_.WindowEach(channels, oldest, report.bucket);
+  } catch (const std::exception& e) {
+    window_thrown = Error::Internal(std::string("unexpected exception: ") + e.what());
+  } catch (...) {
+    window_thrown = Error::Internal("unexpected exception");
+  }
+  if (window_thrown) {  // nothing is known to be read
+    window = WindowOutcome{};
+    window.failed.resize(channels.size());
+    std::iota(window.failed.begin(), window.failed.end(), std::size_t{0});
+    window.error = std::move(window_thrown);
+  }
+  std::unordered_set<ChannelId> window_failed;
+  {
+    const std::string reason = window.error ? window.error->ToString() : "not read";
+    for (const std::size_t i : window.failed) {
+      if (i < channels.size() && window_failed.insert(channels[i]).second) {
+        report.failed.push_back({channels[i], "window", reason});
+      }
     }
-  } else {
-    for (const auto& c : channels) {
-      report.failed.push_back({c, "window", window.error().ToString()});
-    }
+  }
+  for (const auto& s : window.samples) {
+    const auto it = counts.find(s.channel);
+    if (it == counts.end() || window_failed.contains(s.channel)) continue;
+    if (s.bucket < oldest || s.bucket > report.bucket) continue;
+    const auto offset = (s.bucket - oldest) / len;
+    if ((s.bucket - oldest) % len != std::chrono::seconds{0}) continue;  // not a bucket start
+    it->second[static_cast<std::size_t>(offset)] = s.viewers;
   }
   // The reading of this tick is real even when storing it failed.
   for (const auto& s : samples) counts[s.channel][kWindowBuckets - 1] = s.viewers;

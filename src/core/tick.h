@@ -46,6 +46,20 @@ class Source {
   virtual Result<std::vector<ChannelReading>> Poll(WallTime now, const Deadline& deadline) = 0;
 };
 
+// What a Store wrote of a batch, sample by sample (Store::RecordEach).
+struct RecordOutcome {
+  std::size_t written = 0;          // rows written (as Record returns)
+  std::vector<std::size_t> failed;  // indices of the samples not known to be stored
+  std::optional<Error> error;       // why, when `failed` is not empty
+};
+
+// What a Store read of a window, channel by channel (Store::WindowEach).
+struct WindowOutcome {
+  std::vector<Sample> samples;      // stored samples of the channels read, in any order
+  std::vector<std::size_t> failed;  // indices of the channels whose read failed
+  std::optional<Error> error;       // why, when `failed` is not empty
+};
+
 // Keeps samples, one per (channel, bucket).
 class Store {
  public:
@@ -59,9 +73,24 @@ class Store {
   // written. On error nothing of the batch is guaranteed stored.
   virtual Result<std::size_t> Record(std::span<const Sample> samples) = 0;
 
+  // Record, telling which samples are not stored when only part of the
+  // batch could be written (a store that writes in several requests), so a
+  // tick reports exactly the rest. A failed sample may still have been
+  // written (the answer was lost); a sample not listed is stored. The
+  // default calls Record: all or nothing.
+  virtual RecordOutcome RecordEach(std::span<const Sample> samples);
+
   // Every stored sample of `channels` with from <= bucket <= to, in any order.
   virtual Result<std::vector<Sample>> Window(std::span<const ChannelId> channels, Seconds from,
                                              Seconds to) = 0;
+
+  // Window, telling which channels could not be read when only some of the
+  // reads failed (a store that reads each channel with its own request), so
+  // a tick fails exactly those. `failed` holds indices into `channels` (every
+  // index of a channel listed twice); `samples` holds none of a failed
+  // channel, and everything stored of the others. The default calls Window:
+  // all or nothing.
+  virtual WindowOutcome WindowEach(std::span<const ChannelId> channels, Seconds from, Seconds to);
 };
 
 // What became of one channel's summary at the publisher.

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/payload.h"
 #include "core/testing/fakes.h"
@@ -144,6 +146,83 @@ TEST_F(TickTest, StoreFailureStillPublishesTheFreshReading) {
   EXPECT_EQ(r.failed[0].stage, "store");
   EXPECT_EQ(r.published, 1u);
   EXPECT_EQ(PublishedFor("a").counts[4], 7);
+}
+
+TEST_F(TickTest, AFailedWindowReadFailsOnlyItsChannels) {
+  source_.readings = {{"a", 1}, {"b", 2}, {"c", 3}};
+  RunAt("2026-11-25T12:02:00Z");
+  source_.readings = {{"a", 4}, {"b", 5}, {"c", 6}};
+  store_.window_fail_channels = {"b"};
+  const TickReport r = RunAt("2026-11-25T12:03:00Z");
+  EXPECT_FALSE(r.ok());
+  ASSERT_EQ(r.failed.size(), 1u);
+  EXPECT_EQ(r.failed[0].channel, "b");
+  EXPECT_EQ(r.failed[0].stage, "window");
+  EXPECT_NE(r.failed[0].reason.find("some reads failed"), std::string::npos);
+  EXPECT_EQ(r.stored, 3u);
+  EXPECT_EQ(r.published, 3u);
+  // a and c keep their windows; b has its fresh reading only.
+  EXPECT_EQ(PublishedFor("a").counts[3], 1);
+  EXPECT_EQ(PublishedFor("c").counts[3], 3);
+  EXPECT_FALSE(PublishedFor("b").counts[3].has_value());
+  EXPECT_EQ(PublishedFor("b").counts[4], 5);
+}
+
+TEST_F(TickTest, AWholeWindowFailureFailsEveryChannel) {
+  source_.readings = {{"a", 1}, {"b", 2}};
+  store_.window_error = Error::Unavailable("table gone");
+  const TickReport r = RunAt("2026-11-25T12:03:00Z");
+  ASSERT_EQ(r.failed.size(), 2u);
+  EXPECT_EQ(r.failed[0].stage, "window");
+  EXPECT_EQ(r.failed[1].stage, "window");
+  EXPECT_EQ(r.published, 2u);
+}
+
+// A store that writes in several requests and loses some: every sample of a
+// channel named in `lost` is not stored.
+class PartlyFailingStore final : public Store {
+ public:
+  Result<std::size_t> Record(std::span<const Sample>) override {
+    return Error::Internal("RecordEach is the one to call");
+  }
+  RecordOutcome RecordEach(std::span<const Sample> samples) override {
+    RecordOutcome out;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      if (lost.contains(samples[i].channel)) {
+        out.failed.push_back(i);
+      } else {
+        rows[samples[i].channel] = samples[i].viewers;
+        ++out.written;
+      }
+    }
+    if (!out.failed.empty()) out.error = Error::Unavailable("chunk 2 of 2: connection reset");
+    return out;
+  }
+  Result<std::vector<Sample>> Window(std::span<const ChannelId>, Seconds, Seconds) override {
+    return std::vector<Sample>{};
+  }
+  std::set<ChannelId> lost;
+  std::map<ChannelId, std::int64_t> rows;
+};
+
+TEST(TickPartialStore, ReportsExactlyTheSamplesThatWereNotStored) {
+  FakeClock clock(At("2026-11-25T12:03:00Z"));
+  ScriptedSource source;
+  source.readings = {{"a", 1}, {"b", 2}, {"c", 3}, {"d", 4}};
+  PartlyFailingStore store;
+  store.lost = {"b", "d"};
+  RecordingPublisher publisher;
+  TickRunner runner(source, store, publisher, clock);
+  const TickReport r = runner.Run(clock.Now(), {});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.stored, 2u);  // a and c are stored, and the report says so
+  ASSERT_EQ(r.failed.size(), 2u);
+  EXPECT_EQ(r.failed[0].channel, "b");
+  EXPECT_EQ(r.failed[1].channel, "d");
+  EXPECT_EQ(r.failed[0].stage, "store");
+  EXPECT_NE(r.failed[0].reason.find("connection reset"), std::string::npos);
+  EXPECT_EQ(store.rows.size(), 2u);
+  EXPECT_EQ(r.published, 4u);  // every channel still gets its fresh reading
 }
 
 TEST_F(TickTest, DeadlineSkipsTheRestAndSaysSo) {

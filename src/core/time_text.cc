@@ -123,7 +123,8 @@ Result<WallTime> ParseRfc3339(std::string_view s) {
       std::chrono::duration_cast<seconds>(WallTime::duration::max()).count() - 86'400;
   const std::int64_t secs = (local - offset).time_since_epoch().count();
   if (secs > kMaxWallSeconds || secs < -kMaxWallSeconds) {
-    return Error::InvalidArgument("date-time out of range: \"" + std::string(s.substr(0, 64)) + "\"");
+    return Error::InvalidArgument("date-time out of range: \"" + std::string(s.substr(0, 64)) +
+                                  "\"");
   }
   return WallTime{
       std::chrono::duration_cast<WallTime::duration>((local - offset).time_since_epoch() + frac)};

@@ -37,7 +37,7 @@ TEST(IvsOptions, ChannelArnShape) {
 
 TEST(IvsOptions, DefaultsAreValidAndBadValuesAreNamed) {
   EXPECT_TRUE(ValidateIvsOptions({}).ok());
-  auto message = [](IvsOptions o) {
+  auto message = [](const IvsOptions& o) {
     Status s = ValidateIvsOptions(o);
     return s.ok() ? std::string("ok") : s.error().message();
   };

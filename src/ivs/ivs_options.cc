@@ -6,22 +6,6 @@
 namespace headcount {
 namespace {
 
-bool AllOf(std::string_view s, bool (*ok)(char)) {
-  if (s.empty()) return false;
-  for (const char c : s) {
-    if (!ok(c)) return false;
-  }
-  return true;
-}
-
-bool IsLowerDigitDash(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-}
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-}
-
 Status CheckTps(std::string_view name, double tps) {
   if (!std::isfinite(tps) || tps < 0 || tps > kMaxTps) {
     return Error::InvalidArgument("ivs: " + std::string(name) +
@@ -50,25 +34,6 @@ Result<MetadataFormat> ParseMetadataFormat(std::string_view text) {
                                 "\" is not one of v1, seed");
 }
 
-bool IsIvsChannelArn(std::string_view arn) {
-  if (arn.size() > kMaxChannelArnBytes) return false;
-  // arn : partition : ivs : region : account : channel/<id>
-  std::string_view parts[6];
-  std::string_view rest = arn;
-  for (int i = 0; i < 5; ++i) {
-    const std::size_t colon = rest.find(':');
-    if (colon == std::string_view::npos) return false;
-    parts[i] = rest.substr(0, colon);
-    rest.remove_prefix(colon + 1);
-  }
-  parts[5] = rest;
-  constexpr std::string_view kResourcePrefix = "channel/";
-  return parts[0] == "arn" && parts[1].starts_with("aws") && AllOf(parts[1], IsLowerDigitDash) &&
-         parts[2] == "ivs" && AllOf(parts[3], IsLowerDigitDash) && AllOf(parts[4], IsDigit) &&
-         parts[5].starts_with(kResourcePrefix) &&
-         AllOf(parts[5].substr(kResourcePrefix.size()), IsIdChar);
-}
-
 Status ValidateIvsOptions(const IvsOptions& options) {
   for (const std::string& arn : options.channels) {
     if (!IsIvsChannelArn(arn)) {
@@ -76,6 +41,15 @@ Status ValidateIvsOptions(const IvsOptions& options) {
                                     "\" is not an IVS channel ARN "
                                     "(arn:aws:ivs:<region>:<account>:channel/<id>)");
     }
+  }
+  if (options.channel_tag_key.empty() && !options.channel_tag_value.empty()) {
+    return Error::InvalidArgument("ivs: a channel tag value needs a tag key");
+  }
+  if (options.channel_tag_key.size() > kMaxTagKeyBytes ||
+      options.channel_tag_value.size() > kMaxTagValueBytes) {
+    return Error::InvalidArgument("ivs: a channel tag key has at most " +
+                                  std::to_string(kMaxTagKeyBytes) + " characters, a value " +
+                                  std::to_string(kMaxTagValueBytes));
   }
   if (Status s = CheckTps("account_tps", options.account_tps); !s.ok()) return s;
   if (Status s = CheckTps("channel_tps", options.channel_tps); !s.ok()) return s;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "core/samples.h"  // IsIvsChannelArn, kMaxChannelArnBytes
 
 namespace headcount {
 
@@ -34,8 +35,9 @@ inline constexpr std::size_t kDefaultPublishConcurrency = 16;
 inline constexpr std::size_t kMaxPublishConcurrency = 256;
 // Publish has no deadline of its own: this bounds one call and its retries.
 inline constexpr std::chrono::milliseconds kDefaultPublishTimeout{30000};
-// The longest channel ARN the IVS model allows.
-inline constexpr std::size_t kMaxChannelArnBytes = 128;
+// AWS tag limits: keys 1-128 characters, values 0-256.
+inline constexpr std::size_t kMaxTagKeyBytes = 128;
+inline constexpr std::size_t kMaxTagValueBytes = 256;
 
 // What goes into PutMetadata's `metadata`.
 enum class MetadataFormat {
@@ -48,11 +50,6 @@ std::string_view MetadataFormatName(MetadataFormat format);
 // Parses "v1" or "seed"; kInvalidArgument naming the valid values otherwise.
 Result<MetadataFormat> ParseMetadataFormat(std::string_view text);
 
-// Whether `arn` has the shape of an IVS channel ARN,
-// arn:<partition>:ivs:<region>:<account>:channel/<id> (the model's pattern,
-// any aws* partition), at most kMaxChannelArnBytes.
-bool IsIvsChannelArn(std::string_view arn);
-
 struct IvsOptions {
   // AWS region; empty = AWS_REGION, then AWS_DEFAULT_REGION.
   std::string region = {};
@@ -61,9 +58,13 @@ struct IvsOptions {
   std::string endpoint = {};
 
   // --- source ---
-  // Channel ARNs to report; empty = every channel of the account. (A tag
-  // filter is not implemented yet.)
+  // Channel ARNs to report; empty = every channel of the account.
   std::set<std::string, std::less<>> channels = {};
+  // When channel_tag_key is set, only channels whose ListChannels summary
+  // has tags[channel_tag_key] == channel_tag_value are reported (and, with
+  // `channels`, only those in both).
+  std::string channel_tag_key = {};
+  std::string channel_tag_value = {};
   // Also report channels that exist but are not live, with 0 viewers
   // (ListChannels), as the seed did.
   bool include_offline = false;
@@ -83,8 +84,8 @@ struct IvsOptions {
 };
 
 // OK, or kInvalidArgument naming the first bad field: a channel that is not
-// an IVS channel ARN, a TPS negative, not finite or above kMaxTps, a
-// concurrency outside [1, kMaxPublishConcurrency], non-positive timeouts or
+// an IVS channel ARN, a tag value without a key or over the tag limits, a TPS negative, not finite
+// or above kMaxTps, a concurrency outside [1, kMaxPublishConcurrency], non-positive timeouts or
 // page limit, negative retries.
 Status ValidateIvsOptions(const IvsOptions& options);
 

@@ -15,8 +15,8 @@
 #include "aws/aws_client.h"
 #include "core/clock.h"
 #include "core/tick.h"
-#include "ivs/ivs_options.h"
 #include "core/token_bucket.h"
+#include "ivs/ivs_options.h"
 
 namespace headcount {
 

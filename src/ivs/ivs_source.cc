@@ -123,8 +123,12 @@ bool IvsSource::ParseStream(const nlohmann::json& entry, PollState& state, Chann
   }
   const std::optional<std::int64_t> viewers = ViewerCount(*count);
   if (!viewers) {
-    state.Warn("ivs: {}: viewerCount {} is not a count, skipped", out.channel, Quoted(*count));
-    return false;
+    // The channel is live and named: keep it (its bucket becomes a gap, the
+    // tick reports it, GetStream may still read it), never the garbage.
+    state.Warn("ivs: {}: viewerCount {} is not a count, recorded as unknown", out.channel,
+               Quoted(*count));
+    out.viewers = std::nullopt;
+    return true;
   }
   out.viewers = *viewers == kUnknownViewers ? std::nullopt : viewers;
   return true;
@@ -151,6 +155,32 @@ std::optional<std::int64_t> IvsSource::RetryUnknown(const std::string& arn, Wall
   return viewers;
 }
 
+Status IvsSource::ListChannelArns(WallTime deadline, PollState& state,
+                                  std::vector<std::string>& out) {
+  const std::string& tag_key = options_.channel_tag_key;
+  std::unordered_set<std::string> listed;
+  return ReadPages("ListChannels", "channels", deadline, [&](const nlohmann::json& entry) {
+    const auto arn = entry.is_object() ? entry.find("arn") : entry.end();
+    if (!entry.is_object() || arn == entry.end() || !arn->is_string() ||
+        !IsIvsChannelArn(arn->get<std::string>())) {
+      state.Warn("ivs: ListChannels entry without a valid arn, skipped: {}", Quoted(entry));
+      return;
+    }
+    if (!tag_key.empty()) {
+      // ChannelSummary.tags: a map of strings; absent or null = no tags.
+      const auto tags = entry.find("tags");
+      if (tags == entry.end() || !tags->is_object()) return;
+      const auto value = tags->find(tag_key);
+      if (value == tags->end() || !value->is_string() ||
+          value->get<std::string>() != options_.channel_tag_value) {
+        return;
+      }
+    }
+    std::string id = arn->get<std::string>();
+    if (listed.insert(id).second) out.push_back(std::move(id));
+  });
+}
+
 Result<std::vector<ChannelReading>> IvsSource::Poll(WallTime /*now*/,
                                                     const Deadline& tick_deadline) {
   // `now` names the tick's minute; the calls are bounded by the real clock.
@@ -158,10 +188,25 @@ Result<std::vector<ChannelReading>> IvsSource::Poll(WallTime /*now*/,
   WallTime deadline = clock_.Now() + options_.poll_timeout;
   if (tick_deadline.at() && *tick_deadline.at() < deadline) deadline = *tick_deadline.at();
   PollState state;
-  auto wanted = [this](const std::string& arn) {
-    return options_.channels.empty() || options_.channels.contains(arn);
+  // ListChannels, once read (the tag filter reads it first; include_offline
+  // reads it last when the tag filter did not).
+  std::optional<std::vector<std::string>> channel_list;
+  std::unordered_set<std::string> tagged;
+  const bool tag_filter = !options_.channel_tag_key.empty();
+  auto wanted = [&](const std::string& arn) {
+    return (options_.channels.empty() || options_.channels.contains(arn)) &&
+           (!tag_filter || tagged.contains(arn));
   };
   try {
+    if (tag_filter) {
+      std::vector<std::string> arns;
+      if (Status st = ListChannelArns(deadline, state, arns); !st.ok()) {
+        return Error(st.error().code(),
+                     "ivs: the channel tag filter needs ListChannels: " + st.error().message());
+      }
+      tagged.insert(arns.begin(), arns.end());
+      channel_list = std::move(arns);
+    }
     Status listed = ReadPages("ListStreams", "streams", deadline, [&](const nlohmann::json& entry) {
       ChannelReading reading;
       if (!ParseStream(entry, state, reading)) return;
@@ -181,26 +226,19 @@ Result<std::vector<ChannelReading>> IvsSource::Poll(WallTime /*now*/,
       reading.viewers = RetryUnknown(reading.channel, deadline);
     }
 
-    if (options_.include_offline) {
-      std::vector<ChannelReading> offline;
-      std::unordered_set<std::string> offline_seen;
-      Status channels =
-          ReadPages("ListChannels", "channels", deadline, [&](const nlohmann::json& entry) {
-            const auto arn = entry.is_object() ? entry.find("arn") : entry.end();
-            if (!entry.is_object() || arn == entry.end() || !arn->is_string() ||
-                !IsIvsChannelArn(arn->get<std::string>())) {
-              state.Warn("ivs: ListChannels entry without a valid arn, skipped: {}", Quoted(entry));
-              return;
-            }
-            std::string id = arn->get<std::string>();
-            if (!wanted(id) || state.seen.contains(id) || !offline_seen.insert(id).second) return;
-            offline.push_back({std::move(id), std::int64_t{0}});
-          });
-      if (channels.ok()) {
-        for (ChannelReading& r : offline) state.readings.push_back(std::move(r));
+    if (options_.include_offline && !channel_list) {
+      std::vector<std::string> arns;
+      if (Status st = ListChannelArns(deadline, state, arns); st.ok()) {
+        channel_list = std::move(arns);
       } else {
         spdlog::warn("ivs: ListChannels failed, offline channels are left out of this tick: {}",
-                     channels.error().ToString());
+                     st.error().ToString());
+      }
+    }
+    if (options_.include_offline && channel_list) {
+      for (std::string& arn : *channel_list) {
+        if (!wanted(arn) || state.seen.contains(arn)) continue;
+        state.readings.push_back({std::move(arn), std::int64_t{0}});
       }
     }
   } catch (const nlohmann::json::exception& e) {

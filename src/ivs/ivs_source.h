@@ -1,5 +1,6 @@
 // IvsSource: the live channels of an AWS account and their viewer counts,
-// read from Amazon IVS (ListStreams, paginated). Thread-safe: Poll keeps no
+// read from Amazon IVS (ListStreams, paginated; ListChannels for the tag
+// filter and offline channels). Thread-safe: Poll keeps no
 // state between calls and AwsClient is thread-safe.
 #pragma once
 
@@ -27,17 +28,23 @@ class IvsSource final : public Source {
 
   // Reads every page of ListStreams (maxResults kIvsListPageSize, following
   // nextToken) within options.poll_timeout and returns one reading per live
-  // channel (options.channels, when set, keeps only those):
+  // channel (options.channels, when set, keeps only those; a tag filter,
+  // options.channel_tag_key, keeps only the channels whose ListChannels
+  // summary carries that tag with that value: every ListChannels page is
+  // read first, and a failure there fails the Poll, since without it the
+  // wanted channels are unknown):
   //  - viewerCount -1 ("not available yet") is re-read with GetStream, at
   //    most options.max_unknown_retries times per Poll; what stays -1 is a
   //    reading with viewers = nullopt (a gap, never -1);
   //  - an entry that is not an object, lacks a valid channelArn, or has a
-  //    state or viewerCount of the wrong type, or a count below -1 or above
-  //    kMaxPlausibleViewers, is skipped with a logged warning; one whose
+  //    state of the wrong type is skipped with a logged warning; one whose
   //    state is not LIVE is left out (debug log); a missing viewerCount
-  //    reads as unknown (the model marks it optional);
+  //    reads as unknown (the model marks it optional), and so does one of
+  //    the wrong type, below -1 or above kMaxPlausibleViewers (with a
+  //    warning): the channel stays in the tick, its bucket a gap;
   //  - with options.include_offline, channels from ListChannels that are not
-  //    live are added with 0 viewers; a ListChannels failure only logs.
+  //    live are added with 0 viewers (one ListChannels pass serves both this
+  //    and the tag filter); without a tag filter a ListChannels failure only logs.
   // Fails only when ListStreams does: the AwsClient error kind is kept
   // (kUnavailable: IVS could not be reached; kRejected: it said no, or its
   // answer was unreadable; kDeadlineExceeded), and kRejected when the pages
@@ -54,6 +61,9 @@ class IvsSource final : public Source {
                    const OnEntry& on_entry);
   // Reads one stream summary into `out`, or warns and returns false.
   bool ParseStream(const nlohmann::json& entry, PollState& state, ChannelReading& out);
+  // Every page of ListChannels: the ARNs of the channels that pass the tag
+  // filter (every valid one when there is none), in listing order, once each.
+  Status ListChannelArns(WallTime deadline, PollState& state, std::vector<std::string>& out);
   // GetStream for a channel that said -1; its count, or nullopt.
   std::optional<std::int64_t> RetryUnknown(const std::string& arn, WallTime deadline);
 

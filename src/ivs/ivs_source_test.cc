@@ -107,7 +107,7 @@ TEST(IvsSource, MinusOneIsReReadWithGetStreamBounded) {
   EXPECT_EQ(json::parse(requests[1].body), (json{{"channelArn", Arn(1)}}));
 }
 
-TEST(IvsSource, BadEntriesAreSkippedNotFatal) {
+TEST(IvsSource, BadEntriesAreSkippedAndGarbageCountsAreGapsNotFatal) {
   SourceFixture f(IvsOptions{.max_unknown_retries = 0});
   json streams = json::array({
       Stream(Arn(1), 5),                                  // good
@@ -129,8 +129,11 @@ TEST(IvsSource, BadEntriesAreSkippedNotFatal) {
   auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_TRUE(readings.ok()) << readings.error().ToString();
   const auto by = ByChannel(*readings);
-  ASSERT_EQ(by.size(), 3u);
+  ASSERT_EQ(by.size(), 8u);
   EXPECT_EQ(by.at(Arn(1)), 5);
+  // A live channel with a garbage count is kept, as unknown: the tick
+  // reports its gap instead of losing the channel (and never stores it).
+  for (int n : {2, 3, 4, 5, 6}) EXPECT_EQ(by.at(Arn(n)), std::nullopt) << n;
   EXPECT_EQ(by.at(Arn(9)), std::nullopt);
   EXPECT_EQ(by.at(Arn(10)), kMaxPlausibleViewers);
 }
@@ -179,6 +182,97 @@ TEST(IvsSource, ListChannelsFailureKeepsTheLiveReadings) {
   auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
   ASSERT_TRUE(readings.ok());
   EXPECT_EQ(readings->size(), 2u);
+}
+
+// A ListChannels summary of channel `n` with `tags`.
+json ChannelSummary(int n, json tags) {
+  return {{"arn", Arn(n)}, {"name", "ch" + std::to_string(n)}, {"tags", std::move(tags)}};
+}
+
+TEST(IvsSource, TagFilterKeepsOnlyChannelsWithThatTagAndValue) {
+  SourceFixture f(IvsOptions{.channel_tag_key = "team", .channel_tag_value = "blue"});
+  f.transport.PushResponse(
+      200, json{{"channels",
+                 {ChannelSummary(1, {{"team", "blue"}}), ChannelSummary(2, {{"team", "red"}}),
+                  ChannelSummary(3, json::object()), ChannelSummary(4, {{"Team", "blue"}})}},
+                {"nextToken", "c1"}}
+               .dump());
+  f.transport.PushResponse(200, json{{"channels",
+                                      {ChannelSummary(5, {{"team", "blue"}, {"x", "y"}}),
+                                       {{"arn", Arn(6)}},
+                                       ChannelSummary(7, {{"team", 1}}),
+                                       ChannelSummary(8, {{"team", "blue"}})}}}
+                                    .dump());
+  f.transport.PushResponse(200, Page(0, 8).dump());  // channels 0..7 live, Arn(8) is not
+
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
+  ASSERT_TRUE(readings.ok()) << readings.error().ToString();
+  const auto by = ByChannel(*readings);
+  EXPECT_EQ(by.size(), 2u);
+  EXPECT_EQ(by.at(Arn(1)), 10);
+  EXPECT_EQ(by.at(Arn(5)), 50);  // Arn(8) is tagged but not live: left out
+
+  const auto requests = f.transport.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].url, "https://ivs.us-west-2.amazonaws.com/ListChannels");
+  EXPECT_EQ(json::parse(requests[0].body), (json{{"maxResults", 100}}));
+  EXPECT_EQ(json::parse(requests[1].body), (json{{"maxResults", 100}, {"nextToken", "c1"}}));
+  EXPECT_EQ(requests[2].url, "https://ivs.us-west-2.amazonaws.com/ListStreams");
+}
+
+TEST(IvsSource, TagFilterAndChannelListMustBothMatch) {
+  SourceFixture f(IvsOptions{
+      .channels = {Arn(1), Arn(2)}, .channel_tag_key = "team", .channel_tag_value = "blue"});
+  f.transport.PushResponse(
+      200, json{{"channels",
+                 {ChannelSummary(2, {{"team", "blue"}}), ChannelSummary(3, {{"team", "blue"}})}}}
+               .dump());
+  f.transport.PushResponse(200, Page(0, 5).dump());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
+  ASSERT_TRUE(readings.ok());
+  const auto by = ByChannel(*readings);
+  ASSERT_EQ(by.size(), 1u);
+  EXPECT_EQ(by.at(Arn(2)), 20);
+}
+
+TEST(IvsSource, TagFilterWithOfflineChannelsListsChannelsOnce) {
+  SourceFixture f(
+      IvsOptions{.channel_tag_key = "team", .channel_tag_value = "blue", .include_offline = true});
+  f.transport.PushResponse(
+      200, json{{"channels",
+                 {ChannelSummary(1, {{"team", "blue"}}), ChannelSummary(2, {{"team", "red"}}),
+                  ChannelSummary(9, {{"team", "blue"}})}}}
+               .dump());
+  f.transport.PushResponse(200, Page(0, 3).dump());
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
+  ASSERT_TRUE(readings.ok());
+  const auto by = ByChannel(*readings);
+  ASSERT_EQ(by.size(), 2u);
+  EXPECT_EQ(by.at(Arn(1)), 10);
+  EXPECT_EQ(by.at(Arn(9)), 0);  // tagged, offline
+  EXPECT_EQ(f.transport.requests().size(), 2u);
+}
+
+TEST(IvsSource, TagFilterWithoutListChannelsFailsThePoll) {
+  // Counting every channel instead would publish into channels the filter excludes.
+  SourceFixture f(IvsOptions{.channel_tag_key = "team", .channel_tag_value = "blue"});
+  f.transport.PushResponse(403, R"({"exceptionMessage":"no"})",
+                           {{"x-amzn-ErrorType", "AccessDeniedException"}});
+  auto readings = f.Source().Poll(ivs_testing::Start(), Deadline::None());
+  ASSERT_FALSE(readings.ok());
+  EXPECT_EQ(readings.error().code(), ErrorCode::kRejected);
+  EXPECT_NE(readings.error().message().find("tag filter"), std::string::npos);
+  EXPECT_NE(readings.error().message().find("AccessDeniedException"), std::string::npos);
+  EXPECT_EQ(f.transport.requests().size(), 1u);  // no ListStreams
+}
+
+TEST(IvsSource, TagSettingsAreChecked) {
+  EXPECT_FALSE(ValidateIvsOptions(IvsOptions{.channel_tag_value = "blue"}).ok());
+  EXPECT_FALSE(ValidateIvsOptions(IvsOptions{.channel_tag_key = std::string(129, 'k')}).ok());
+  EXPECT_FALSE(ValidateIvsOptions(
+                   IvsOptions{.channel_tag_key = "k", .channel_tag_value = std::string(257, 'v')})
+                   .ok());
+  EXPECT_TRUE(ValidateIvsOptions(IvsOptions{.channel_tag_key = "k"}).ok());  // value ""
 }
 
 TEST(IvsSource, ServiceSayingNoIsRejected) {

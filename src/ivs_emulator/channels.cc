@@ -111,6 +111,42 @@ Result<ViewerModel> ViewerModel::Parse(std::string_view spec) {
   return usage();
 }
 
+Status ValidateTags(const Tags& tags) {
+  if (tags.size() > kMaxTagsPerChannel) {
+    return Error::InvalidArgument("tags: at most " + std::to_string(kMaxTagsPerChannel) +
+                                  " per channel");
+  }
+  for (const auto& [key, value] : tags) {
+    if (key.empty() || key.size() > kMaxTagKeyLength) {
+      return Error::InvalidArgument("tags: a key has 1 to " + std::to_string(kMaxTagKeyLength) +
+                                    " characters");
+    }
+    if (value.size() > kMaxTagValueLength) {
+      return Error::InvalidArgument("tags: the value of '" + key + "' is longer than " +
+                                    std::to_string(kMaxTagValueLength) + " characters");
+    }
+  }
+  return {};
+}
+
+Result<TagRule> TagRule::Parse(std::string_view spec) {
+  const auto usage = [&] {
+    return Error::InvalidArgument("tag rule: expected N:key=value (every N-th channel), not '" +
+                                  std::string(spec) + "'");
+  };
+  const std::size_t colon = spec.find(':');
+  const std::size_t eq = spec.find('=', colon == std::string_view::npos ? 0 : colon);
+  if (colon == std::string_view::npos || eq == std::string_view::npos) return usage();
+  TagRule rule;
+  const std::string_view n = spec.substr(0, colon);
+  const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), rule.every);
+  if (ec != std::errc() || end != n.data() + n.size() || rule.every < 1) return usage();
+  rule.key = std::string(spec.substr(colon + 1, eq - colon - 1));
+  rule.value = std::string(spec.substr(eq + 1));
+  if (Status valid = ValidateTags({{rule.key, rule.value}}); !valid.ok()) return valid.error();
+  return rule;
+}
+
 std::string_view StreamHealthName(StreamHealth health) {
   switch (health) {
     case StreamHealth::kHealthy:
@@ -165,6 +201,9 @@ ChannelSet::ChannelSet(ChannelSetOptions options, WallTime start)
         RandomText(options_.seed, kPlaybackHostDomain, i, kPlaybackHostPrefixLength, kHexDigits) +
         "." + options_.region + ".playback.live-video.net/api/video/v1/" + options_.region + "." +
         options_.account_id + ".channel." + c.id + ".m3u8";
+    for (const TagRule& rule : options_.tag_rules) {
+      if ((i + 1) % rule.every == 0) c.tags[rule.key] = rule.value;
+    }
     c.walk_value = options_.viewers.start;
     if (!starts_offline[i]) {
       c.live = true;

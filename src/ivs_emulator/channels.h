@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,27 @@ inline constexpr std::size_t kChannelIdLength = 12;  // like IVS: "aBcDeFgH1234"
 inline constexpr std::size_t kStreamIdLength = 26;   // "st-" + 23, the model's StreamId
 inline constexpr std::size_t kMaxChannels = 1'000'000;
 inline constexpr std::int64_t kMaxViewers = 1'000'000'000;
+// AWS tag limits: at most 50 tags per resource, keys 1-128 characters, values 0-256.
+inline constexpr std::size_t kMaxTagsPerChannel = 50;
+inline constexpr std::size_t kMaxTagKeyLength = 128;
+inline constexpr std::size_t kMaxTagValueLength = 256;
+
+using Tags = std::map<std::string, std::string>;
+
+// Checks a channel's tags against the AWS limits; kInvalidArgument naming
+// the first problem.
+Status ValidateTags(const Tags& tags);
+
+// Tags every N-th channel (channel-0000N, channel-2N, ...) with key=value.
+// Text form (TagRule::Parse): "N:key=value", N >= 1.
+struct TagRule {
+  std::size_t every = 1;
+  std::string key;
+  std::string value;
+
+  // kInvalidArgument naming the problem for text not of that form.
+  static Result<TagRule> Parse(std::string_view spec);
+};
 
 // How live channels' viewer counts evolve. Text forms (ViewerModel::Parse):
 //   "fixed:N"            every live channel has N viewers;
@@ -57,6 +79,7 @@ struct Channel {
   std::string arn;   // "arn:aws:ivs:<region>:<account>:channel/<id>"
   std::string name;  // "channel-00001"
   std::string playback_url;
+  Tags tags;  // ChannelSummary.tags
   bool live = false;
   StreamHealth health = StreamHealth::kHealthy;
   std::string stream_id;  // of the current (or last) stream; "" if never live
@@ -78,6 +101,8 @@ struct ChannelSetOptions {
   ViewerModel viewers;
   double offline_fraction = 0.0;  // exactly round(count * fraction) channels start offline
   std::uint64_t seed = 1;
+  // Applied in order at start (and reset); a later rule may overwrite a key.
+  std::vector<TagRule> tag_rules;
 };
 
 class ChannelSet {
@@ -103,6 +128,8 @@ class ChannelSet {
   // Setting the state it already has changes nothing.
   void SetLive(std::size_t index, bool live, WallTime now);
   void SetHealth(std::size_t index, StreamHealth health) { channels_[index].health = health; }
+  // Replaces a channel's tags (callers check them with ValidateTags).
+  void SetTags(std::size_t index, Tags tags) { channels_[index].tags = std::move(tags); }
   void SetViewersOverride(std::size_t index, std::optional<std::int64_t> viewers) {
     channels_[index].viewers_override = viewers;
   }

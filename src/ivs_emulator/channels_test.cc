@@ -37,6 +37,42 @@ TEST(ViewerModelTest, ParsesTheThreeForms) {
   }
 }
 
+TEST(TagRuleTest, ParsesAndRefuses) {
+  auto rule = TagRule::Parse("3:team=blue=ish");
+  ASSERT_TRUE(rule.ok()) << rule.error().message();
+  EXPECT_EQ(rule->every, 3u);
+  EXPECT_EQ(rule->key, "team");
+  EXPECT_EQ(rule->value, "blue=ish");
+  EXPECT_TRUE(TagRule::Parse("1:empty=").ok());
+  const std::vector<std::string> bad_rules = {"team=blue",
+                                              "0:team=blue",
+                                              "x:team=blue",
+                                              "3:team",
+                                              "3:=blue",
+                                              "-1:a=b",
+                                              "3:" + std::string(129, 'k') + "=v"};
+  for (const std::string& bad : bad_rules) {
+    EXPECT_FALSE(TagRule::Parse(bad).ok()) << bad;
+  }
+}
+
+TEST(ChannelSetTest, TagRulesTagEveryNthChannel) {
+  ChannelSetOptions o = Options(10, "fixed:1");
+  o.tag_rules = {*TagRule::Parse("3:team=blue"), *TagRule::Parse("1:env=test"),
+                 *TagRule::Parse("6:team=red")};
+  const ChannelSet set(o, kStart);
+  std::vector<std::string> blue;
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    EXPECT_EQ(set.at(i).tags.at("env"), "test");
+    const auto team = set.at(i).tags.find("team");
+    if (team != set.at(i).tags.end() && team->second == "blue") blue.push_back(set.at(i).name);
+  }
+  // channel-00006 is blue by the first rule, then red by the later one.
+  EXPECT_EQ(blue, (std::vector<std::string>{"channel-00003", "channel-00009"}));
+  EXPECT_EQ(set.at(5).tags.at("team"), "red");
+  EXPECT_TRUE(Options(1, "fixed:1").tag_rules.empty());
+}
+
 TEST(ChannelSetTest, SameSeedSameChannelsAndUniqueWellFormedIds) {
   ChannelSet a(Options(500, "fixed:1"), kStart);
   ChannelSet b(Options(500, "fixed:1"), kStart);

@@ -121,7 +121,7 @@ nlohmann::json ChannelSummaryJson(const Channel& c) {
           {"latencyMode", "LOW"},
           {"authorized", false},
           {"recordingConfigurationArn", ""},
-          {"tags", nlohmann::json::object()},
+          {"tags", c.tags},
           {"insecureIngest", false},
           {"type", "STANDARD"},
           {"preset", ""},
@@ -186,6 +186,8 @@ IvsEmulator::IvsEmulator(EmulatorOptions options, const Clock& clock)
       verifier_{options_.access_key_id, options_.secret_access_key, options_.channels.region,
                 std::string(kService)},
       clock_(clock),
+      playback_(options_.playback_dir.empty() ? nullptr
+                                              : std::make_unique<Playback>(options_.playback_dir)),
       account_bucket_(options_.put_metadata_tps_per_account,
                       options_.put_metadata_tps_per_account) {
   std::lock_guard lock(mu_);
@@ -207,6 +209,16 @@ void IvsEmulator::ResetLocked(WallTime now) {
 HttpResponse IvsEmulator::Handle(const HttpRequest& request) {
   if (request.path.substr(0, kTestApiPrefix.size()) == kTestApiPrefix) {
     return HandleTestApi(request);
+  }
+  if (playback_ && request.path.starts_with(kPlaybackPrefix)) {
+    const std::string id = Playback::ChannelIdOf(request.path);
+    bool live = false;
+    {
+      std::lock_guard lock(mu_);
+      const auto index = id.empty() ? std::nullopt : channels_->FindById(id);
+      live = index && channels_->at(*index).live;
+    }
+    return playback_->Handle(request, id, live);
   }
   const std::string name = request.path.size() > 1 ? request.path.substr(1) : std::string();
   const std::string operation =
@@ -246,7 +258,7 @@ HttpResponse IvsEmulator::HandleIvs(const HttpRequest& request, const std::strin
   std::lock_guard lock(mu_);
   if (operation == kListChannels) return ListChannels(body);
   if (operation == kListStreams) return ListStreams(body, now);
-  if (operation == kGetStream) return GetStream(body, now);
+  if (operation == kGetStream) return GetStream(body, now, request.Header("host").value_or(""));
   return PutMetadata(body, now);
 }
 
@@ -367,7 +379,8 @@ HttpResponse IvsEmulator::ListStreams(const RequestBody& body, WallTime now) {
   return IvsJson(out);
 }
 
-HttpResponse IvsEmulator::GetStream(const RequestBody& body, WallTime now) {
+HttpResponse IvsEmulator::GetStream(const RequestBody& body, WallTime now,
+                                    const std::string& host) {
   Violations violations;
   const auto arn = ReadChannelArn(body.json, violations);
   if (!violations.empty()) return IvsError(400, "ValidationException", violations.Message());
@@ -379,10 +392,12 @@ HttpResponse IvsEmulator::GetStream(const RequestBody& body, WallTime now) {
   if (!c.live) {
     return IvsError(404, "ChannelNotBroadcasting", "Channel is not broadcasting: " + *arn);
   }
+  const std::string playback_url =
+      playback_ && !host.empty() ? Playback::UrlFor(host, c.id) : c.playback_url;
   return IvsJson({{"stream",
                    {{"channelArn", c.arn},
                     {"streamId", c.stream_id},
-                    {"playbackUrl", c.playback_url},
+                    {"playbackUrl", playback_url},
                     {"startTime", StartTimeText(c.stream_start)},
                     {"state", "LIVE"},
                     {"health", StreamHealthName(c.health)},
@@ -434,6 +449,7 @@ HttpResponse IvsEmulator::PutMetadata(const RequestBody& body, WallTime now) {
     return IvsError(404, "ChannelNotBroadcasting", "Channel is not broadcasting: " + *arn);
   }
   metadata_log_.push_back({c.arn, *metadata, now});
+  if (playback_) playback_->OnMetadata(c.id, *metadata);
   if (metadata_log_.size() > options_.metadata_log_capacity) {
     metadata_log_.pop_front();
     ++metadata_dropped_;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,9 +17,10 @@
 
 #include "core/clock.h"
 #include "core/result.h"
-#include "ivs_emulator/channels.h"
-#include "ivs_emulator/sigv4_verifier.h"
 #include "core/token_bucket.h"
+#include "ivs_emulator/channels.h"
+#include "ivs_emulator/playback.h"
+#include "ivs_emulator/sigv4_verifier.h"
 #include "server/http.h"
 
 namespace headcount::ivs_emulator {
@@ -44,6 +46,10 @@ struct EmulatorOptions {
   double put_metadata_tps_per_account = kDefaultAccountTps;
   // Accepted PutMetadata calls kept for GET /_emulator/metadata (oldest dropped).
   std::size_t metadata_log_capacity = kDefaultMetadataLogCapacity;
+  // When set, GET /playback/<channel-id>.m3u8 plays DIR/<channel-id>/stream.m3u8
+  // with each PutMetadata payload in it as ID3 (playback.h), and GetStream's
+  // playbackUrl points there.
+  std::filesystem::path playback_dir;
 
   // kInvalidArgument naming the first bad field (region, account id, key
   // pair, rates, capacity, channel count, offline fraction).
@@ -92,7 +98,7 @@ class IvsEmulator {
   // The operations; each requires mu_ held and gets the parsed JSON body.
   HttpResponse ListChannels(const RequestBody& body);
   HttpResponse ListStreams(const RequestBody& body, WallTime now);
-  HttpResponse GetStream(const RequestBody& body, WallTime now);
+  HttpResponse GetStream(const RequestBody& body, WallTime now, const std::string& host);
   HttpResponse PutMetadata(const RequestBody& body, WallTime now);
   HttpResponse SetChannel(const std::string& id, const std::string& body, WallTime now);
   HttpResponse Stats() const;
@@ -104,6 +110,7 @@ class IvsEmulator {
   const EmulatorOptions options_;
   const VerifierConfig verifier_;
   const Clock& clock_;
+  const std::unique_ptr<Playback> playback_;  // null without options_.playback_dir
 
   mutable std::mutex mu_;
   // Guarded by mu_.

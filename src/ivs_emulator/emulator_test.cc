@@ -330,6 +330,38 @@ TEST_F(EmulatorTest, TestApiSetsChannelsCountsAndResets) {
   EXPECT_EQ(emulator_.Handle(remote).status, 403);
 }
 
+TEST_F(EmulatorTest, TestApiSetsTagsThatListChannelsReturns) {
+  const std::string arn = ArnWhere(true);
+  const std::string id = arn.substr(arn.rfind('/') + 1);
+  const json set = TestApi("POST", "/_emulator/channels/" + id, R"({"tags":{"team":"blue"}})");
+  EXPECT_EQ(set["tags"], json({{"team", "blue"}}));
+  int tagged = 0;
+  json request = {{"maxResults", 100}};
+  for (bool more = true; more;) {
+    const json page = CallJson("ListChannels", request);
+    for (const auto& c : page["channels"]) {
+      if (c["arn"] == arn) {
+        EXPECT_EQ(c["tags"], json({{"team", "blue"}}));
+        ++tagged;
+      } else {
+        EXPECT_EQ(c["tags"], json::object());
+      }
+    }
+    more = page.contains("nextToken");
+    if (more) request["nextToken"] = page["nextToken"];
+  }
+  EXPECT_EQ(tagged, 1);
+  for (const char* bad :
+       {R"({"tags":{"team":1}})", R"({"tags":["team"]})", R"({"tags":{"":"x"}})"}) {
+    EXPECT_EQ(emulator_.Handle(TestApiRequest("POST", "/_emulator/channels/" + id, bad)).status,
+              400)
+        << bad;
+  }
+  // A refused change changes nothing; {} clears the tags.
+  EXPECT_EQ(TestApi("GET", "/_emulator/channels")[0].contains("tags"), true);
+  EXPECT_EQ(TestApi("POST", "/_emulator/channels/" + id, R"({"tags":{}})")["tags"], json::object());
+}
+
 class SmallLogEmulatorTest : public EmulatorTest {
  protected:
   static EmulatorOptions SmallLog() {

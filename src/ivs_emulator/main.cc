@@ -98,10 +98,19 @@ int Main(int argc, char** argv) {
   app.add_option("--seed", options.channels.seed,
                  "seed of channel ids, offline channels and random walks")
       ->capture_default_str();
+  std::vector<std::string> tag_rules;
+  app.add_option("--tag-every", tag_rules,
+                 "N:key=value: tag every N-th channel (channel-0000N, -2N, ...) with key=value\n"
+                 "in ListChannels' tags; repeatable (default: no tags)");
   app.add_option("--metadata-log-capacity", options.metadata_log_capacity,
                  "accepted PutMetadata calls kept for GET /_emulator/metadata")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option(
+         "--playback-dir", options.playback_dir,
+         "serve DIR/<channel-id>/stream.m3u8 (e.g. from ffmpeg) at /playback/<channel-id>.m3u8\n"
+         "with every PutMetadata payload in it as ID3 timed metadata, as IVS plays it")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--threads", threads, "HTTP server threads")
       ->capture_default_str()
       ->check(CLI::Range(1, kMaxThreads));
@@ -122,6 +131,12 @@ int Main(int argc, char** argv) {
   auto model = ViewerModel::Parse(viewers);
   if (!model.ok()) return usage_error(model.error());
   options.channels.viewers = *model;
+  for (const std::string& text : tag_rules) {
+    auto rule = TagRule::Parse(text);
+    if (!rule.ok())
+      return usage_error(Error::InvalidArgument("--tag-every: " + rule.error().message()));
+    options.channels.tag_rules.push_back(std::move(*rule));
+  }
   if (const Status s = options.Validate(); !s.ok()) return usage_error(s.error());
   auto address = ParseListen(listen);
   if (!address.ok()) return usage_error(address.error());

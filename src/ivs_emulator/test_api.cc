@@ -17,7 +17,8 @@ nlohmann::json ChannelJson(const Channel& c, std::int64_t viewers) {
                         {"name", c.name},
                         {"state", c.live ? "LIVE" : "OFFLINE"},
                         {"health", StreamHealthName(c.health)},
-                        {"streamId", c.stream_id}};
+                        {"streamId", c.stream_id},
+                        {"tags", c.tags}};
   out["viewerCount"] = c.live ? nlohmann::json(viewers) : nlohmann::json(nullptr);
   out["viewersOverride"] =
       c.viewers_override ? nlohmann::json(*c.viewers_override) : nlohmann::json(nullptr);
@@ -105,7 +106,22 @@ HttpResponse IvsEmulator::SetChannel(const std::string& id, const std::string& b
     return HttpResponse::Error(
         400, "viewers must be null or an integer from -1 to " + std::to_string(kMaxViewers));
   }
+  std::optional<Tags> tags;
+  if (const auto it = json.find("tags"); it != json.end()) {
+    Tags parsed;
+    bool strings = it->is_object();
+    for (auto tag = it->begin(); strings && tag != it->end(); ++tag) {
+      strings = tag->is_string();
+      if (strings) parsed[tag.key()] = tag->get<std::string>();
+    }
+    if (!strings) return HttpResponse::Error(400, "tags must be an object of strings");
+    if (Status valid = ValidateTags(parsed); !valid.ok()) {
+      return HttpResponse::Error(400, valid.error().message());
+    }
+    tags = std::move(parsed);
+  }
   if (live) channels_->SetLive(*index, *live, now);
+  if (tags) channels_->SetTags(*index, std::move(*tags));
   if (health) channels_->SetHealth(*index, *health);
   if (viewers != json.end()) {
     channels_->SetViewersOverride(

@@ -92,8 +92,9 @@ Status RuntimeClient::Post(const std::string& path, const std::string& body,
   request.method = "POST";
   request.url = base_ + path;
   request.headers.push_back({"Content-Type", "application/json"});
-  if (!error_type.empty())
+  if (!error_type.empty()) {
     request.headers.push_back({std::string(kErrorTypeHeader), std::string(error_type)});
+  }
   request.body = body;
   request.timeout = kPostTimeout;
   auto response = transport_.Send(request);

@@ -1,10 +1,13 @@
 #include "origin/origin.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <fstream>
+#include <cerrno>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -59,32 +62,80 @@ bool IsInside(const fs::path& root, const fs::path& path) {
   return root_end == root.end() && path_it != path.end();
 }
 
-// The real path of <root>/<channel>/<name> when it is a regular file whose
-// real path (all symlinks resolved) is inside the real root.
-std::optional<fs::path> ResolveInsideRoot(const fs::path& root, std::string_view channel,
+// The real path of <real_root>/<channel>/<name> when it is a regular file
+// whose real path (all symlinks resolved) is inside `real_root` (canonical).
+std::optional<fs::path> ResolveInsideRoot(const fs::path& real_root, std::string_view channel,
                                           std::string_view name) {
   std::error_code ec;
-  const fs::path real_root = fs::canonical(root, ec);
-  if (ec) return std::nullopt;
   const fs::path real = fs::canonical(real_root / fs::path(channel) / fs::path(name), ec);
   if (ec || !IsInside(real_root, real)) return std::nullopt;
   if (!fs::is_regular_file(real, ec) || ec) return std::nullopt;
   return real;
 }
 
+// A byte that never occurs in a playlist worth caching: it stands for the
+// session query in a cached rewrite.
+constexpr char kSessionMarker = '\x01';
+
+// The rewrite cut at every session query (kSessionMarker), or nullopt when
+// the source holds the marker byte itself.
+std::optional<std::vector<std::string>> SplitAtMarker(std::string_view rewritten,
+                                                      std::string_view source) {
+  if (source.find(kSessionMarker) != std::string_view::npos) return std::nullopt;
+  std::vector<std::string> pieces;
+  std::size_t from = 0;
+  for (std::size_t at; (at = rewritten.find(kSessionMarker, from)) != std::string_view::npos;
+       from = at + 1) {
+    pieces.emplace_back(rewritten.substr(from, at - from));
+  }
+  pieces.emplace_back(rewritten.substr(from));
+  return pieces;
+}
+
+std::string JoinPieces(const std::vector<std::string>& pieces, std::string_view glue) {
+  std::size_t size = glue.size() * (pieces.size() - 1);
+  for (const std::string& p : pieces) size += p.size();
+  std::string out;
+  out.reserve(size);
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    if (i > 0) out += glue;
+    out += pieces[i];
+  }
+  return out;
+}
+
 // Reads a whole file of at most `max_bytes`. NotFound when it vanished (ffmpeg
 // deletes old files), InvalidArgument when too large, Io otherwise.
 Result<std::string> ReadSmallFile(const fs::path& path, std::size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) return Error::NotFound("file vanished");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Error::NotFound("file vanished");
     return Error::Io("cannot open " + path.string());
   }
-  std::string data(max_bytes + 1, '\0');
-  in.read(data.data(), std::streamsize(data.size()));
-  if (in.bad()) return Error::Io("cannot read " + path.string());
-  data.resize(std::size_t(in.gcount()));
+  // Sized by fstat, plus one byte to see a file that grew meanwhile (or a
+  // size fstat does not know), read until EOF: a playlist costs one small
+  // allocation and usually two read calls.
+  struct stat st {};
+  const std::size_t expected =
+      ::fstat(fd, &st) == 0 && st.st_size >= 0 ? std::size_t(st.st_size) : 0;
+  std::string data(std::min(expected, max_bytes) + 1, '\0');
+  std::size_t got = 0;
+  for (;;) {
+    if (got == data.size()) {
+      if (data.size() > max_bytes) break;
+      data.resize(std::min(data.size() * 2, max_bytes + 1));
+    }
+    const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return Error::Io("cannot read " + path.string());
+    }
+    if (n == 0) break;
+    got += std::size_t(n);
+  }
+  ::close(fd);
+  data.resize(got);
   if (data.size() > max_bytes) {
     return Error::InvalidArgument(path.string() + " is larger than " + std::to_string(max_bytes) +
                                   " bytes");
@@ -155,29 +206,89 @@ HttpResponse Origin::Handle(const HttpRequest& request) {
   const std::string_view name = rest.substr(slash + 1);
   if (!IsValidChannelId(channel) || !IsServableFileName(name)) return NotFound();
 
-  const std::optional<fs::path> file = ResolveInsideRoot(options_.hls_root, channel, name);
+  std::optional<ServableFile> file = Resolve(channel, name);
   if (!file) return NotFound();
   const MediaType type = *MediaTypeOf(name);
   if (type.extension == ".m3u8") return ServePlaylist(request, std::string(channel), name, *file);
-  return ServeSegment(request, std::string(channel), *file, type.content_type);
+  return ServeSegment(request, std::string(channel), file->path, type.content_type);
+}
+
+std::optional<Origin::ServableFile> Origin::Resolve(std::string_view channel,
+                                                    std::string_view name) {
+  const auto version_of = [](const struct stat& st) {
+    return FileVersion{std::uint64_t(st.st_dev), std::uint64_t(st.st_ino), std::int64_t(st.st_size),
+                       std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+  };
+  // The canonical root is looked up again only when hls_root stops naming
+  // the directory it was found for (created, replaced, remounted).
+  struct stat st {};
+  if (::stat(options_.hls_root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+  const FileVersion root_version{std::uint64_t(st.st_dev), std::uint64_t(st.st_ino), 0, 0};
+  fs::path real_root;
+  {
+    std::lock_guard lock(cache_mu_);
+    if (!real_root_.empty() && root_version_ == root_version) real_root = real_root_;
+  }
+  if (real_root.empty()) {
+    std::error_code ec;
+    real_root = fs::canonical(options_.hls_root, ec);
+    if (ec) return std::nullopt;
+    std::lock_guard lock(cache_mu_);
+    real_root_ = real_root;
+    root_version_ = root_version;
+  }
+  // Usually neither the channel directory nor the file is a symlink: then,
+  // as the names hold no '/' and are not "." or "..", the real path is
+  // <real_root>/<channel>/<name>, and two lstat calls prove it.
+  fs::path path = real_root / fs::path(channel);
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  if (S_ISDIR(st.st_mode)) {
+    path /= fs::path(name);
+    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+    if (S_ISREG(st.st_mode)) return ServableFile{std::move(path), version_of(st)};
+    if (!S_ISLNK(st.st_mode)) return std::nullopt;
+  } else if (!S_ISLNK(st.st_mode)) {
+    return std::nullopt;
+  }
+  // A symlink on the way: resolve it all and check where it leads.
+  std::optional<fs::path> real = ResolveInsideRoot(real_root, channel, name);
+  if (!real || ::stat(real->c_str(), &st) != 0) return std::nullopt;
+  return ServableFile{std::move(*real), version_of(st)};
 }
 
 HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string& channel,
-                                   std::string_view name, const fs::path& file) {
-  const Result<std::string> source = ReadSmallFile(file, kMaxPlaylistBytes);
-  if (!source.ok()) {
-    if (source.error().code() == ErrorCode::kNotFound) return NotFound();
-    spdlog::error("origin: cannot serve a playlist: {}", source.error().ToString());
-    return HttpResponse::Error(500, "playlist unavailable");
+                                   std::string_view name, const ServableFile& file) {
+  // The last read of this playlist, if the file has not changed since.
+  CachedPlaylist cached;
+  {
+    std::lock_guard lock(cache_mu_);
+    const auto it = playlists_.find(file.path.native());
+    if (it != playlists_.end() && it->second.version == file.version) cached = it->second;
   }
+  if (!cached.source) {
+    Result<std::string> read = ReadSmallFile(file.path, kMaxPlaylistBytes);
+    if (!read.ok()) {
+      if (read.error().code() == ErrorCode::kNotFound) return NotFound();
+      spdlog::error("origin: cannot serve a playlist: {}", read.error().ToString());
+      return HttpResponse::Error(500, "playlist unavailable");
+    }
+    cached = CachedPlaylist{file.version, std::make_shared<const std::string>(std::move(*read)), 0,
+                            nullptr};
+  }
+  const std::string& source = *cached.source;
 
   const WallTime now = clock_.Now();
   const bool head = request.method == "HEAD";
   const std::optional<std::string> presented = request.Query(kSessionParameter);
   std::string id;
-  if (presented && sessions_.Verify(channel, *presented)) {
+  // Touch verifies the id itself (one HMAC per request, not two); HEAD
+  // refreshes nothing, so it only verifies.
+  const bool valid =
+      presented && (head ? sessions_.Verify(channel, *presented)
+                         : sessions_.Touch(channel, *presented, now, Activity::kPlaylist,
+                                           request.client_address));
+  if (valid) {
     id = *presented;
-    if (!head) (void)sessions_.Touch(channel, id, now, Activity::kPlaylist, request.client_address);
   } else if (Result<std::string> minted = sessions_.Mint(channel); minted.ok()) {
     id = std::move(*minted);
   } else {
@@ -188,10 +299,10 @@ HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string
   // A player that asked for a media playlist with no session would reload
   // that same URL, and get a new id each time: hand it a one-variant
   // multivariant playlist instead, whose variant URI carries its session.
-  if (!presented && !id.empty() && IsMediaPlaylist(*source)) {
-    const fs::path dir = file.parent_path();
+  if (!presented && !id.empty() && IsMediaPlaylist(source)) {
+    const fs::path dir = file.path.parent_path();
     const std::uint64_t bandwidth =
-        PeakBitrate(*source, [&](std::string_view uri) -> std::optional<std::uint64_t> {
+        PeakBitrate(source, [&](std::string_view uri) -> std::optional<std::uint64_t> {
           if (!IsServableFileName(uri)) return std::nullopt;  // only plain names beside it
           std::error_code ec;
           const auto size = fs::file_size(dir / fs::path(uri), ec);
@@ -207,21 +318,51 @@ HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string
     return r;
   }
 
+  const std::string session_query =
+      id.empty() ? std::string() : std::string(kSessionParameter) + "=" + id;
+  std::optional<PublishedDateRange> published = LatestDateRange(channel, now);
+  const std::uint64_t generation = published ? published->generation : 0;
   PlaylistRewrite rewrite;
-  if (!id.empty()) rewrite.session_query = std::string(kSessionParameter) + "=" + id;
-  rewrite.daterange = LatestDateRange(channel, now);
-  Result<std::string> body = RewritePlaylist(*source, rewrite);
-  if (!body.ok()) {
-    // Typically a playlist caught mid-write by a muxer without temp_file.
-    spdlog::warn("origin: {} is not a servable playlist: {}", file.string(),
-                 body.error().ToString());
-    return HttpResponse::Error(503, "playlist not ready");
+  if (published) rewrite.daterange = std::move(published->tag);
+  std::string body;
+  if (session_query.empty()) {
+    // No session to carry (the random generator failed): URIs stay as they are.
+    Result<std::string> plain = RewritePlaylist(source, rewrite);
+    if (!plain.ok()) return HttpResponse::Error(503, "playlist not ready");
+    body = std::move(*plain);
+  } else if (cached.pieces && cached.daterange_generation == generation) {
+    body = JoinPieces(*cached.pieces, session_query);
+  } else {
+    // Rewritten once with a marker where the session query goes; the cut
+    // pieces serve every later request until the file or payload changes.
+    rewrite.session_query = std::string(1, kSessionMarker);
+    Result<std::string> marked = RewritePlaylist(source, rewrite);
+    if (!marked.ok()) {
+      // Typically a playlist caught mid-write by a muxer without temp_file.
+      spdlog::warn("origin: {} is not a servable playlist: {}", file.path.string(),
+                   marked.error().ToString());
+      return HttpResponse::Error(503, "playlist not ready");
+    }
+    std::optional<std::vector<std::string>> pieces = SplitAtMarker(*marked, source);
+    if (pieces) {
+      body = JoinPieces(*pieces, session_query);
+      cached.pieces = std::make_shared<const std::vector<std::string>>(std::move(*pieces));
+      cached.daterange_generation = generation;
+    } else {
+      rewrite.session_query = session_query;
+      Result<std::string> direct = RewritePlaylist(source, rewrite);
+      if (!direct.ok()) return HttpResponse::Error(503, "playlist not ready");
+      body = std::move(*direct);
+    }
+    std::lock_guard lock(cache_mu_);
+    if (playlists_.size() >= kMaxCachedPlaylists) playlists_.clear();
+    playlists_.insert_or_assign(file.path.native(), cached);
   }
 
   HttpResponse r;
   r.status = 200;
   r.content_type = std::string(kPlaylistContentType);
-  r.body = std::move(*body);
+  r.body = std::move(body);
   r.headers.emplace_back("Cache-Control", std::string(kPlaylistCacheControl));
   return r;
 }
@@ -242,10 +383,11 @@ HttpResponse Origin::ServeSegment(const HttpRequest& request, const std::string&
   return r;
 }
 
-std::optional<DateRangeTag> Origin::LatestDateRange(const std::string& channel, WallTime now) {
+std::optional<Origin::PublishedDateRange> Origin::LatestDateRange(const std::string& channel,
+                                                                  WallTime now) {
   std::lock_guard lock(payload_mu_);
   const auto it = latest_.find(channel);
-  if (it == latest_.end() || now - it->second.start > kMaxPayloadAge) return std::nullopt;
+  if (it == latest_.end() || now - it->second.tag.start > kMaxPayloadAge) return std::nullopt;
   return it->second;
 }
 
@@ -299,8 +441,8 @@ Result<PublishOutcome> Origin::Publish(const Summary& summary, const std::string
   std::lock_guard lock(payload_mu_);
   // Forget channels that stopped publishing, so the map stays bounded.
   std::erase_if(latest_,
-                [&](const auto& kv) { return tag.start - kv.second.start > kMaxPayloadAge; });
-  latest_[summary.channel] = std::move(tag);
+                [&](const auto& kv) { return tag.start - kv.second.tag.start > kMaxPayloadAge; });
+  latest_[summary.channel] = PublishedDateRange{std::move(tag), ++publish_generation_};
   return PublishOutcome::Published();
 }
 

@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -32,6 +34,10 @@ inline constexpr std::size_t kMaxPolledChannels = 10'000;
 // A published payload older than this is no longer injected: when ticks
 // stop, viewers see no number rather than a stale one.
 inline constexpr std::chrono::minutes kMaxPayloadAge{10};
+// Playlists whose last read (and rewrite) the origin keeps; past it the
+// cache starts over. Far more than ffmpeg writes per channel times the
+// channels of one machine.
+inline constexpr std::size_t kMaxCachedPlaylists = 4096;
 // The query parameter that carries the session id.
 inline constexpr std::string_view kSessionParameter = "hcs";
 
@@ -96,12 +102,45 @@ class Origin final : public Source, public Publisher {
   const std::string& url_prefix() const { return options_.url_prefix; }
 
  private:
+  // Identifies one version of a file: a rename (ffmpeg's temp_file) changes
+  // the inode, a rewrite in place the size or modification time. File times
+  // tick with the kernel's coarse clock (a few ms): a rewrite in place to the
+  // same size within that tick is seen at the file's next change (ffmpeg
+  // writes a playlist once per segment).
+  struct FileVersion {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::int64_t size = 0;
+    std::int64_t modified_ns = 0;
+    friend bool operator==(const FileVersion&, const FileVersion&) = default;
+  };
+  struct ServableFile {
+    std::filesystem::path path;  // real path, inside the real hls_root
+    FileVersion version;
+  };
+  // A playlist as last read, and its rewrite for one DATERANGE, cut where
+  // each session query goes (empty when not built yet).
+  struct CachedPlaylist {
+    FileVersion version;
+    std::shared_ptr<const std::string> source;
+    std::uint64_t daterange_generation = 0;  // of `pieces`; 0 = no DATERANGE
+    std::shared_ptr<const std::vector<std::string>> pieces;
+  };
+  // The latest payload of a channel; generation counts Publish calls.
+  struct PublishedDateRange {
+    DateRangeTag tag;
+    std::uint64_t generation = 0;
+  };
+
+  // <hls_root>/<channel>/<name> when it is a regular file whose real path
+  // (symlinks resolved) lies inside the real hls_root.
+  std::optional<ServableFile> Resolve(std::string_view channel, std::string_view name);
   HttpResponse ServePlaylist(const HttpRequest& request, const std::string& channel,
-                             std::string_view name, const std::filesystem::path& file);
+                             std::string_view name, const ServableFile& file);
   HttpResponse ServeSegment(const HttpRequest& request, const std::string& channel,
                             const std::filesystem::path& file, std::string_view extension);
   // The DATERANGE to inject for `channel` at `now`, if a fresh one exists.
-  std::optional<DateRangeTag> LatestDateRange(const std::string& channel, WallTime now);
+  std::optional<PublishedDateRange> LatestDateRange(const std::string& channel, WallTime now);
 
   const OriginOptions options_;
   const Clock& clock_;
@@ -109,7 +148,15 @@ class Origin final : public Source, public Publisher {
 
   // Guarded by payload_mu_.
   std::mutex payload_mu_;
-  std::map<ChannelId, DateRangeTag> latest_;
+  std::map<ChannelId, PublishedDateRange> latest_;
+  std::uint64_t publish_generation_ = 0;
+
+  // Guarded by cache_mu_: what saves a playlist request its file reads and
+  // most of its rewrite, and a request its walk up the root's path.
+  std::mutex cache_mu_;
+  std::filesystem::path real_root_;  // canonical hls_root; empty = unknown
+  FileVersion root_version_;         // of hls_root when real_root_ was found
+  std::unordered_map<std::string, CachedPlaylist> playlists_;  // by real path
 };
 
 }  // namespace headcount

@@ -81,7 +81,7 @@ class OriginTest : public ::testing::Test {
     return Origin(o, clock_);
   }
 
-  static HttpRequest Get(std::string path, std::optional<std::string> hcs = std::nullopt,
+  static HttpRequest Get(const std::string& path, std::optional<std::string> hcs = std::nullopt,
                          std::string method = "GET") {
     HttpRequest r;
     r.method = std::move(method);
@@ -403,6 +403,43 @@ TEST_F(OriginTest, PublishedPayloadRidesInTheMediaPlaylist) {
   // A payload nobody refreshed for kMaxPayloadAge is no longer shown.
   clock_.Advance(kMaxPayloadAge + std::chrono::minutes(2));
   EXPECT_THAT(PlayerGet(origin, "/hls/demo/stream.m3u8").body, Not(HasSubstr("DATERANGE")));
+}
+
+// The origin keeps the last read of a playlist and its rewrite: whatever it
+// keeps, every request gets what a fresh read and rewrite would give.
+TEST_F(OriginTest, ServesTheCurrentPlaylistAfterItChanges) {
+  Origin origin = MakeOrigin();
+  const std::string id = SessionOf(origin.Handle(Get("/hls/demo/stream.m3u8")).body);
+  const std::string first = origin.Handle(Get("/hls/demo/stream.m3u8", id)).body;
+  EXPECT_THAT(first, HasSubstr("seg_00004.ts?hcs=" + id + "\n"));
+  // Another session gets the same playlist with its own id.
+  const std::string other = SessionOf(origin.Handle(Get("/hls/demo/stream.m3u8")).body);
+  std::string expected = first;
+  for (std::size_t at; (at = expected.find(id)) != std::string::npos;) {
+    expected.replace(at, id.size(), other);
+  }
+  EXPECT_EQ(origin.Handle(Get("/hls/demo/stream.m3u8", other)).body, expected);
+
+  // ffmpeg with temp_file: a new file renamed over the old one.
+  std::string next(testdata::kFfmpegTsPlaylist);
+  next += "#EXTINF:1.000000,\nseg_00005.ts\n";
+  WriteFile(root_ / "demo" / "stream.m3u8.tmp", next);
+  fs::rename(root_ / "demo" / "stream.m3u8.tmp", root_ / "demo" / "stream.m3u8");
+  EXPECT_THAT(origin.Handle(Get("/hls/demo/stream.m3u8", id)).body,
+              HasSubstr("seg_00005.ts?hcs=" + id + "\n"));
+  // Without temp_file: rewritten in place.
+  next += "#EXTINF:1.000000,\nseg_00006.ts\n";
+  WriteFile(root_ / "demo" / "stream.m3u8", next);
+  EXPECT_THAT(origin.Handle(Get("/hls/demo/stream.m3u8", id)).body,
+              HasSubstr("seg_00006.ts?hcs=" + id + "\n"));
+  // Gone: 404, not the kept copy.
+  fs::remove(root_ / "demo" / "stream.m3u8");
+  EXPECT_EQ(origin.Handle(Get("/hls/demo/stream.m3u8", id)).status, 404);
+  // The whole root replaced by another folder.
+  fs::rename(root_, base_ / "old-hls");
+  WriteFile(root_ / "demo" / "stream.m3u8", testdata::kFfmpegFmp4Playlist);
+  EXPECT_THAT(origin.Handle(Get("/hls/demo/stream.m3u8", id)).body,
+              HasSubstr("stream2.m4s?hcs=" + id + "\n"));
 }
 
 TEST_F(OriginTest, PublishRejectsBadInput) {

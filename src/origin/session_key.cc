@@ -19,8 +19,9 @@ std::string Errno() { return std::strerror(errno); }  // NOLINT(concurrency-mt-u
 
 Result<std::string> ReadKey(const fs::path& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
+  if (::stat(path.c_str(), &st) != 0) {
     return Error::Io("cannot stat " + path.string() + ": " + Errno());
+  }
   if (!S_ISREG(st.st_mode)) return Error::InvalidArgument(path.string() + " is not a file");
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     return Error::InvalidArgument("the session key file " + path.string() +

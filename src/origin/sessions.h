@@ -104,11 +104,21 @@ class ViewerSessions {
   bool Sign(std::string_view channel, const unsigned char* nonce, unsigned char* tag) const;
   // `id` decoded, if it is well formed and signed for `channel`.
   bool Decode(std::string_view channel, std::string_view id, RawId& raw) const;
+  // `id` decoded, if it is well formed (signature not checked).
+  static bool Parse(std::string_view id, RawId& raw);
+  // True when `raw`'s tag is the signature of its nonce for `channel`.
+  bool IsSigned(std::string_view channel, const RawId& raw) const;
   // Drops sessions idle at `now`. Requires mu_.
   void DropExpiredLocked(WallTime now);
 
   const std::chrono::seconds idle_timeout_;
   const std::string key_;
+  // HMAC-SHA256's key blocks (RFC 2104): the key, hashed if longer than a
+  // SHA-256 block, zero-padded and XORed with 0x36 (inner) and 0x5c (outer),
+  // computed once so that signing an id is two plain SHA-256 digests.
+  static constexpr std::size_t kHmacBlockBytes = 64;
+  const std::array<unsigned char, kHmacBlockBytes> inner_pad_;
+  const std::array<unsigned char, kHmacBlockBytes> outer_pad_;
   const std::size_t max_sessions_;
   const std::size_t max_sessions_per_client_;
 

@@ -1,12 +1,16 @@
 #include "origin/sessions.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include <cstring>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "core/time_text.h"
+#include "origin/base64.h"
 
 namespace headcount {
 namespace {
@@ -35,6 +39,31 @@ TEST(ViewerSessionsTest, IdsAreUrlSafeAndUnique) {
   EXPECT_EQ(ids.size(), 1000u);
 }
 
+// Ids are signed with a precomputed HMAC key schedule; their tags must stay
+// exactly OpenSSL's HMAC-SHA256, or ids minted before an upgrade (kept by
+// players across a restart) would stop verifying.
+TEST(ViewerSessionsTest, TagIsHmacSha256OfChannelAndNonce) {
+  for (const std::string& key : {std::string(32, 'k'), std::string(100, 'L'), std::string("k")}) {
+    ViewerSessions s(SessionOptions{.key = key});
+    for (const std::string& channel : {std::string("demo"), std::string(64, 'c')}) {
+      const Result<std::string> raw = Base64UrlDecode(MintOk(s, channel));
+      ASSERT_TRUE(raw.ok());
+      ASSERT_EQ(raw->size(), kSessionNonceBytes + kSessionTagBytes);
+      std::string message = channel;
+      message += '\n';
+      message.append(raw->data(), kSessionNonceBytes);
+      unsigned char mac[EVP_MAX_MD_SIZE];
+      unsigned int mac_len = 0;
+      ASSERT_NE(HMAC(EVP_sha256(), key.data(), int(key.size()),
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac,
+                     &mac_len),
+                nullptr);
+      EXPECT_EQ(std::memcmp(mac, raw->data() + kSessionNonceBytes, kSessionTagBytes), 0)
+          << "key of " << key.size() << " bytes, channel " << channel;
+    }
+  }
+}
+
 TEST(ViewerSessionsTest, MintAloneIsNotCounted) {
   ViewerSessions s;
   for (int i = 0; i < 100; ++i) (void)MintOk(s, "demo");
@@ -45,8 +74,9 @@ TEST(ViewerSessionsTest, MintAloneIsNotCounted) {
 TEST(ViewerSessionsTest, OnePlayerManyRequestsCountsOnce) {
   ViewerSessions s;
   const std::string id = MintOk(s, "demo");
-  for (int i = 0; i < 50; ++i)
+  for (int i = 0; i < 50; ++i) {
     EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(i / 5), Activity::kMedia));
+  }
   EXPECT_EQ(s.CountActive(kT0 + seconds(10)), (std::map<ChannelId, std::int64_t>{{"demo", 1}}));
 }
 
@@ -54,8 +84,9 @@ TEST(ViewerSessionsTest, PlaylistOnlyClientIsNotAViewer) {
   ViewerSessions s;
   const std::string id = MintOk(s, "demo");
   // A crawler that follows playlist links but never fetches media.
-  for (int i = 0; i < 10; ++i)
+  for (int i = 0; i < 10; ++i) {
     EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(i), Activity::kPlaylist));
+  }
   EXPECT_EQ(s.ActiveTotal(kT0 + seconds(10)), 0);
   // Its first segment makes it a viewer; playlist reloads then keep it one.
   EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(10), Activity::kMedia));

@@ -85,6 +85,24 @@ double Quality(std::string_view accept, std::string_view type, std::string_view 
   return best_q;
 }
 
+// The channel segment of a history request, still percent-encoded: the one
+// segment of the raw path between /api/channels/ and /history. It is cut
+// from the raw target, before decoding, so that an id holding '/' (an IVS
+// channel ARN, sent as %2F) stays one segment. nullopt for another path.
+std::optional<std::string_view> RawHistorySegment(const HttpRequest& request) {
+  std::string_view raw =
+      request.target.empty() ? std::string_view(request.path) : std::string_view(request.target);
+  raw = raw.substr(0, raw.find('?'));
+  if (!raw.starts_with(kChannelPrefix) || !raw.ends_with(kHistorySuffix) ||
+      raw.size() <= kChannelPrefix.size() + kHistorySuffix.size()) {
+    return std::nullopt;
+  }
+  const std::string_view segment =
+      raw.substr(kChannelPrefix.size(), raw.size() - kChannelPrefix.size() - kHistorySuffix.size());
+  if (segment.find('/') != std::string_view::npos) return std::nullopt;
+  return segment;
+}
+
 HttpResponse MethodNotAllowed() {
   HttpResponse response = HttpResponse::Error(405, "method not allowed");
   response.headers.emplace_back("Allow", std::string(kAllowedMethods));
@@ -110,13 +128,7 @@ bool Api::Serves(std::string_view path) {
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   const std::string_view path = request.path;
-  std::optional<std::string_view> history_channel;
-  if (path.starts_with(kChannelPrefix) && path.ends_with(kHistorySuffix) &&
-      path.size() > kChannelPrefix.size() + kHistorySuffix.size()) {
-    const std::string_view id = path.substr(
-        kChannelPrefix.size(), path.size() - kChannelPrefix.size() - kHistorySuffix.size());
-    if (id.find('/') == std::string_view::npos) history_channel = id;
-  }
+  const std::optional<std::string_view> history_channel = RawHistorySegment(request);
   const bool known = path == kChannelsPath || path == "/healthz" || path == "/metrics" ||
                      history_channel.has_value();
   if (!known) return NoStore(HttpResponse::Error(404, "not found"));
@@ -174,11 +186,15 @@ HttpResponse Api::Channels() const {
       HttpResponse::Json(200, body.dump(-1, ' ', false, json::error_handler_t::replace)));
 }
 
-HttpResponse Api::History(std::string_view channel_view, const HttpRequest& request) {
-  if (!IsValidChannelId(channel_view)) {
-    return NoStore(HttpResponse::Error(400, "invalid channel id: use 1-64 of A-Z a-z 0-9 _ -"));
+HttpResponse Api::History(std::string_view raw_channel, const HttpRequest& request) {
+  auto decoded = PercentDecode(raw_channel);
+  if (!decoded.ok() || !IsChannelIdOrArn(*decoded)) {
+    return NoStore(HttpResponse::Error(
+        400,
+        "invalid channel id: use 1-64 of A-Z a-z 0-9 _ -, or an IVS channel ARN "
+        "(arn:aws:ivs:<region>:<account>:channel/<id>) percent-encoded as one path segment"));
   }
-  const ChannelId channel(channel_view);
+  const ChannelId channel = std::move(*decoded);
 
   std::chrono::milliseconds since = kDefaultHistorySpan;
   if (const auto text = request.Query("since")) {

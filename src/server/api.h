@@ -31,8 +31,12 @@ struct ApiOptions {
 //      "points":[{"start":"...","viewers":n}]}    stored buckets only (a gap has no point);
 //     or CSV "start,viewers" when format=csv or Accept prefers text/csv.
 //     since: a duration (core ParseDuration), 0 < since <= kMaxHistorySpan;
-//     id: core IsValidChannelId ([A-Za-z0-9_-]{1,64}). 400 for a bad parameter (named), 404 for an
-//     unknown channel, 503 when the store fails.
+//     id: one path segment of the raw target, percent-decoded, that is an
+//     origin id (core IsValidChannelId, [A-Za-z0-9_-]{1,64}) or an IVS channel
+//     ARN (core IsIvsChannelArn), e.g. /api/channels/arn%3Aaws%3Aivs%3Aus-west-2
+//     %3A123456789012%3Achannel%2FabcdEFGH1234/history (what encodeURIComponent
+//     makes). 400 for a bad id or parameter (named), 404 for an unknown
+//     channel, 503 when the store fails.
 //   GET /healthz   {"status":"ok","last_tick":"..."|null}
 //   GET /metrics   Prometheus text format 0.0.4
 // Anything else -> 404. Every error body is {"error":"..."}.
@@ -56,7 +60,8 @@ class Api {
 
  private:
   HttpResponse Channels() const;
-  HttpResponse History(std::string_view channel, const HttpRequest& request);
+  // `raw_channel`: the still percent-encoded id segment of the target.
+  HttpResponse History(std::string_view raw_channel, const HttpRequest& request);
   HttpResponse Health() const;
 
   LiveState& live_;

@@ -208,6 +208,70 @@ TEST_F(ApiTest, HistoryRefusesBadChannelIds) {
   EXPECT_EQ(Get("/api/channels/" + std::string(64, 'x') + "/history").status, 404);
 }
 
+constexpr const char* kArn = "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234";
+// kArn as encodeURIComponent writes it: one path segment.
+constexpr const char* kEncodedArn =
+    "arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdEFGH1234";
+
+TEST_F(ApiTest, HistoryOfAnIvsChannelByItsEncodedArn) {
+  history_.samples = {{kArn, At("2026-11-25T12:01:00Z"), 6},
+                      {kArn, At("2026-11-25T12:02:00Z"), 7},
+                      {"demo", At("2026-11-25T12:02:00Z"), 100}};
+  HttpResponse r = Get(std::string("/api/channels/") + kEncodedArn + "/history?since=1h");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json body = Body(r);
+  EXPECT_EQ(body["channel"], kArn);
+  EXPECT_EQ(body["points"], json::parse(R"([{"start":"2026-11-25T12:01:00Z","viewers":6},
+                                            {"start":"2026-11-25T12:02:00Z","viewers":7}])"));
+
+  // ':' needs no escape in a path; only the '/' must be %2F (either case).
+  r = Get("/api/channels/arn:aws:ivs:us-west-2:123456789012:channel%2fabcdEFGH1234/history");
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = Get(std::string("/api/channels/") + kEncodedArn + "/history?format=csv");
+  EXPECT_EQ(r.body, "start,viewers\n2026-11-25T12:01:00Z,6\n2026-11-25T12:02:00Z,7\n");
+}
+
+TEST_F(ApiTest, HistoryOfAnIvsChannelSeenLiveButNotStoredIsEmpty) {
+  TickReport report;
+  report.bucket = At("2026-11-25T12:03:00Z");
+  Summary s;
+  s.channel = kArn;
+  s.at = report.bucket;
+  report.summaries = {s};
+  live_.Update(report);
+  const HttpResponse r = Get(std::string("/api/channels/") + kEncodedArn + "/history");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["points"], json::array());
+}
+
+TEST_F(ApiTest, AnArnSplitIntoSegmentsIsNoHistoryRoute) {
+  // A raw '/' splits the ARN: that is another path, not a channel.
+  history_.samples = {{kArn, At("2026-11-25T12:02:00Z"), 7}};
+  const HttpResponse r =
+      Get("/api/channels/arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234/history");
+  EXPECT_EQ(r.status, 404);
+}
+
+TEST_F(ApiTest, HistoryRefusesIdsThatAreNeitherOriginIdsNorChannelArns) {
+  for (const std::string id : {
+           "arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Astream-key%2Fabc",  // not a channel
+           "arn%3Aaws%3As3%3Aus-west-2%3A123456789012%3Achannel%2Fabc",      // not IVS
+           "arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2Fa%2Fb",   // '/' in the id
+           "arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2F",        // no id
+           "a%2Fb",                                                          // an encoded '/'
+           "%2E%2E",                                                         // ".."
+           "demo%ZZ",                                                        // bad escape
+       }) {
+    HttpRequest req;
+    req.method = "GET";
+    req.target = "/api/channels/" + id + "/history";
+    req.path = req.target;  // the server's decoded path does not matter here
+    const HttpResponse r = api_.Handle(req);
+    EXPECT_EQ(r.status, 400) << id;
+    EXPECT_THAT(Body(r)["error"].get<std::string>(), HasSubstr("invalid channel id")) << id;
+  }
+}
+
 TEST_F(ApiTest, HistoryOfAnUnknownChannelIs404) {
   const HttpResponse r = Get("/api/channels/nobody/history");
   EXPECT_EQ(r.status, 404);

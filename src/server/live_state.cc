@@ -8,8 +8,8 @@ namespace headcount {
 namespace {
 
 const SystemClock& TheSystemClock() {
-  static const SystemClock clock;  // made once, thread-safely
-  return clock;
+  static const SystemClock kClock;  // made once, thread-safely
+  return kClock;
 }
 
 }  // namespace

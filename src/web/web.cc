@@ -1,5 +1,7 @@
 #include "web/web.h"
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -10,6 +12,7 @@ namespace headcount {
 namespace {
 
 constexpr std::string_view kWatchPrefix = "/watch/";
+constexpr std::string_view kIvsWatchPath = "/watch";  // ?src=<IVS playback URL>
 constexpr std::string_view kStaticPrefix = "/static/";
 constexpr std::string_view kAllowedMethods = "GET, HEAD";
 
@@ -27,6 +30,18 @@ constexpr std::string_view kContentSecurityPolicy =
     "media-src 'self' blob: data:; worker-src 'self' blob:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+// The IVS player page (/watch?src=...) and the IVS player's wasm worker: as
+// above, plus WebAssembly ('wasm-unsafe-eval', no JS eval) and fetches from
+// any http(s) origin, since the playback URL is the viewer's choice (IVS's
+// CDN allows any origin). The page itself accepts only http(s) .m3u8 URLs.
+constexpr std::string_view kIvsPlayerContentSecurityPolicy =
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' data:; media-src 'self' blob: data:; worker-src 'self' blob:; "
+    "connect-src 'self' https: http:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// Files served with kIvsPlayerContentSecurityPolicy (a worker takes the CSP of its script).
+constexpr std::string_view kIvsPlayerFiles[] = {"amazon-ivs-wasmworker.min.js",
+                                                "amazon-ivs-wasmworker.min.wasm"};
+
 struct ContentType {
   std::string_view extension;
   std::string_view type;
@@ -38,6 +53,7 @@ constexpr ContentType kContentTypes[] = {
     {".svg", "image/svg+xml"},
     {".png", "image/png"},
     {".json", "application/json"},
+    {".wasm", "application/wasm"},
 };
 
 std::string_view ContentTypeOf(std::string_view name) {
@@ -56,8 +72,8 @@ std::optional<EmbeddedFile> FindFile(std::string_view name) {
 
 // X-Content-Type-Options: nosniff is not here: the HTTP server sets it on
 // every response (http_server.cc), and a second copy would be a duplicate.
-void AddSecurityHeaders(HttpResponse& r) {
-  r.headers.emplace_back("Content-Security-Policy", std::string(kContentSecurityPolicy));
+void AddSecurityHeaders(HttpResponse& r, std::string_view csp = kContentSecurityPolicy) {
+  r.headers.emplace_back("Content-Security-Policy", std::string(csp));
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
 }
 
@@ -68,27 +84,29 @@ HttpResponse ErrorPage(int status, std::string_view message) {
   return r;
 }
 
-HttpResponse Serve(const EmbeddedFile& file, std::string_view cache_control) {
+HttpResponse Serve(const EmbeddedFile& file, std::string_view cache_control,
+                   std::string_view csp = kContentSecurityPolicy) {
   HttpResponse r;
   r.status = 200;
   r.content_type = std::string(ContentTypeOf(file.name));
   r.body.assign(reinterpret_cast<const char*>(file.bytes.data()), file.bytes.size());
   r.headers.emplace_back("Cache-Control", std::string(cache_control));
-  AddSecurityHeaders(r);
+  AddSecurityHeaders(r, csp);
   return r;
 }
 
 // A page or file that must have been embedded; a build without it is broken.
-HttpResponse ServePage(std::string_view name) {
+HttpResponse ServePage(std::string_view name, std::string_view csp = kContentSecurityPolicy) {
   const auto file = FindFile(name);
   if (!file) return ErrorPage(500, "page missing from this build");
-  return Serve(*file, kPageCacheControl);
+  return Serve(*file, kPageCacheControl, csp);
 }
 
 }  // namespace
 
 bool ServesWeb(std::string_view path) {
-  return path == "/" || path.starts_with(kWatchPrefix) || path.starts_with(kStaticPrefix);
+  return path == "/" || path == kIvsWatchPath || path.starts_with(kWatchPrefix) ||
+         path.starts_with(kStaticPrefix);
 }
 
 HttpResponse HandleWeb(const HttpRequest& request) {
@@ -100,6 +118,8 @@ HttpResponse HandleWeb(const HttpRequest& request) {
     return r;
   }
   if (path == "/") return ServePage("index.html");
+  // The page checks ?src= itself (and says what is wrong with it).
+  if (path == kIvsWatchPath) return ServePage("watch-ivs.html", kIvsPlayerContentSecurityPolicy);
   if (path.starts_with(kWatchPrefix)) {
     if (!IsValidChannelId(path.substr(kWatchPrefix.size()))) {
       return ErrorPage(404, "no such channel: a channel id is 1 to 64 of A-Z a-z 0-9 _ -");
@@ -113,7 +133,10 @@ HttpResponse HandleWeb(const HttpRequest& request) {
   }
   const auto file = FindFile(name);
   if (!file) return ErrorPage(404, "not found");
-  return Serve(*file, kStaticCacheControl);
+  const bool ivs_player = std::find(std::begin(kIvsPlayerFiles), std::end(kIvsPlayerFiles), name) !=
+                          std::end(kIvsPlayerFiles);
+  return Serve(*file, kStaticCacheControl,
+               ivs_player ? kIvsPlayerContentSecurityPolicy : kContentSecurityPolicy);
 }
 
 }  // namespace headcount

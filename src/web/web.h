@@ -13,6 +13,10 @@ namespace headcount {
 //   /                   index.html (the dashboard)
 //   /watch/{channel}    watch.html (the player); channel must be a valid id
 //                       (core IsValidChannelId), else 404
+//   /watch              watch-ivs.html (the player with the Amazon IVS web
+//                       player, for ?src=<playback URL>; the page checks src),
+//                       with a CSP that also allows WebAssembly and fetches
+//                       from any http(s) origin
 //   /static/<file>      an embedded script, style sheet or image, by file name
 // Anything else -> 404 with {"error":"..."}. Every answer carries the
 // security headers (Content-Security-Policy, Referrer-Policy; the HTTP server
@@ -20,7 +24,7 @@ namespace headcount {
 // no-cache for pages, a short max-age for static files.
 HttpResponse HandleWeb(const HttpRequest& request);
 
-// True for the paths HandleWeb answers: "/", "/watch/...", "/static/...".
+// True for the paths HandleWeb answers: "/", "/watch", "/watch/...", "/static/...".
 // A router sends these to HandleWeb.
 bool ServesWeb(std::string_view path);
 

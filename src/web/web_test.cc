@@ -78,6 +78,9 @@ TEST(WebTest, StaticFilesWithTheirContentTypes) {
   };
   for (const Case& c :
        {Case{"watch.js", "text/javascript; charset=utf-8"},
+        Case{"watch-ivs.js", "text/javascript; charset=utf-8"},
+        Case{"overlay.js", "text/javascript; charset=utf-8"},
+        Case{"source.js", "text/javascript; charset=utf-8"},
         Case{"dashboard.js", "text/javascript; charset=utf-8"},
         Case{"payload.js", "text/javascript; charset=utf-8"},
         Case{"headcount.css", "text/css; charset=utf-8"}, Case{"favicon.svg", "image/svg+xml"}}) {
@@ -95,6 +98,35 @@ TEST(WebTest, VendoredHlsJs) {
   EXPECT_EQ(r.content_type, "text/javascript; charset=utf-8");
   EXPECT_EQ(r.body, ReadSourceFile("node_modules/hls.js/dist/hls.min.js"));
   EXPECT_GT(r.body.size(), 100000u);
+}
+
+TEST(WebTest, IvsPlayerPageAndItsFiles) {
+  const HttpResponse page = HandleWeb(Request("/watch?src=https%3A%2F%2Fexample.com%2Fa.m3u8"));
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.body, ReadSourceFile("web/watch-ivs.html"));
+  const auto csp = HeaderOf(page, "Content-Security-Policy");
+  ASSERT_TRUE(csp);
+  EXPECT_THAT(*csp, HasSubstr("script-src 'self' 'wasm-unsafe-eval';"));
+  EXPECT_THAT(*csp, HasSubstr("connect-src 'self' https: http:;"));
+  EXPECT_THAT(*csp, ::testing::Not(HasSubstr("'unsafe-eval'")));
+  EXPECT_THAT(*csp, ::testing::Not(HasSubstr("unsafe-inline")));
+
+  const HttpResponse bundle = HandleWeb(Request("/static/amazon-ivs-player.min.js"));
+  EXPECT_EQ(bundle.status, 200);
+  EXPECT_EQ(bundle.content_type, "text/javascript; charset=utf-8");
+  EXPECT_THAT(bundle.body, HasSubstr("IVSPlayer"));
+  EXPECT_THAT(*HeaderOf(bundle, "Content-Security-Policy"), HasSubstr("script-src 'self';"));
+  const HttpResponse worker = HandleWeb(Request("/static/amazon-ivs-wasmworker.min.js"));
+  EXPECT_EQ(worker.status, 200);
+  EXPECT_EQ(
+      worker.body,
+      ReadSourceFile("node_modules/amazon-ivs-player/dist/assets/amazon-ivs-wasmworker.min.js"));
+  // A worker runs under its own script's CSP: it fetches the stream and compiles the wasm.
+  EXPECT_THAT(*HeaderOf(worker, "Content-Security-Policy"), HasSubstr("'wasm-unsafe-eval'"));
+  const HttpResponse wasm = HandleWeb(Request("/static/amazon-ivs-wasmworker.min.wasm"));
+  EXPECT_EQ(wasm.status, 200);
+  EXPECT_EQ(wasm.content_type, "application/wasm");
+  EXPECT_EQ(wasm.body.substr(0, 4), std::string("\0asm", 4));
 }
 
 TEST(WebTest, TestsAndUnknownFilesAreNotServed) {
@@ -146,7 +178,8 @@ TEST(WebTest, ServesOnlyItsOwnPaths) {
   EXPECT_TRUE(ServesWeb("/static/watch.js"));
   EXPECT_FALSE(ServesWeb("/api/channels"));
   EXPECT_FALSE(ServesWeb("/hls/demo/stream.m3u8"));
-  EXPECT_FALSE(ServesWeb("/watch"));
+  EXPECT_TRUE(ServesWeb("/watch"));
+  EXPECT_FALSE(ServesWeb("/watchx"));
   EXPECT_EQ(HandleWeb(Request("/api/channels")).status, 404);
 }
 

@@ -5,9 +5,10 @@
 // against the Runtime API emulator, the IVS emulator and dynalite, with only
 // the variables Lambda sets.
 //
-// Packages HEADCOUNT_BIN (scripts/test: the CI build) when it is set, else
-// builds the release binary; a zip newer than that binary and the script is
-// reused.
+// Packages HEADCOUNT_LAMBDA_BIN, else HEADCOUNT_BIN, when one is set
+// (scripts/test: the unsanitized CI build, the kind of binary that is
+// deployed), else builds the release binary; a zip newer than that binary and
+// the script is reused.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,7 +24,7 @@ const OUT = join(ROOT, 'build/lambda');
 const ZIP = join(OUT, 'lambda.zip');
 
 function packageZip() {
-  const binary = process.env.HEADCOUNT_BIN;
+  const binary = process.env.HEADCOUNT_LAMBDA_BIN ?? process.env.HEADCOUNT_BIN;
   if (binary && existsSync(ZIP) && existsSync(join(OUT, 'binary.txt'))) {
     const zipTime = statSync(ZIP).mtimeMs;
     const fresh = readFileSync(join(OUT, 'binary.txt'), 'utf8').trim() === realpathSync(binary)

@@ -37,8 +37,27 @@ class MemoryStore final : public Store, public HistoryReader {
     return samples.size();
   }
 
+  // Fails the samples of record_fail_channels (the others are stored).
+  RecordOutcome RecordEach(std::span<const Sample> samples) override {
+    if (record_fail_channels.empty()) return Store::RecordEach(samples);
+    ++record_calls;
+    RecordOutcome out;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      if (record_fail_channels.count(samples[i].channel)) {
+        out.failed.push_back(i);
+      } else {
+        rows[{samples[i].channel, samples[i].bucket}] = samples[i].viewers;
+        ++out.written;
+      }
+    }
+    if (!out.failed.empty()) out.error = Error::Unavailable("lost some writes");
+    return out;
+  }
+
   Result<std::vector<Sample>> Window(std::span<const ChannelId> channels, Seconds from,
                                      Seconds to) override {
+    ++window_calls;
+    window_channels_asked += channels.size();
     if (window_error) return *window_error;
     std::vector<Sample> out;
     for (const auto& c : channels) {
@@ -47,6 +66,25 @@ class MemoryStore final : public Store, public HistoryReader {
         out.push_back({c, it->first.second, it->second});
       }
     }
+    return out;
+  }
+
+  // Fails the channels of window_fail_channels (the others are read).
+  WindowOutcome WindowEach(std::span<const ChannelId> channels, Seconds from, Seconds to) override {
+    if (window_fail_channels.empty()) return Store::WindowEach(channels, from, to);
+    WindowOutcome out;
+    std::vector<ChannelId> read;
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+      if (window_fail_channels.count(channels[i])) {
+        out.failed.push_back(i);
+      } else {
+        read.push_back(channels[i]);
+      }
+    }
+    Result<std::vector<Sample>> samples = Window(read, from, to);
+    if (!samples.ok()) return Store::WindowEach(channels, from, to);
+    out.samples = std::move(samples).value();
+    if (!out.failed.empty()) out.error = Error::DeadlineExceeded("some reads failed");
     return out;
   }
 
@@ -62,7 +100,11 @@ class MemoryStore final : public Store, public HistoryReader {
   std::map<std::pair<ChannelId, Seconds>, std::int64_t> rows;
   std::optional<Error> record_error;
   std::optional<Error> window_error;
+  std::set<ChannelId> record_fail_channels;
+  std::set<ChannelId> window_fail_channels;
   int record_calls = 0;
+  int window_calls = 0;                   // Window calls (History and WindowEach included)
+  std::size_t window_channels_asked = 0;  // channels asked of Window, in all
 };
 
 class RecordingPublisher final : public Publisher {

@@ -156,8 +156,9 @@ Result<nlohmann::json> UnprocessedPuts(const nlohmann::json& output, std::string
   }
   for (const auto& [name, requests] : unprocessed->items()) {
     if (name != table) return Malformed("UnprocessedItems names another table: " + Quote(name));
-    if (!requests.is_array())
+    if (!requests.is_array()) {
       return Malformed("UnprocessedItems is not a list: " + Quote(requests));
+    }
     for (const nlohmann::json& request : requests) {
       const auto put = request.is_object() ? request.find("PutRequest") : request.end();
       const bool is_put = put != request.end() && put->is_object() && put->contains("Item") &&

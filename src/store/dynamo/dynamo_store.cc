@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <numeric>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -92,8 +94,9 @@ DynamoStore::DynamoStore(aws::AwsClient& client, const Clock& clock, DynamoStore
 WallTime DynamoStore::CallDeadline() const {
   WallTime deadline = clock_.Now() + options_.call_budget;
   if (options_.deadline) {
-    if (const std::optional<WallTime> at = options_.deadline(); at && *at < deadline)
+    if (const std::optional<WallTime> at = options_.deadline(); at && *at < deadline) {
       deadline = *at;
+    }
   }
   return deadline;
 }
@@ -109,25 +112,42 @@ std::chrono::nanoseconds DynamoStore::Backoff(int resend) {
 }
 
 Result<std::size_t> DynamoStore::Record(std::span<const Sample> samples) {
+  RecordOutcome outcome = RecordEach(samples);
+  if (outcome.error) return *outcome.error;
+  return outcome.written;
+}
+
+RecordOutcome DynamoStore::RecordEach(std::span<const Sample> samples) {
+  RecordOutcome outcome;
+  const auto fail_all = [&](Error error) {
+    outcome.failed.resize(samples.size());
+    std::iota(outcome.failed.begin(), outcome.failed.end(), std::size_t{0});
+    outcome.error = std::move(error);
+    return outcome;
+  };
   for (const Sample& sample : samples) {
     if (!IsStorableChannelId(sample.channel)) {
-      return Error::InvalidArgument("Record: '" + sample.channel + "' is not a valid channel id");
+      return fail_all(
+          Error::InvalidArgument("Record: '" + sample.channel + "' is not a valid channel id"));
     }
     if (sample.viewers < 0) {
-      return Error::InvalidArgument("Record: negative viewers for channel " + sample.channel);
+      return fail_all(
+          Error::InvalidArgument("Record: negative viewers for channel " + sample.channel));
     }
   }
-  if (samples.empty()) return std::size_t{0};
+  if (samples.empty()) return outcome;
   const WallTime deadline = CallDeadline();
 
   // DynamoDB refuses a BatchWriteItem naming one key twice: keep the last
   // sample of each key, at the place its key first appeared.
   std::vector<const Sample*> distinct;
+  std::vector<std::size_t> distinct_of(samples.size());  // sample index -> distinct index
   distinct.reserve(samples.size());
   {
     std::unordered_map<std::string, std::size_t> position;
     position.reserve(samples.size());
-    for (const Sample& sample : samples) {
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      const Sample& sample = samples[i];
       std::string key = sample.channel + '/' + std::to_string(EpochSeconds(sample.bucket));
       const auto [it, inserted] = position.try_emplace(std::move(key), distinct.size());
       if (inserted) {
@@ -135,11 +155,14 @@ Result<std::size_t> DynamoStore::Record(std::span<const Sample> samples) {
       } else {
         distinct[it->second] = &sample;
       }
+      distinct_of[i] = it->second;
     }
   }
 
   const std::size_t chunks = (distinct.size() + kMaxBatchWriteItems - 1) / kMaxBatchWriteItems;
   std::vector<Status> outcomes(chunks);
+  std::vector<std::vector<std::string>> unwritten(chunks);
+  std::vector<std::string> keys(distinct.size());
   std::atomic<std::size_t> written{0};
   ParallelFor(chunks, options_.concurrency, [&](std::size_t chunk) {
     const std::size_t begin = chunk * kMaxBatchWriteItems;
@@ -148,30 +171,61 @@ Result<std::size_t> DynamoStore::Record(std::span<const Sample> samples) {
     for (std::size_t i = begin; i < end; ++i) {
       puts.push_back(
           {{"PutRequest", {{"Item", dynamo::SampleItem(*distinct[i], options_.retention)}}}});
+      keys[i] = PutKey(puts.back()).value_or("");
     }
     std::size_t chunk_written = 0;
-    outcomes[chunk] = WriteChunk(std::move(puts), deadline, &chunk_written);
+    outcomes[chunk] = WriteChunk(std::move(puts), deadline, &chunk_written, &unwritten[chunk]);
     written += chunk_written;
   });
+  outcome.written = written.load();
 
   std::size_t failed = 0;
   const Status* first = nullptr;
-  for (const Status& outcome : outcomes) {
-    if (outcome.ok()) continue;
+  std::unordered_set<std::string> failed_keys;
+  for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
+    if (outcomes[chunk].ok()) continue;
     ++failed;
-    if (first == nullptr) first = &outcome;
+    if (first == nullptr) first = &outcomes[chunk];
+    failed_keys.insert(unwritten[chunk].begin(), unwritten[chunk].end());
   }
-  if (first == nullptr) return written.load();
-  return Error(
-      first->error().code(),
-      "Record into table " + options_.table + ": " + std::to_string(failed) + " of " +
-          std::to_string(chunks) + " BatchWriteItem chunks failed; " +
-          std::to_string(written.load()) + " of " + std::to_string(distinct.size()) +
-          " items were written (and stay written); first error: " + first->error().message());
+  if (first == nullptr) return outcome;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (failed_keys.contains(keys[distinct_of[i]])) outcome.failed.push_back(i);
+  }
+  outcome.error =
+      Error(first->error().code(),
+            "Record into table " + options_.table + ": " + std::to_string(failed) + " of " +
+                std::to_string(chunks) + " BatchWriteItem chunks failed; " +
+                std::to_string(outcome.written) + " of " + std::to_string(distinct.size()) +
+                " items were written (and stay written); first error: " + first->error().message());
+  return outcome;
 }
 
-Status DynamoStore::WriteChunk(nlohmann::json put_requests, WallTime deadline,
-                               std::size_t* written) {
+std::optional<std::string> DynamoStore::PutKey(const nlohmann::json& put_request) {
+  const nlohmann::json* item = nullptr;
+  if (const auto put = put_request.find("PutRequest");
+      put != put_request.end() && put->is_object()) {
+    if (const auto it = put->find("Item"); it != put->end() && it->is_object()) item = &*it;
+  }
+  if (item == nullptr) return std::nullopt;
+  const auto text = [item](std::string_view attribute,
+                           const char* type) -> std::optional<std::string> {
+    const auto value = item->find(std::string(attribute));
+    if (value == item->end() || !value->is_object()) return std::nullopt;
+    const auto typed = value->find(type);
+    if (typed == value->end() || !typed->is_string()) return std::nullopt;
+    return typed->get<std::string>();
+  };
+  const std::optional<std::string> channel = text(dynamo::kChannelAttribute, "S");
+  const std::optional<std::string> time = text(dynamo::kTimeAttribute, "N");
+  if (!channel || !time) return std::nullopt;
+  return *channel + '/' + *time;
+}
+
+Status DynamoStore::WriteChunk(nlohmann::json put_requests, WallTime deadline, std::size_t* written,
+                               std::vector<std::string>* unwritten) {
+  unwritten->clear();
+  for (const nlohmann::json& put : put_requests) unwritten->push_back(PutKey(put).value_or(""));
   for (int resend = 1;; ++resend) {
     const std::size_t sent = put_requests.size();
     Result<nlohmann::json> output = client_.Call(
@@ -180,6 +234,15 @@ Status DynamoStore::WriteChunk(nlohmann::json put_requests, WallTime deadline,
     Result<nlohmann::json> unprocessed = dynamo::UnprocessedPuts(*output, options_.table, sent);
     if (!unprocessed.ok()) return WithContext(unprocessed.error(), "BatchWriteItem");
     *written += sent - unprocessed->size();
+    // What is left to write, when the answer names it in a way we can
+    // read; otherwise every item of the chunk stays "not known written".
+    std::vector<std::string> left;
+    for (const nlohmann::json& put : *unprocessed) {
+      std::optional<std::string> key = PutKey(put);
+      if (!key || std::find(unwritten->begin(), unwritten->end(), *key) == unwritten->end()) break;
+      left.push_back(std::move(*key));
+    }
+    if (left.size() == unprocessed->size()) *unwritten = std::move(left);
     if (unprocessed->empty()) return {};
     const std::chrono::nanoseconds wait = Backoff(resend);
     if (clock_.Now() + wait >= deadline) {
@@ -231,20 +294,35 @@ Result<std::vector<Sample>> DynamoStore::QueryRange(const ChannelId& channel, Se
 
 Result<std::vector<Sample>> DynamoStore::Window(std::span<const ChannelId> channels, Seconds from,
                                                 Seconds to) {
-  std::vector<Sample> out;
+  WindowOutcome outcome = WindowEach(channels, from, to);
+  if (outcome.failed.empty()) return std::move(outcome.samples);
+  return outcome.error ? *outcome.error : Error::Internal("Window: some channels failed");
+}
+
+WindowOutcome DynamoStore::WindowEach(std::span<const ChannelId> channels, Seconds from,
+                                      Seconds to) {
+  WindowOutcome outcome;
   // A channel id Record refuses has no samples: no need to ask (DynamoDB
-  // would refuse an empty key with a ValidationException).
+  // would refuse an empty key with a ValidationException). slot[i]: the
+  // distinct channel that channels[i] is, if asked.
   std::vector<const ChannelId*> distinct;
+  std::vector<std::optional<std::size_t>> slot(channels.size());
   {
-    std::unordered_set<std::string_view> seen;
+    std::unordered_map<std::string_view, std::size_t> seen;
     seen.reserve(channels.size());
-    for (const ChannelId& channel : channels) {
-      if (IsStorableChannelId(channel) && seen.insert(channel).second) distinct.push_back(&channel);
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+      const ChannelId& channel = channels[i];
+      if (!IsStorableChannelId(channel)) continue;
+      const auto [it, inserted] = seen.emplace(channel, distinct.size());
+      if (inserted) distinct.push_back(&channel);
+      slot[i] = it->second;
     }
   }
-  if (distinct.empty() || from > to) return out;
+  if (distinct.empty() || from > to) return outcome;
   const WallTime deadline = CallDeadline();
 
+  // Every Query runs to its own end: one that fails (or finds the deadline
+  // passed, and then sends nothing) leaves the others' results.
   std::vector<std::vector<Sample>> found(distinct.size());
   std::vector<std::optional<Error>> errors(distinct.size());
   ParallelFor(distinct.size(), options_.concurrency, [&](std::size_t i) {
@@ -264,17 +342,20 @@ Result<std::vector<Sample>> DynamoStore::Window(std::span<const ChannelId> chann
     if (first == nullptr) first = &*error;
   }
   if (first != nullptr) {
-    return Error(first->code(), "Window: the Query of " + std::to_string(failed) + " of " +
-                                    std::to_string(distinct.size()) +
-                                    " channels failed; first error: " + first->message());
+    outcome.error = Error(first->code(), "Window: the Query of " + std::to_string(failed) + " of " +
+                                             std::to_string(distinct.size()) +
+                                             " channels failed; first error: " + first->message());
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+      if (slot[i] && errors[*slot[i]]) outcome.failed.push_back(i);
+    }
   }
   std::size_t total = 0;
   for (const auto& samples : found) total += samples.size();
-  out.reserve(total);
+  outcome.samples.reserve(total);
   for (auto& samples : found) {
-    std::move(samples.begin(), samples.end(), std::back_inserter(out));
+    std::move(samples.begin(), samples.end(), std::back_inserter(outcome.samples));
   }
-  return out;
+  return outcome;
 }
 
 Result<std::vector<Sample>> DynamoStore::History(const ChannelId& channel, Seconds from,
@@ -323,12 +404,16 @@ Result<DynamoTableSetup> DynamoStore::EnsureTable(std::chrono::milliseconds time
     const std::string status = TableStatus(*described);
     if (status == "ACTIVE") break;
     if (!status.empty() && status != "CREATING" && status != "UPDATING") {
-      return Error::Unavailable(context + ": the table is " + status);
+      std::string why = context + ": the table is ";
+      why += status;
+      return Error::Unavailable(why);
     }
     if (!described->empty()) {  // asked at least once: wait before asking again
       if (clock_.Now() + kTableStatusPollInterval >= deadline) {
-        return Error::DeadlineExceeded(context + ": the table is still " + status + " after " +
-                                       std::to_string(timeout.count()) + " ms");
+        std::string why = context + ": the table is still ";
+        why += status;
+        why += " after " + std::to_string(timeout.count()) + " ms";
+        return Error::DeadlineExceeded(why);
       }
       sleep_(kTableStatusPollInterval);
     }

@@ -101,6 +101,11 @@ class DynamoStore final : public Store, public HistoryReader {
   // message saying how many chunks failed and how many of the batch's items
   // were written anyway (those stay written: retrying the batch is safe).
   Result<std::size_t> Record(std::span<const Sample> samples) override;
+  // Record, and which samples are not known to be stored: those of the
+  // chunks that failed, less the items such a chunk wrote before it failed
+  // (the ones not named in its last UnprocessedItems). An invalid batch
+  // fails every sample.
+  RecordOutcome RecordEach(std::span<const Sample> samples) override;
 
   // One Query per distinct channel (KeyCondition on channel and a BETWEEN
   // on time, paginated on LastEvaluatedKey), `concurrency` at a time.
@@ -112,6 +117,12 @@ class DynamoStore final : public Store, public HistoryReader {
   // failure's code and a message saying how many channels failed.
   Result<std::vector<Sample>> Window(std::span<const ChannelId> channels, Seconds from,
                                      Seconds to) override;
+  // Window, channel by channel: the Queries that succeeded keep their
+  // samples when others fail (an error, a malformed answer, or the deadline
+  // reached before a channel's Query is sent); `failed` lists every index of
+  // the channels whose Query failed, and `error` is the message Window
+  // would return.
+  WindowOutcome WindowEach(std::span<const ChannelId> channels, Seconds from, Seconds to) override;
 
   // HistoryReader. History: the same Query for one channel, oldest first.
   // HasChannel: a Query with Limit 1. An invalid channel id has no
@@ -140,8 +151,12 @@ class DynamoStore final : public Store, public HistoryReader {
   // The deadline of a call starting now.
   WallTime CallDeadline() const;
   // Writes one chunk of PutRequests, resending UnprocessedItems. Adds the
-  // items written to *written, also when it then fails.
-  Status WriteChunk(nlohmann::json put_requests, WallTime deadline, std::size_t* written);
+  // items written to *written, also when it then fails; *unwritten gets the
+  // PutKey of every item not known to be written (none on success).
+  Status WriteChunk(nlohmann::json put_requests, WallTime deadline, std::size_t* written,
+                    std::vector<std::string>* unwritten);
+  // "channel/time" of a PutRequest's item, as sent; nullopt if it has none.
+  static std::optional<std::string> PutKey(const nlohmann::json& put_request);
   // Every page of `channel`'s Query over [from, to], validated, oldest first.
   Result<std::vector<Sample>> QueryRange(const ChannelId& channel, Seconds from, Seconds to,
                                          WallTime deadline);

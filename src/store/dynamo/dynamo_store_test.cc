@@ -58,8 +58,9 @@ struct Fixture {
     EXPECT_TRUE(created.ok()) << created.error().ToString();
     client = std::move(*created);
     if (options.table.empty()) options.table = kTable;
-    if (options.concurrency == kDefaultDynamoConcurrency)
+    if (options.concurrency == kDefaultDynamoConcurrency) {
       options.concurrency = 1;  // scripted order
+    }
     options.jitter_seed = 7;
     Result<std::unique_ptr<DynamoStore>> made = DynamoStore::Create(*client, clock, options, sleep);
     EXPECT_TRUE(made.ok()) << made.error().ToString();
@@ -93,7 +94,7 @@ std::vector<Sample> Samples(int channels, int buckets) {
   std::vector<Sample> out;
   for (int c = 0; c < channels; ++c) {
     for (int b = 0; b < buckets; ++b) {
-      out.push_back({"ch-" + std::to_string(c), At(kT0 + 60 * b), c * 10 + b});
+      out.push_back({"ch-" + std::to_string(c), At(kT0 + std::int64_t{60} * b), c * 10 + b});
     }
   }
   return out;
@@ -235,6 +236,43 @@ TEST(DynamoStoreRecord, AFailedChunkFailsTheCallAndSaysWhatWasWritten) {
             std::string::npos)
       << m;
   EXPECT_NE(m.find("ValidationException"), std::string::npos) << m;
+}
+
+TEST(DynamoStoreRecordEach, NamesExactlyTheSamplesNotWritten) {
+  Fixture f;
+  std::vector<Sample> samples = Samples(30, 1);  // chunks of 25 and 5
+  samples.push_back(samples[3]);                 // a repeated key: one item, two samples
+  json puts = json::array();
+  for (int i = 0; i < 25; ++i) {
+    puts.push_back(
+        {{"PutRequest", {{"Item", dynamo::SampleItem(samples[i], kDefaultDynamoRetention)}}}});
+  }
+  // Chunk 1 leaves items 3 and 7 unprocessed, then its resend is refused;
+  // chunk 2 is written.
+  f.Answer({{"UnprocessedItems", {{kTable, json::array({puts[3], puts[7]})}}}});
+  f.AnswerError(400, "ValidationException", "refused");
+  f.Answer(json::object());
+  RecordOutcome outcome = f.store->RecordEach(samples);
+  ASSERT_TRUE(outcome.error.has_value());
+  EXPECT_EQ(outcome.error->code(), ErrorCode::kRejected);
+  EXPECT_EQ(outcome.written, 23u + 5u);
+  EXPECT_EQ(outcome.failed, (std::vector<std::size_t>{3, 7, 30}));
+
+  // The first answer lost: the whole chunk is "not known written".
+  Fixture g;
+  g.transport.Push(Error::Unavailable("connection reset"));
+  RecordOutcome lost = g.store->RecordEach(Samples(3, 1));
+  ASSERT_TRUE(lost.error.has_value());
+  EXPECT_EQ(lost.written, 0u);
+  EXPECT_EQ(lost.failed, (std::vector<std::size_t>{0, 1, 2}));
+
+  // All written: nothing failed; Record says the same.
+  Fixture h;
+  h.Answer(json::object());
+  RecordOutcome fine = h.store->RecordEach(Samples(3, 1));
+  EXPECT_FALSE(fine.error.has_value());
+  EXPECT_TRUE(fine.failed.empty());
+  EXPECT_EQ(fine.written, 3u);
 }
 
 TEST(DynamoStoreRecord, MalformedUnprocessedItemsAreRejected) {
@@ -382,6 +420,48 @@ TEST(DynamoStoreWindow, ErrorKindsAndHowManyChannelsFailed) {
     EXPECT_TRUE(empty->empty());
     EXPECT_TRUE(f.transport.requests().empty());  // from > to: nothing to ask
   }
+}
+
+TEST(DynamoStoreWindowEach, AFailedQueryFailsOnlyItsChannel) {
+  Fixture f;
+  f.Answer(Page(json::array({Item("a", kT0, 1)})));
+  f.AnswerError(400, "ResourceNotFoundException", "Requested resource not found");
+  f.Answer(Page(json::array({Item("c", kT0 + 60, 3)})));
+  const std::vector<ChannelId> channels = {"a", "b", "a", "c", "b", ""};
+  const WindowOutcome w = f.store->WindowEach(channels, At(kT0), At(kT0 + 240));
+  EXPECT_EQ(w.failed, (std::vector<std::size_t>{1, 4}));  // every index of b
+  ASSERT_TRUE(w.error.has_value());
+  EXPECT_EQ(w.error->code(), ErrorCode::kRejected);
+  EXPECT_NE(w.error->message().find("1 of 3 channels failed"), std::string::npos)
+      << w.error->message();
+  EXPECT_EQ(w.samples, (std::vector<Sample>{{"a", At(kT0), 1}, {"c", At(kT0 + 60), 3}}));
+  EXPECT_EQ(f.Sent().size(), 3u);
+}
+
+TEST(DynamoStoreWindowEach, QueriesDoneBeforeTheDeadlineKeepTheirResults) {
+  DynamoStoreOptions options;
+  options.call_budget = 250ms;
+  Fixture f(options);
+  f.transport.SetLatency(&f.clock, 100ms);  // each Query takes 100 ms
+  for (const char* c : {"a", "b", "c", "d", "e"}) f.Answer(Page(json::array({Item(c, kT0, 7)})));
+  const std::vector<ChannelId> channels = {"a", "b", "c", "d", "e"};
+  const WindowOutcome w = f.store->WindowEach(channels, At(kT0), At(kT0 + 240));
+  // a and b are read; by the time c's answer is in, the budget is spent.
+  const std::size_t sent = f.Sent().size();
+  EXPECT_GE(sent, 2u);
+  EXPECT_LT(sent, 5u);  // nothing is sent after the deadline
+  ASSERT_GE(w.samples.size(), 2u);
+  EXPECT_EQ(w.samples[0], (Sample{"a", At(kT0), 7}));
+  EXPECT_EQ(w.samples[1], (Sample{"b", At(kT0), 7}));
+  EXPECT_EQ(w.samples.size() + w.failed.size(), channels.size());
+  EXPECT_EQ(w.failed.back(), 4u);
+  ASSERT_TRUE(w.error.has_value());
+  EXPECT_EQ(w.error->code(), ErrorCode::kDeadlineExceeded);
+  // Window, all or nothing, fails.
+  Fixture g(options);
+  g.transport.SetLatency(&g.clock, 100ms);
+  for (const char* c : {"a", "b", "c", "d", "e"}) g.Answer(Page(json::array({Item(c, kT0, 7)})));
+  EXPECT_FALSE(g.store->Window(channels, At(kT0), At(kT0 + 240)).ok());
 }
 
 TEST(DynamoStoreHistory, ReturnsOldestFirst) {

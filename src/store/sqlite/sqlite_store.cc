@@ -3,12 +3,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iterator>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "store/sqlite/sqlite_db.h"
 
@@ -212,13 +214,27 @@ Result<std::size_t> SqliteStore::Record(std::span<const Sample> samples) {
   constexpr std::string_view kOp = "Record";
   if (options_.read_only) return ReadOnlyError(kOp);
   if (samples.empty()) return std::size_t{0};
+  // Written in key order (sorted before taking the lock): a tick's samples
+  // come in the source's order (random ARNs for IVS), and inserting them in
+  // that order touches B-tree pages at random; once the table outgrows
+  // SQLite's page cache, each insert spills and re-reads pages (50,000
+  // channels took 24 times as long per row as 10,000). Stable, so a later
+  // sample for the same key still wins.
+  std::vector<const Sample*> ordered;
+  ordered.reserve(samples.size());
+  for (const Sample& sample : samples) ordered.push_back(&sample);
+  std::stable_sort(ordered.begin(), ordered.end(), [](const Sample* a, const Sample* b) {
+    if (const int c = a->channel.compare(b->channel); c != 0) return c < 0;
+    return a->bucket < b->bucket;
+  });
   std::lock_guard lock(mu_);
   Connection& db = *impl_->connection;
   Transaction transaction(db);
   if (Status s = transaction.Begin(Transaction::Mode::kWrite, kOp); !s.ok()) return s.error();
   std::size_t written = 0;
   Statement& upsert = impl_->upsert;
-  for (const Sample& sample : samples) {
+  for (const Sample* sample_ptr : ordered) {
+    const Sample& sample = *sample_ptr;
     ScopedReset reset(upsert);
     for (int rc :
          {upsert.BindText(1, sample.channel), upsert.BindInt64(2, ToEpochSeconds(sample.bucket)),

@@ -188,6 +188,27 @@ TEST_F(SqliteStoreTest, RecordReturnsRowsWrittenAndEmptyBatchIsNoOp) {
   EXPECT_EQ(RowCount(), 3);
 }
 
+// Record writes in key order (for speed at tens of thousands of channels),
+// yet a repeated key in one batch still ends with the batch's last value.
+TEST_F(SqliteStoreTest, RecordOutOfOrderWithRepeatedKeysKeepsTheLastValueOfEachKey) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  const std::vector<Sample> batch = {At("c", 1, 1), At("b", 0, 2), At("c", 0, 3),
+                                     At("b", 0, 4), At("a", 2, 5), At("c", 1, 6)};
+  auto written = store->Record(batch);
+  ASSERT_TRUE(written.ok()) << written.error().ToString();
+  EXPECT_EQ(*written, batch.size());
+  EXPECT_EQ(RowCount(), 4);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Int("SELECT viewers FROM samples WHERE channel = 'b'"), 4);
+  EXPECT_EQ(raw.Int("SELECT viewers FROM samples WHERE channel = 'c' AND bucket = " +
+                    std::to_string(kBaseEpoch + 60)),
+            6);
+  EXPECT_EQ(raw.Int("SELECT viewers FROM samples WHERE channel = 'c' AND bucket = " +
+                    std::to_string(kBaseEpoch)),
+            3);
+}
+
 TEST_F(SqliteStoreTest, RecordIsOneTransactionAndAnInvalidRowLeavesNothing) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
