@@ -17,6 +17,8 @@ export interface HeadcountConfig {
   channels: string[];
   /** Also record channels that are not live (needs ivs:ListChannels). */
   includeOffline: boolean;
+  /** Count only channels with this tag, "key=value" (needs ivs:ListChannels); undefined: no tag filter. */
+  channelTag?: string;
   metadataFormat: MetadataFormat;
   /** build/lambda/lambda.zip, made by scripts/package-lambda. */
   zipPath: string;
@@ -33,6 +35,8 @@ const CHANNEL_ARN = /^arn:aws[a-z-]*:ivs:[a-z0-9-]+:[0-9]{12}:channel\/[A-Za-z0-
 // Whole units, as src/cli/config.cc parses them; the binary checks the range (1h..3660d).
 const DURATION = /^[1-9][0-9]*(s|m|h|d)$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
+// key=value, as src/ivs/ivs_options.cc accepts it: AWS tag keys 1..128, values 0..256 characters.
+const CHANNEL_TAG = /^[^=]{1,128}=[^=]{0,256}$/;
 
 export type ContextReader = (key: string) => unknown;
 
@@ -66,6 +70,11 @@ export function loadConfig(get: ContextReader, lambdaDir: string = DEFAULT_LAMBD
     throw new Error(`context includeOffline: "${offline}" is neither true nor false`);
   }
 
+  const channelTag = text(get, 'channelTag', '') || undefined;
+  if (channelTag !== undefined && !CHANNEL_TAG.test(channelTag)) {
+    throw new Error(`context channelTag: "${channelTag}" is not key=value (a tag key of 1 to 128 characters)`);
+  }
+
   const metadataFormat = text(get, 'metadataFormat', 'v1');
   if (metadataFormat !== 'v1' && metadataFormat !== 'seed') {
     throw new Error(`context metadataFormat: "${metadataFormat}" is neither v1 nor seed`);
@@ -95,6 +104,7 @@ export function loadConfig(get: ContextReader, lambdaDir: string = DEFAULT_LAMBD
     retention,
     channels: [...new Set(channels)],
     includeOffline: offline === 'true',
+    channelTag,
     metadataFormat,
     zipPath,
     arch,

@@ -69,6 +69,7 @@ export class HeadcountStack extends Stack {
       HEADCOUNT_IVS_METADATA_FORMAT: config.metadataFormat,
     };
     if (config.channels.length > 0) environment.HEADCOUNT_IVS_CHANNELS = config.channels.join(',');
+    if (config.channelTag !== undefined) environment.HEADCOUNT_IVS_CHANNEL_TAG = config.channelTag;
 
     this.fn = new lambda.Function(this, 'Ticker', {
       description: 'headcount lambda: one tick per invocation',
@@ -164,7 +165,8 @@ export function policyStatements(
       ? config.channels
       : [stack.formatArn({ service: 'ivs', resource: 'channel', resourceName: '*' })];
   const listActions = ['ivs:ListStreams'];
-  if (config.includeOffline) listActions.push('ivs:ListChannels');
+  // ListChannels: offline channels are read from it, and so are the tags the filter matches.
+  if (config.includeOffline || config.channelTag !== undefined) listActions.push('ivs:ListChannels');
   return [
     new iam.PolicyStatement({
       sid: 'Logs',

@@ -158,6 +158,7 @@ describe('HeadcountStack', () => {
       retention: '7d',
       channels: ` ${CH_A} ,${CH_B},${CH_A}`,
       includeOffline: 'true',
+      channelTag: 'team=live',
       metadataFormat: 'seed',
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -169,6 +170,7 @@ describe('HeadcountStack', () => {
           HEADCOUNT_RETENTION: '7d',
           HEADCOUNT_IVS_CHANNELS: `${CH_A},${CH_B}`,
           HEADCOUNT_IVS_INCLUDE_OFFLINE: 'true',
+          HEADCOUNT_IVS_CHANNEL_TAG: 'team=live',
           HEADCOUNT_IVS_METADATA_FORMAT: 'seed',
         }),
       },
@@ -200,6 +202,8 @@ describe('HeadcountStack', () => {
   test('bad context fails the synth', () => {
     assert.throws(() => synth({ channels: 'my-channel' }), /"my-channel" is not an IVS channel ARN/);
     assert.throws(() => synth({ includeOffline: 'yes' }), /neither true nor false/);
+    assert.throws(() => synth({ channelTag: 'team' }), /context channelTag: "team" is not key=value/);
+    assert.throws(() => synth({ channelTag: '=live' }), /is not key=value/);
     assert.throws(() => synth({ metadataFormat: 'v2' }), /neither v1 nor seed/);
     assert.throws(() => synth({ retention: '30 days' }), /not a duration/);
     assert.throws(() => synth({ region: 'Mars' }), /not an AWS region/);
@@ -265,6 +269,7 @@ describe('HeadcountStack', () => {
       { name: 'no channel filter, live channels only', context: {}, channels: false, offline: false },
       { name: 'no channel filter, include offline', context: { includeOffline: 'true' }, channels: false, offline: true },
       { name: 'channel filter', context: { channels: `${CH_A},${CH_B}` }, channels: true, offline: false },
+      { name: 'tag filter (reads tags with ListChannels)', context: { channelTag: 'team=live' }, channels: false, offline: true },
       {
         name: 'channel filter, include offline',
         context: { channels: `${CH_A},${CH_B}`, includeOffline: 'true' },
