@@ -1,21 +1,31 @@
-// HttpServer on Boost.Beast, after Beast's advanced server example: a listener
-// accepting on its strand, one Session per connection on its own strand.
-// This is the only file that compiles Beast (it is slow to build).
+// HttpServer on Boost.Beast and Asio: one io_context per I/O thread, a
+// listener handing connections out to them in turn, one Session per
+// connection (Beast's parser reads requests; responses are written with
+// sendmsg/sendfile). This is the only file that compiles Beast (it is slow to
+// build).
 #include "server/http_server.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -23,6 +33,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace headcount {
@@ -32,6 +43,14 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+// Each I/O thread runs an io_context of its own, and a connection lives on
+// one of them for good: its handlers never run concurrently, so sessions need
+// no strand, and the executor type is concrete (no type erasure).
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Stream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock,
+                                        net::wait_traits<std::chrono::steady_clock>, Executor>;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::string_view kServerName = "headcount";
@@ -43,6 +62,9 @@ constexpr std::chrono::seconds kLingerTimeout{2};
 constexpr std::size_t kMaxLingerBytes = std::size_t{1024} * 1024;
 // Bytes read at a time while waiting for the next request or lingering.
 constexpr std::size_t kReadChunkBytes = 4096;
+// At most this many bytes of a file per sendfile(2) call, so one large file
+// does not hold an I/O thread while other connections wait.
+constexpr std::size_t kMaxSendfileBytes = std::size_t{1024} * 1024;
 // Pause before accepting again after accept failed (e.g. out of file
 // descriptors), so the accept loop does not spin.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
@@ -124,90 +146,103 @@ bool IsFramingHeader(std::string_view name) {
   return lower == "content-length" || lower == "transfer-encoding" || lower == "connection";
 }
 
-template <class Body>
-void SetHeaders(http::response<Body>& message, const HttpResponse& response, bool keep_alive) {
-  message.set(http::field::server, kServerName);
-  message.set("X-Content-Type-Options", "nosniff");
-  message.set(http::field::content_type, response.content_type);
-  for (const auto& [name, value] : response.headers) {
-    // A CR or LF would let a value start a header (or a body) of its own.
-    if (IsFramingHeader(name) || name.find_first_of("\r\n:") != std::string::npos ||
-        value.find_first_of("\r\n") != std::string::npos) {
-      spdlog::error("http: dropped response header '{}' (reserved or has CR/LF)", name);
-      continue;
+// A file descriptor, closed when this goes away.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { Reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = std::exchange(other.fd_, -1);
     }
-    message.insert(name, value);
+    return *this;
   }
-  message.keep_alive(keep_alive);
-}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
 
-// 1xx, 204 and 304 responses carry neither a body nor a Content-Length (RFC 9110).
-bool StatusHasBody(int status) { return status >= 200 && status != 204 && status != 304; }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
 
-// Bytes read from a file at a time when sending it.
-constexpr std::size_t kFileChunkBytes = std::size_t{64} * 1024;
-
-// http::file_body with kFileChunkBytes reads instead of its fixed 4 KiB: each
-// chunk costs one read and one socket write, so a 1 MB segment costs 16 of
-// each rather than 256. The buffer exists only while the file is sent.
-struct FileBody {
-  using value_type = http::file_body::value_type;
-  static std::uint64_t size(const value_type& body) { return body.size(); }
-
-  class writer {  // NOLINT(readability-identifier-naming): the name Beast requires
-   public:
-    using const_buffers_type = net::const_buffer;
-
-    template <bool kIsRequest, class Fields>
-    writer(http::header<kIsRequest, Fields>& /*header*/, value_type& body)
-        : body_(body), remain_(body.size()) {}
-
-    void init(beast::error_code& ec) { ec = {}; }
-
-    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
-      const auto amount =
-          static_cast<std::size_t>(std::min<std::uint64_t>(remain_, kFileChunkBytes));
-      if (amount == 0) {
-        ec = {};
-        return boost::none;
-      }
-      if (!buffer_) buffer_.reset(new char[kFileChunkBytes]);  // NOLINT: uninitialized on purpose
-      const std::size_t got = body_.file().read(buffer_.get(), amount, ec);
-      if (ec) return boost::none;
-      if (got == 0) {  // the file shrank under us
-        ec = http::error::short_read;
-        return boost::none;
-      }
-      remain_ -= got;
-      return {{const_buffers_type(buffer_.get(), got), remain_ > 0}};
-    }
-
-   private:
-    value_type& body_;
-    std::uint64_t remain_;
-    std::unique_ptr<char[]> buffer_;
-  };
+ private:
+  int fd_ = -1;
 };
 
-// A response ready to send, and what the access log says about it.
+// A response ready to send: the status line and headers formatted into one
+// buffer, then the body, from memory or from a file.
 struct Outgoing {
-  std::optional<http::message_generator> message;
+  std::string head;
+  std::string body;  // sent right after head
+  UniqueFd file;     // when valid: its first file_size bytes follow body
+  std::uint64_t file_size = 0;
+  // For the access log and metrics.
   int status = 0;
   std::uint64_t body_bytes = 0;
 };
 
-// Headers only, announcing `length` body bytes (the answer to HEAD).
-Outgoing HeadersOnly(const HttpResponse& response, unsigned version, bool keep_alive,
-                     std::uint64_t length) {
-  http::response<http::empty_body> message{http::status::ok, version};
-  message.result(static_cast<unsigned>(response.status));
-  SetHeaders(message, response, keep_alive);
-  if (StatusHasBody(response.status)) message.content_length(length);
-  return {http::message_generator(std::move(message)), response.status, 0};
+// 1xx, 204 and 304 responses carry neither a body nor a Content-Length (RFC 9110).
+bool StatusHasBody(int status) { return status >= 200 && status != 204 && status != 304; }
+
+bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+// The status line and headers of `response` for a request of HTTP `version`
+// (10 or 11), announcing `content_length` body bytes. The server's headers
+// come first; a handler's header that would frame the message or carries a
+// CR or LF (it could start a header or a body of its own) is dropped and
+// logged.
+std::string FormatHead(const HttpResponse& response, unsigned version, bool keep_alive,
+                       std::uint64_t content_length) {
+  std::string head;
+  head.reserve(256);
+  head += "HTTP/";
+  head += static_cast<char>('0' + version / 10);
+  head += '.';
+  head += static_cast<char>('0' + version % 10);
+  head += ' ';
+  head += std::to_string(response.status);
+  head += ' ';
+  head += http::obsolete_reason(static_cast<http::status>(response.status));
+  head += "\r\nServer: ";
+  head += kServerName;
+  head += "\r\nX-Content-Type-Options: nosniff\r\nContent-Type: ";
+  if (HasLineBreak(response.content_type)) {
+    spdlog::error("http: dropped response content type (has CR/LF)");
+    head += "application/octet-stream";
+  } else {
+    head += response.content_type;
+  }
+  head += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    if (IsFramingHeader(name) || name.empty() || name.find_first_of("\r\n:") != std::string::npos ||
+        HasLineBreak(value)) {
+      spdlog::error("http: dropped response header '{}' (reserved or has CR/LF)", name);
+      continue;
+    }
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  if (StatusHasBody(response.status)) {
+    head += "Content-Length: ";
+    head += std::to_string(content_length);
+    head += "\r\n";
+  }
+  // HTTP/1.1 keeps a connection open unless told, HTTP/1.0 closes it unless told.
+  if (version >= 11 && !keep_alive) head += "Connection: close\r\n";
+  if (version < 11 && keep_alive) head += "Connection: keep-alive\r\n";
+  head += "\r\n";
+  return head;
 }
 
-// Turns a handler's response into a Beast message. A file that is gone (or
-// not a regular file) becomes 404; one that cannot be opened, 500.
+// Turns a handler's response into what goes on the wire. A file that is gone
+// (or not a regular file) becomes 404; one that cannot be opened, 500.
 Outgoing BuildMessage(HttpResponse response, unsigned version, bool keep_alive, bool head) {
   if (response.status < kMinStatus || response.status > kMaxStatus) {
     spdlog::error("http: handler returned invalid status {}", response.status);
@@ -217,47 +252,49 @@ Outgoing BuildMessage(HttpResponse response, unsigned version, bool keep_alive, 
     response.body.clear();
     response.file.reset();
   }
+  Outgoing out;
+  out.status = response.status;
   if (response.file) {
-    std::error_code fs_error;
-    if (!std::filesystem::is_regular_file(*response.file, fs_error)) {
+    // O_NONBLOCK: opening a FIFO planted in the served folder must not block
+    // the I/O thread; it is then refused as not a regular file.
+    UniqueFd file(::open(response.file->c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    struct stat info {};
+    if (!file.valid() && (errno == ENOENT || errno == ENOTDIR)) {
       return BuildMessage(HttpResponse::Error(404, "not found"), version, keep_alive, head);
     }
-    http::file_body::value_type file;
-    beast::error_code ec;
-    file.open(response.file->c_str(), beast::file_mode::scan, ec);
-    if (ec == beast::errc::no_such_file_or_directory) {
-      return BuildMessage(HttpResponse::Error(404, "not found"), version, keep_alive, head);
-    }
-    if (ec) {
-      spdlog::error("http: cannot open {}: {}", response.file->string(), ec.message());
+    if (!file.valid() || ::fstat(file.get(), &info) != 0) {
+      spdlog::error("http: cannot open {}: {}", response.file->string(),
+                    std::generic_category().message(errno));
       return BuildMessage(HttpResponse::Error(500, "internal error"), version, keep_alive, head);
     }
-    const std::uint64_t size = file.size();
-    if (head) return HeadersOnly(response, version, keep_alive, size);
-    http::response<FileBody> message{std::piecewise_construct, std::make_tuple(std::move(file)),
-                                     std::make_tuple(http::status::ok, version)};
-    message.result(static_cast<unsigned>(response.status));
-    SetHeaders(message, response, keep_alive);
-    message.content_length(size);
-    return {http::message_generator(std::move(message)), response.status, size};
+    if (!S_ISREG(info.st_mode)) {
+      return BuildMessage(HttpResponse::Error(404, "not found"), version, keep_alive, head);
+    }
+    const auto size = static_cast<std::uint64_t>(info.st_size);
+    out.head = FormatHead(response, version, keep_alive, size);
+    if (!head) {
+      out.file = std::move(file);
+      out.file_size = size;
+      out.body_bytes = size;
+    }
+    return out;
   }
-  if (head) return HeadersOnly(response, version, keep_alive, response.body.size());
-  const std::uint64_t size = response.body.size();
-  http::response<http::string_body> message{http::status::ok, version};
-  message.result(static_cast<unsigned>(response.status));
-  SetHeaders(message, response, keep_alive);
-  message.body() = std::move(response.body);
-  if (StatusHasBody(response.status)) message.content_length(size);
-  return {http::message_generator(std::move(message)), response.status, size};
+  out.head = FormatHead(response, version, keep_alive, response.body.size());
+  if (!head) {
+    out.body_bytes = response.body.size();
+    out.body = std::move(response.body);
+  }
+  return out;
 }
 
 // One connection: reads a request, answers it, and repeats while keep-alive
-// holds. Every step runs on the connection's strand; only one operation is
+// holds. Every step runs on the connection's I/O thread; only one operation is
 // outstanding at a time, so members need no lock.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, ServerContext& context, std::string client)
+  Session(Socket&& socket, ServerContext& context, std::string client)
       : stream_(std::move(socket)),
+        write_timer_(stream_.get_executor()),
         context_(context),
         options_(context.options),
         client_(std::move(client)),
@@ -269,51 +306,79 @@ class Session : public std::enable_shared_from_this<Session> {
   Session& operator=(const Session&) = delete;
 
   void Run() {
+    // The response writer calls sendmsg/sendfile itself and waits for the
+    // socket only when they would block.
+    beast::error_code ec;
+    stream_.socket().native_non_blocking(true, ec);
+    if (ec) {
+      spdlog::warn("http: cannot make the socket of {} non-blocking: {}", client_, ec.message());
+      return Close();
+    }
     net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::ReadRequest, shared_from_this()));
+                  [self = shared_from_this()] { self->StartRequest(/*first=*/true); });
   }
 
  private:
-  // On a kept-alive connection: waits up to idle_timeout for the first byte
-  // of the next request, then reads it with the (shorter) read_timeout.
-  void AwaitNextRequest() {
-    if (buffer_.size() > 0) return ReadRequest();  // pipelined bytes are already here
-    stream_.expires_after(options_.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
-                            beast::bind_front_handler(&Session::OnIdleRead, shared_from_this()));
-  }
-
-  void OnIdleRead(beast::error_code ec, std::size_t bytes) {
-    if (ec) return Close();  // idle timeout, client closed, or stopping
-    buffer_.commit(bytes);
-    ReadRequest();
-  }
-
-  // Reads one request with a fresh parser and limits. The deadline covers the
-  // whole request, so a client trickling bytes cannot hold the connection.
-  void ReadRequest() {
+  // Starts reading the next request with a fresh parser and limits. The
+  // first request of a connection must arrive within read_timeout; on a
+  // kept-alive connection the client may stay idle up to idle_timeout before
+  // its next request starts. From a request's first byte, the whole request
+  // must arrive within read_timeout, so a client trickling bytes cannot hold
+  // the connection.
+  void StartRequest(bool first) {
     parser_.emplace();
     parser_->header_limit(
         static_cast<std::uint32_t>(std::min<std::size_t>(options_.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(options_.max_body_bytes);
-    stream_.expires_after(options_.read_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+    reading_started_ = first || buffer_.size() > 0;
+    read_deadline_set_ = false;
+    ParseBuffered();
   }
 
-  void OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
-    if (ec) return OnReadError(ec);
-    if (parser_->get().target().size() > options_.max_target_bytes) {
-      return SendError(414, "request target too long");
+  // Feeds what the buffer holds to the parser and answers the request once
+  // it is complete. Bytes already received (a whole request usually comes in
+  // one read, and pipelined requests wait in the buffer) are parsed here
+  // without another trip through the I/O loop; only for missing bytes does
+  // the session read from the socket.
+  void ParseBuffered() {
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      const bool had_header = parser_->is_header_done();
+      beast::error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) return OnReadError(ec);
+      if (!had_header && parser_->is_header_done() &&
+          parser_->get().target().size() > options_.max_target_bytes) {
+        return SendError(414, "request target too long");
+      }
+      if (used == 0) break;
     }
     if (parser_->is_done()) return Handle();
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+
+    const std::size_t room = std::min(kReadChunkBytes, buffer_.max_size() - buffer_.size());
+    if (room == 0) return OnReadError(http::error::buffer_overflow);
+    // The stream's deadline applies to every read until it is set again.
+    if (!reading_started_) {
+      stream_.expires_after(options_.idle_timeout);
+    } else if (!read_deadline_set_) {
+      stream_.expires_after(options_.read_timeout);
+      read_deadline_set_ = true;
+    }
+    stream_.async_read_some(buffer_.prepare(room),
+                            beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
-  void OnBody(beast::error_code ec, std::size_t /*bytes*/) {
-    if (ec) return OnReadError(ec);
-    Handle();
+  void OnRead(beast::error_code ec, std::size_t bytes) {
+    if (ec) {
+      // Idle timeout, client closed between requests, or stopping.
+      if (!reading_started_) return Close();
+      return OnReadError(ec == net::error::eof ? beast::error_code(http::error::partial_message)
+                                               : ec);
+    }
+    buffer_.commit(bytes);
+    reading_started_ = true;
+    ParseBuffered();
   }
 
   void OnReadError(beast::error_code ec) {
@@ -399,13 +464,94 @@ class Session : public std::enable_shared_from_this<Session> {
     Send(BuildMessage(HttpResponse::Error(status, message), version, false, head), false);
   }
 
+  // Sends `outgoing` straight from the socket: head and in-memory body in one
+  // gather write, a file body with sendfile(2) (no copy through user space).
+  // While the socket takes everything at once, as it does for most
+  // responses, no timer or handler is involved; when it is full, the session
+  // waits for it to drain, for at most write_timeout in all.
   void Send(Outgoing outgoing, bool keep_alive) {
     exchange_.status = outgoing.status;
     exchange_.body_bytes = outgoing.body_bytes;
-    stream_.expires_after(options_.write_timeout);
-    beast::async_write(
-        stream_, std::move(*outgoing.message),
-        beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
+    out_ = std::move(outgoing);
+    keep_alive_ = keep_alive;
+    head_sent_ = 0;
+    body_sent_ = 0;
+    file_sent_ = 0;
+    write_timer_armed_ = false;
+    write_timed_out_ = false;
+    WriteSome();
+  }
+
+  void WriteSome() {
+    const int fd = stream_.socket().native_handle();
+    for (;;) {
+      const bool file_left = out_.file.valid() && file_sent_ < out_.file_size;
+      const std::size_t head_left = out_.head.size() - head_sent_;
+      const std::size_t body_left = out_.body.size() - body_sent_;
+      ssize_t sent = 0;
+      if (head_left + body_left > 0) {
+        std::array<iovec, 2> parts{};
+        std::size_t count = 0;
+        if (head_left > 0) parts[count++] = {out_.head.data() + head_sent_, head_left};
+        if (body_left > 0) parts[count++] = {out_.body.data() + body_sent_, body_left};
+        msghdr message{};
+        message.msg_iov = parts.data();
+        message.msg_iovlen = count;
+        // MSG_MORE: the file follows, so the head waits to share its packet.
+        sent = ::sendmsg(fd, &message, MSG_NOSIGNAL | (file_left ? MSG_MORE : 0));
+        if (sent > 0) {
+          const auto n = static_cast<std::size_t>(sent);
+          const std::size_t from_head = std::min(n, head_left);
+          head_sent_ += from_head;
+          body_sent_ += n - from_head;
+          continue;
+        }
+      } else if (file_left) {
+        auto offset = static_cast<off_t>(file_sent_);
+        const auto amount = static_cast<std::size_t>(
+            std::min<std::uint64_t>(out_.file_size - file_sent_, kMaxSendfileBytes));
+        sent = ::sendfile(fd, out_.file.get(), &offset, amount);
+        if (sent == 0) return FinishWrite(http::error::short_read);  // the file shrank under us
+        if (sent > 0) {
+          file_sent_ = static_cast<std::uint64_t>(offset);
+          continue;
+        }
+      } else {
+        return FinishWrite({});
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return AwaitWritable();
+      return FinishWrite(beast::error_code(errno, boost::system::system_category()));
+    }
+  }
+
+  void AwaitWritable() {
+    if (!write_timer_armed_) {
+      write_timer_armed_ = true;
+      write_timer_.expires_after(options_.write_timeout);
+      write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec) return;  // cancelled: the response went out in time
+        self->write_timed_out_ = true;
+        beast::error_code ignored;
+        self->stream_.socket().cancel(ignored);  // completes the wait below
+      });
+    }
+    stream_.socket().async_wait(
+        tcp::socket::wait_write,
+        beast::bind_front_handler(&Session::OnWritable, shared_from_this()));
+  }
+
+  void OnWritable(beast::error_code ec) {
+    if (write_timed_out_) return FinishWrite(beast::error::timeout);
+    if (ec) return FinishWrite(ec);
+    WriteSome();
+  }
+
+  void FinishWrite(beast::error_code ec) {
+    if (write_timer_armed_) write_timer_.cancel();
+    write_timer_armed_ = false;
+    out_ = {};  // closes the file
+    OnWrite(keep_alive_, ec, 0);
   }
 
   void OnWrite(bool keep_alive, beast::error_code ec, std::size_t /*bytes*/) {
@@ -419,7 +565,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (context_.observer) context_.observer(exchange_);
     if (ec) return Close();
     if (!keep_alive) return LingerThenClose();
-    AwaitNextRequest();
+    StartRequest(/*first=*/false);
   }
 
   void LingerThenClose() {
@@ -451,24 +597,38 @@ class Session : public std::enable_shared_from_this<Session> {
   // A target longer than this is cut in the access log.
   static constexpr std::size_t kMaxLoggedPath = 256;
 
-  beast::tcp_stream stream_;
+  Stream stream_;
+  Timer write_timer_;
   ServerContext& context_;
   const HttpServerOptions& options_;
   const std::string client_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  // Whether the request being read has started (its first byte is here, or
+  // it is the connection's first): read_timeout applies, not idle_timeout.
+  bool reading_started_ = false;
+  bool read_deadline_set_ = false;  // read_timeout counts for this request
   // The exchange in flight (one at a time).
   HttpExchange exchange_;
   std::string log_path_;  // raw path, no query, for the access log
   SteadyClock::time_point started_;
   std::size_t lingered_bytes_ = 0;
+  // The response being written (Send to FinishWrite).
+  Outgoing out_;
+  bool keep_alive_ = false;
+  std::size_t head_sent_ = 0;
+  std::size_t body_sent_ = 0;
+  std::uint64_t file_sent_ = 0;
+  bool write_timer_armed_ = false;
+  bool write_timed_out_ = false;
 };
 
-// Accepts connections and starts a Session for each, on a strand of its own.
+// Accepts connections on the first I/O context and hands them out to all of
+// them in turn; a Session runs on the context its socket was accepted for.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, tcp::acceptor&& acceptor, ServerContext& context)
-      : ioc_(ioc),
+  Listener(std::vector<net::io_context*> contexts, tcp::acceptor&& acceptor, ServerContext& context)
+      : contexts_(std::move(contexts)),
         acceptor_(std::move(acceptor)),
         retry_timer_(acceptor_.get_executor()),
         context_(context) {}
@@ -487,11 +647,13 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void Accept() {
-    acceptor_.async_accept(net::make_strand(ioc_),
+    net::io_context& target = *contexts_[next_context_];
+    next_context_ = (next_context_ + 1) % contexts_.size();
+    acceptor_.async_accept(target,
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
-  void OnAccept(beast::error_code ec, tcp::socket socket) {
+  void OnAccept(beast::error_code ec, Socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
       spdlog::warn("http: accept failed: {}", ec.message());
@@ -502,9 +664,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
       return;
     }
     const tcp::endpoint peer = socket.remote_endpoint(ec);
-    // Responses go out in a few writes (headers, then a file in chunks): with
-    // Nagle's algorithm the last small write waits for the client's delayed
-    // ACK, up to 40 ms per response on Linux. Serving without it is slower,
+    // A response whose head and body go out in separate writes (a file after
+    // its head) would otherwise wait for the client's delayed ACK under
+    // Nagle's algorithm, up to 40 ms on Linux. Serving without it is slower,
     // not wrong: its failure is ignored.
     beast::error_code no_delay_ec;
     socket.set_option(tcp::no_delay(true), no_delay_ec);
@@ -521,7 +683,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
     Accept();
   }
 
-  net::io_context& ioc_;
+  const std::vector<net::io_context*> contexts_;
+  std::size_t next_context_ = 0;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
   ServerContext& context_;
@@ -529,16 +692,17 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 }  // namespace
 
-// Members are destroyed bottom-up: the io_context (and with it every pending
-// handler, session and socket) goes before the context the sessions use.
+// Stop() destroys the io_contexts (and with them every pending handler,
+// session and socket) before the context the sessions use.
 struct HttpServer::Impl {
   Impl(const HttpServerOptions& options, const HttpHandler& handler, const HttpObserver& observer)
       : context{options, handler, observer,
                 ConnectionCounter(options.max_connections, options.max_connections_per_client)} {}
 
   ServerContext context;
-  std::optional<net::io_context> ioc;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  // One per I/O thread; the first also runs the listener.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<net::executor_work_guard<Executor>> work;
   std::shared_ptr<Listener> listener;
   std::vector<std::thread> threads;
 };
@@ -563,8 +727,13 @@ Status HttpServer::Start() {
   if (ec) return Error::InvalidArgument("invalid listen address '" + options_.address + "'");
   const tcp::endpoint endpoint(address, options_.port);
 
-  impl->ioc.emplace(options_.threads);
-  tcp::acceptor acceptor(net::make_strand(*impl->ioc));
+  std::vector<net::io_context*> contexts;
+  for (int i = 0; i < options_.threads; ++i) {
+    // 1: run by one thread, which lets Asio skip some locking.
+    impl->contexts.push_back(std::make_unique<net::io_context>(1));
+    contexts.push_back(impl->contexts.back().get());
+  }
+  tcp::acceptor acceptor(*contexts.front());
   if (acceptor.open(endpoint.protocol(), ec); ec) {
     return Error::Io("cannot listen on " + where + ": " + ec.message());
   }
@@ -580,11 +749,18 @@ Status HttpServer::Start() {
   const std::uint16_t bound_port = acceptor.local_endpoint(ec).port();
   if (ec) return Error::Io("cannot listen on " + where + ": " + ec.message());
 
-  impl->listener = std::make_shared<Listener>(*impl->ioc, std::move(acceptor), impl->context);
+  impl->listener = std::make_shared<Listener>(contexts, std::move(acceptor), impl->context);
   impl->listener->Run();
-  impl->work.emplace(impl->ioc->get_executor());
-  for (int i = 0; i < options_.threads; ++i) {
-    impl->threads.emplace_back([ioc = &*impl->ioc] {
+  for (net::io_context* ioc : contexts) {
+    impl->work.push_back(net::make_work_guard(*ioc));
+    impl->threads.emplace_back([ioc] {
+      // sendfile(2) to a connection the client closed raises SIGPIPE, which
+      // would end the process; blocked here, the call fails with EPIPE
+      // instead (sendmsg is told MSG_NOSIGNAL).
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
       // Handlers catch their own exceptions; this keeps the thread serving if
       // one escapes anyway (e.g. std::bad_alloc). run() returns after stop().
       for (;;) {
@@ -606,15 +782,16 @@ Status HttpServer::Start() {
 void HttpServer::Stop() {
   std::lock_guard lock(mu_);
   if (!impl_) return;
-  impl_->work.reset();
-  impl_->ioc->stop();
+  impl_->work.clear();
+  for (const auto& ioc : impl_->contexts) ioc->stop();
   for (std::thread& t : impl_->threads) t.join();
   // No thread runs now: touching the acceptor from here is safe.
   impl_->listener->Close();
   impl_->listener.reset();
-  // Destroying the io_context destroys every pending handler and with it the
-  // sessions, which close their sockets.
-  impl_->ioc.reset();
+  // Destroying an io_context destroys its pending handlers and with them the
+  // sessions, which close their sockets. The first goes first: a pending
+  // accept there holds a socket made for another context.
+  for (auto& ioc : impl_->contexts) ioc.reset();
   impl_.reset();
   port_.store(0);
 }

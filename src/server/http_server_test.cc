@@ -11,6 +11,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -580,6 +581,68 @@ TEST_F(FileResponseTest, VanishedFileIs404) {
   auto dir = c->Exchange(Get("/file"));
   ASSERT_TRUE(dir);
   EXPECT_EQ(dir->status, 404);
+}
+
+// Bigger than loopback's socket buffers, so the server has to wait for the
+// client to read.
+constexpr std::size_t kBigFileBytes = std::size_t{32} * 1024 * 1024;
+
+std::string BigContent() {
+  std::string content(kBigFileBytes, '\0');
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 131 / 7);
+  return content;
+}
+
+TEST_F(FileResponseTest, FileBiggerThanTheSocketBuffersArrivesWhole) {
+  content_ = BigContent();
+  std::ofstream(file_, std::ios::binary | std::ios::trunc) << content_;
+  Start();
+  auto c = Connect();
+  ASSERT_TRUE(c->Send(Get("/file")));
+  std::this_thread::sleep_for(300ms);  // the server fills the socket and waits
+  auto r = c->Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->headers["content-length"], std::to_string(kBigFileBytes));
+  EXPECT_TRUE(r->body == content_);
+  EXPECT_TRUE(c->Exchange(Get("/a")));  // and the connection goes on
+}
+
+TEST_F(FileResponseTest, ClientThatStopsReadingIsDroppedAfterTheWriteTimeout) {
+  content_ = BigContent();
+  std::ofstream(file_, std::ios::binary | std::ios::trunc) << content_;
+  options_.write_timeout = 1s;
+  options_.max_connections_per_client = 1;
+  Start();
+  const auto t0 = Steady::now();
+  auto stalled = Connect();
+  ASSERT_TRUE(stalled->Send(Get("/file")));  // and never reads
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(Connect()->WaitClosed(500ms));  // its connection holds the only slot
+
+  // Once the write timeout ends the stalled response, the slot is free again.
+  std::optional<RawResponse> served;
+  while (!served && Steady::now() - t0 < 5s) {
+    auto next = Connect();
+    served = next->Exchange(Get("/a"));
+    if (!served) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(served);
+  EXPECT_GE(Steady::now() - t0, 900ms);
+  const auto exchanges = Exchanges(1);
+  ASSERT_FALSE(exchanges.empty());
+  EXPECT_EQ(exchanges[0].path, "/file");
+}
+
+TEST_F(FileResponseTest, FifoIsNotServedAndDoesNotBlock) {
+  const std::filesystem::path fifo = created_.string() + ".fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  file_ = fifo;
+  Start();
+  auto c = Connect();
+  auto r = c->Exchange(Get("/file"));
+  std::filesystem::remove(fifo);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
 }
 
 TEST_F(HttpServerTest, StopReturnsPromptlyWithOpenConnections) {
