@@ -4,12 +4,10 @@
 // baseline (bench/baseline/bootstrap.mjs), both against a fresh IVS emulator
 // and dynalite, quota pacing off, for 1 and 1,000 live channels.
 //   node coldstart.mjs OUT_DIR TASK_ROOT     prints the table, writes OUT_DIR/coldstart.md
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeApiEmulator } from '../../tests/lambda/runtime_api_emulator.mjs';
 import {
-  AWS_ENV, QUICK, ROOT, createTable, warmUpDynalite, fmt, int, median, startDynalite, startEmulator, stop, stopAll, table,
+  BASELINE_LAMBDA, HEADCOUNT_LAMBDA_ENV, QUICK, ROOT, fmt, int, median, peakRssMb, startLambdaSandbox, stopAll, table,
 } from '../tick/lib.mjs';
 
 const [outDir, taskRoot] = process.argv.slice(2);
@@ -18,45 +16,21 @@ if (!outDir || !taskRoot) { console.error('usage: node coldstart.mjs OUT_DIR TAS
 const SIZES = [1, 1000];
 const REPS = QUICK ? 3 : 7;
 const INVOCATION_TIMEOUT_MS = 120000;
-const TABLE = 'headcount';
-
-// Peak resident set of a live process, MiB (VmHWM), or NaN.
-function peakRssMb(pid) {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch { return NaN; }
-}
 
 async function runOnce(impl, channels) {
-  const emulator = await startEmulator(channels);
-  const dynalite = await startDynalite();
-  const rt = new RuntimeApiEmulator({ deadlineMs: 60000 });
-  let child = null;
+  const sandbox = await startLambdaSandbox(channels, { deadlineMs: 60000 });
+  const { rt } = sandbox;
   try {
-    await createTable(dynalite.url, TABLE);
-    await warmUpDynalite(dynalite.url);
-    const api = await rt.start();
     rt.invoke(1);
-    // Only what Lambda sets, plus the function's own settings.
-    const env = {
-      PATH: '/usr/local/bin:/usr/bin:/bin', ...AWS_ENV, AWS_LAMBDA_RUNTIME_API: api,
-      AWS_ENDPOINT_URL_IVS: emulator.url, AWS_ENDPOINT_URL_DYNAMODB: dynalite.url,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256', TZ: ':UTC', LANG: 'en_US.UTF-8',
-    };
-    let cmd; let args; let cwd;
-    if (impl === 'headcount') {
-      Object.assign(env, { LAMBDA_TASK_ROOT: taskRoot, _HANDLER: 'bootstrap', HEADCOUNT_SOURCE: 'ivs',
-        HEADCOUNT_STORE: 'dynamodb', HEADCOUNT_DYNAMODB_TABLE: TABLE, HEADCOUNT_IVS_ACCOUNT_TPS: '0',
-        HEADCOUNT_IVS_CHANNEL_TPS: '0', HEADCOUNT_LOG_LEVEL: 'warn' });
-      cmd = join(taskRoot, 'bootstrap'); args = []; cwd = taskRoot;
-    } else {
-      Object.assign(env, { LAMBDA_TASK_ROOT: join(ROOT, 'bench/baseline'), TABLE_NAME: TABLE });
-      cmd = process.execPath; args = [join(ROOT, 'bench/baseline/bootstrap.mjs')]; cwd = join(ROOT, 'bench/baseline');
-    }
+    // headcount's packaged bootstrap, run as provided.al2023 runs it.
+    const fn = impl === 'headcount'
+      ? { cmd: join(taskRoot, 'bootstrap'), args: [], cwd: taskRoot,
+        env: { LAMBDA_TASK_ROOT: taskRoot, _HANDLER: 'bootstrap', ...HEADCOUNT_LAMBDA_ENV } }
+      : BASELINE_LAMBDA;
     const t0 = performance.now();
     const t0Epoch = Date.now();
-    child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = sandbox.spawn(fn.cmd, fn.args,
+      { env: { ...sandbox.env, ...fn.env }, cwd: fn.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
     const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -71,14 +45,7 @@ async function runOnce(impl, channels) {
     const initMs = rt.invocations[0].handedOutAt - t0Epoch;
     return { totalMs, initMs, rss };
   } finally {
-    if (child && child.exitCode === null) {
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await gone;
-    }
-    await rt.close();
-    await stop(dynalite);
-    await stop(emulator);
+    await sandbox.close();
   }
 }
 

@@ -1,12 +1,14 @@
 // What bench/tick and bench/coldstart share: starting the IVS emulator and
-// dynalite, measuring a process (wall, CPU, peak RSS with GNU time), stopping
-// everything they started (also on failure), and formatting tables.
+// dynalite, running a function as Lambda would (a Runtime API emulator in
+// front of both), measuring a process (wall, CPU, peak RSS with GNU time),
+// stopping everything they started (also on failure), and formatting tables.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { RuntimeApiEmulator } from '../../tests/lambda/runtime_api_emulator.mjs';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const BUILD = process.env.HEADCOUNT_BENCH_BUILD ?? join(ROOT, 'build/release');
@@ -112,6 +114,79 @@ export async function warmUpDynalite(endpoint, rounds = 30) {
   } finally {
     client.destroy();
   }
+}
+
+// The table a Lambda function under test writes to (startLambdaSandbox).
+export const LAMBDA_TABLE = 'headcount';
+
+// What headcount needs, as a Lambda function, to run the seed's pipeline
+// against a sandbox: its settings, pacing off.
+export const HEADCOUNT_LAMBDA_ENV = {
+  HEADCOUNT_SOURCE: 'ivs', HEADCOUNT_STORE: 'dynamodb', HEADCOUNT_DYNAMODB_TABLE: LAMBDA_TABLE,
+  HEADCOUNT_IVS_ACCOUNT_TPS: '0', HEADCOUNT_IVS_CHANNEL_TPS: '0', HEADCOUNT_LOG_LEVEL: 'warn',
+};
+
+// The baseline as a Lambda function: the seed's handler under
+// bench/baseline/bootstrap.mjs on this node.
+export const BASELINE_LAMBDA = {
+  cmd: process.execPath, args: [join(ROOT, 'bench/baseline/bootstrap.mjs')], cwd: join(ROOT, 'bench/baseline'),
+  env: { LAMBDA_TASK_ROOT: join(ROOT, 'bench/baseline'), TABLE_NAME: LAMBDA_TABLE },
+};
+
+// Where a Lambda function runs for a benchmark: a fresh IVS emulator with
+// `channels` live channels (pacing off), a fresh dynalite holding
+// LAMBDA_TABLE and warmed up, and a Runtime API emulator (`rt`, invocations
+// due `deadlineMs` after hand-out). Resolves to { emulator, dynalite, rt, env,
+// spawn, close }: `env` is what Lambda sets plus the two endpoints;
+// spawn(cmd, args, options) starts the function (one per sandbox) as
+// child_process.spawn does; close() kills it (SIGKILL, and waits for its
+// exit) and stops the rest: call it in `finally`. If setting up fails, what
+// was started is stopped and the error is thrown.
+export async function startLambdaSandbox(channels, { deadlineMs }) {
+  const emulator = await startEmulator(channels);
+  const dynalite = await startDynalite();
+  const rt = new RuntimeApiEmulator({ deadlineMs });
+  let child = null;
+  const sandbox = {
+    emulator, dynalite, rt, env: null,
+    spawn(cmd, args, options) {
+      child = spawn(cmd, args, options);
+      return child;
+    },
+    async close() {
+      if (child && child.exitCode === null) {
+        const gone = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await gone;
+      }
+      await rt.close();
+      await stop(dynalite);
+      await stop(emulator);
+    },
+  };
+  try {
+    await createTable(dynalite.url, LAMBDA_TABLE);
+    await warmUpDynalite(dynalite.url);
+    const api = await rt.start();
+    // Only what Lambda sets, plus the function's own settings.
+    sandbox.env = {
+      PATH: '/usr/local/bin:/usr/bin:/bin', ...AWS_ENV, AWS_LAMBDA_RUNTIME_API: api,
+      AWS_ENDPOINT_URL_IVS: emulator.url, AWS_ENDPOINT_URL_DYNAMODB: dynalite.url,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256', TZ: ':UTC', LANG: 'en_US.UTF-8',
+    };
+  } catch (e) {
+    await sandbox.close();
+    throw e;
+  }
+  return sandbox;
+}
+
+// Peak resident set of a live process, MiB (VmHWM), or NaN.
+export function peakRssMb(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch { return NaN; }
 }
 
 function clientConfig(endpoint) {

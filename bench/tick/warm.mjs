@@ -8,14 +8,12 @@
 // Also imported by tick.mjs (runWarm, warmSection), which puts the section
 // into tick.md. HEADCOUNT_BENCH_WARM_SIZES=1000,10000 picks the sizes
 // (empty: none); HEADCOUNT_BENCH_WARM_TICKS the invocations per process.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { RuntimeApiEmulator } from '../../tests/lambda/runtime_api_emulator.mjs';
 import {
-  AWS_ENV, HEADCOUNT, QUICK, ROOT, createTable, fmt, getJson, int, ivsCounts, startDynalite, startEmulator,
-  stop, stopAll, table, warmUpDynalite,
+  BASELINE_LAMBDA, HEADCOUNT, HEADCOUNT_LAMBDA_ENV, QUICK, ROOT, fmt, getJson, int, ivsCounts, peakRssMb,
+  startLambdaSandbox, stopAll, table,
 } from './lib.mjs';
 
 export const WARM_SIZES = (process.env.HEADCOUNT_BENCH_WARM_SIZES ?? (QUICK ? '1000' : '1000,10000'))
@@ -31,7 +29,6 @@ const INTERVAL_S = { 100: 5, 1000: 10, 10000: 30, 50000: 60 };
 const intervalFor = (n) => INTERVAL_S[n] ?? 60;
 // Invocations are handed out this long after a bucket starts.
 const AFTER_BOUNDARY_MS = 300;
-const TABLE = 'headcount';
 const CLK_TCK = 100;  // USER_HZ: /proc/<pid>/stat counts CPU time in these
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,43 +42,21 @@ function cpuSeconds(pid) {
   } catch { return NaN; }
 }
 
-function peakRssMb(pid) {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch { return NaN; }
-}
-
 const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
 const diff = (after, before) => Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
 
 // One process, `ticks` invocations; resolves to { impl, channels, interval_s, ticks: [...], rss_mb }.
 export async function runWarm(impl, channels, ticks = WARM_TICKS) {
   const interval = intervalFor(channels);
-  const emulator = await startEmulator(channels);
-  const dynalite = await startDynalite();
-  const rt = new RuntimeApiEmulator({ deadlineMs: 300000 });
-  let child = null;
+  const sandbox = await startLambdaSandbox(channels, { deadlineMs: 300000 });
+  const { emulator, dynalite, rt } = sandbox;
   try {
-    await createTable(dynalite.url, TABLE);
-    await warmUpDynalite(dynalite.url);
-    const api = await rt.start();
-    const env = {
-      PATH: '/usr/local/bin:/usr/bin:/bin', ...AWS_ENV, AWS_LAMBDA_RUNTIME_API: api,
-      AWS_ENDPOINT_URL_IVS: emulator.url, AWS_ENDPOINT_URL_DYNAMODB: dynalite.url,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256', TZ: ':UTC', LANG: 'en_US.UTF-8',
-    };
-    let cmd; let args; let cwd;
-    if (impl === 'headcount') {
-      Object.assign(env, { HEADCOUNT_SOURCE: 'ivs', HEADCOUNT_STORE: 'dynamodb', HEADCOUNT_DYNAMODB_TABLE: TABLE,
-        HEADCOUNT_IVS_ACCOUNT_TPS: '0', HEADCOUNT_IVS_CHANNEL_TPS: '0', HEADCOUNT_LOG_LEVEL: 'warn',
-        HEADCOUNT_TICK_INTERVAL: `${interval}s` });
-      cmd = HEADCOUNT; args = ['lambda']; cwd = ROOT;
-    } else {
-      Object.assign(env, { LAMBDA_TASK_ROOT: join(ROOT, 'bench/baseline'), TABLE_NAME: TABLE });
-      cmd = process.execPath; args = [join(ROOT, 'bench/baseline/bootstrap.mjs')]; cwd = join(ROOT, 'bench/baseline');
-    }
-    child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const fn = impl === 'headcount'
+      ? { cmd: HEADCOUNT, args: ['lambda'], cwd: ROOT,
+        env: { ...HEADCOUNT_LAMBDA_ENV, HEADCOUNT_TICK_INTERVAL: `${interval}s` } }
+      : BASELINE_LAMBDA;
+    const child = sandbox.spawn(fn.cmd, fn.args,
+      { env: { ...sandbox.env, ...fn.env }, cwd: fn.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
     const logs = [];  // headcount's tick lines
@@ -127,14 +102,7 @@ export async function runWarm(impl, channels, ticks = WARM_TICKS) {
     }
     return { impl, channels, interval_s: impl === 'headcount' ? interval : null, ticks: out, rss_mb: peakRssMb(child.pid) };
   } finally {
-    if (child && child.exitCode === null) {
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await gone;
-    }
-    await rt.close();
-    await stop(dynalite);
-    await stop(emulator);
+    await sandbox.close();
   }
 }
 

@@ -118,8 +118,9 @@ HttpResponse HandleWeb(const HttpRequest& request) {
     return r;
   }
   if (path == "/") return ServePage("index.html");
-  // The page checks ?src= itself (and says what is wrong with it).
-  if (path == kIvsWatchPath) return ServePage("watch-ivs.html", kIvsPlayerContentSecurityPolicy);
+  // The same page as /watch/{channel}: its script picks the player by the path
+  // and checks ?src= itself (and says what is wrong with it).
+  if (path == kIvsWatchPath) return ServePage("watch.html", kIvsPlayerContentSecurityPolicy);
   if (path.starts_with(kWatchPrefix)) {
     if (!IsValidChannelId(path.substr(kWatchPrefix.size()))) {
       return ErrorPage(404, "no such channel: a channel id is 1 to 64 of A-Z a-z 0-9 _ -");

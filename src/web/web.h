@@ -1,5 +1,5 @@
 // The web pages `headcount serve` serves: the dashboard at /, the player at
-// /watch/{channel}, and their scripts at /static/<file>, all compiled into the
+// /watch/{channel} and /watch?src=, and their scripts at /static/<file>, all compiled into the
 // binary (embedded_files.h). A pure handler, no sockets; thread-safe.
 #pragma once
 
@@ -11,10 +11,10 @@ namespace headcount {
 
 // Routes (GET and HEAD only; another method -> 405 with Allow: GET, HEAD):
 //   /                   index.html (the dashboard)
-//   /watch/{channel}    watch.html (the player); channel must be a valid id
-//                       (core IsValidChannelId), else 404
-//   /watch              watch-ivs.html (the player with the Amazon IVS web
-//                       player, for ?src=<playback URL>; the page checks src),
+//   /watch/{channel}    watch.html (the player, with hls.js); channel must be
+//                       a valid id (core IsValidChannelId), else 404
+//   /watch              watch.html too (its script then plays ?src=<playback
+//                       URL> with the Amazon IVS web player and checks src),
 //                       with a CSP that also allows WebAssembly and fetches
 //                       from any http(s) origin
 //   /static/<file>      an embedded script, style sheet or image, by file name

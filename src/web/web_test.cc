@@ -78,7 +78,9 @@ TEST(WebTest, StaticFilesWithTheirContentTypes) {
   };
   for (const Case& c :
        {Case{"watch.js", "text/javascript; charset=utf-8"},
+        Case{"watch-hls.js", "text/javascript; charset=utf-8"},
         Case{"watch-ivs.js", "text/javascript; charset=utf-8"},
+        Case{"playback.js", "text/javascript; charset=utf-8"},
         Case{"overlay.js", "text/javascript; charset=utf-8"},
         Case{"source.js", "text/javascript; charset=utf-8"},
         Case{"dashboard.js", "text/javascript; charset=utf-8"},
@@ -103,7 +105,8 @@ TEST(WebTest, VendoredHlsJs) {
 TEST(WebTest, IvsPlayerPageAndItsFiles) {
   const HttpResponse page = HandleWeb(Request("/watch?src=https%3A%2F%2Fexample.com%2Fa.m3u8"));
   EXPECT_EQ(page.status, 200);
-  EXPECT_EQ(page.body, ReadSourceFile("web/watch-ivs.html"));
+  // One page for both players: its script picks the IVS player by the path.
+  EXPECT_EQ(page.body, ReadSourceFile("web/watch.html"));
   const auto csp = HeaderOf(page, "Content-Security-Policy");
   ASSERT_TRUE(csp);
   EXPECT_THAT(*csp, HasSubstr("script-src 'self' 'wasm-unsafe-eval';"));

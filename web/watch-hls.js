@@ -1,0 +1,150 @@
+// The player at /watch/{channel} (web/watch.html, started by watch.js once
+// hls.js, the global Hls, is loaded): plays /hls/{channel}/<playlist> with
+// hls.js and shows, over the video, the viewer payload that rides in the
+// stream itself (the EXT-X-DATERANGE of class com.headcount.viewers, read
+// from hls.js's level details and from the metadata cues), never from the
+// API. Goes "offline" when the video or the playlist stops moving, and keeps
+// retrying until the stream is back (playback.js).
+import { decodePayload } from './payload.js';
+import { accept, reject } from './overlay.js';
+import { createPlaybackWatch } from './playback.js';
+
+const HEADCOUNT_CLASS = 'com.headcount.viewers';
+const HEADCOUNT_ATTRIBUTE = 'X-HEADCOUNT';
+const DEFAULT_PLAYLIST = 'stream.m3u8';
+// A live playlist that has not changed for this long (or 3 target durations,
+// whichever is longer) belongs to a stream that stopped.
+const STALE_PLAYLIST_MS = 10000;
+
+const $ = (id) => document.getElementById(id);
+const video = $('video');
+
+const channel = location.pathname.match(/^\/watch\/([A-Za-z0-9_-]{1,64})$/)?.[1] ?? null;
+const playlistName = new URLSearchParams(location.search).get('playlist') ?? DEFAULT_PLAYLIST;
+const playlistOk = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\.m3u8$/.test(playlistName);
+
+// Player state, changed only by the functions below.
+let hls = null;
+let lastPlaylistChangeAt = performance.now();
+let lastEndSn = null;
+let targetDurationMs = 0;
+let mediaRecoveries = 0;
+
+const watch = createPlaybackWatch({
+  start: startPlayer,
+  isStale: (now) => now - lastPlaylistChangeAt > Math.max(STALE_PLAYLIST_MS, 3 * targetDurationMs),
+  onBackOnline: () => { mediaRecoveries = 0; },
+});
+
+// --- reading the payload from the stream ------------------------------------
+
+// hls.js level details: every DATERANGE of the playlist, by ID. The newest
+// headcount one wins.
+function readDateRanges(details) {
+  const ranges = Object.values(details?.dateRanges ?? {})
+    .filter((dr) => dr?.class === HEADCOUNT_CLASS && typeof dr.attr?.[HEADCOUNT_ATTRIBUTE] === 'string')
+    .sort((a, b) => (a.startDate?.getTime() ?? 0) - (b.startDate?.getTime() ?? 0));
+  const newest = ranges.at(-1);
+  if (!newest) return;
+  const r = decodePayload(newest.attr[HEADCOUNT_ATTRIBUTE], { base64: true });
+  if (r.ok) accept(r.payload, newest.id, 'daterange');
+  else reject(r.error, 'DATERANGE');
+}
+
+// A metadata cue: hls.js makes one per DATERANGE attribute ({key, data}) and
+// one per ID3 frame (e.g. TXXX, how IVS delivers timed metadata; plain text in
+// either format).
+function readCue(cue) {
+  const value = cue?.value;
+  if (!value || typeof value !== 'object') return;
+  let r;
+  if (value.key === HEADCOUNT_ATTRIBUTE) r = decodePayload(value.data, { base64: true });
+  else if (value.key === 'TXXX' || value.key === 'PRIV') {
+    r = decodePayload(typeof value.data === 'string' ? value.data : value.info ?? value.data);
+  } else return;
+  if (r.ok) accept(r.payload, cue.id || `cue-${cue.startTime}`, 'cue');
+  else reject(r.error, 'cue');
+}
+
+function watchTextTrack(track) {
+  if (track.kind !== 'metadata' || track.headcountWatched) return;
+  track.headcountWatched = true;
+  track.mode = 'hidden';  // cues fire, nothing is drawn
+  track.addEventListener('cuechange', () => {
+    for (const cue of Array.from(track.activeCues ?? [])) readCue(cue);
+  });
+}
+
+// --- playback ------------------------------------------------------------------
+
+const source = () => `/hls/${encodeURIComponent(channel)}/${encodeURIComponent(playlistName)}`;
+
+function onLevelUpdated(_event, data) {
+  const details = data?.details;
+  if (!details) return;
+  targetDurationMs = (details.targetduration ?? 0) * 1000;
+  if (lastEndSn !== null && details.endSN !== lastEndSn) lastPlaylistChangeAt = performance.now();
+  lastEndSn = details.endSN;
+  readDateRanges(details);
+}
+
+function onHlsError(_event, data) {
+  if (!data?.fatal) return;  // hls.js retries these itself
+  if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 2) {
+    mediaRecoveries += 1;
+    hls.recoverMediaError();
+    return;
+  }
+  watch.goOffline(data.type === Hls.ErrorTypes.NETWORK_ERROR ? 'The stream cannot be reached.' : 'The stream broke off.');
+}
+
+function startPlayer({ afterOutage }) {
+  stopPlayer();
+  lastEndSn = null;
+  // After an outage only a playlist that moves again means the stream is back.
+  lastPlaylistChangeAt = afterOutage ? -Infinity : performance.now();
+  if (window.Hls?.isSupported()) {
+    hls = new Hls({ enableWorker: true, enableDateRangeMetadataCues: true, liveDurationInfinity: true, backBufferLength: 30 });
+    hls.on(Hls.Events.LEVEL_UPDATED, onLevelUpdated);
+    hls.on(Hls.Events.ERROR, onHlsError);
+    hls.on(Hls.Events.MANIFEST_PARSED, () => play());
+    hls.attachMedia(video);
+    hls.loadSource(source());
+  } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    // Safari plays HLS itself and turns DATERANGE tags into metadata cues.
+    video.src = source();
+    lastPlaylistChangeAt = Infinity;  // no playlist events: judge by the picture alone
+    play();
+  } else {
+    watch.setState('error', 'This browser cannot play HLS streams.');
+  }
+}
+
+function stopPlayer() {
+  if (hls) {
+    hls.destroy();
+    hls = null;
+  }
+}
+
+function play() {
+  video.muted = true;
+  video.play().catch(() => {
+    // Autoplay refused: the controls are there; say so.
+    if (watch.state === 'loading') watch.setState('loading', 'Press play to start the stream.');
+  });
+}
+
+export function main() {
+  if (!channel || !playlistOk) {
+    watch.setState('error', channel ? `"${playlistName}" is not a playlist name.` : 'No channel in this address.');
+    return;
+  }
+  document.title = `${channel} — headcount`;
+  $('title').textContent = channel;
+  video.setAttribute('aria-label', `Live stream of ${channel}`);
+  video.textTracks.addEventListener('addtrack', (e) => watchTextTrack(e.track));
+  for (const track of Array.from(video.textTracks)) watchTextTrack(track);
+  video.addEventListener('timeupdate', () => watch.timeUpdate(video.currentTime));
+  watch.run();
+}
