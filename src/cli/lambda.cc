@@ -87,14 +87,10 @@ void HandleInvocation(const lambda::Invocation& invocation, const Config& config
   }
   const WallTime now = clock.Now();
   const WallTime deadline = TickDeadline(invocation, now, config.tick_interval);
-  pipeline.SetDeadline(deadline);
-  TickOptions options;
-  options.bucket_length = config.tick_interval;
-  options.deadline = deadline;
   TickReport report;
   std::string body;
   try {
-    report = runner.Run(now, options);
+    report = RunPipelineTick(pipeline, runner, now, deadline, config.tick_interval);
     body = report.ToJson();
   } catch (const std::exception& e) {
     // TickRunner promises not to throw; if it does anyway, the invocation fails.

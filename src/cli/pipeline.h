@@ -39,7 +39,8 @@ class Pipeline {
 // work after `deadline`; the store's calls are bounded by `deadline` while
 // it runs (Pipeline::SetDeadline), and unbounded again when it returns, so
 // history reads between ticks get their own budget. The same code for
-// `headcount tick` and every tick of `headcount serve`.
+// `headcount tick`, every tick of `headcount serve` and every invocation of
+// `headcount lambda`.
 TickReport RunPipelineTick(Pipeline& pipeline, TickRunner& runner, WallTime now, WallTime deadline,
                            std::chrono::seconds bucket_length);
 
