@@ -19,6 +19,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -65,6 +66,9 @@ constexpr std::size_t kReadChunkBytes = 4096;
 // At most this many bytes of a file per sendfile(2) call, so one large file
 // does not hold an I/O thread while other connections wait.
 constexpr std::size_t kMaxSendfileBytes = std::size_t{1024} * 1024;
+// How many pipelined requests a connection answers one inside the other's
+// call stack before it goes back to the I/O loop (see Session::OnWrite).
+constexpr int kMaxNestedRequests = 8;
 // Pause before accepting again after accept failed (e.g. out of file
 // descriptors), so the accept loop does not spin.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
@@ -565,7 +569,17 @@ class Session : public std::enable_shared_from_this<Session> {
     if (context_.observer) context_.observer(exchange_);
     if (ec) return Close();
     if (!keep_alive) return LingerThenClose();
+    // A response that went out at once returns here before the stack of the
+    // request that made it unwinds. Pipelined requests waiting in the buffer
+    // would nest one request deeper each; past a few, the next one starts
+    // from the I/O loop on a fresh stack.
+    if (nested_requests_ >= kMaxNestedRequests) {
+      return net::post(stream_.get_executor(),
+                       [self = shared_from_this()] { self->StartRequest(/*first=*/false); });
+    }
+    ++nested_requests_;
     StartRequest(/*first=*/false);
+    --nested_requests_;
   }
 
   void LingerThenClose() {
@@ -621,6 +635,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t file_sent_ = 0;
   bool write_timer_armed_ = false;
   bool write_timed_out_ = false;
+  // Requests started from inside the handling of an earlier one (OnWrite).
+  int nested_requests_ = 0;
 };
 
 // Accepts connections on the first I/O context and hands them out to all of

@@ -353,6 +353,22 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   }
 }
 
+TEST_F(HttpServerTest, ThousandsOfPipelinedRequestsAreAllAnswered) {
+  // All in one send: the server finds many complete requests in each read,
+  // and answers each at once (loopback takes the small responses).
+  constexpr int kRequests = 3000;
+  Start();
+  auto c = Connect();
+  std::string pipeline;
+  for (int i = 0; i < kRequests; ++i) pipeline += Get("/p" + std::to_string(i));
+  ASSERT_TRUE(c->Send(pipeline));
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = c->Read();
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(nlohmann::json::parse(r->body)["path"], "/p" + std::to_string(i));
+  }
+}
+
 TEST_F(HttpServerTest, HugeHeaderIs431) {
   Start();
   auto c = Connect();
