@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   BASELINE_LAMBDA, HEADCOUNT_LAMBDA_ENV, QUICK, ROOT, fmt, int, median, peakRssMb, startLambdaSandbox, stopAll, table,
 } from '../tick/lib.mjs';
+import { loadingSection } from './loading.mjs';
 
 const [outDir, taskRoot] = process.argv.slice(2);
 if (!outDir || !taskRoot) { console.error('usage: node coldstart.mjs OUT_DIR TASK_ROOT'); process.exit(2); }
@@ -82,6 +83,7 @@ const ratioRows = SIZES.map((n) => {
 const ratio1 = results['baseline-1'].totalMs / results['headcount-1'].totalMs;
 const ratio1000 = results['baseline-1000'].totalMs / results['headcount-1000'].totalMs;
 const verdict = (x) => (x >= 10 ? `**met** (${fmt(x, 1)}×)` : `**missed** (${fmt(x, 1)}×)`);
+const loading = loadingSection(taskRoot);
 let notes = '';
 try { notes = readFileSync(join(ROOT, 'bench/coldstart/notes.md'), 'utf8'); } catch { /* none */ }
 
@@ -109,6 +111,7 @@ ${table(['channels', 'init', 'first tick done', 'peak RSS'], ratioRows)}
 
 Target, cold start at least 10× faster: 1 channel ${verdict(ratio1)}, 1,000 channels ${verdict(ratio1000)}.
 
+${loading}
 ${notes}`;
 writeFileSync(join(outDir, 'coldstart.md'), md);
 writeFileSync(join(outDir, 'coldstart.json'), JSON.stringify(results, null, 1));
