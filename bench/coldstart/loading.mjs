@@ -81,7 +81,9 @@ What a process costs before it does any work: the median wall time of
 ${RUNS} runs of each program to its exit, spawned from node. Each shared
 library costs the dynamic loader a map, relocations and symbol lookups;
 libcurl brings most of them (LDAP, Kerberos, SASL, RTMP, SSH, GnuTLS, IDN,
-PSL, Brotli, zstd, nghttp2), none of which headcount uses.
+PSL, Brotli, zstd, nghttp2), none of which headcount uses. The empty
+program's row is mostly what spawning a process from node costs; read the
+other rows as differences from it.
 
 ${table(['program', 'shared objects loaded', 'start to exit ms'], rows)}
 `;
