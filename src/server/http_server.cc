@@ -533,12 +533,15 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!write_timer_armed_) {
       write_timer_armed_ = true;
       write_timer_.expires_after(options_.write_timeout);
-      write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-        if (ec) return;  // cancelled: the response went out in time
-        self->write_timed_out_ = true;
-        beast::error_code ignored;
-        self->stream_.socket().cancel(ignored);  // completes the wait below
-      });
+      write_timer_.async_wait(
+          [self = shared_from_this(), response = responses_sent_](beast::error_code ec) {
+            // Cancelled, or it fired as its response completed: too late to
+            // cancel, it must not touch the next exchange on this connection.
+            if (ec || response != self->responses_sent_) return;
+            self->write_timed_out_ = true;
+            beast::error_code ignored;
+            self->stream_.socket().cancel(ignored);  // completes the wait below
+          });
     }
     stream_.socket().async_wait(
         tcp::socket::wait_write,
@@ -554,6 +557,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void FinishWrite(beast::error_code ec) {
     if (write_timer_armed_) write_timer_.cancel();
     write_timer_armed_ = false;
+    ++responses_sent_;
     out_ = {};  // closes the file
     OnWrite(keep_alive_, ec, 0);
   }
@@ -635,6 +639,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t file_sent_ = 0;
   bool write_timer_armed_ = false;
   bool write_timed_out_ = false;
+  std::uint64_t responses_sent_ = 0;  // tells a stale write timer from the current one
   // Requests started from inside the handling of an earlier one (OnWrite).
   int nested_requests_ = 0;
 };
