@@ -67,7 +67,7 @@ constexpr std::size_t kReadChunkBytes = 4096;
 // does not hold an I/O thread while other connections wait.
 constexpr std::size_t kMaxSendfileBytes = std::size_t{1024} * 1024;
 // How many pipelined requests a connection answers one inside the other's
-// call stack before it goes back to the I/O loop (see Session::OnWrite).
+// call stack before it goes back to the I/O loop (see Session::FinishWrite).
 constexpr int kMaxNestedRequests = 8;
 // Pause before accepting again after accept failed (e.g. out of file
 // descriptors), so the accept loop does not spin.
@@ -554,15 +554,13 @@ class Session : public std::enable_shared_from_this<Session> {
     WriteSome();
   }
 
+  // The response is out (or failed): logs it, then reads the next request,
+  // lingers before closing, or closes.
   void FinishWrite(beast::error_code ec) {
     if (write_timer_armed_) write_timer_.cancel();
     write_timer_armed_ = false;
     ++responses_sent_;
     out_ = {};  // closes the file
-    OnWrite(keep_alive_, ec, 0);
-  }
-
-  void OnWrite(bool keep_alive, beast::error_code ec, std::size_t /*bytes*/) {
     exchange_.duration =
         std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started_);
     // Never the query string: it carries session ids.
@@ -572,7 +570,7 @@ class Session : public std::enable_shared_from_this<Session> {
         exchange_.duration.count() / 1000, ec ? " (write failed: " + ec.message() + ")" : "");
     if (context_.observer) context_.observer(exchange_);
     if (ec) return Close();
-    if (!keep_alive) return LingerThenClose();
+    if (!keep_alive_) return LingerThenClose();
     // A response that went out at once returns here before the stack of the
     // request that made it unwinds. Pipelined requests waiting in the buffer
     // would nest one request deeper each; past a few, the next one starts
@@ -640,7 +638,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool write_timer_armed_ = false;
   bool write_timed_out_ = false;
   std::uint64_t responses_sent_ = 0;  // tells a stale write timer from the current one
-  // Requests started from inside the handling of an earlier one (OnWrite).
+  // Requests started from inside the handling of an earlier one (FinishWrite).
   int nested_requests_ = 0;
 };
 
