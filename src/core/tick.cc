@@ -1,5 +1,6 @@
 #include "core/tick.h"
 
+#include <array>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -12,8 +13,16 @@
 namespace headcount {
 namespace {
 
-// Runs `f`, turning an escaped exception into an internal error so one bad
-// adapter cannot take the tick (and the other channels) down with it.
+// The stage names of ChannelNote.
+constexpr std::string_view kSourceStage = "source";
+constexpr std::string_view kStoreStage = "store";
+constexpr std::string_view kWindowStage = "window";
+constexpr std::string_view kPublishStage = "publish";
+
+// Runs `f` (returning a Status or a Result), turning an exception that
+// escapes it, std::exception or not, into an internal error, so one bad
+// adapter cannot take the tick (and the other channels) down with it. The one
+// guard of this file: every stage of a tick and every Publish call.
 template <typename F>
 auto Guard(F&& f) -> decltype(f()) {
   try {
@@ -23,6 +32,13 @@ auto Guard(F&& f) -> decltype(f()) {
   } catch (...) {
     return Error::Internal("unexpected exception");
   }
+}
+
+// 0, 1, ..., n - 1: every index of a batch that failed as a whole.
+std::vector<std::size_t> EveryIndex(std::size_t n) {
+  std::vector<std::size_t> out(n);
+  std::iota(out.begin(), out.end(), std::size_t{0});
+  return out;
 }
 
 nlohmann::json NotesJson(const std::vector<ChannelNote>& notes) {
@@ -62,8 +78,7 @@ RecordOutcome Store::RecordEach(std::span<const Sample> samples) {
     outcome.written = *written;
     return outcome;
   }
-  outcome.failed.resize(samples.size());
-  std::iota(outcome.failed.begin(), outcome.failed.end(), std::size_t{0});
+  outcome.failed = EveryIndex(samples.size());
   outcome.error = written.error();
   return outcome;
 }
@@ -75,8 +90,7 @@ WindowOutcome Store::WindowEach(std::span<const ChannelId> channels, Seconds fro
     outcome.samples = std::move(window).value();
     return outcome;
   }
-  outcome.failed.resize(channels.size());
-  std::iota(outcome.failed.begin(), outcome.failed.end(), std::size_t{0});
+  outcome.failed = EveryIndex(channels.size());
   outcome.error = window.error();
   return outcome;
 }
@@ -95,22 +109,89 @@ std::vector<Result<PublishOutcome>> Publisher::PublishAll(std::span<const Publis
   return out;
 }
 
-TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
-  const WallTime started = clock_.Now();
-  TickReport report;
-  const auto len = options.bucket_length;
-  report.bucket = BucketStart(now, len);
-  auto finish = [&] {
-    report.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now() - started);
-    return std::move(report);
-  };
-
-  const Deadline deadline(clock_, options.deadline);
-  auto polled = Guard([&] { return source_.Poll(now, deadline); });
-  if (!polled.ok()) {
-    report.failed.push_back({"", "source", polled.error().ToString()});
-    return finish();
+// One Run's working state. Each stage reads what the ones before it left
+// here and adds its own part.
+struct TickRunner::Pass {
+  Pass(WallTime at, const TickOptions& options, const Clock& clock)
+      : started(clock.Now()),
+        now(at),
+        len(options.bucket_length),
+        deadline(clock, options.deadline) {
+    report.bucket = BucketStart(now, len);
   }
+
+  // The first bucket of the window: kWindowBuckets buckets ending with this one.
+  Seconds oldest() const { return report.bucket - (kWindowBuckets - 1) * len; }
+
+  // Fails, at `stage`, every channel that stage works on and has not failed
+  // yet: for the source one note without a channel, for the store the
+  // channels with a sample, for the later stages every live channel.
+  void FailAll(std::string_view stage, const Error& error);
+
+  const WallTime started;
+  const WallTime now;
+  const std::chrono::seconds len;
+  const Deadline deadline;
+  TickReport report;
+  std::vector<ChannelId> channels;              // live, once each, in the source's order
+  std::vector<Sample> samples;                  // this bucket's readings with a known count
+  std::vector<Sample> window;                   // stored samples read for the window
+  std::unordered_set<ChannelId> window_failed;  // channels whose window could not be read
+  std::vector<std::string> payloads;            // payloads[i] encodes report.summaries[i]
+};
+
+void TickRunner::Pass::FailAll(std::string_view stage, const Error& error) {
+  const std::string reason = error.ToString();
+  if (stage == kSourceStage) {
+    report.failed.push_back({"", std::string(stage), reason});
+    return;
+  }
+  std::vector<ChannelId> affected;
+  if (stage == kStoreStage) {
+    for (const Sample& s : samples) affected.push_back(s.channel);
+  } else {
+    affected = channels;
+  }
+  std::unordered_set<ChannelId> done;  // already failed at this stage
+  for (const ChannelNote& n : report.failed) {
+    if (n.stage == stage) done.insert(n.channel);
+  }
+  for (const ChannelId& c : affected) {
+    if (done.insert(c).second) report.failed.push_back({c, std::string(stage), reason});
+  }
+  if (stage == kWindowStage) {  // nothing read is known to be right
+    window.clear();
+    window_failed.insert(channels.begin(), channels.end());
+  }
+}
+
+bool TickRunner::Guarded(Pass& pass, std::string_view name, Stage stage) {
+  const Status status = Guard([&] { return (this->*stage)(pass); });
+  if (status.ok()) return true;
+  pass.FailAll(name, status.error());
+  return false;
+}
+
+TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
+  Pass pass(now, options, clock_);
+  if (Guarded(pass, kSourceStage, &TickRunner::Poll)) {
+    // A channel whose reading could not be stored, or whose window could not
+    // be read, is still published with this bucket's reading.
+    Guarded(pass, kStoreStage, &TickRunner::Record);
+    Guarded(pass, kWindowStage, &TickRunner::ReadWindow);
+    if (Guarded(pass, kPublishStage, &TickRunner::Summarize)) {
+      Guarded(pass, kPublishStage, &TickRunner::Publish);
+    }
+  }
+  pass.report.duration =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now() - pass.started);
+  return std::move(pass.report);
+}
+
+Status TickRunner::Poll(Pass& pass) {
+  Result<std::vector<ChannelReading>> polled = source_.Poll(pass.now, pass.deadline);
+  if (!polled.ok()) return polled.status();
+  TickReport& report = pass.report;
 
   // One reading per channel; the first wins if a source repeats itself.
   std::vector<ChannelReading> readings;
@@ -118,131 +199,112 @@ TickReport TickRunner::Run(WallTime now, const TickOptions& options) {
   std::unordered_set<ChannelId> seen;
   for (auto& r : *polled) {
     if (r.channel.empty()) {
-      report.skipped.push_back({"", "source", "reading without a channel id"});
+      report.skipped.push_back({"", std::string(kSourceStage), "reading without a channel id"});
     } else if (!seen.insert(r.channel).second) {
-      report.skipped.push_back({r.channel, "source", "duplicate reading"});
+      report.skipped.push_back({r.channel, std::string(kSourceStage), "duplicate reading"});
     } else {
       readings.push_back(std::move(r));
     }
   }
   report.seen = readings.size();
 
-  std::vector<Sample> samples;
-  std::vector<ChannelId> channels;
-  samples.reserve(readings.size());
-  channels.reserve(readings.size());
+  pass.samples.reserve(readings.size());
+  pass.channels.reserve(readings.size());
   for (const auto& r : readings) {
-    channels.push_back(r.channel);
+    pass.channels.push_back(r.channel);
     if (r.viewers && *r.viewers >= 0) {
-      samples.push_back({r.channel, report.bucket, *r.viewers});
+      pass.samples.push_back({r.channel, report.bucket, *r.viewers});
     } else {
-      report.skipped.push_back({r.channel, "store", "viewer count unknown: this bucket is a gap"});
+      report.skipped.push_back(
+          {r.channel, std::string(kStoreStage), "viewer count unknown: this bucket is a gap"});
     }
   }
+  return Status();
+}
 
-  if (!samples.empty()) {
-    // Some samples may be stored although others failed: report exactly the rest.
-    RecordOutcome stored;
-    std::optional<Error> thrown;
-    try {
-      stored = store_.RecordEach(samples);
-    } catch (const std::exception& e) {
-      thrown = Error::Internal(std::string("unexpected exception: ") + e.what());
-    } catch (...) {
-      thrown = Error::Internal("unexpected exception");
-    }
-    if (thrown) {  // nothing is known to be stored
-      stored = RecordOutcome{};
-      stored.failed.resize(samples.size());
-      std::iota(stored.failed.begin(), stored.failed.end(), std::size_t{0});
-      stored.error = std::move(thrown);
-    }
-    report.stored = stored.written;
-    const std::string reason = stored.error ? stored.error->ToString() : "not stored";
-    for (const std::size_t i : stored.failed) {
-      if (i < samples.size()) report.failed.push_back({samples[i].channel, "store", reason});
+Status TickRunner::Record(Pass& pass) {
+  if (pass.samples.empty()) return Status();
+  // Some samples may be stored although others failed: report exactly the rest.
+  const RecordOutcome stored = store_.RecordEach(pass.samples);
+  pass.report.stored = stored.written;
+  const std::string reason = stored.error ? stored.error->ToString() : "not stored";
+  for (const std::size_t i : stored.failed) {
+    if (i < pass.samples.size()) {
+      pass.report.failed.push_back({pass.samples[i].channel, std::string(kStoreStage), reason});
     }
   }
+  return Status();
+}
 
+Status TickRunner::ReadWindow(Pass& pass) {
+  // A channel whose read failed is reported; the others keep their windows.
+  WindowOutcome window = store_.WindowEach(pass.channels, pass.oldest(), pass.report.bucket);
+  const std::string reason = window.error ? window.error->ToString() : "not read";
+  for (const std::size_t i : window.failed) {
+    if (i < pass.channels.size() && pass.window_failed.insert(pass.channels[i]).second) {
+      pass.report.failed.push_back({pass.channels[i], std::string(kWindowStage), reason});
+    }
+  }
+  pass.window = std::move(window.samples);
+  return Status();
+}
+
+Status TickRunner::Summarize(Pass& pass) {
+  const Seconds bucket = pass.report.bucket;
+  const Seconds oldest = pass.oldest();
   // counts[channel][i]: bucket i of the window, oldest first.
   using Counts = std::array<std::optional<std::int64_t>, kWindowBuckets>;
   std::unordered_map<ChannelId, Counts> counts;
-  counts.reserve(channels.size());
-  for (const auto& c : channels) counts[c];
-  const Seconds oldest = report.bucket - (kWindowBuckets - 1) * len;
-  // A channel whose read failed is reported and still gets its fresh reading;
-  // the others keep their windows.
-  WindowOutcome window;
-  std::optional<Error> window_thrown;
-  try {
-    window = store_.WindowEach(channels, oldest, report.bucket);
-  } catch (const std::exception& e) {
-    window_thrown = Error::Internal(std::string("unexpected exception: ") + e.what());
-  } catch (...) {
-    window_thrown = Error::Internal("unexpected exception");
-  }
-  if (window_thrown) {  // nothing is known to be read
-    window = WindowOutcome{};
-    window.failed.resize(channels.size());
-    std::iota(window.failed.begin(), window.failed.end(), std::size_t{0});
-    window.error = std::move(window_thrown);
-  }
-  std::unordered_set<ChannelId> window_failed;
-  {
-    const std::string reason = window.error ? window.error->ToString() : "not read";
-    for (const std::size_t i : window.failed) {
-      if (i < channels.size() && window_failed.insert(channels[i]).second) {
-        report.failed.push_back({channels[i], "window", reason});
-      }
-    }
-  }
-  for (const auto& s : window.samples) {
+  counts.reserve(pass.channels.size());
+  for (const auto& c : pass.channels) counts[c];
+  for (const auto& s : pass.window) {
     const auto it = counts.find(s.channel);
-    if (it == counts.end() || window_failed.contains(s.channel)) continue;
-    if (s.bucket < oldest || s.bucket > report.bucket) continue;
-    const auto offset = (s.bucket - oldest) / len;
-    if ((s.bucket - oldest) % len != std::chrono::seconds{0}) continue;  // not a bucket start
-    it->second[static_cast<std::size_t>(offset)] = s.viewers;
+    if (it == counts.end() || pass.window_failed.contains(s.channel)) continue;
+    if (s.bucket < oldest || s.bucket > bucket) continue;
+    if ((s.bucket - oldest) % pass.len != std::chrono::seconds{0}) continue;  // not a bucket start
+    it->second[static_cast<std::size_t>((s.bucket - oldest) / pass.len)] = s.viewers;
   }
   // The reading of this tick is real even when storing it failed.
-  for (const auto& s : samples) counts[s.channel][kWindowBuckets - 1] = s.viewers;
+  for (const auto& s : pass.samples) counts[s.channel][kWindowBuckets - 1] = s.viewers;
 
-  report.summaries.reserve(channels.size());
-  for (const auto& c : channels) {
-    Summary summary{c, report.bucket, len, counts[c], Trend::kUnknown};
-    summary.trend = ComputeTrend(summary.counts);
-    report.summaries.push_back(std::move(summary));
-  }
+  std::vector<Summary> summaries;
   std::vector<std::string> payloads;
+  summaries.reserve(pass.channels.size());
+  payloads.reserve(pass.channels.size());
+  for (const auto& c : pass.channels) {
+    Summary summary{c, bucket, pass.len, counts[c], Trend::kUnknown};
+    summary.trend = ComputeTrend(summary.counts);
+    payloads.push_back(EncodePayloadV1(summary));
+    summaries.push_back(std::move(summary));
+  }
+  pass.report.summaries = std::move(summaries);
+  pass.payloads = std::move(payloads);
+  return Status();
+}
+
+Status TickRunner::Publish(Pass& pass) {
+  const std::vector<Summary>& summaries = pass.report.summaries;
   std::vector<PublishItem> items;
-  payloads.reserve(report.summaries.size());
-  items.reserve(report.summaries.size());
-  for (const auto& s : report.summaries) payloads.push_back(EncodePayloadV1(s));
-  for (std::size_t i = 0; i < payloads.size(); ++i) {
-    items.push_back({&report.summaries[i], &payloads[i]});
+  items.reserve(summaries.size());
+  for (std::size_t i = 0; i < summaries.size(); ++i) {
+    items.push_back({&summaries[i], &pass.payloads[i]});
   }
-  std::vector<Result<PublishOutcome>> outcomes;
-  try {
-    outcomes = publisher_.PublishAll(items, deadline);
-  } catch (const std::exception& e) {
-    outcomes.clear();
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      outcomes.emplace_back(Error::Internal(std::string("unexpected exception: ") + e.what()));
-    }
-  }
+  const std::vector<Result<PublishOutcome>> outcomes = publisher_.PublishAll(items, pass.deadline);
+  TickReport& report = pass.report;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const ChannelId& c = items[i].summary->channel;
+    const std::string stage(kPublishStage);
     if (i >= outcomes.size()) {
-      report.failed.push_back({c, "publish", "publisher returned no outcome"});
+      report.failed.push_back({c, stage, "publisher returned no outcome"});
     } else if (!outcomes[i].ok()) {
-      report.failed.push_back({c, "publish", outcomes[i].error().ToString()});
+      report.failed.push_back({c, stage, outcomes[i].error().ToString()});
     } else if (outcomes[i]->published) {
       ++report.published;
     } else {
-      report.skipped.push_back({c, "publish", outcomes[i]->skip_reason});
+      report.skipped.push_back({c, stage, outcomes[i]->skip_reason});
     }
   }
-  return finish();
+  return Status();
 }
 
 }  // namespace headcount

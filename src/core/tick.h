@@ -1,7 +1,7 @@
 // One tick, the heart of headcount: Source -> Store -> window -> summary ->
 // Publisher, for every live channel (../../docs/architecture in README).
-// The seams are interfaces; RunTick is not reentrant for one set of seams
-// (the scheduler calls it from one thread at a time).
+// The seams are interfaces; TickRunner::Run is not reentrant for one set of
+// seams (the scheduler calls it from one thread at a time).
 #pragma once
 
 #include <chrono>
@@ -140,7 +140,8 @@ struct TickOptions {
 
 struct ChannelNote {
   ChannelId channel;
-  std::string stage;   // "source", "store", "window" or "publish"
+  std::string stage;   // "source", "store", "window" or "publish" (a summary that
+                       // could not be made is a failure to publish)
   std::string reason;  // why it was skipped or failed
 };
 
@@ -168,10 +169,29 @@ class TickRunner {
 
   // Runs the tick for the bucket that holds `now`: every live channel gets its
   // reading stored and a summary of the last kWindowBuckets buckets published.
-  // One channel's failure never stops the others. Never throws.
+  // One channel's failure never stops the others. Never throws: an exception
+  // escaping a seam (std::exception or not) fails that stage's channels in
+  // the report, like an error the seam returned.
   TickReport Run(WallTime now, const TickOptions& options);
 
  private:
+  struct Pass;  // one Run's working state, handed from stage to stage (tick.cc)
+  using Stage = Status (TickRunner::*)(Pass& pass);
+
+  // Runs `stage`; when it fails as a whole (its error, or any exception
+  // escaping it) every channel it works on is failed at `name`. Returns
+  // whether the stage succeeded.
+  bool Guarded(Pass& pass, std::string_view name, Stage stage);
+
+  // The stages, in order. Each reports what it skipped or failed channel by
+  // channel in pass.report and returns an error only when the whole stage
+  // failed.
+  Status Poll(Pass& pass);        // source: the live channels and this bucket's samples
+  Status Record(Pass& pass);      // store: the samples
+  Status ReadWindow(Pass& pass);  // window: the stored buckets of every live channel
+  Status Summarize(Pass& pass);   // a summary and its payload per live channel
+  Status Publish(Pass& pass);     // publish: every summary
+
   Source& source_;
   Store& store_;
   Publisher& publisher_;

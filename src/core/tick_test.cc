@@ -5,6 +5,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "core/payload.h"
 #include "core/testing/fakes.h"
@@ -267,6 +270,103 @@ TEST_F(TickTest, PublisherMayPaceTheWholeBatch) {
   r = runner.Run(At("2026-11-25T12:04:00Z"), {});
   ASSERT_EQ(r.failed.size(), 1u);
   EXPECT_EQ(r.failed[0].channel, "c");
+}
+
+// Seams that throw instead of returning an error, `what` as a std::exception
+// or, when `what` is empty, as something that is not one (a thrown int).
+[[noreturn]] void Throw(const std::string& what) {
+  if (what.empty()) throw 42;
+  throw std::runtime_error(what);
+}
+
+class ThrowingSource final : public Source {
+ public:
+  Result<std::vector<ChannelReading>> Poll(WallTime, const Deadline&) override { Throw(what); }
+  std::string what;
+};
+
+class ThrowingStore final : public Store {
+ public:
+  Result<std::size_t> Record(std::span<const Sample>) override { Throw(what); }
+  Result<std::vector<Sample>> Window(std::span<const ChannelId>, Seconds, Seconds) override {
+    Throw(what);
+  }
+  std::string what;
+};
+
+class ThrowingPublisher final : public Publisher {
+ public:
+  Result<PublishOutcome> Publish(const Summary&, const std::string&) override { Throw(what); }
+  std::vector<Result<PublishOutcome>> PublishAll(std::span<const PublishItem>,
+                                                 const Deadline&) override {
+    Throw(what);
+  }
+  std::string what;
+};
+
+// The notes of `stage`, as "channel: reason".
+std::vector<std::string> NotesAt(const std::vector<ChannelNote>& notes, std::string_view stage) {
+  std::vector<std::string> out;
+  for (const ChannelNote& n : notes) {
+    if (n.stage == stage) out.push_back(n.channel + ": " + n.reason);
+  }
+  return out;
+}
+
+TEST_F(TickTest, APublisherThrowingSomethingNotAnExceptionFailsThePublishStage) {
+  ThrowingPublisher publisher;  // throws an int from PublishAll
+  TickRunner runner(source_, store_, publisher, clock_);
+  source_.readings = {{"a", 1}, {"b", 2}};
+  const TickReport r = runner.Run(At("2026-11-25T12:03:00Z"), {});
+  EXPECT_EQ(r.stored, 2u);
+  EXPECT_EQ(r.published, 0u);
+  EXPECT_EQ(NotesAt(r.failed, "publish"),
+            (std::vector<std::string>{"a: internal: unexpected exception",
+                                      "b: internal: unexpected exception"}));
+  EXPECT_EQ(r.summaries.size(), 2u);
+}
+
+TEST_F(TickTest, APublisherThrowingAnExceptionFailsThePublishStageWithItsMessage) {
+  ThrowingPublisher publisher;
+  publisher.what = "socket gone";
+  TickRunner runner(source_, store_, publisher, clock_);
+  source_.readings = {{"a", 1}};
+  const TickReport r = runner.Run(At("2026-11-25T12:03:00Z"), {});
+  EXPECT_EQ(NotesAt(r.failed, "publish"),
+            (std::vector<std::string>{"a: internal: unexpected exception: socket gone"}));
+}
+
+TEST_F(TickTest, ASourceThrowingFailsTheTickLikeASourceError) {
+  for (const std::string what : {"", "bad json"}) {
+    ThrowingSource source;
+    source.what = what;
+    TickRunner runner(source, store_, publisher_, clock_);
+    const TickReport r = runner.Run(At("2026-11-25T12:03:00Z"), {});
+    const std::string reason = "internal: unexpected exception" + (what.empty() ? "" : ": " + what);
+    EXPECT_EQ(NotesAt(r.failed, "source"), (std::vector<std::string>{": " + reason}));
+    EXPECT_EQ(r.failed.size(), 1u);
+    EXPECT_EQ(store_.record_calls, 0);
+    EXPECT_TRUE(publisher_.published.empty());
+  }
+}
+
+TEST_F(TickTest, AStoreThrowingFailsItsStagesAndTheFreshReadingsAreStillPublished) {
+  for (const std::string what : {"", "disk on fire"}) {
+    ThrowingStore store;
+    store.what = what;
+    TickRunner runner(source_, store, publisher_, clock_);
+    source_.readings = {{"a", 7}, {"b", std::nullopt}};
+    const TickReport r = runner.Run(At("2026-11-25T12:03:00Z"), {});
+    const std::string reason = "internal: unexpected exception" + (what.empty() ? "" : ": " + what);
+    EXPECT_EQ(r.stored, 0u);
+    // The store stage fails the sample it had; the window fails every channel.
+    EXPECT_EQ(NotesAt(r.failed, "store"), (std::vector<std::string>{"a: " + reason}));
+    EXPECT_EQ(NotesAt(r.failed, "window"),
+              (std::vector<std::string>{"a: " + reason, "b: " + reason}));
+    EXPECT_EQ(r.published, 2u);
+    EXPECT_EQ(PublishedFor("a").counts[4], 7);
+    EXPECT_FALSE(PublishedFor("a").counts[3].has_value());
+  }
 }
 
 TEST_F(TickTest, DuplicateReadingsCountOnce) {
