@@ -108,7 +108,7 @@ int RunViewers(const ViewersArgs& args) {
   options.count = args.count;
   options.ramp = args.ramp;
   options.duration = args.duration;
-  ViewerSimulator simulator(options);
+  ViewerSimulator simulator(options, SystemAlarms());
   SignalWatcher signals([&](int) { simulator.Stop(); });
   if (Status st = simulator.Run(); !st.ok()) {
     std::cerr << "headcount: " << st.error().message() << "\n";

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "viewers/alarm.h"
 
 namespace headcount {
 
@@ -43,11 +44,13 @@ struct SimulatorStats {
   std::int64_t errors = 0;  // failed connections/requests, HTTP 4xx/5xx, bad playlists
 };
 
-struct SimulatorCounters;  // atomics shared with the players (simulator.cc)
+struct SimulatorCounters;  // atomics shared with the players (run_context.h)
 
 class ViewerSimulator {
  public:
-  explicit ViewerSimulator(SimulatorOptions options);
+  // The players wait on `alarms` (and read its clock): SystemAlarms() for the
+  // real thing, a testing::FakeAlarms in tests. `alarms` must outlive Run().
+  ViewerSimulator(SimulatorOptions options, Alarms& alarms);
   ~ViewerSimulator();
   ViewerSimulator(const ViewerSimulator&) = delete;
   ViewerSimulator& operator=(const ViewerSimulator&) = delete;
@@ -71,6 +74,7 @@ class ViewerSimulator {
 
  private:
   const SimulatorOptions options_;
+  Alarms& alarms_;
   const std::unique_ptr<SimulatorCounters> counters_;
 
   // Guarded by mu_: Run()/Stop() handshake.
