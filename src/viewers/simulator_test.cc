@@ -124,10 +124,11 @@ TEST_F(SimulatorTest, NPlayersAreNSessionsThatFollowTheLiveEdge) {
   EXPECT_EQ(stats.players_started, 3);
   EXPECT_EQ(stats.players_active, 0);  // Run has returned
   EXPECT_EQ(stats.errors, 0);
-  EXPECT_EQ(stats.segment_requests, 3 * 7);
+  constexpr std::int64_t kSegments = 3 * 7;  // 7 segments for each of 3 players
+  EXPECT_EQ(stats.segment_requests, kSegments);
   EXPECT_EQ(stats.playlist_requests + stats.segment_requests,
             static_cast<std::int64_t>(requests.size()));
-  EXPECT_GE(stats.bytes, 3 * 7 * static_cast<std::int64_t>(kSegmentBytes));
+  EXPECT_GE(stats.bytes, kSegments * static_cast<std::int64_t>(kSegmentBytes));
 }
 
 TEST_F(SimulatorTest, ManyPlayersOnTwoThreadsAreExactlyThatManySessions) {
