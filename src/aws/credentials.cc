@@ -14,6 +14,7 @@
 #include <system_error>
 #include <utility>
 
+#include "core/strings.h"
 #include "core/time_text.h"
 
 namespace headcount::aws {
@@ -22,21 +23,6 @@ namespace {
 constexpr std::string_view kDefaultProfile = "default";
 constexpr std::size_t kShownKeyIdChars = 4;
 constexpr std::size_t kMaxRegionLength = 64;
-
-std::string_view Trim(std::string_view s) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 enum class ReadOutcome { kRead, kMissing, kFailed };
 
@@ -153,7 +139,7 @@ Result<IniProfiles> ParseIni(std::string_view text) {
     const std::size_t eq = line.find('=');
     if (eq == std::string_view::npos) return error("expected 'key = value'");
     if (section == nullptr) return error("property before any [section]");
-    const std::string key = Lower(Trim(line.substr(0, eq)));
+    const std::string key = AsciiLower(Trim(line.substr(0, eq)));
     if (key.empty()) return error("property without a name");
     std::string& value = (*section)[key];
     value = std::string(Trim(line.substr(eq + 1)));
@@ -410,7 +396,7 @@ Result<std::string> RegionFromEnvironment(const Environment& env) {
   }
   const bool valid =
       region->size() <= kMaxRegionLength && std::all_of(region->begin(), region->end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+        return (c >= 'a' && c <= 'z') || IsDigit(c) || c == '-';
       });
   if (!valid) {
     return Error::InvalidArgument(std::string(variable) + " is not a region name: \"" + *region +

@@ -10,29 +10,14 @@
 #include <memory>
 #include <utility>
 
+#include "core/strings.h"
+
 namespace headcount::aws {
 namespace {
 
 constexpr int kHttpPort = 80;
 constexpr int kHttpsPort = 443;
 constexpr int kMaxPort = 65535;
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) {
-      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    };
-    return lower(x) == lower(y);
-  });
-}
-
-std::string_view TrimLine(std::string_view s) {
-  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) {
-    s.remove_suffix(1);
-  }
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  return s;
-}
 
 // What one transfer collects from curl's callbacks.
 struct Transfer {
@@ -55,13 +40,13 @@ std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* user) 
 std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const std::size_t n = size * count;
-  const std::string_view line = TrimLine(std::string_view(data, n));
+  const std::string_view line = Trim(std::string_view(data, n));
   if (line.starts_with("HTTP/")) {
     // A new response (after a 100 Continue): forget the previous headers.
     transfer->response.headers.clear();
   } else if (const std::size_t colon = line.find(':'); colon != std::string_view::npos) {
     transfer->response.headers.push_back(
-        {std::string(line.substr(0, colon)), std::string(TrimLine(line.substr(colon + 1)))});
+        {std::string(line.substr(0, colon)), std::string(Trim(line.substr(colon + 1)))});
   }
   return n;
 }
@@ -212,9 +197,7 @@ Result<Url> ParseUrl(std::string_view text) {
     return Error::InvalidArgument("not an absolute URL: " + std::string(text));
   }
   std::string scheme(text.substr(0, scheme_end));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  });
+  scheme = AsciiLower(scheme);
   if (scheme != "http" && scheme != "https") {
     return Error::InvalidArgument("URL scheme must be http or https: " + std::string(text));
   }

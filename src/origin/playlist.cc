@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "core/strings.h"
 #include "core/time_text.h"
 #include "origin/base64.h"
 
@@ -56,20 +57,11 @@ bool Contains(std::span<const std::string_view> set, std::string_view name) {
   return std::find(set.begin(), set.end(), name) != set.end();
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // A URI line is any non-blank line that does not start with '#'.
 bool IsUriLine(std::string_view line) {
   const std::string_view t = Trim(line);
   return !t.empty() && t.front() != '#';
 }
-
-bool IsAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // True for "scheme:..." (RFC 3986 §3.1) and network-path references
 // ("//host/..."): both name a resource that is not ours.

@@ -7,21 +7,13 @@
 #include <limits>
 #include <optional>
 
+#include "core/strings.h"
+
 namespace headcount {
 namespace {
 
 constexpr int kDefaultHttpPort = 80;
 constexpr int kMaxPort = 65535;
-
-bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ToLower);
-  return out;
-}
 
 // Spaces and control characters may not appear in a request target.
 bool HasForbiddenChar(std::string_view s) {
@@ -38,13 +30,13 @@ std::string_view StripFragment(std::string_view s) { return s.substr(0, s.find('
 // followed by ':' before any '/', '?' or '#'.
 std::optional<std::string> SchemeOf(std::string_view s) {
   const size_t colon = s.find(':');
-  if (colon == std::string_view::npos || colon == 0 || !IsAsciiAlpha(s[0])) return std::nullopt;
+  if (colon == std::string_view::npos || colon == 0 || !IsAlpha(s[0])) return std::nullopt;
   for (size_t i = 1; i < colon; ++i) {
     const char c = s[i];
-    const bool ok = IsAsciiAlpha(c) || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+    const bool ok = IsAlnum(c) || c == '+' || c == '-' || c == '.';
     if (!ok) return std::nullopt;
   }
-  return Lower(s.substr(0, colon));
+  return AsciiLower(s.substr(0, colon));
 }
 
 // RFC 3986 §5.2.4 for a path that starts with '/'.
@@ -92,14 +84,6 @@ std::optional<std::int64_t> ParseDecimalInteger(std::string_view s) {
   return value;
 }
 
-std::string_view TrimLine(std::string_view line) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
-    line.remove_suffix(1);
-  }
-  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-  return line;
-}
-
 // If `line` is the tag `name` (with or without ":value"), stores the value.
 bool MatchTag(std::string_view line, std::string_view name, std::string_view* value) {
   if (line.substr(0, name.size()) != name) return false;
@@ -144,7 +128,7 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
   if (!authority.empty() && authority.front() == '[') {  // IPv6 literal
     const size_t close = authority.find(']');
     if (close == std::string_view::npos) return Error::InvalidArgument("URL has a bad IPv6 host");
-    out.host = Lower(authority.substr(1, close - 1));
+    out.host = AsciiLower(authority.substr(1, close - 1));
     const std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') return Error::InvalidArgument("URL has a bad IPv6 host");
@@ -152,7 +136,7 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
     }
   } else {
     const size_t colon = authority.find(':');
-    out.host = Lower(authority.substr(0, colon));
+    out.host = AsciiLower(authority.substr(0, colon));
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
   }
   if (out.host.empty()) return Error::InvalidArgument("URL has no host");
@@ -217,7 +201,7 @@ Result<M3u8Playlist> ParseM3u8(std::string_view text) {
   bool saw_segment_tag = false;  // any media-playlist-only tag
   while (!text.empty()) {
     const size_t newline = text.find('\n');
-    const std::string_view line = TrimLine(text.substr(0, newline));
+    const std::string_view line = Trim(text.substr(0, newline));
     text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
     if (first_line) {
       if (line != "#EXTM3U") return Error::InvalidArgument("playlist does not start with #EXTM3U");
