@@ -6,14 +6,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <system_error>
 #include <utility>
 
+#include "core/small_file.h"
 #include "core/strings.h"
 #include "core/time_text.h"
 
@@ -23,27 +21,6 @@ namespace {
 constexpr std::string_view kDefaultProfile = "default";
 constexpr std::size_t kShownKeyIdChars = 4;
 constexpr std::size_t kMaxRegionLength = 64;
-
-enum class ReadOutcome { kRead, kMissing, kFailed };
-
-// Reads a whole (small) file. kMissing when it does not exist.
-ReadOutcome ReadSmallFile(const std::string& path, std::size_t max_bytes, std::string& out,
-                          std::string& why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return ReadOutcome::kMissing;
-    why = std::generic_category().message(errno);
-    return ReadOutcome::kFailed;
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  out = buffer.str();
-  if (out.size() > max_bytes) {
-    why = "larger than " + std::to_string(max_bytes) + " bytes";
-    return ReadOutcome::kFailed;
-  }
-  return ReadOutcome::kRead;
-}
 
 // Hosts a container FULL_URI may use over plain http: loopback and the
 // ECS/EKS agents (the credentials would otherwise cross a network in clear).
@@ -181,21 +158,17 @@ Result<std::optional<Credentials>> CredentialsFromSharedFile(const Environment& 
   const std::optional<std::string> named_profile = env("AWS_PROFILE");
   const std::string profile = named_profile.value_or(std::string(kDefaultProfile));
 
-  std::string text;
-  std::string why;
-  switch (ReadSmallFile(path, kMaxSharedFileBytes, text, why)) {
-    case ReadOutcome::kMissing:
-      if (named_profile) {
-        return Error::NotFound("AWS_PROFILE is \"" + profile + "\" but " + path +
-                               " does not exist");
-      }
-      return std::optional<Credentials>();
-    case ReadOutcome::kFailed:
-      return Error::Io("cannot read shared credentials file " + path + ": " + why);
-    case ReadOutcome::kRead:
-      break;
+  Result<std::string> text = ReadSmallFile(path, kMaxSharedFileBytes);
+  if (!text.ok()) {
+    if (text.error().code() != ErrorCode::kNotFound) {
+      return Error::Io("cannot read the shared credentials file: " + text.error().message());
+    }
+    if (named_profile) {
+      return Error::NotFound("AWS_PROFILE is \"" + profile + "\" but " + path + " does not exist");
+    }
+    return std::optional<Credentials>();
   }
-  Result<IniProfiles> profiles = ParseIni(text);
+  Result<IniProfiles> profiles = ParseIni(*text);
   if (!profiles.ok()) {
     return Error::InvalidArgument("shared credentials file " + path + ": " +
                                   profiles.error().message());
@@ -287,16 +260,13 @@ Result<Credentials> FetchContainerCredentials(const ContainerEndpoint& endpoint,
   request.headers.push_back({"Accept", "application/json"});
   std::optional<std::string> token = endpoint.authorization_token;
   if (endpoint.authorization_token_file) {
-    std::string text;
-    std::string why;
-    const ReadOutcome read =
-        ReadSmallFile(*endpoint.authorization_token_file, kMaxContainerResponseBytes, text, why);
-    if (read != ReadOutcome::kRead) {
-      return Error::Io("cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " +
-                       *endpoint.authorization_token_file + ": " +
-                       (read == ReadOutcome::kMissing ? std::string("no such file") : why));
+    Result<std::string> text =
+        ReadSmallFile(*endpoint.authorization_token_file, kMaxContainerTokenFileBytes);
+    if (!text.ok()) {
+      return Error::Io("cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: " +
+                       text.error().message());
     }
-    token = std::string(Trim(text));
+    token = std::string(Trim(*text));
   }
   if (token) {
     if (token->find_first_of("\r\n") != std::string::npos) {

@@ -24,6 +24,7 @@ inline constexpr std::chrono::minutes kCredentialsRefreshMargin{5};
 inline constexpr std::chrono::milliseconds kContainerConnectTimeout{1000};
 inline constexpr std::chrono::milliseconds kContainerRequestTimeout{2000};
 inline constexpr std::size_t kMaxContainerResponseBytes = std::size_t{64} * 1024;
+inline constexpr std::size_t kMaxContainerTokenFileBytes = std::size_t{64} * 1024;
 inline constexpr std::size_t kMaxSharedFileBytes = std::size_t{1024} * 1024;
 // Where AWS_CONTAINER_CREDENTIALS_RELATIVE_URI points (the ECS agent).
 inline constexpr std::string_view kContainerRelativeHost = "http://169.254.170.2";
@@ -110,7 +111,8 @@ Result<IniProfiles> ParseIni(std::string_view text);
 // $HOME/.aws/credentials; the profile AWS_PROFILE, else "default". A
 // missing file, or a missing "default" profile, is "not configured"; a
 // missing profile named by AWS_PROFILE is kNotFound; a profile without both
-// keys is kInvalidArgument; an unreadable file kIo.
+// keys is kInvalidArgument; an unreadable file, or one over
+// kMaxSharedFileBytes, kIo.
 Result<std::optional<Credentials>> CredentialsFromSharedFile(const Environment& env);
 
 // Where the container credentials endpoint is and how to authorize with it.
