@@ -14,6 +14,7 @@
 #include "core/small_file.h"
 #include "core/strings.h"
 #include "core/time_text.h"
+#include "net/url.h"
 
 namespace headcount::aws {
 namespace {
@@ -24,12 +25,22 @@ constexpr std::size_t kMaxRegionLength = 64;
 
 // Hosts a container FULL_URI may use over plain http: loopback and the
 // ECS/EKS agents (the credentials would otherwise cross a network in clear).
+// `host` follows Url's convention (lower case, IPv6 without brackets).
 bool IsAllowedHttpHost(std::string_view host) {
-  if (host == "localhost" || host == "[::1]" || host == "169.254.170.2" ||
-      host == "169.254.170.23" || host == "[fd00:ec2::23]") {
+  if (host == "localhost" || host == "::1" || host == "169.254.170.2" || host == "169.254.170.23" ||
+      host == "fd00:ec2::23") {
     return true;
   }
-  return host.starts_with("127.");
+  // An IPv4 literal in 127.0.0.0/8 (not a name such as "127.example.com").
+  const bool ipv4_literal =
+      std::all_of(host.begin(), host.end(), [](char c) { return IsDigit(c) || c == '.'; });
+  return ipv4_literal && host.starts_with("127.");
+}
+
+// The endpoint for messages: without its query, which may hold a secret.
+std::string EndpointForMessages(const std::string& url) {
+  Result<Url> parsed = ParseUrl(url);
+  return parsed.ok() ? parsed->Origin() + parsed->path : std::string("(malformed URL)");
 }
 
 }  // namespace
@@ -276,12 +287,13 @@ Result<Credentials> FetchContainerCredentials(const ContainerEndpoint& endpoint,
   }
   Result<HttpResponse> response = transport.Send(request);
   if (!response.ok()) {
-    return Error(response.error().code(), "container credentials endpoint " + endpoint.url + ": " +
+    return Error(response.error().code(), "container credentials endpoint " +
+                                              EndpointForMessages(endpoint.url) + ": " +
                                               response.error().message());
   }
   if (response->status != 200) {
-    return Error::Rejected("container credentials endpoint " + endpoint.url + " answered HTTP " +
-                           std::to_string(response->status));
+    return Error::Rejected("container credentials endpoint " + EndpointForMessages(endpoint.url) +
+                           " answered HTTP " + std::to_string(response->status));
   }
   return ParseContainerCredentials(response->body);
 }

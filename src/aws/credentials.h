@@ -127,9 +127,10 @@ struct ContainerEndpoint {
 // AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (on kContainerRelativeHost) wins
 // over AWS_CONTAINER_CREDENTIALS_FULL_URI; the token from
 // AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or AWS_CONTAINER_AUTHORIZATION_TOKEN.
-// A FULL_URI over plain http must name a loopback address or the ECS/EKS
-// agent (169.254.170.2, 169.254.170.23, fd00:ec2::23): kInvalidArgument
-// otherwise. nullopt when neither variable is set.
+// A FULL_URI over plain http must name a loopback address (127.0.0.0/8,
+// ::1, localhost) or the ECS/EKS agent (169.254.170.2, 169.254.170.23,
+// fd00:ec2::23): kInvalidArgument otherwise. nullopt when neither variable
+// is set.
 Result<std::optional<ContainerEndpoint>> ContainerEndpointFromEnvironment(const Environment& env);
 
 // Parses the endpoint's answer: {"AccessKeyId", "SecretAccessKey", "Token",
@@ -138,7 +139,7 @@ Result<Credentials> ParseContainerCredentials(std::string_view json);
 
 // GETs the endpoint once (kContainer*Timeout). kUnavailable when it cannot
 // be reached, kRejected for a non-200 answer or a bad body, kIo when the
-// token file cannot be read.
+// token file cannot be read. Messages name the endpoint without its query.
 Result<Credentials> FetchContainerCredentials(const ContainerEndpoint& endpoint,
                                               HttpTransport& transport);
 

@@ -265,16 +265,38 @@ TEST(ContainerEndpoint, RelativeUriGoesToTheEcsAgent) {
 
 TEST(ContainerEndpoint, FullUriOverHttpMustBeLocal) {
   for (const char* ok : {"http://127.0.0.1:9001/creds", "http://localhost/x", "http://[::1]:1/",
-                         "http://169.254.170.23/v1/credentials", "https://creds.example.com/"}) {
+                         "http://169.254.170.23/v1/credentials",
+                         "http://[FD00:EC2::23]/v1/credentials", "https://creds.example.com/"}) {
     Result<std::optional<ContainerEndpoint>> r = ContainerEndpointFromEnvironment(
         MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", ok}}));
     ASSERT_TRUE(r.ok()) << ok << ": " << r.error().ToString();
     EXPECT_EQ((*r)->url, ok);
   }
-  Result<std::optional<ContainerEndpoint>> bad = ContainerEndpointFromEnvironment(
-      MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.0.0.1/creds"}}));
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  // A name that merely starts like a loopback address is another host.
+  for (const char* bad :
+       {"http://10.0.0.1/creds", "http://127.evil.example/creds", "http://[fd00:ec2::24]/creds"}) {
+    Result<std::optional<ContainerEndpoint>> r = ContainerEndpointFromEnvironment(
+        MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", bad}}));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST(ContainerEndpoint, ErrorsNeverQuoteTheQuery) {
+  Result<std::optional<ContainerEndpoint>> r = ContainerEndpointFromEnvironment(MapEnvironment(
+      {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:99999/creds?token=SECRET"}}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message().find("SECRET"), std::string::npos) << r.error().message();
+
+  FakeTransport transport;
+  transport.PushResponse(403, "{}");
+  Result<Credentials> rejected = FetchContainerCredentials(
+      ContainerEndpoint{.url = "http://127.0.0.1:1/creds?token=SECRET"}, transport);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.error().message().find("SECRET"), std::string::npos)
+      << rejected.error().message();
+  EXPECT_NE(rejected.error().message().find("http://127.0.0.1:1/creds"), std::string::npos)
+      << rejected.error().message();
 }
 
 TEST(ContainerEndpoint, TokenFileWinsOverToken) {

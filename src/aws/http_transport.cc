@@ -5,7 +5,6 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 #include <memory>
 #include <utility>
@@ -14,10 +13,6 @@
 
 namespace headcount::aws {
 namespace {
-
-constexpr int kHttpPort = 80;
-constexpr int kHttpsPort = 443;
-constexpr int kMaxPort = 65535;
 
 // What one transfer collects from curl's callbacks.
 struct Transfer {
@@ -178,69 +173,11 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   return std::move(transfer.response);
 }
 
-std::string Url::HostHeader() const {
-  const int default_port = scheme == "https" ? kHttpsPort : kHttpPort;
-  if (!port || *port == default_port) return host;
-  return host + ":" + std::to_string(*port);
-}
-
-std::string Url::Origin() const {
-  std::string out = scheme + "://" + host;
-  if (port) out += ":" + std::to_string(*port);
-  return out;
-}
-
-Result<Url> ParseUrl(std::string_view text) {
-  Url url;
-  const std::size_t scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return Error::InvalidArgument("not an absolute URL: " + std::string(text));
-  }
-  std::string scheme(text.substr(0, scheme_end));
-  scheme = AsciiLower(scheme);
-  if (scheme != "http" && scheme != "https") {
-    return Error::InvalidArgument("URL scheme must be http or https: " + std::string(text));
-  }
-  url.scheme = std::move(scheme);
-  std::string_view rest = text.substr(scheme_end + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    return Error::InvalidArgument("URL must not have a query or fragment: " + std::string(text));
-  }
-  const std::size_t path_start = rest.find('/');
-  std::string_view authority = rest.substr(0, path_start);
-  url.path =
-      path_start == std::string_view::npos ? std::string() : std::string(rest.substr(path_start));
-  if (authority.find('@') != std::string_view::npos) {
-    return Error::InvalidArgument("URL must not carry user info: " + std::string(text));
-  }
-  std::string_view port_text;
-  if (authority.starts_with('[')) {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Error::InvalidArgument("bad IPv6 host in URL");
-    url.host = std::string(authority.substr(0, close + 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        return Error::InvalidArgument("bad host in URL: " + std::string(text));
-      }
-      port_text = after.substr(1);
-    }
-  } else {
-    const std::size_t colon = authority.find(':');
-    url.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-  }
-  if (url.host.empty() || url.host == "[]") {
-    return Error::InvalidArgument("URL has no host: " + std::string(text));
-  }
-  if (!port_text.empty() || authority.ends_with(':')) {
-    int port = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port <= 0 ||
-        port > kMaxPort) {
-      return Error::InvalidArgument("bad port in URL: " + std::string(text));
-    }
-    url.port = port;
+Result<Url> ParseEndpointUrl(std::string_view text) {
+  Result<Url> url = ParseUrl(text);
+  if (!url.ok()) return url.error();
+  if (url->query || url->fragment) {
+    return Error::InvalidArgument("an endpoint URL must not have a query or fragment");
   }
   return url;
 }

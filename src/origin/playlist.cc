@@ -8,6 +8,7 @@
 
 #include "core/strings.h"
 #include "core/time_text.h"
+#include "net/url.h"
 #include "origin/base64.h"
 
 namespace headcount {
@@ -63,22 +64,11 @@ bool IsUriLine(std::string_view line) {
   return !t.empty() && t.front() != '#';
 }
 
-// True for "scheme:..." (RFC 3986 §3.1) and network-path references
-// ("//host/..."): both name a resource that is not ours.
-bool IsAbsoluteUri(std::string_view uri) {
-  if (uri.starts_with("//")) return true;
-  if (uri.empty() || !IsAlpha(uri.front())) return false;
-  for (std::size_t i = 1; i < uri.size(); ++i) {
-    const char c = uri[i];
-    if (c == ':') return true;
-    if (!IsAlpha(c) && !IsDigit(c) && c != '+' && c != '-' && c != '.') return false;
-  }
-  return false;
-}
-
-// `uri` with `query` appended to its query component (before any fragment).
+// `uri` with `query` appended to its query component (before any fragment),
+// when `uri` stays on this origin: "scheme:..." and "//host/..." name a
+// resource elsewhere, and the session never leaves this origin.
 std::string AppendQuery(std::string_view uri, std::string_view query) {
-  if (query.empty() || IsAbsoluteUri(uri)) return std::string(uri);
+  if (query.empty() || !IsSameOriginReference(uri)) return std::string(uri);
   const std::size_t hash = uri.find('#');
   const std::string_view base = uri.substr(0, hash);
   const std::string_view fragment =

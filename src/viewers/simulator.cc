@@ -134,10 +134,10 @@ struct CountedBody {
 
 // What all players of one Run() share. Lives longer than the io_context.
 struct RunContext {
-  RunContext(HttpUrl entry_url, SimulatorCounters& c, int players)
+  RunContext(Url entry_url, SimulatorCounters& c, int players)
       : entry(std::move(entry_url)), counters(c), unfinished(players) {}
 
-  const HttpUrl entry;
+  const Url entry;
   tcp::resolver::results_type endpoints;  // set before players start, then read-only
   SimulatorCounters& counters;
   std::function<void()> stop_io;  // set before players start, then read-only
@@ -219,11 +219,11 @@ class Player : public std::enable_shared_from_this<Player> {
 
   void FetchEntry() {
     step_ = Step::kEntry;
-    Send(ctx_.entry.target);
+    Send(ctx_.entry.Target());
   }
   void FetchMedia() {
     step_ = Step::kMedia;
-    Send(media_target_);
+    Send(media_url_.Target());
   }
   void FetchSegment() {
     step_ = Step::kSegment;
@@ -323,12 +323,12 @@ class Player : public std::enable_shared_from_this<Player> {
     Result<M3u8Playlist> playlist = ParseM3u8(text);
     if (!playlist.ok()) return OnRejected(playlist.error().message());
     if (!playlist->multivariant) {  // the URL was a media playlist: reload it as is
-      media_target_ = ctx_.entry.target;
+      media_url_ = ctx_.entry;
       return OnPlaylist(*playlist, text);
     }
-    Result<HttpUrl> variant = ResolveReference(ctx_.entry, playlist->variant_uris.front());
+    Result<Url> variant = ResolveReference(ctx_.entry, playlist->variant_uris.front());
     if (!variant.ok()) return OnRejected(variant.error().message());
-    media_target_ = variant->target;  // keeps its query: the session id lives there
+    media_url_ = std::move(*variant);  // keeps its query: the session id lives there
     FetchMedia();
   }
 
@@ -368,16 +368,15 @@ class Player : public std::enable_shared_from_this<Player> {
     loaded_media_ = true;
     next_sequence_ = std::max(next_sequence_, first);  // missed segments are gone
 
-    const HttpUrl base{ctx_.entry.host, ctx_.entry.port, media_target_};
     for (std::int64_t seq = next_sequence_; seq < end; ++seq) {
       const std::string& uri = playlist.segment_uris[static_cast<std::size_t>(seq - first)];
-      Result<HttpUrl> url = ResolveReference(base, uri);
+      Result<Url> url = ResolveReference(media_url_, uri);
       if (!url.ok()) {
         ++ctx_.counters.errors;
-        ctx_.Warn(index_, PathForLog(media_target_), url.error().message());
+        ctx_.Warn(index_, media_url_.path, url.error().message());
         continue;
       }
-      pending_.push_back({seq, std::move(url->target)});
+      pending_.push_back({seq, url->Target()});
     }
     next_sequence_ = std::max(next_sequence_, end);
     ended_ = playlist.ended;
@@ -412,7 +411,7 @@ class Player : public std::enable_shared_from_this<Player> {
       return ContinueSegments();
     }
     if (step_ == Step::kMedia && ++media_failures_ >= kMaxMediaFailuresBeforeRestart &&
-        media_target_ != ctx_.entry.target) {
+        media_url_.Target() != ctx_.entry.Target()) {
       step_ = Step::kEntry;  // start over, like a reloaded page
       media_failures_ = 0;
       loaded_media_ = false;
@@ -489,7 +488,7 @@ class Player : public std::enable_shared_from_this<Player> {
   int segment_attempts_ = 0;
   int media_failures_ = 0;
 
-  std::string media_target_;  // the media playlist's target, with its query
+  Url media_url_;  // the media playlist's URL, with its query
   bool loaded_media_ = false;
   std::size_t playlist_hash_ = 0;
   milliseconds target_duration_ = kDefaultRetryDelay;
@@ -591,7 +590,7 @@ Status ViewerSimulator::Run() {
     run_called_ = true;
   }
   if (Status s = CheckOptions(options_); !s.ok()) return s;
-  Result<HttpUrl> entry = ParseHttpUrl(options_.url);
+  Result<Url> entry = ParseHttpUrl(options_.url);
   if (!entry.ok()) return Error::InvalidArgument("url: " + entry.error().message());
   WarnIfFewFileDescriptors(options_.count);
 
@@ -603,7 +602,7 @@ Status ViewerSimulator::Run() {
     // Every player connects to the same origin: resolve it once.
     tcp::resolver resolver(io);
     beast::error_code ec;
-    ctx.endpoints = resolver.resolve(entry->host, entry->port, ec);
+    ctx.endpoints = resolver.resolve(entry->host, std::to_string(entry->port), ec);
     if (ec) return Error::Unavailable("cannot resolve the stream's host: " + ec.message());
     ctx.stop_io = [&io] { io.stop(); };
     {
@@ -612,7 +611,7 @@ Status ViewerSimulator::Run() {
       stop_running_ = [&io] { io.stop(); };
     }
     spdlog::info("viewers: {} players on {}{} (ramp {}, {})", options_.count, entry->HostHeader(),
-                 PathForLog(entry->target), FormatDuration(options_.ramp),
+                 entry->path, FormatDuration(options_.ramp),
                  options_.duration.count() > 0 ? "for " + FormatDuration(options_.duration)
                                                : std::string("until stopped"));
 
