@@ -1,10 +1,11 @@
-// The default credentials chain: the environment source, and the cache (see
-// credentials.h). Nothing here logs or
+// The default credentials chain: the environment source, and the cache with
+// its single-flight refresh (see credentials.h). Nothing here logs or
 // returns a secret in a message.
 #include "aws/credentials.h"
 
 #include <spdlog/spdlog.h>
 
+#include <exception>
 #include <utility>
 
 namespace headcount::aws {
@@ -51,14 +52,47 @@ std::optional<Credentials> DefaultCredentialsChain::Usable(WallTime now) const {
 }
 
 Result<Credentials> DefaultCredentialsChain::Get(WallTime now) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  while (refreshing_) {
+    // Another caller is refreshing: the current credentials serve until
+    // they expire...
+    if (std::optional<Credentials> usable = Usable(now)) return *usable;
+    // ...and without them, its outcome is this caller's too.
+    const std::uint64_t awaited = refreshes_done_ + 1;
+    refreshed_.wait(lock, [&] { return refreshes_done_ >= awaited; });
+    if (std::optional<Credentials> usable = Usable(now)) return *usable;
+    if (last_failure_) return *last_failure_;
+    // Refreshed, then invalidated before this caller woke: look again.
+  }
   if (cached_ && !cached_->NeedsRefresh(now)) return *cached_;
-  Result<Resolved> fresh = Resolve();
+  return Refresh(lock, now);
+}
+
+Result<Credentials> DefaultCredentialsChain::Refresh(std::unique_lock<std::mutex>& lock,
+                                                     WallTime now) {
+  refreshing_ = true;
+  lock.unlock();
+  // Resolve reports failures as values; an exception (bad_alloc from a
+  // std::function or a string) must still end the refresh below, or every
+  // later caller would wait for it forever.
+  Result<Resolved> fresh = Error::Internal("credentials chain: the refresh did not finish");
+  try {
+    fresh = Resolve();
+  } catch (const std::exception& e) {
+    fresh = Error::Internal(std::string("credentials chain: ") + e.what());
+  }
+  lock.lock();
+  refreshing_ = false;
+  ++refreshes_done_;
   if (fresh.ok()) {
     cached_ = fresh->credentials;
     source_ = fresh->source;
-    return fresh->credentials;
+    last_failure_.reset();
+  } else {
+    last_failure_ = fresh.error();
   }
+  refreshed_.notify_all();
+  if (fresh.ok()) return fresh->credentials;
   if (std::optional<Credentials> usable = Usable(now)) {
     spdlog::warn("aws: refreshing credentials failed, using the current ones until they expire: {}",
                  fresh.error().ToString());

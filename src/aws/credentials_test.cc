@@ -1,10 +1,17 @@
-// The default chain: the environment source, the order of the sources and
-// the expiry-aware cache (fake transport, no sockets).
+// The default chain: the environment source, the order of the sources,
+// the expiry-aware cache, and one refresh at a time that never holds up
+// callers while the cached credentials are valid (fake transport, no
+// sockets).
 #include "aws/credentials.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <future>
 #include <map>
+#include <mutex>
+#include <vector>
 
 #include "aws/testing/credentials_fixtures.h"
 #include "aws/testing/fake_transport.h"
@@ -114,6 +121,122 @@ TEST(CredentialsChain, RefreshesBeforeExpiryAndRidesOutAFailedRefresh) {
   r = chain.Get(At("2026-01-01T02:00:01Z"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
+}
+
+// A transport whose Send waits while it is closed: a refresh that stays in
+// flight for as long as the test wants. Answers come from a FakeTransport.
+class GatedTransport final : public HttpTransport {
+ public:
+  FakeTransport& answers() { return answers_; }
+
+  void Close() {
+    std::lock_guard lock(mu_);
+    open_ = false;
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  // Waits until `n` Sends have started (each is a resolve of the chain).
+  void AwaitSends(int n) {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return sends_ >= n; });
+  }
+  int sends() const {
+    std::lock_guard lock(mu_);
+    return sends_;
+  }
+
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    {
+      std::unique_lock lock(mu_);
+      ++sends_;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return open_; });
+    }
+    return answers_.Send(request);
+  }
+
+ private:
+  FakeTransport answers_;
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  // Guarded by mu_.
+  bool open_ = true;
+  int sends_ = 0;
+};
+
+// How long a caller may take to be answered from the cache while a refresh
+// is held up: generous, as the answer needs no I/O at all.
+constexpr std::chrono::seconds kCachedAnswerBound{10};
+
+const Environment kContainerEnvironment =
+    MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds"}});
+
+TEST(CredentialsChain, ServesTheCachedCredentialsWhileOneCallerRefreshes) {
+  GatedTransport transport;
+  DefaultCredentialsChain chain(kContainerEnvironment, transport);
+  transport.answers().PushResponse(200, ContainerJson("AKIDONE", "2026-01-01T01:00:00Z"));
+  ASSERT_TRUE(chain.Get(At("2026-01-01T00:00:00Z")).ok());
+
+  // Inside the refresh margin, AKIDONE still valid: the first caller
+  // refreshes, and the endpoint holds its answer.
+  const WallTime in_margin = At("2026-01-01T00:56:00Z");
+  transport.Close();
+  transport.answers().PushResponse(200, ContainerJson("AKIDTWO", "2026-01-01T02:00:00Z"));
+  auto refresher = std::async(std::launch::async, [&] { return chain.Get(in_margin); });
+  transport.AwaitSends(2);
+
+  constexpr int kOtherCallers = 4;
+  std::vector<std::future<Result<Credentials>>> others;
+  for (int i = 0; i < kOtherCallers; ++i) {
+    others.push_back(std::async(std::launch::async, [&] { return chain.Get(in_margin); }));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kCachedAnswerBound;
+  bool all_answered = true;
+  for (auto& other : others) {
+    all_answered = all_answered && other.wait_until(deadline) == std::future_status::ready;
+  }
+  transport.Open();  // before any assertion can return, so no thread is left waiting
+  EXPECT_TRUE(all_answered) << "callers waited for the refresh with valid credentials cached";
+  for (auto& other : others) {
+    Result<Credentials> r = other.get();
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_EQ(r->access_key_id(), "AKIDONE");
+  }
+  Result<Credentials> refreshed = refresher.get();
+  ASSERT_TRUE(refreshed.ok()) << refreshed.error().ToString();
+  EXPECT_EQ(refreshed->access_key_id(), "AKIDTWO");
+  EXPECT_EQ(transport.sends(), 2) << "one fetch at start, one refresh";
+  Result<Credentials> after = chain.Get(in_margin);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->access_key_id(), "AKIDTWO");
+  EXPECT_EQ(transport.sends(), 2);
+}
+
+TEST(CredentialsChain, WithNothingValidCallersWaitForTheOneRefresh) {
+  GatedTransport transport;
+  DefaultCredentialsChain chain(kContainerEnvironment, transport);
+  const WallTime now = At("2026-01-01T00:00:00Z");
+  transport.Close();
+  transport.answers().PushResponse(200, ContainerJson("AKIDONE", "2026-01-01T01:00:00Z"));
+  auto first = std::async(std::launch::async, [&] { return chain.Get(now); });
+  transport.AwaitSends(1);
+
+  constexpr int kOtherCallers = 4;
+  std::vector<std::future<Result<Credentials>>> others;
+  for (int i = 0; i < kOtherCallers; ++i) {
+    others.push_back(std::async(std::launch::async, [&] { return chain.Get(now); }));
+  }
+  transport.Open();
+  others.push_back(std::move(first));
+  for (auto& caller : others) {
+    Result<Credentials> r = caller.get();
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_EQ(r->access_key_id(), "AKIDONE");
+  }
+  EXPECT_EQ(transport.sends(), 1) << "the callers started refreshes of their own";
 }
 
 TEST(CredentialsChain, InvalidateFetchesContainerCredentialsAgainButNotEnvironmentOnes) {
