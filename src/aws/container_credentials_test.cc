@@ -13,7 +13,6 @@ namespace {
 using testing::At;
 using testing::ContainerJson;
 using testing::FakeTransport;
-using testing::kSecret;
 using testing::kToken;
 using testing::TempDir;
 

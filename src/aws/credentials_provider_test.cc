@@ -54,21 +54,19 @@ TEST(Credentials, LoggingThemNeverShowsTheSecret) {
   EXPECT_EQ(captured.str().find(kToken), std::string::npos) << captured.str();
 }
 
-TEST(Credentials, NeedsRefreshBeforeExpiry) {
+TEST(Credentials, NeedsRefreshBeforeExpiryAndExpiresAtIt) {
   const Credentials lasting("AKID", kSecret);
   EXPECT_FALSE(lasting.NeedsRefresh(At("2100-01-01T00:00:00Z")));
+  EXPECT_FALSE(lasting.ExpiredAt(At("2100-01-01T00:00:00Z")));
   const Credentials expiring("AKID", kSecret, kToken, At("2026-01-01T01:00:00Z"));
   EXPECT_FALSE(expiring.NeedsRefresh(At("2026-01-01T00:54:59Z")));
   EXPECT_TRUE(expiring.NeedsRefresh(At("2026-01-01T00:55:00Z")));
-}
-
-TEST(Credentials, ExpiredAtTheirExpiryAndSameKeysWhateverTheExpiry) {
-  const Credentials lasting("AKID", kSecret);
-  EXPECT_FALSE(lasting.ExpiredAt(At("2100-01-01T00:00:00Z")));
-  const Credentials expiring("AKID", kSecret, kToken, At("2026-01-01T01:00:00Z"));
   EXPECT_FALSE(expiring.ExpiredAt(At("2026-01-01T00:59:59Z")));
   EXPECT_TRUE(expiring.ExpiredAt(At("2026-01-01T01:00:00Z")));
+}
 
+TEST(Credentials, SameKeysWhateverTheExpiry) {
+  const Credentials expiring("AKID", kSecret, kToken, At("2026-01-01T01:00:00Z"));
   EXPECT_TRUE(expiring.SameKeys(Credentials("AKID", kSecret, kToken)));
   EXPECT_FALSE(expiring.SameKeys(Credentials("AKID", kSecret)));
   EXPECT_FALSE(expiring.SameKeys(Credentials("AKID2", kSecret, kToken)));

@@ -171,12 +171,23 @@ class GatedTransport final : public HttpTransport {
 // is held up: generous, as the answer needs no I/O at all.
 constexpr std::chrono::seconds kCachedAnswerBound{10};
 
-const Environment kContainerEnvironment =
-    MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds"}});
+Environment ContainerEnvironment() {
+  return MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds"}});
+}
+
+// `callers` calls of chain.Get(now), each on a thread of its own.
+std::vector<std::future<Result<Credentials>>> GetOnThreads(DefaultCredentialsChain& chain,
+                                                           WallTime now, int callers) {
+  std::vector<std::future<Result<Credentials>>> futures;
+  for (int i = 0; i < callers; ++i) {
+    futures.push_back(std::async(std::launch::async, [&chain, now] { return chain.Get(now); }));
+  }
+  return futures;
+}
 
 TEST(CredentialsChain, ServesTheCachedCredentialsWhileOneCallerRefreshes) {
   GatedTransport transport;
-  DefaultCredentialsChain chain(kContainerEnvironment, transport);
+  DefaultCredentialsChain chain(ContainerEnvironment(), transport);
   transport.answers().PushResponse(200, ContainerJson("AKIDONE", "2026-01-01T01:00:00Z"));
   ASSERT_TRUE(chain.Get(At("2026-01-01T00:00:00Z")).ok());
 
@@ -188,11 +199,7 @@ TEST(CredentialsChain, ServesTheCachedCredentialsWhileOneCallerRefreshes) {
   auto refresher = std::async(std::launch::async, [&] { return chain.Get(in_margin); });
   transport.AwaitSends(2);
 
-  constexpr int kOtherCallers = 4;
-  std::vector<std::future<Result<Credentials>>> others;
-  for (int i = 0; i < kOtherCallers; ++i) {
-    others.push_back(std::async(std::launch::async, [&] { return chain.Get(in_margin); }));
-  }
+  std::vector<std::future<Result<Credentials>>> others = GetOnThreads(chain, in_margin, 4);
   const auto deadline = std::chrono::steady_clock::now() + kCachedAnswerBound;
   bool all_answered = true;
   for (auto& other : others) {
@@ -217,21 +224,16 @@ TEST(CredentialsChain, ServesTheCachedCredentialsWhileOneCallerRefreshes) {
 
 TEST(CredentialsChain, WithNothingValidCallersWaitForTheOneRefresh) {
   GatedTransport transport;
-  DefaultCredentialsChain chain(kContainerEnvironment, transport);
+  DefaultCredentialsChain chain(ContainerEnvironment(), transport);
   const WallTime now = At("2026-01-01T00:00:00Z");
   transport.Close();
   transport.answers().PushResponse(200, ContainerJson("AKIDONE", "2026-01-01T01:00:00Z"));
-  auto first = std::async(std::launch::async, [&] { return chain.Get(now); });
-  transport.AwaitSends(1);
+  std::vector<std::future<Result<Credentials>>> callers = GetOnThreads(chain, now, 1);
+  transport.AwaitSends(1);  // the first caller is refreshing
 
-  constexpr int kOtherCallers = 4;
-  std::vector<std::future<Result<Credentials>>> others;
-  for (int i = 0; i < kOtherCallers; ++i) {
-    others.push_back(std::async(std::launch::async, [&] { return chain.Get(now); }));
-  }
+  for (auto& other : GetOnThreads(chain, now, 4)) callers.push_back(std::move(other));
   transport.Open();
-  others.push_back(std::move(first));
-  for (auto& caller : others) {
+  for (auto& caller : callers) {
     Result<Credentials> r = caller.get();
     ASSERT_TRUE(r.ok()) << r.error().ToString();
     EXPECT_EQ(r->access_key_id(), "AKIDONE");
