@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "aws/sigv4.h"
+#include "core/strings.h"
 
 namespace headcount::aws {
 namespace {
@@ -46,9 +47,7 @@ std::string BareErrorCode(std::string_view code) {
   if (const std::size_t hash = code.rfind('#'); hash != std::string_view::npos) {
     code = code.substr(hash + 1);
   }
-  while (!code.empty() && code.back() == ' ') code.remove_suffix(1);
-  while (!code.empty() && code.front() == ' ') code.remove_prefix(1);
-  return std::string(code);
+  return std::string(Trim(code));
 }
 
 std::string OperationName(const ServiceInfo& service, std::string_view operation) {

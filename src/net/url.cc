@@ -100,8 +100,7 @@ Status ParseAuthority(std::string_view authority, Url& url) {
   if (authority.find('@') != std::string_view::npos) {
     return Error::InvalidArgument("URL must not carry user info (user:password@)");
   }
-  std::string_view port_text;
-  bool has_port = false;
+  std::string_view port_text;  // empty: the scheme's default (RFC 3986 allows "host:")
   Result<std::string> host = std::string();
   if (authority.starts_with('[')) {
     const std::size_t close = authority.find(']');
@@ -110,21 +109,17 @@ Status ParseAuthority(std::string_view authority, Url& url) {
     const std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') return Error::InvalidArgument("URL has a bad IPv6 host");
-      has_port = true;
       port_text = after.substr(1);
     }
   } else {
     const std::size_t colon = authority.find(':');
     host = ParseRegNameHost(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      has_port = true;
-      port_text = authority.substr(colon + 1);
-    }
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
   if (!host.ok()) return host.error();
   url.host = std::move(*host);
   url.port = Url::DefaultPort(url.scheme);
-  if (has_port && !port_text.empty()) {
+  if (!port_text.empty()) {
     std::uint32_t port = 0;
     const auto [end, ec] =
         std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
