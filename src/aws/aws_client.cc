@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "aws/sigv4.h"
+#include "core/strings.h"
 
 namespace headcount::aws {
 namespace {
@@ -46,9 +47,7 @@ std::string BareErrorCode(std::string_view code) {
   if (const std::size_t hash = code.rfind('#'); hash != std::string_view::npos) {
     code = code.substr(hash + 1);
   }
-  while (!code.empty() && code.back() == ' ') code.remove_suffix(1);
-  while (!code.empty() && code.front() == ' ') code.remove_prefix(1);
-  return std::string(code);
+  return std::string(Trim(code));
 }
 
 std::string OperationName(const ServiceInfo& service, std::string_view operation) {
@@ -62,7 +61,7 @@ Result<std::string> ResolveEndpoint(const ServiceInfo& service, std::string_view
   const std::string specific = "AWS_ENDPOINT_URL_" + std::string(service.env_suffix);
   for (const std::string& variable : {specific, std::string("AWS_ENDPOINT_URL")}) {
     if (std::optional<std::string> url = env(variable)) {
-      Result<Url> parsed = ParseUrl(*url);
+      Result<Url> parsed = ParseEndpointUrl(*url);
       if (!parsed.ok()) return Error::InvalidArgument(variable + ": " + parsed.error().message());
       return *url;
     }
@@ -134,7 +133,7 @@ Result<std::unique_ptr<AwsClient>> AwsClient::Create(const ServiceInfo& service,
                                                      HttpTransport& transport, const Clock& clock,
                                                      SleepFunction sleep) {
   if (options.region.empty()) return Error::InvalidArgument("aws client: region is empty");
-  Result<Url> endpoint = ParseUrl(options.endpoint);
+  Result<Url> endpoint = ParseEndpointUrl(options.endpoint);
   if (!endpoint.ok()) return Error::InvalidArgument("aws client: " + endpoint.error().message());
   if (options.connect_timeout.count() <= 0 || options.attempt_timeout.count() <= 0 ||
       options.max_response_bytes == 0 || options.backoff_base.count() <= 0 ||

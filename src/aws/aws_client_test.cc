@@ -12,6 +12,7 @@
 
 #include "aws/sigv4.h"
 #include "aws/testing/test_http_server.h"
+#include "core/strings.h"
 #include "core/time_text.h"
 
 namespace headcount::aws {
@@ -41,8 +42,7 @@ constexpr char kToken[] = "INTEGRATIONSESSIONTOKEN";
   signing.query = request.query;
   signing.body = request.body;
   for (const HttpHeader& h : request.headers) {
-    std::string lower = h.name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string lower = AsciiLower(h.name);
     if (lower == "x-amz-date" || lower == "x-amz-security-token") continue;
     if ((";" + names + ";").find(";" + lower + ";") != std::string::npos) {
       signing.headers.push_back(h);

@@ -1,104 +1,30 @@
-// Credentials: redaction, each source of the chain, the chain's order and
-// its expiry-aware cache (fake transport, no sockets), and the region.
+// The default chain: the environment source, the order of the sources,
+// the expiry-aware cache, and one refresh at a time that never holds up
+// callers while the cached credentials are valid (fake transport, no
+// sockets).
 #include "aws/credentials.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <concepts>
-#include <filesystem>
-#include <fstream>
-#include <ostream>
-#include <sstream>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <vector>
 
+#include "aws/testing/credentials_fixtures.h"
 #include "aws/testing/fake_transport.h"
-#include "core/time_text.h"
 
 namespace headcount::aws {
 namespace {
 
+using testing::At;
+using testing::ContainerJson;
 using testing::FakeTransport;
-
-constexpr char kSecret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-constexpr char kToken[] = "FQoGZXIvYXdzEXAMPLETOKENxyz";
-
-template <typename T>
-concept Streamable = requires(std::ostream& out, const T& value) {
-  out << value;
-};
-static_assert(!Streamable<Credentials>, "Credentials must not have an operator<<");
-
-WallTime At(const char* rfc3339) {
-  Result<WallTime> t = ParseRfc3339(rfc3339);
-  EXPECT_TRUE(t.ok());
-  return t.ok() ? *t : WallTime{};
-}
-
-// A scratch directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("headcount-aws-" + std::to_string(::getpid()) + "-" + std::to_string(next_id_++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string Write(const std::string& name, const std::string& text) const {
-    const auto file = path_ / name;
-    std::filesystem::create_directories(file.parent_path());
-    std::ofstream(file) << text;
-    return file.string();
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  static inline std::atomic<int> next_id_{0};  // NOLINT(readability-identifier-naming)
-  std::filesystem::path path_;
-};
-
-std::string ContainerJson(const std::string& key, const std::string& expiration) {
-  return R"({"AccessKeyId":")" + key + R"(","SecretAccessKey":")" + kSecret + R"(","Token":")" +
-         kToken + R"(","Expiration":")" + expiration + R"("})";
-}
-
-TEST(Credentials, ToStringRedactsSecretAndToken) {
-  const Credentials creds("AKIDEXAMPLE12345", kSecret, kToken, At("2026-01-01T00:00:00Z"));
-  const std::string text = creds.ToString();
-  EXPECT_EQ(text.find(kSecret), std::string::npos) << text;
-  EXPECT_EQ(text.find(kToken), std::string::npos) << text;
-  EXPECT_EQ(text.find("AKIDEXAMPLE12345"), std::string::npos) << text;
-  EXPECT_NE(text.find("AKID****"), std::string::npos) << text;
-  EXPECT_NE(text.find("2026-01-01T00:00:00Z"), std::string::npos) << text;
-}
-
-TEST(Credentials, LoggingThemNeverShowsTheSecret) {
-  std::ostringstream captured;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
-  spdlog::logger logger("creds-test", sink);
-  logger.set_level(spdlog::level::trace);
-  const Credentials creds("AKIDEXAMPLE12345", kSecret, kToken);
-  logger.info("using {}", creds.ToString());
-  // What a careless caller would log on failure, too.
-  Result<std::optional<Credentials>> partial =
-      CredentialsFromEnvironment(MapEnvironment({{"AWS_SECRET_ACCESS_KEY", kSecret}}));
-  ASSERT_FALSE(partial.ok());
-  logger.error("{}", partial.error().ToString());
-  logger.flush();
-  EXPECT_NE(captured.str().find("<redacted>"), std::string::npos);
-  EXPECT_EQ(captured.str().find(kSecret), std::string::npos) << captured.str();
-  EXPECT_EQ(captured.str().find(kToken), std::string::npos) << captured.str();
-}
-
-TEST(Credentials, NeedsRefreshBeforeExpiry) {
-  const Credentials lasting("AKID", kSecret);
-  EXPECT_FALSE(lasting.NeedsRefresh(At("2100-01-01T00:00:00Z")));
-  const Credentials expiring("AKID", kSecret, kToken, At("2026-01-01T01:00:00Z"));
-  EXPECT_FALSE(expiring.NeedsRefresh(At("2026-01-01T00:54:59Z")));
-  EXPECT_TRUE(expiring.NeedsRefresh(At("2026-01-01T00:55:00Z")));
-}
+using testing::kSecret;
+using testing::kToken;
+using testing::TempDir;
 
 TEST(EnvironmentCredentials, ReadsKeySecretAndToken) {
   Result<std::optional<Credentials>> r =
@@ -120,211 +46,6 @@ TEST(EnvironmentCredentials, UnsetIsNotConfiguredAndHalfSetIsAnError) {
       CredentialsFromEnvironment(MapEnvironment({{"AWS_ACCESS_KEY_ID", "AKID"}}));
   ASSERT_FALSE(half.ok());
   EXPECT_EQ(half.error().code(), ErrorCode::kInvalidArgument);
-}
-
-TEST(Ini, ParsesSectionsCommentsAndContinuations) {
-  Result<IniProfiles> r = ParseIni(
-      "# comment\n"
-      "[default]\n"
-      "aws_access_key_id = AKID1\n"
-      "AWS_Secret_Access_Key=secret1\r\n"
-      "; another comment\n"
-      "\n"
-      "[ prod ]\n"
-      "aws_access_key_id = AKID2\n"
-      "s3 =\n"
-      "  max_concurrent_requests = 20\n"
-      "[default]\n"
-      "region = us-west-2\n");
-  ASSERT_TRUE(r.ok()) << r.error().ToString();
-  EXPECT_EQ(r->at("default").at("aws_access_key_id"), "AKID1");
-  EXPECT_EQ(r->at("default").at("aws_secret_access_key"), "secret1");
-  EXPECT_EQ(r->at("default").at("region"), "us-west-2");
-  EXPECT_EQ(r->at("prod").at("aws_access_key_id"), "AKID2");
-  EXPECT_EQ(r->at("prod").at("s3"), "\nmax_concurrent_requests = 20");
-}
-
-TEST(Ini, RejectsMalformedLinesWithTheirNumber) {
-  for (const char* text : {"[default\n", "[default]\nno equals sign\n", "key = value\n",
-                           "  indented = first\n", "[default]\n = value\n"}) {
-    Result<IniProfiles> r = ParseIni(text);
-    ASSERT_FALSE(r.ok()) << text;
-    EXPECT_NE(r.error().message().find("line "), std::string::npos);
-  }
-}
-
-TEST(SharedFileCredentials, ReadsTheProfileNamedByAwsProfile) {
-  TempDir dir;
-  const std::string file =
-      dir.Write("creds",
-                "[default]\naws_access_key_id=AKIDDEF\naws_secret_access_key=s1\n"
-                "[prod]\naws_access_key_id=AKIDPROD\naws_secret_access_key=s2\n"
-                "aws_session_token=t2\n");
-  Result<std::optional<Credentials>> def =
-      CredentialsFromSharedFile(MapEnvironment({{"AWS_SHARED_CREDENTIALS_FILE", file}}));
-  ASSERT_TRUE(def.ok());
-  ASSERT_TRUE(def->has_value());
-  EXPECT_EQ((*def)->access_key_id(), "AKIDDEF");
-
-  Result<std::optional<Credentials>> prod = CredentialsFromSharedFile(
-      MapEnvironment({{"AWS_SHARED_CREDENTIALS_FILE", file}, {"AWS_PROFILE", "prod"}}));
-  ASSERT_TRUE(prod.ok());
-  ASSERT_TRUE(prod->has_value());
-  EXPECT_EQ((*prod)->access_key_id(), "AKIDPROD");
-  EXPECT_EQ((*prod)->session_token(), "t2");
-
-  Result<std::optional<Credentials>> missing = CredentialsFromSharedFile(
-      MapEnvironment({{"AWS_SHARED_CREDENTIALS_FILE", file}, {"AWS_PROFILE", "staging"}}));
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
-}
-
-TEST(SharedFileCredentials, DefaultsToHomeAndIsOptional) {
-  TempDir dir;
-  Result<std::optional<Credentials>> absent =
-      CredentialsFromSharedFile(MapEnvironment({{"HOME", dir.path()}}));
-  ASSERT_TRUE(absent.ok());
-  EXPECT_FALSE(absent->has_value());
-
-  dir.Write(".aws/credentials", "[default]\naws_access_key_id=AKIDHOME\naws_secret_access_key=s\n");
-  Result<std::optional<Credentials>> home =
-      CredentialsFromSharedFile(MapEnvironment({{"HOME", dir.path()}}));
-  ASSERT_TRUE(home.ok());
-  ASSERT_TRUE(home->has_value());
-  EXPECT_EQ((*home)->access_key_id(), "AKIDHOME");
-}
-
-// Captures what the default logger writes while alive.
-class DefaultLogCapture {
- public:
-  DefaultLogCapture()
-      : previous_(spdlog::default_logger()),
-        logger_(std::make_shared<spdlog::logger>(
-            "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_))) {
-    spdlog::set_default_logger(logger_);
-  }
-  ~DefaultLogCapture() { spdlog::set_default_logger(previous_); }
-  DefaultLogCapture(const DefaultLogCapture&) = delete;
-  DefaultLogCapture& operator=(const DefaultLogCapture&) = delete;
-  std::string str() {
-    logger_->flush();
-    return out_.str();
-  }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-  std::shared_ptr<spdlog::logger> logger_;
-};
-
-TEST(SharedFileCredentials, WarnsWhenOtherUsersCanReadTheFile) {
-  TempDir dir;
-  const std::string file = dir.Write(
-      "creds",
-      std::string("[default]\naws_access_key_id=AKIDDEF\naws_secret_access_key=") + kSecret + "\n");
-  const auto env = MapEnvironment({{"AWS_SHARED_CREDENTIALS_FILE", file}});
-  namespace fs = std::filesystem;
-
-  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
-  {
-    DefaultLogCapture log;
-    ASSERT_TRUE(CredentialsFromSharedFile(env).ok());
-    EXPECT_EQ(log.str(), "") << "a 0600 file is as it should be";
-  }
-
-  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                            fs::perms::others_read);
-  DefaultLogCapture log;
-  Result<std::optional<Credentials>> creds = CredentialsFromSharedFile(env);
-  ASSERT_TRUE(creds.ok()) << "the keys are still used";
-  ASSERT_TRUE(creds->has_value());
-  const std::string text = log.str();
-  EXPECT_NE(text.find(file), std::string::npos) << text;
-  EXPECT_NE(text.find("0644"), std::string::npos) << text;
-  EXPECT_NE(text.find("chmod 600"), std::string::npos) << text;
-  EXPECT_EQ(text.find(kSecret), std::string::npos) << "never the secret: " << text;
-}
-
-TEST(SharedFileCredentials, ProfileWithoutKeysIsAnError) {
-  TempDir dir;
-  const std::string file = dir.Write("creds", "[default]\nrole_arn = arn:aws:iam::1:role/x\n");
-  Result<std::optional<Credentials>> r =
-      CredentialsFromSharedFile(MapEnvironment({{"AWS_SHARED_CREDENTIALS_FILE", file}}));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
-}
-
-TEST(ContainerEndpoint, RelativeUriGoesToTheEcsAgent) {
-  Result<std::optional<ContainerEndpoint>> r = ContainerEndpointFromEnvironment(
-      MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc"},
-                      {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/ignored"}}));
-  ASSERT_TRUE(r.ok());
-  ASSERT_TRUE(r->has_value());
-  EXPECT_EQ((*r)->url, "http://169.254.170.2/v2/credentials/abc");
-}
-
-TEST(ContainerEndpoint, FullUriOverHttpMustBeLocal) {
-  for (const char* ok : {"http://127.0.0.1:9001/creds", "http://localhost/x", "http://[::1]:1/",
-                         "http://169.254.170.23/v1/credentials", "https://creds.example.com/"}) {
-    Result<std::optional<ContainerEndpoint>> r = ContainerEndpointFromEnvironment(
-        MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", ok}}));
-    ASSERT_TRUE(r.ok()) << ok << ": " << r.error().ToString();
-    EXPECT_EQ((*r)->url, ok);
-  }
-  Result<std::optional<ContainerEndpoint>> bad = ContainerEndpointFromEnvironment(
-      MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.0.0.1/creds"}}));
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
-}
-
-TEST(ContainerEndpoint, TokenFileWinsOverToken) {
-  Result<std::optional<ContainerEndpoint>> r = ContainerEndpointFromEnvironment(
-      MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/"},
-                      {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "literal"},
-                      {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/run/token"}}));
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ((*r)->authorization_token_file, "/run/token");
-  EXPECT_FALSE((*r)->authorization_token.has_value());
-}
-
-TEST(ContainerCredentials, ParsesTheEndpointAnswer) {
-  Result<Credentials> r = ParseContainerCredentials(ContainerJson("AKIDC", "2026-01-01T01:00:00Z"));
-  ASSERT_TRUE(r.ok()) << r.error().ToString();
-  EXPECT_EQ(r->access_key_id(), "AKIDC");
-  EXPECT_EQ(r->session_token(), kToken);
-  EXPECT_EQ(r->expiration(), At("2026-01-01T01:00:00Z"));
-  Result<Credentials> bad = ParseContainerCredentials(R"({"AccessKeyId":"A"})");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().code(), ErrorCode::kRejected);
-  EXPECT_FALSE(ParseContainerCredentials("not json").ok());
-}
-
-TEST(ContainerCredentials, SendsTheTokenFromTheTokenFile) {
-  TempDir dir;
-  ContainerEndpoint endpoint{.url = "http://127.0.0.1:1/creds",
-                             .authorization_token = std::nullopt,
-                             .authorization_token_file = dir.Write("token", "from-file\n")};
-  FakeTransport transport;
-  transport.PushResponse(200, ContainerJson("AKIDC", "2026-01-01T01:00:00Z"));
-  Result<Credentials> r = FetchContainerCredentials(endpoint, transport);
-  ASSERT_TRUE(r.ok()) << r.error().ToString();
-  ASSERT_EQ(transport.requests().size(), 1u);
-  const HttpRequest sent = transport.requests()[0];
-  EXPECT_EQ(sent.url, "http://127.0.0.1:1/creds");
-  ASSERT_NE(FindHeader(sent.headers, "Authorization"), nullptr);
-  EXPECT_EQ(*FindHeader(sent.headers, "Authorization"), "from-file");
-}
-
-TEST(ContainerCredentials, NonOkAnswerIsRejectedAndUnreachableIsUnavailable) {
-  ContainerEndpoint endpoint{.url = "http://127.0.0.1:1/creds"};
-  FakeTransport transport;
-  transport.PushResponse(403, "{}");
-  Result<Credentials> rejected = FetchContainerCredentials(endpoint, transport);
-  ASSERT_FALSE(rejected.ok());
-  EXPECT_EQ(rejected.error().code(), ErrorCode::kRejected);
-  Result<Credentials> down = FetchContainerCredentials(endpoint, transport);  // nothing queued
-  ASSERT_FALSE(down.ok());
-  EXPECT_EQ(down.error().code(), ErrorCode::kUnavailable);
 }
 
 TEST(CredentialsChain, EnvironmentThenSharedFileThenContainer) {
@@ -402,6 +123,124 @@ TEST(CredentialsChain, RefreshesBeforeExpiryAndRidesOutAFailedRefresh) {
   EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
 }
 
+// A transport whose Send waits while it is closed: a refresh that stays in
+// flight for as long as the test wants. Answers come from a FakeTransport.
+class GatedTransport final : public HttpTransport {
+ public:
+  FakeTransport& answers() { return answers_; }
+
+  void Close() {
+    std::lock_guard lock(mu_);
+    open_ = false;
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  // Waits until `n` Sends have started (each is a resolve of the chain).
+  void AwaitSends(int n) {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return sends_ >= n; });
+  }
+  int sends() const {
+    std::lock_guard lock(mu_);
+    return sends_;
+  }
+
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    {
+      std::unique_lock lock(mu_);
+      ++sends_;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return open_; });
+    }
+    return answers_.Send(request);
+  }
+
+ private:
+  FakeTransport answers_;
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  // Guarded by mu_.
+  bool open_ = true;
+  int sends_ = 0;
+};
+
+// How long a caller may take to be answered from the cache while a refresh
+// is held up: generous, as the answer needs no I/O at all.
+constexpr std::chrono::seconds kCachedAnswerBound{10};
+
+Environment ContainerEnvironment() {
+  return MapEnvironment({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds"}});
+}
+
+// `callers` calls of chain.Get(now), each on a thread of its own.
+std::vector<std::future<Result<Credentials>>> GetOnThreads(DefaultCredentialsChain& chain,
+                                                           WallTime now, int callers) {
+  std::vector<std::future<Result<Credentials>>> futures;
+  for (int i = 0; i < callers; ++i) {
+    futures.push_back(std::async(std::launch::async, [&chain, now] { return chain.Get(now); }));
+  }
+  return futures;
+}
+
+TEST(CredentialsChain, ServesTheCachedCredentialsWhileOneCallerRefreshes) {
+  GatedTransport transport;
+  DefaultCredentialsChain chain(ContainerEnvironment(), transport);
+  transport.answers().PushResponse(200, ContainerJson("AKIDONE", "2026-01-01T01:00:00Z"));
+  ASSERT_TRUE(chain.Get(At("2026-01-01T00:00:00Z")).ok());
+
+  // Inside the refresh margin, AKIDONE still valid: the first caller
+  // refreshes, and the endpoint holds its answer.
+  const WallTime in_margin = At("2026-01-01T00:56:00Z");
+  transport.Close();
+  transport.answers().PushResponse(200, ContainerJson("AKIDTWO", "2026-01-01T02:00:00Z"));
+  auto refresher = std::async(std::launch::async, [&] { return chain.Get(in_margin); });
+  transport.AwaitSends(2);
+
+  std::vector<std::future<Result<Credentials>>> others = GetOnThreads(chain, in_margin, 4);
+  const auto deadline = std::chrono::steady_clock::now() + kCachedAnswerBound;
+  bool all_answered = true;
+  for (auto& other : others) {
+    all_answered = all_answered && other.wait_until(deadline) == std::future_status::ready;
+  }
+  transport.Open();  // before any assertion can return, so no thread is left waiting
+  EXPECT_TRUE(all_answered) << "callers waited for the refresh with valid credentials cached";
+  for (auto& other : others) {
+    Result<Credentials> r = other.get();
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_EQ(r->access_key_id(), "AKIDONE");
+  }
+  Result<Credentials> refreshed = refresher.get();
+  ASSERT_TRUE(refreshed.ok()) << refreshed.error().ToString();
+  EXPECT_EQ(refreshed->access_key_id(), "AKIDTWO");
+  EXPECT_EQ(transport.sends(), 2) << "one fetch at start, one refresh";
+  Result<Credentials> after = chain.Get(in_margin);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->access_key_id(), "AKIDTWO");
+  EXPECT_EQ(transport.sends(), 2);
+}
+
+TEST(CredentialsChain, WithNothingValidCallersWaitForTheOneRefresh) {
+  GatedTransport transport;
+  DefaultCredentialsChain chain(ContainerEnvironment(), transport);
+  const WallTime now = At("2026-01-01T00:00:00Z");
+  transport.Close();
+  transport.answers().PushResponse(200, ContainerJson("AKIDONE", "2026-01-01T01:00:00Z"));
+  std::vector<std::future<Result<Credentials>>> callers = GetOnThreads(chain, now, 1);
+  transport.AwaitSends(1);  // the first caller is refreshing
+
+  for (auto& other : GetOnThreads(chain, now, 4)) callers.push_back(std::move(other));
+  transport.Open();
+  for (auto& caller : callers) {
+    Result<Credentials> r = caller.get();
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_EQ(r->access_key_id(), "AKIDONE");
+  }
+  EXPECT_EQ(transport.sends(), 1) << "the callers started refreshes of their own";
+}
+
 TEST(CredentialsChain, InvalidateFetchesContainerCredentialsAgainButNotEnvironmentOnes) {
   FakeTransport transport;
   DefaultCredentialsChain chain(
@@ -437,21 +276,6 @@ TEST(CredentialsChain, InvalidateFetchesContainerCredentialsAgainButNotEnvironme
   ASSERT_TRUE(env.ok());
   EXPECT_FALSE(from_env.Invalidate(*env));  // they cannot change: do not ask again
   EXPECT_EQ(from_env.source(), "environment");
-}
-
-TEST(Region, AwsRegionThenDefaultRegion) {
-  Result<std::string> r = RegionFromEnvironment(
-      MapEnvironment({{"AWS_REGION", "eu-west-1"}, {"AWS_DEFAULT_REGION", "us-east-1"}}));
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(*r, "eu-west-1");
-  r = RegionFromEnvironment(MapEnvironment({{"AWS_DEFAULT_REGION", "us-east-1"}}));
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(*r, "us-east-1");
-  r = RegionFromEnvironment(MapEnvironment({}));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_NE(r.error().message().find("AWS_REGION"), std::string::npos);
-  EXPECT_FALSE(RegionFromEnvironment(MapEnvironment({{"AWS_REGION", "us east"}})).ok());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Environment variables as a seam: code that reads AWS_* settings takes an
-// Environment, so tests pass a map. Both implementations are thread-safe.
+// Environment, so tests pass a map; and the region read from one. Both
+// implementations are thread-safe.
 #pragma once
 
 #include <functional>
@@ -7,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/result.h"
 
 namespace headcount::aws {
 
@@ -20,5 +23,9 @@ Environment ProcessEnvironment();
 
 // A fixed set of variables, for tests.
 Environment MapEnvironment(std::map<std::string, std::string, std::less<>> vars);
+
+// The region: AWS_REGION, then AWS_DEFAULT_REGION. kInvalidArgument saying
+// to set one when neither is set, or when the value is not a region name.
+Result<std::string> RegionFromEnvironment(const Environment& env);
 
 }  // namespace headcount::aws

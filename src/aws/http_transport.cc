@@ -5,34 +5,14 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 #include <memory>
 #include <utility>
 
+#include "core/strings.h"
+
 namespace headcount::aws {
 namespace {
-
-constexpr int kHttpPort = 80;
-constexpr int kHttpsPort = 443;
-constexpr int kMaxPort = 65535;
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) {
-      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    };
-    return lower(x) == lower(y);
-  });
-}
-
-std::string_view TrimLine(std::string_view s) {
-  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) {
-    s.remove_suffix(1);
-  }
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  return s;
-}
 
 // What one transfer collects from curl's callbacks.
 struct Transfer {
@@ -55,13 +35,13 @@ std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* user) 
 std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const std::size_t n = size * count;
-  const std::string_view line = TrimLine(std::string_view(data, n));
+  const std::string_view line = Trim(std::string_view(data, n));
   if (line.starts_with("HTTP/")) {
     // A new response (after a 100 Continue): forget the previous headers.
     transfer->response.headers.clear();
   } else if (const std::size_t colon = line.find(':'); colon != std::string_view::npos) {
     transfer->response.headers.push_back(
-        {std::string(line.substr(0, colon)), std::string(TrimLine(line.substr(colon + 1)))});
+        {std::string(line.substr(0, colon)), std::string(Trim(line.substr(colon + 1)))});
   }
   return n;
 }
@@ -193,71 +173,11 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   return std::move(transfer.response);
 }
 
-std::string Url::HostHeader() const {
-  const int default_port = scheme == "https" ? kHttpsPort : kHttpPort;
-  if (!port || *port == default_port) return host;
-  return host + ":" + std::to_string(*port);
-}
-
-std::string Url::Origin() const {
-  std::string out = scheme + "://" + host;
-  if (port) out += ":" + std::to_string(*port);
-  return out;
-}
-
-Result<Url> ParseUrl(std::string_view text) {
-  Url url;
-  const std::size_t scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return Error::InvalidArgument("not an absolute URL: " + std::string(text));
-  }
-  std::string scheme(text.substr(0, scheme_end));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  if (scheme != "http" && scheme != "https") {
-    return Error::InvalidArgument("URL scheme must be http or https: " + std::string(text));
-  }
-  url.scheme = std::move(scheme);
-  std::string_view rest = text.substr(scheme_end + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    return Error::InvalidArgument("URL must not have a query or fragment: " + std::string(text));
-  }
-  const std::size_t path_start = rest.find('/');
-  std::string_view authority = rest.substr(0, path_start);
-  url.path =
-      path_start == std::string_view::npos ? std::string() : std::string(rest.substr(path_start));
-  if (authority.find('@') != std::string_view::npos) {
-    return Error::InvalidArgument("URL must not carry user info: " + std::string(text));
-  }
-  std::string_view port_text;
-  if (authority.starts_with('[')) {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Error::InvalidArgument("bad IPv6 host in URL");
-    url.host = std::string(authority.substr(0, close + 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        return Error::InvalidArgument("bad host in URL: " + std::string(text));
-      }
-      port_text = after.substr(1);
-    }
-  } else {
-    const std::size_t colon = authority.find(':');
-    url.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-  }
-  if (url.host.empty() || url.host == "[]") {
-    return Error::InvalidArgument("URL has no host: " + std::string(text));
-  }
-  if (!port_text.empty() || authority.ends_with(':')) {
-    int port = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port <= 0 ||
-        port > kMaxPort) {
-      return Error::InvalidArgument("bad port in URL: " + std::string(text));
-    }
-    url.port = port;
+Result<Url> ParseEndpointUrl(std::string_view text) {
+  Result<Url> url = ParseUrl(text);
+  if (!url.ok()) return url.error();
+  if (url->query || url->fragment) {
+    return Error::InvalidArgument("an endpoint URL must not have a query or fragment");
   }
   return url;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "net/url.h"
 
 namespace headcount::aws {
 
@@ -95,22 +96,11 @@ class CurlTransport final : public HttpTransport {
   std::vector<void*> idle_;
 };
 
-// An absolute http(s) URL split into the parts the AWS layer needs.
-struct Url {
-  std::string scheme;  // "http" or "https"
-  std::string host;    // "example.com", "127.0.0.1" or "[::1]"
-  std::optional<int> port;
-  std::string path;  // "" or starting with '/', as written (still URI-encoded)
-
-  // The Host header value: host, plus ":port" when the port is not the
-  // scheme's default.
-  std::string HostHeader() const;
-  // scheme://host[:port]
-  std::string Origin() const;
-};
-
-// Parses "scheme://host[:port][/path]". Rejects other schemes, user info,
-// query strings, fragments and bad ports with kInvalidArgument.
-Result<Url> ParseUrl(std::string_view text);
+// Parses a service endpoint such as "https://dynamodb.us-east-1.amazonaws.com"
+// or "http://127.0.0.1:8000": an absolute http(s) URL (ParseUrl, net/url.h:
+// the one URL type and convention of the program) with neither query nor
+// fragment, which requests to it could not keep. kInvalidArgument naming
+// what is wrong, never quoting the URL.
+Result<Url> ParseEndpointUrl(std::string_view text);
 
 }  // namespace headcount::aws

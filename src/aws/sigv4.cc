@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/strings.h"
+
 namespace headcount::aws {
 namespace {
 
@@ -32,20 +34,10 @@ std::string ToHex(const std::uint8_t* data, std::size_t size) {
   return out;
 }
 
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), AsciiLower);
-  return out;
-}
-
 bool IsUnreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
 }
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -278,7 +270,7 @@ Result<SigningResult> SignRequest(const SigningRequest& request, const Credentia
   std::vector<std::pair<std::string, std::string>> signed_headers;
   bool has_host = false;
   for (const HttpHeader& h : request.headers) {
-    std::string name = Lower(h.name);
+    std::string name = AsciiLower(h.name);
     if (IsSignerHeader(name)) {
       return Error::InvalidArgument("sigv4: request already has a " + h.name + " header");
     }

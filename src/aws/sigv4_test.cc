@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/strings.h"
 #include "core/time_text.h"
 
 namespace headcount::aws {
@@ -89,11 +90,6 @@ ParsedRequest ParseSuiteRequest(const std::string& text) {
   return r;
 }
 
-std::string LowerName(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::vector<std::string> SuiteCases() {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(kSuiteDir / "v4")) {
@@ -149,7 +145,7 @@ TEST_P(SigningSuiteTest, HeaderSigningMatches) {
   for (const auto& h : signed_request->headers_to_add) actual_headers.push_back(h);
   ASSERT_EQ(actual_headers.size(), expected.headers.size());
   for (std::size_t i = 0; i < actual_headers.size(); ++i) {
-    EXPECT_EQ(LowerName(actual_headers[i].name), LowerName(expected.headers[i].name));
+    EXPECT_EQ(AsciiLower(actual_headers[i].name), AsciiLower(expected.headers[i].name));
     EXPECT_EQ(actual_headers[i].value, expected.headers[i].value);
   }
   EXPECT_EQ(parsed.method, expected.method);

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/strings.h"
 #include "core/time_text.h"
 #include "ivs_emulator/wire.h"
 
@@ -32,10 +33,6 @@ bool IsRegionName(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
   });
-}
-
-bool IsAllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::string ValueText(std::int64_t v) { return std::to_string(v); }

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "core/strings.h"
 #include "ivs_emulator/testing/signed_request.h"
 
 namespace headcount::ivs_emulator {
@@ -20,7 +21,7 @@ const WallTime kNow =
 
 std::string Header(const HttpResponse& r, std::string_view name) {
   for (const auto& [n, v] : r.headers) {
-    if (testing::Lower(n) == testing::Lower(std::string(name))) return v;
+    if (EqualsIgnoreCase(n, name)) return v;
   }
   return "";
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aws/sigv4.h"
+#include "core/strings.h"
 #include "ivs_emulator/wire.h"
 
 namespace headcount::ivs_emulator {
@@ -30,22 +31,10 @@ AuthFailure Invalid(std::string message) {
   return {"InvalidSignatureException", std::move(message)};
 }
 
-std::string_view Trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t");
-  return s.substr(first, last - first + 1);
-}
-
-// Trims and folds each run of whitespace into one space (SigV4 header values).
-bool AllDigits(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // "20150830T123600Z" -> time; nullopt when malformed.
 std::optional<WallTime> ParseAmzDate(std::string_view text) {
   if (text.size() != kAmzDateLength || text[8] != 'T' || text[15] != 'Z') return std::nullopt;
-  if (!AllDigits(text.substr(0, 8)) || !AllDigits(text.substr(9, 6))) return std::nullopt;
+  if (!IsAllDigits(text.substr(0, 8)) || !IsAllDigits(text.substr(9, 6))) return std::nullopt;
   auto num = [&](std::size_t pos, std::size_t len) {
     int v = 0;
     for (std::size_t i = pos; i < pos + len; ++i) v = v * 10 + (text[i] - '0');

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/strings.h"
 #include "ivs_emulator/testing/signed_request.h"
 
 namespace headcount::ivs_emulator {
@@ -130,7 +131,7 @@ HttpRequest ParseSuiteRequest(const std::string& text) {
   request.path = request.target.substr(0, request.target.find('?'));
   while (std::getline(in, line) && !line.empty()) {
     const auto colon = line.find(':');
-    const std::string name = testing::Lower(line.substr(0, colon));
+    const std::string name = AsciiLower(line.substr(0, colon));
     const std::string value = line.substr(colon + 1);
     auto [it, inserted] = request.headers.emplace(name, value);
     if (!inserted) it->second += "," + value;

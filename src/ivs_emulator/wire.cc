@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/strings.h"
+
 namespace headcount::ivs_emulator {
 namespace {
 
@@ -12,7 +14,6 @@ constexpr std::string_view kPageTokenVersion = "v1-";
 bool IsLowerDigitDash(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
 }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlnumDash(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }

@@ -1,18 +1,16 @@
 #include "origin/origin.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <optional>
 #include <system_error>
 #include <utility>
 
 #include "core/payload.h"
+#include "core/small_file.h"
 
 namespace headcount {
 namespace fs = std::filesystem;
@@ -102,45 +100,6 @@ std::string JoinPieces(const std::vector<std::string>& pieces, std::string_view 
     out += pieces[i];
   }
   return out;
-}
-
-// Reads a whole file of at most `max_bytes`. NotFound when it vanished (ffmpeg
-// deletes old files), InvalidArgument when too large, Io otherwise.
-Result<std::string> ReadSmallFile(const fs::path& path, std::size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Error::NotFound("file vanished");
-    return Error::Io("cannot open " + path.string());
-  }
-  // Sized by fstat, plus one byte to see a file that grew meanwhile (or a
-  // size fstat does not know), read until EOF: a playlist costs one small
-  // allocation and usually two read calls.
-  struct stat st {};
-  const std::size_t expected =
-      ::fstat(fd, &st) == 0 && st.st_size >= 0 ? std::size_t(st.st_size) : 0;
-  std::string data(std::min(expected, max_bytes) + 1, '\0');
-  std::size_t got = 0;
-  for (;;) {
-    if (got == data.size()) {
-      if (data.size() > max_bytes) break;
-      data.resize(std::min(data.size() * 2, max_bytes + 1));
-    }
-    const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return Error::Io("cannot read " + path.string());
-    }
-    if (n == 0) break;
-    got += std::size_t(n);
-  }
-  ::close(fd);
-  data.resize(got);
-  if (data.size() > max_bytes) {
-    return Error::InvalidArgument(path.string() + " is larger than " + std::to_string(max_bytes) +
-                                  " bytes");
-  }
-  return data;
 }
 
 // True when `dir` holds a .m3u8 file modified within `live_timeout` of `now`

@@ -6,7 +6,9 @@
 #include <span>
 #include <vector>
 
+#include "core/strings.h"
 #include "core/time_text.h"
+#include "net/url.h"
 #include "origin/base64.h"
 
 namespace headcount {
@@ -56,37 +58,17 @@ bool Contains(std::span<const std::string_view> set, std::string_view name) {
   return std::find(set.begin(), set.end(), name) != set.end();
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // A URI line is any non-blank line that does not start with '#'.
 bool IsUriLine(std::string_view line) {
   const std::string_view t = Trim(line);
   return !t.empty() && t.front() != '#';
 }
 
-bool IsAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-// True for "scheme:..." (RFC 3986 §3.1) and network-path references
-// ("//host/..."): both name a resource that is not ours.
-bool IsAbsoluteUri(std::string_view uri) {
-  if (uri.starts_with("//")) return true;
-  if (uri.empty() || !IsAlpha(uri.front())) return false;
-  for (std::size_t i = 1; i < uri.size(); ++i) {
-    const char c = uri[i];
-    if (c == ':') return true;
-    if (!IsAlpha(c) && !IsDigit(c) && c != '+' && c != '-' && c != '.') return false;
-  }
-  return false;
-}
-
-// `uri` with `query` appended to its query component (before any fragment).
+// `uri` with `query` appended to its query component (before any fragment),
+// when `uri` stays on this origin: "scheme:..." and "//host/..." name a
+// resource elsewhere, and the session never leaves this origin.
 std::string AppendQuery(std::string_view uri, std::string_view query) {
-  if (query.empty() || IsAbsoluteUri(uri)) return std::string(uri);
+  if (query.empty() || !IsSameOriginReference(uri)) return std::string(uri);
   const std::size_t hash = uri.find('#');
   const std::string_view base = uri.substr(0, hash);
   const std::string_view fragment =

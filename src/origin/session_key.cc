@@ -7,8 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+
+#include "core/small_file.h"
 
 namespace headcount {
 namespace {
@@ -27,13 +27,10 @@ Result<std::string> ReadKey(const fs::path& path) {
     return Error::InvalidArgument("the session key file " + path.string() +
                                   " may be read by other users; run: chmod 600 " + path.string());
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error::Io("cannot open " + path.string());
-  std::string key;
-  key.resize(kMaxSessionKeyFileBytes + 1);
-  in.read(key.data(), std::streamsize(key.size()));
-  key.resize(std::size_t(in.gcount()));
-  if (key.size() < kSessionKeyFileBytes || key.size() > kMaxSessionKeyFileBytes) {
+  Result<std::string> key = ReadSmallFile(path, kMaxSessionKeyFileBytes);
+  const bool too_long = !key.ok() && key.error().code() == ErrorCode::kInvalidArgument;
+  if (!key.ok() && !too_long) return Error::Io(key.error().message());
+  if (too_long || key->size() < kSessionKeyFileBytes) {
     return Error::InvalidArgument("the session key file " + path.string() + " must hold " +
                                   std::to_string(kSessionKeyFileBytes) + " to " +
                                   std::to_string(kMaxSessionKeyFileBytes) + " bytes");

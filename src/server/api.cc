@@ -5,12 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "core/strings.h"
 #include "core/time_text.h"
 #include "core/trend.h"
 
@@ -33,12 +33,6 @@ HttpResponse NoStore(HttpResponse response) {
 
 json CountJson(const std::optional<std::int64_t>& count) {
   return count ? json(*count) : json(nullptr);
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // The q-value of the most specific range in `accept` (lower-case) that matches
@@ -112,9 +106,7 @@ HttpResponse MethodNotAllowed() {
 }  // namespace
 
 bool AcceptPrefersCsv(std::string_view accept) {
-  std::string lower(accept);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = AsciiLower(accept);
   return Quality(lower, "text", "csv") > Quality(lower, "application", "json");
 }
 

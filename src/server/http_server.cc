@@ -37,6 +37,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/strings.h"
+
 namespace headcount {
 namespace {
 
@@ -137,16 +139,9 @@ std::string HostPort(const std::string& address, std::uint16_t port) {
   return address + ":" + std::to_string(port);
 }
 
-std::string LowerCase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // Headers that frame the message: the server sets them, a handler may not.
 bool IsFramingHeader(std::string_view name) {
-  const std::string lower = LowerCase(name);
+  const std::string lower = AsciiLower(name);
   return lower == "content-length" || lower == "transfer-encoding" || lower == "connection";
 }
 
@@ -431,7 +426,7 @@ class Session : public std::enable_shared_from_this<Session> {
       request.query = std::move(parsed->query);
       for (const auto& field : message) {
         auto [it, inserted] =
-            request.headers.emplace(LowerCase(field.name_string()), std::string(field.value()));
+            request.headers.emplace(AsciiLower(field.name_string()), std::string(field.value()));
         if (!inserted) (it->second += ", ") += field.value();  // RFC 9110 5.3
       }
       request.client_address = client_;

@@ -1,87 +1,15 @@
-// A minimal M3U8 reader and http:// URL resolver (see m3u8_reader.h).
+// A minimal M3U8 reader and the simulator's URL rules (see m3u8_reader.h).
 // Pure functions; thread-safe.
 #include "viewers/m3u8_reader.h"
 
-#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <optional>
 
+#include "core/strings.h"
+
 namespace headcount {
 namespace {
-
-constexpr int kDefaultHttpPort = 80;
-constexpr int kMaxPort = 65535;
-
-bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ToLower);
-  return out;
-}
-
-// Spaces and control characters may not appear in a request target.
-bool HasForbiddenChar(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u <= 0x20 || u == 0x7f;
-  });
-}
-
-std::string_view StripFragment(std::string_view s) { return s.substr(0, s.find('#')); }
-
-// The scheme of an absolute URI ("http" in "http://..."), or nothing for a
-// relative reference. A scheme is ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-// followed by ':' before any '/', '?' or '#'.
-std::optional<std::string> SchemeOf(std::string_view s) {
-  const size_t colon = s.find(':');
-  if (colon == std::string_view::npos || colon == 0 || !IsAsciiAlpha(s[0])) return std::nullopt;
-  for (size_t i = 1; i < colon; ++i) {
-    const char c = s[i];
-    const bool ok = IsAsciiAlpha(c) || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
-    if (!ok) return std::nullopt;
-  }
-  return Lower(s.substr(0, colon));
-}
-
-// RFC 3986 §5.2.4 for a path that starts with '/'.
-std::string RemoveDotSegments(std::string_view path) {
-  std::vector<std::string_view> out;
-  bool trailing_slash = false;
-  std::string_view rest = path.substr(1);
-  while (true) {
-    const size_t slash = rest.find('/');
-    const std::string_view segment = rest.substr(0, slash);
-    if (segment == ".") {
-      trailing_slash = true;
-    } else if (segment == "..") {
-      if (!out.empty()) out.pop_back();
-      trailing_slash = true;
-    } else {
-      out.push_back(segment);
-      trailing_slash = false;
-    }
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
-  }
-  std::string result = "/";
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (i > 0) result += '/';
-    result += out[i];
-  }
-  if (trailing_slash && !out.empty()) result += '/';
-  return result;
-}
-
-// Splits a target into path and "?query" (the query keeps its '?').
-std::pair<std::string_view, std::string_view> SplitQuery(std::string_view target) {
-  const size_t q = target.find('?');
-  if (q == std::string_view::npos) return {target, {}};
-  return {target.substr(0, q), target.substr(q)};
-}
 
 // Parses an RFC 8216 decimal-integer: digits only, at most int64 max.
 std::optional<std::int64_t> ParseDecimalInteger(std::string_view s) {
@@ -90,14 +18,6 @@ std::optional<std::int64_t> ParseDecimalInteger(std::string_view s) {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || end != s.data() + s.size() || value < 0) return std::nullopt;
   return value;
-}
-
-std::string_view TrimLine(std::string_view line) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
-    line.remove_suffix(1);
-  }
-  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-  return line;
 }
 
 // If `line` is the tag `name` (with or without ":value"), stores the value.
@@ -111,102 +31,27 @@ bool MatchTag(std::string_view line, std::string_view name, std::string_view* va
 
 }  // namespace
 
-std::string HttpUrl::HostHeader() const {
-  const bool ipv6 = host.find(':') != std::string::npos;
-  std::string out = ipv6 ? "[" + host + "]" : host;
-  if (port != std::to_string(kDefaultHttpPort)) out += ":" + port;
-  return out;
-}
-
-Result<HttpUrl> ParseHttpUrl(std::string_view url) {
-  if (HasForbiddenChar(url)) {
-    return Error::InvalidArgument("URL contains spaces or control characters");
-  }
-  const std::optional<std::string> scheme = SchemeOf(url);
-  if (scheme == "https") {
+Result<Url> ParseHttpUrl(std::string_view url) {
+  Result<Url> parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.error();
+  if (parsed->scheme != "http") {
     return Error::InvalidArgument(
         "https:// URLs are not supported: the viewer simulator speaks plain HTTP; "
         "give the origin's http:// address");
   }
-  if (scheme != "http" || url.substr(5, 2) != "//") {
-    return Error::InvalidArgument("URL must start with http://");
-  }
-  std::string_view rest = StripFragment(url.substr(7));
-  const size_t authority_end = std::min(rest.find('/'), rest.find('?'));
-  const std::string_view authority = rest.substr(0, authority_end);
-  rest = authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
-  if (authority.find('@') != std::string_view::npos) {
-    return Error::InvalidArgument("URLs with user info are not supported");
-  }
-
-  HttpUrl out;
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {  // IPv6 literal
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Error::InvalidArgument("URL has a bad IPv6 host");
-    out.host = Lower(authority.substr(1, close - 1));
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return Error::InvalidArgument("URL has a bad IPv6 host");
-      port = after.substr(1);
-    }
-  } else {
-    const size_t colon = authority.find(':');
-    out.host = Lower(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) return Error::InvalidArgument("URL has no host");
-  if (port.empty()) {
-    out.port = std::to_string(kDefaultHttpPort);
-  } else {
-    const std::optional<std::int64_t> n = ParseDecimalInteger(port);
-    if (!n || *n < 1 || *n > kMaxPort) return Error::InvalidArgument("URL has a bad port");
-    out.port = std::to_string(*n);
-  }
-  out.target = rest.empty() ? "/" : std::string(rest);
-  if (out.target.front() == '?') out.target.insert(0, "/");
-  return out;
+  return parsed;
 }
 
-Result<HttpUrl> ResolveReference(const HttpUrl& base, std::string_view reference) {
-  reference = StripFragment(reference);
-  if (HasForbiddenChar(reference)) {
-    return Error::InvalidArgument("playlist URI contains spaces or control characters");
+Result<Url> ResolveReference(const Url& base, std::string_view reference) {
+  Result<Url> resolved = ResolveUrl(base, reference);
+  if (!resolved.ok()) return Error::InvalidArgument("playlist URI: " + resolved.error().message());
+  if (!resolved->SameOrigin(base)) {
+    return Error::InvalidArgument("playlist URI points to another origin, which is not supported");
   }
-  const std::optional<std::string> scheme = SchemeOf(reference);
-  if (scheme || reference.substr(0, 2) == "//") {  // an absolute or network-path URL
-    if (scheme && *scheme != "http") {
-      return Error::InvalidArgument("playlist URI has an unsupported scheme (only http)");
-    }
-    Result<HttpUrl> absolute =
-        scheme ? ParseHttpUrl(reference) : ParseHttpUrl("http:" + std::string(reference));
-    if (!absolute.ok()) return absolute.error();
-    if (!absolute->SameOrigin(base)) {
-      return Error::InvalidArgument("playlist URI points to another host, which is not supported");
-    }
-    return absolute;
-  }
-
-  HttpUrl out = base;
-  const auto [base_path, base_query] = SplitQuery(base.target);
-  if (reference.empty()) return out;
-  if (reference.front() == '?') {
-    out.target = std::string(base_path) + std::string(reference);
-    return out;
-  }
-  const auto [ref_path, ref_query] = SplitQuery(reference);
-  std::string merged;
-  if (ref_path.front() == '/') {
-    merged = ref_path;
-  } else {
-    merged = base_path.substr(0, base_path.rfind('/') + 1);
-    merged += ref_path;
-  }
-  out.target = RemoveDotSegments(merged) + std::string(ref_query);
-  return out;
+  return resolved;
 }
 
-std::string_view PathForLog(std::string_view target) { return SplitQuery(target).first; }
+std::string_view PathForLog(std::string_view target) { return target.substr(0, target.find('?')); }
 
 Result<M3u8Playlist> ParseM3u8(std::string_view text) {
   M3u8Playlist out;
@@ -217,7 +62,7 @@ Result<M3u8Playlist> ParseM3u8(std::string_view text) {
   bool saw_segment_tag = false;  // any media-playlist-only tag
   while (!text.empty()) {
     const size_t newline = text.find('\n');
-    const std::string_view line = TrimLine(text.substr(0, newline));
+    const std::string_view line = Trim(text.substr(0, newline));
     text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
     if (first_line) {
       if (line != "#EXTM3U") return Error::InvalidArgument("playlist does not start with #EXTM3U");

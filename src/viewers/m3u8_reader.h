@@ -1,6 +1,6 @@
-// A minimal M3U8 (RFC 8216) reader and http:// URL resolver for the viewer
-// simulator: only what a player needs to follow a live stream. Pure functions
-// on value types; thread-safe.
+// A minimal M3U8 (RFC 8216) reader for the viewer simulator, and the rules
+// it follows URLs by (http only, one origin): only what a player needs to
+// follow a live stream. Pure functions on value types; thread-safe.
 #pragma once
 
 #include <chrono>
@@ -10,35 +10,24 @@
 #include <vector>
 
 #include "core/result.h"
+#include "net/url.h"
 
 namespace headcount {
 
-// An http:// URL split the way a client uses it: where to connect, what to send.
-struct HttpUrl {
-  std::string host;    // lower-cased; an IPv6 literal without its brackets
-  std::string port;    // decimal, "80" when the URL names none
-  std::string target;  // origin-form path and query, no fragment: "/a/b.m3u8?hcs=1"
+// Parses the URL the simulator is given: an absolute http:// URL (ParseUrl,
+// net/url.h). Fails (kInvalidArgument) for https:// (the simulator speaks
+// plain HTTP only; the message says so) and for whatever ParseUrl refuses.
+// Error messages never quote the URL (its query may hold secrets).
+Result<Url> ParseHttpUrl(std::string_view url);
 
-  // The Host header value: "host" or "host:port" ("[::1]:8080" for IPv6).
-  std::string HostHeader() const;
-  bool SameOrigin(const HttpUrl& other) const { return host == other.host && port == other.port; }
-};
-
-// Parses "http://host[:port][/path][?query][#fragment]". The fragment is
-// dropped and an empty path becomes "/". Fails (kInvalidArgument) for https://
-// (the simulator speaks plain HTTP only), any other scheme, user info, an empty
-// host, a port outside 1..65535, or spaces and control characters. Error
-// messages never quote the URL (its query may hold secrets).
-Result<HttpUrl> ParseHttpUrl(std::string_view url);
-
-// Resolves `reference` (a URI from a playlist fetched from `base`) per RFC 3986
-// §5.2: an absolute "http://..." or network-path "//host/..." URL, an
-// absolute path "/a/b", a relative path "b/c?q" (merged with the base's
-// directory, "." and ".." removed) or a query alone "?q". The reference's query
-// is kept verbatim and its fragment dropped. Fails (kInvalidArgument) for other
-// schemes, for URLs on another host or port than `base` (a player keeps one
-// connection to one origin), and for spaces and control characters.
-Result<HttpUrl> ResolveReference(const HttpUrl& base, std::string_view reference);
+// Resolves `reference` (a URI from a playlist fetched from `base`) per RFC
+// 3986 §5.2 (ResolveUrl): absolute, network-path, absolute-path,
+// relative-path (merged with the base's directory, "." and ".." removed) or
+// query-only. Fails (kInvalidArgument) when the result is on another origin
+// than `base` (another scheme, host or port: a player keeps one connection
+// to one origin), and for whatever ResolveUrl refuses (other schemes,
+// spaces and control characters).
+Result<Url> ResolveReference(const Url& base, std::string_view reference);
 
 // `target` without its query, for logs: queries carry session ids.
 std::string_view PathForLog(std::string_view target);

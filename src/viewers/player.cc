@@ -59,12 +59,12 @@ void Player::Start(WallTime at) {
 
 void Player::FetchEntry() {
   step_ = Step::kEntry;
-  Send(ctx_.entry.target);
+  Send(ctx_.entry.Target());
 }
 
 void Player::FetchMedia() {
   step_ = Step::kMedia;
-  Send(media_target_);
+  Send(media_url_.Target());
 }
 
 void Player::FetchSegment() {
@@ -129,12 +129,12 @@ void Player::OnEntryLoaded(const std::string& text) {
   Result<M3u8Playlist> playlist = ParseM3u8(text);
   if (!playlist.ok()) return OnRejected(playlist.error().message());
   if (!playlist->multivariant) {  // the URL was a media playlist: reload it as is
-    media_target_ = ctx_.entry.target;
+    media_url_ = ctx_.entry;
     return OnPlaylist(*playlist, text);
   }
-  Result<HttpUrl> variant = ResolveReference(ctx_.entry, playlist->variant_uris.front());
+  Result<Url> variant = ResolveReference(ctx_.entry, playlist->variant_uris.front());
   if (!variant.ok()) return OnRejected(variant.error().message());
-  media_target_ = variant->target;  // keeps its query: the session id lives there
+  media_url_ = std::move(*variant);  // keeps its query: the session id lives there
   FetchMedia();
 }
 
@@ -172,16 +172,15 @@ void Player::OnPlaylist(const M3u8Playlist& playlist, std::string_view text) {
   loaded_media_ = true;
   next_sequence_ = std::max(next_sequence_, first);  // missed segments are gone
 
-  const HttpUrl base{ctx_.entry.host, ctx_.entry.port, media_target_};
   for (std::int64_t seq = next_sequence_; seq < end; ++seq) {
     const std::string& uri = playlist.segment_uris[static_cast<std::size_t>(seq - first)];
-    Result<HttpUrl> url = ResolveReference(base, uri);
+    Result<Url> url = ResolveReference(media_url_, uri);
     if (!url.ok()) {
       ++ctx_.counters.errors;
-      ctx_.Warn(index_, PathForLog(media_target_), url.error().message());
+      ctx_.Warn(index_, media_url_.path, url.error().message());
       continue;
     }
-    pending_.push_back({seq, std::move(url->target)});
+    pending_.push_back({seq, url->Target()});
   }
   next_sequence_ = std::max(next_sequence_, end);
   ended_ = playlist.ended;
@@ -213,7 +212,7 @@ void Player::OnRejected(const std::string& why) {
     return ContinueSegments();
   }
   if (step_ == Step::kMedia && ++media_failures_ >= kMaxMediaFailuresBeforeRestart &&
-      media_target_ != ctx_.entry.target) {
+      media_url_.Target() != ctx_.entry.Target()) {
     step_ = Step::kEntry;  // start over, like a reloaded page
     media_failures_ = 0;
     loaded_media_ = false;

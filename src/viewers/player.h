@@ -84,7 +84,7 @@ class Player : public std::enable_shared_from_this<Player> {
   int segment_attempts_ = 0;
   int media_failures_ = 0;
 
-  std::string media_target_;  // the media playlist's target, with its query
+  Url media_url_;  // the media playlist's URL, with its query
   bool loaded_media_ = false;
   std::size_t playlist_hash_ = 0;
   std::chrono::milliseconds target_duration_;

@@ -32,7 +32,7 @@ namespace viewers {
 
 // Lives longer than the run's io_context.
 struct RunContext {
-  RunContext(HttpUrl entry_url, SimulatorCounters& c, Alarms& a, int players)
+  RunContext(Url entry_url, SimulatorCounters& c, Alarms& a, int players)
       : entry(std::move(entry_url)), counters(c), alarms(a), unfinished(players) {}
 
   // Logs one warning unless one was logged less than kWarnLogInterval ago (on
@@ -40,7 +40,7 @@ struct RunContext {
   // must hold no query.
   void Warn(int player, std::string_view path, std::string_view why);
 
-  const HttpUrl entry;
+  const Url entry;
   boost::asio::ip::tcp::resolver::results_type endpoints;  // set before players start
   SimulatorCounters& counters;
   Alarms& alarms;

@@ -189,7 +189,7 @@ Status ViewerSimulator::Run() {
     run_called_ = true;
   }
   if (Status s = CheckOptions(options_); !s.ok()) return s;
-  Result<HttpUrl> entry = ParseHttpUrl(options_.url);
+  Result<Url> entry = ParseHttpUrl(options_.url);
   if (!entry.ok()) return Error::InvalidArgument("url: " + entry.error().message());
   WarnIfFewFileDescriptors(options_.count);
 
@@ -201,7 +201,7 @@ Status ViewerSimulator::Run() {
     // Every player connects to the same origin: resolve it once.
     tcp::resolver resolver(io);
     beast::error_code ec;
-    ctx.endpoints = resolver.resolve(entry->host, entry->port, ec);
+    ctx.endpoints = resolver.resolve(entry->host, std::to_string(entry->port), ec);
     if (ec) return Error::Unavailable("cannot resolve the stream's host: " + ec.message());
     ctx.stop_io = [&io] { io.stop(); };
     {
@@ -210,7 +210,7 @@ Status ViewerSimulator::Run() {
       stop_running_ = [&io] { io.stop(); };
     }
     spdlog::info("viewers: {} players on {}{} (ramp {}, {})", options_.count, entry->HostHeader(),
-                 PathForLog(entry->target), FormatDuration(options_.ramp),
+                 entry->path, FormatDuration(options_.ramp),
                  options_.duration.count() > 0 ? "for " + FormatDuration(options_.duration)
                                                : std::string("until stopped"));
     const bool ok = RunPlayers(options_, ctx, io, [this] {

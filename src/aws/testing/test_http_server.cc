@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "core/strings.h"
+
 namespace headcount::aws::testing {
 namespace {
 
@@ -22,14 +24,6 @@ bool WriteAll(int fd, std::string_view data) {
     data.remove_prefix(static_cast<std::size_t>(n));
   }
   return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 std::string ReasonPhrase(int status) {
@@ -145,9 +139,7 @@ void TestHttpServer::Serve(int fd, int connection) {
       if (colon == std::string_view::npos) continue;
       HttpHeader h{std::string(Trim(line.substr(0, colon))),
                    std::string(Trim(line.substr(colon + 1)))};
-      std::string lower = h.name;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lower == "content-length") content_length = std::stoul(h.value);
+      if (EqualsIgnoreCase(h.name, "content-length")) content_length = std::stoul(h.value);
       request.headers.push_back(std::move(h));
     }
     const std::size_t body_start = head_end + 4;

@@ -2,11 +2,10 @@
 // aws/sigv4, as the server would hand it to the handler. Pure; for tests.
 #pragma once
 
-#include <algorithm>
-#include <cctype>
 #include <string>
 
 #include "aws/sigv4.h"
+#include "core/strings.h"
 #include "server/http.h"
 
 namespace headcount::ivs_emulator::testing {
@@ -18,12 +17,6 @@ struct SignOptions {
   std::string service = "ivs";
   std::string host = "127.0.0.1:4510";
 };
-
-inline std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // POST /<operation> with `body`, signed at `time`.
 inline HttpRequest SignedRequest(const std::string& operation, const std::string& body,
@@ -45,9 +38,10 @@ inline HttpRequest SignedRequest(const std::string& operation, const std::string
   request.path = "/" + operation;
   request.client_address = "127.0.0.1";
   request.body = body;
-  for (const auto& h : signing.headers) request.headers[Lower(h.name)] = h.value;
+  for (const auto& h : signing.headers) request.headers[AsciiLower(h.name)] = h.value;
   if (signed_request.ok()) {
-    for (const auto& h : signed_request->headers_to_add) request.headers[Lower(h.name)] = h.value;
+    for (const auto& h : signed_request->headers_to_add)
+      request.headers[AsciiLower(h.name)] = h.value;
   }
   return request;
 }

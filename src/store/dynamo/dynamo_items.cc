@@ -4,6 +4,8 @@
 #include <limits>
 #include <utility>
 
+#include "core/strings.h"
+
 namespace headcount::dynamo {
 namespace {
 
@@ -23,8 +25,6 @@ std::string EpochText(Seconds t) { return std::to_string(t.time_since_epoch().co
 
 nlohmann::json NumberValue(std::int64_t n) { return {{"N", std::to_string(n)}}; }
 nlohmann::json StringValue(std::string_view s) { return {{"S", s}}; }
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // `object`'s member `name` when it is a string, else "" (never throws).
 std::string StringMember(const nlohmann::json& object, std::string_view name) {
