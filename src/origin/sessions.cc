@@ -1,22 +1,18 @@
 #include "origin/sessions.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
-#include <memory>
+#include <utility>
 
 #include "origin/base64.h"
 
 namespace headcount {
 namespace {
-
-constexpr unsigned int kSha256Bytes = 32;
 
 std::string RandomKey() {
   std::string key(kSessionKeyBytes, '\0');
@@ -27,54 +23,17 @@ std::string RandomKey() {
   return key;
 }
 
-using HmacBlock = std::array<unsigned char, 64>;
-
-// The key zero-padded to a block (hashed first when longer), XORed with `pad`.
-HmacBlock KeyBlock(const std::string& key, unsigned char pad) {
-  HmacBlock block{};
-  if (key.size() > block.size()) {
-    unsigned int len = 0;
-    if (EVP_Digest(key.data(), key.size(), block.data(), &len, EVP_sha256(), nullptr) != 1) {
-      spdlog::critical("origin: SHA-256 failed; cannot sign session ids");
-      std::abort();
-    }
-  } else {
-    std::memcpy(block.data(), key.data(), key.size());
-  }
-  for (unsigned char& b : block) b ^= pad;
-  return block;
+// The signer for `key`, or for a random key when it is empty; the key's
+// bytes are wiped once its HMAC blocks are made.
+crypto::HmacSha256 KeyedSigner(std::string key) {
+  if (key.empty()) key = RandomKey();
+  crypto::HmacSha256 signer(key);
+  OPENSSL_cleanse(key.data(), key.size());
+  return signer;
 }
 
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
-// SHA-256 fetched once (OpenSSL 3 looks the algorithm up on every use of
-// EVP_sha256(); a fetched one skips that) and a digest context per thread,
-// reused across calls. Null when OpenSSL fails.
-const EVP_MD* Sha256() {
-  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return kSha256;
-}
-EVP_MD_CTX* ThreadDigestContext() {
-  thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> kContext(EVP_MD_CTX_new());
-  return kContext.get();
-}
-
-// SHA-256 of `block` followed by `parts`, into `out` (32 bytes).
-bool DigestAfterBlock(const HmacBlock& block, std::initializer_list<std::string_view> parts,
-                      unsigned char* out) {
-  EVP_MD_CTX* ctx = ThreadDigestContext();
-  const EVP_MD* md = Sha256();
-  if (ctx == nullptr || md == nullptr || EVP_DigestInit_ex(ctx, md, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx, block.data(), block.size()) != 1) {
-    return false;
-  }
-  for (std::string_view part : parts) {
-    if (EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) return false;
-  }
-  unsigned int len = 0;
-  return EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == kSha256Bytes;
+std::string_view AsChars(const unsigned char* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
 }
 
 }  // namespace
@@ -89,27 +48,15 @@ std::size_t ViewerSessions::RawIdHash::operator()(const RawId& id) const {
 
 ViewerSessions::ViewerSessions(SessionOptions options)
     : idle_timeout_(options.idle_timeout),
-      key_(options.key.empty() ? RandomKey() : std::move(options.key)),
-      inner_pad_(KeyBlock(key_, 0x36)),
-      outer_pad_(KeyBlock(key_, 0x5c)),
+      signer_(KeyedSigner(std::move(options.key))),
       max_sessions_(options.max_sessions),
       max_sessions_per_client_(options.max_sessions_per_client) {}
 
-bool ViewerSessions::Sign(std::string_view channel, const unsigned char* nonce,
+void ViewerSessions::Sign(std::string_view channel, const unsigned char* nonce,
                           unsigned char* tag) const {
-  // HMAC(key, m) = H(outer_pad || H(inner_pad || m)), m = channel "\n" nonce:
-  // the same tags as OpenSSL's HMAC(), which sets the key up on every call.
-  unsigned char inner[kSha256Bytes];
-  unsigned char mac[kSha256Bytes];
-  const std::string_view nonce_bytes(reinterpret_cast<const char*>(nonce), kSessionNonceBytes);
-  if (!DigestAfterBlock(inner_pad_, {channel, "\n", nonce_bytes}, inner) ||
-      !DigestAfterBlock(outer_pad_,
-                        {std::string_view(reinterpret_cast<const char*>(inner), sizeof(inner))},
-                        mac)) {
-    return false;
-  }
-  std::memcpy(tag, mac, kSessionTagBytes);
-  return true;
+  const crypto::Sha256Digest mac =
+      signer_.Sign({channel, "\n", AsChars(nonce, kSessionNonceBytes)});
+  std::memcpy(tag, mac.data(), kSessionTagBytes);
 }
 
 Result<std::string> ViewerSessions::Mint(std::string_view channel) const {
@@ -117,10 +64,8 @@ Result<std::string> ViewerSessions::Mint(std::string_view channel) const {
   if (RAND_bytes(raw.data(), int(kSessionNonceBytes)) != 1) {
     return Error::Internal("random generator failed");
   }
-  if (!Sign(channel, raw.data(), raw.data() + kSessionNonceBytes)) {
-    return Error::Internal("HMAC failed");
-  }
-  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
+  Sign(channel, raw.data(), raw.data() + kSessionNonceBytes);
+  return Base64UrlEncode(AsChars(raw.data(), raw.size()));
 }
 
 bool ViewerSessions::Parse(std::string_view id, RawId& raw) {
@@ -137,7 +82,7 @@ bool ViewerSessions::Decode(std::string_view channel, std::string_view id, RawId
 
 bool ViewerSessions::IsSigned(std::string_view channel, const RawId& raw) const {
   unsigned char expected[kSessionTagBytes];
-  if (!Sign(channel, raw.data(), expected)) return false;
+  Sign(channel, raw.data(), expected);
   return CRYPTO_memcmp(expected, raw.data() + kSessionNonceBytes, kSessionTagBytes) == 0;
 }
 

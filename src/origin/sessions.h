@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/samples.h"
+#include "crypto/hmac_sha256.h"
 
 namespace headcount {
 
@@ -100,8 +101,8 @@ class ViewerSessions {
     WallTime last_seen;
   };
 
-  // The tag of `nonce` for `channel`; false if HMAC fails.
-  bool Sign(std::string_view channel, const unsigned char* nonce, unsigned char* tag) const;
+  // The tag of `nonce` (kSessionNonceBytes) for `channel`, into `tag`.
+  void Sign(std::string_view channel, const unsigned char* nonce, unsigned char* tag) const;
   // `id` decoded, if it is well formed and signed for `channel`.
   bool Decode(std::string_view channel, std::string_view id, RawId& raw) const;
   // `id` decoded, if it is well formed (signature not checked).
@@ -112,13 +113,7 @@ class ViewerSessions {
   void DropExpiredLocked(WallTime now);
 
   const std::chrono::seconds idle_timeout_;
-  const std::string key_;
-  // HMAC-SHA256's key blocks (RFC 2104): the key, hashed if longer than a
-  // SHA-256 block, zero-padded and XORed with 0x36 (inner) and 0x5c (outer),
-  // computed once so that signing an id is two plain SHA-256 digests.
-  static constexpr std::size_t kHmacBlockBytes = 64;
-  const std::array<unsigned char, kHmacBlockBytes> inner_pad_;
-  const std::array<unsigned char, kHmacBlockBytes> outer_pad_;
+  const crypto::HmacSha256 signer_;  // signs ids: keyed by the session key
   const std::size_t max_sessions_;
   const std::size_t max_sessions_per_client_;
 
