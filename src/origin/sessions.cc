@@ -4,7 +4,6 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -13,6 +12,11 @@
 
 namespace headcount {
 namespace {
+
+// Idle sessions one Touch drops on its way, at most: the table keeps up with
+// the sessions leaving (each request drops a few, and a count drops the
+// rest), and no request holds the lock for a burst of departures.
+constexpr std::size_t kMaxExpiredPerTouch = 16;
 
 std::string RandomKey() {
   std::string key(kSessionKeyBytes, '\0');
@@ -36,21 +40,19 @@ std::string_view AsChars(const unsigned char* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-}  // namespace
-
-std::size_t ViewerSessions::RawIdHash::operator()(const RawId& id) const {
-  // The nonce is random, and nobody can make a valid id without the key, so
-  // its first bytes are a fine hash that no client can steer.
-  std::size_t h = 0;
-  std::memcpy(&h, id.data(), sizeof(h));
-  return h;
+std::string EncodeId(const SessionTable::Key& raw) {
+  return Base64UrlEncode(AsChars(raw.data(), raw.size()));
 }
+
+}  // namespace
 
 ViewerSessions::ViewerSessions(SessionOptions options)
     : idle_timeout_(options.idle_timeout),
       signer_(KeyedSigner(std::move(options.key))),
       max_sessions_(options.max_sessions),
-      max_sessions_per_client_(options.max_sessions_per_client) {}
+      table_({.idle_timeout = options.idle_timeout,
+              .max_sessions = options.max_sessions,
+              .max_sessions_per_client = options.max_sessions_per_client}) {}
 
 void ViewerSessions::Sign(std::string_view channel, const unsigned char* nonce,
                           unsigned char* tag) const {
@@ -65,7 +67,7 @@ Result<std::string> ViewerSessions::Mint(std::string_view channel) const {
     return Error::Internal("random generator failed");
   }
   Sign(channel, raw.data(), raw.data() + kSessionNonceBytes);
-  return Base64UrlEncode(AsChars(raw.data(), raw.size()));
+  return EncodeId(raw);
 }
 
 bool ViewerSessions::Parse(std::string_view id, RawId& raw) {
@@ -76,10 +78,6 @@ bool ViewerSessions::Parse(std::string_view id, RawId& raw) {
   return true;
 }
 
-bool ViewerSessions::Decode(std::string_view channel, std::string_view id, RawId& raw) const {
-  return Parse(id, raw) && IsSigned(channel, raw);
-}
-
 bool ViewerSessions::IsSigned(std::string_view channel, const RawId& raw) const {
   unsigned char expected[kSessionTagBytes];
   Sign(channel, raw.data(), expected);
@@ -88,7 +86,7 @@ bool ViewerSessions::IsSigned(std::string_view channel, const RawId& raw) const 
 
 bool ViewerSessions::Verify(std::string_view channel, std::string_view id) const {
   RawId raw;
-  return Decode(channel, id, raw);
+  return Parse(id, raw) && IsSigned(channel, raw);
 }
 
 bool ViewerSessions::Touch(std::string_view channel, std::string_view id, WallTime now,
@@ -100,69 +98,49 @@ bool ViewerSessions::Touch(std::string_view channel, std::string_view id, WallTi
   // so the usual request (a viewer's next one) needs no HMAC.
   {
     std::lock_guard lock(mu_);
-    if (const auto it = sessions_.find(raw);
-        it != sessions_.end() && it->second.channel == channel) {
-      it->second.last_seen = std::max(it->second.last_seen, now);
-      return true;
-    }
+    table_.Expire(now, kMaxExpiredPerTouch);
+    if (table_.Refresh(raw, channel, now)) return true;
   }
   if (!IsSigned(channel, raw)) return false;
+  if (activity == Activity::kPlaylist) {
+    // Not a viewer until media flows; a session that has started (since the
+    // look above) is still refreshed.
+    std::lock_guard lock(mu_);
+    (void)table_.Refresh(raw, channel, now);
+    return true;
+  }
 
   std::lock_guard lock(mu_);
-  if (const auto it = sessions_.find(raw); it != sessions_.end()) {
-    it->second.last_seen = std::max(it->second.last_seen, now);
-    return true;
+  switch (table_.Start(raw, channel, client, now)) {
+    case SessionTable::StartResult::kStarted:
+      full_logged_ = false;
+      break;
+    case SessionTable::StartResult::kTableFull:
+      if (!full_logged_) {
+        full_logged_ = true;
+        spdlog::warn(
+            "origin: {} viewer sessions tracked, the maximum; new viewers are served "
+            "but not counted",
+            max_sessions_);
+      }
+      break;
+    case SessionTable::StartResult::kAlreadyTracked:
+    case SessionTable::StartResult::kClientAtCap:  // served, not counted
+      break;
   }
-  if (activity == Activity::kPlaylist) return true;  // not a viewer until media flows
-  if (sessions_.size() >= max_sessions_ && now - last_full_sweep_ >= idle_timeout_) {
-    // Full: make room from idle sessions, at most once per idle timeout so a
-    // full table does not cost a sweep per request.
-    last_full_sweep_ = now;
-    DropExpiredLocked(now);
-  }
-  if (sessions_.size() >= max_sessions_) {
-    if (!full_logged_) {
-      full_logged_ = true;
-      spdlog::warn(
-          "origin: {} viewer sessions tracked, the maximum; new viewers are served "
-          "but not counted",
-          max_sessions_);
-    }
-    return true;
-  }
-  if (!client.empty() && max_sessions_per_client_ != 0) {
-    std::size_t& held = per_client_[std::string(client)];
-    if (held >= max_sessions_per_client_) return true;  // served, not counted
-    ++held;
-  }
-  sessions_.emplace(raw, Entry{ChannelId(channel), std::string(client), now});
   return true;
-}
-
-void ViewerSessions::DropExpiredLocked(WallTime now) {
-  const WallTime cutoff = now - idle_timeout_;
-  std::erase_if(sessions_, [&](const auto& kv) {
-    if (kv.second.last_seen > cutoff) return false;
-    if (const auto it = per_client_.find(kv.second.client); it != per_client_.end()) {
-      if (--it->second == 0) per_client_.erase(it);
-    }
-    return true;
-  });
-  if (sessions_.size() < max_sessions_) full_logged_ = false;
 }
 
 std::map<ChannelId, std::int64_t> ViewerSessions::CountActive(WallTime now) {
   std::lock_guard lock(mu_);
-  DropExpiredLocked(now);
-  std::map<ChannelId, std::int64_t> counts;
-  for (const auto& [raw, entry] : sessions_) ++counts[entry.channel];
-  return counts;
+  table_.Expire(now);
+  return table_.CountByChannel();
 }
 
 std::int64_t ViewerSessions::ActiveTotal(WallTime now) {
   std::lock_guard lock(mu_);
-  DropExpiredLocked(now);
-  return std::int64_t(sessions_.size());
+  table_.Expire(now);
+  return std::int64_t(table_.size());
 }
 
 }  // namespace headcount
