@@ -18,6 +18,12 @@ namespace {
 // rest), and no request holds the lock for a burst of departures.
 constexpr std::size_t kMaxExpiredPerTouch = 16;
 
+// The replacement key is the MAC of this label under the session key: a key
+// of its own, so a replacement's nonce (which the client sees) tells nothing
+// about the tags of ids. The label starts with '\n', which no channel name
+// does, so it is never the message of a tag either.
+constexpr std::string_view kReplacementKeyLabel = "\nheadcount session replacement";
+
 std::string RandomKey() {
   std::string key(kSessionKeyBytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), int(key.size())) != 1) {
@@ -36,6 +42,13 @@ crypto::HmacSha256 KeyedSigner(std::string key) {
   return signer;
 }
 
+crypto::HmacSha256 ReplacementSigner(const crypto::HmacSha256& signer) {
+  crypto::Sha256Digest key = signer.Sign({kReplacementKeyLabel});
+  crypto::HmacSha256 replacer(crypto::AsBytes(key));
+  OPENSSL_cleanse(key.data(), key.size());
+  return replacer;
+}
+
 std::string_view AsChars(const unsigned char* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
@@ -49,6 +62,7 @@ std::string EncodeId(const SessionTable::Key& raw) {
 ViewerSessions::ViewerSessions(SessionOptions options)
     : idle_timeout_(options.idle_timeout),
       signer_(KeyedSigner(std::move(options.key))),
+      replacer_(ReplacementSigner(signer_)),
       max_sessions_(options.max_sessions),
       table_({.idle_timeout = options.idle_timeout,
               .max_sessions = options.max_sessions,
@@ -66,6 +80,19 @@ Result<std::string> ViewerSessions::Mint(std::string_view channel) const {
   if (RAND_bytes(raw.data(), int(kSessionNonceBytes)) != 1) {
     return Error::Internal("random generator failed");
   }
+  Sign(channel, raw.data(), raw.data() + kSessionNonceBytes);
+  return EncodeId(raw);
+}
+
+std::string ViewerSessions::Replacement(std::string_view channel, std::string_view presented,
+                                        std::string_view client) const {
+  // Channel names and addresses hold no '\n'; the presented id goes last, so
+  // it is the only part that may. Two inputs that still ran together would
+  // only share a replacement.
+  const crypto::Sha256Digest nonce =
+      replacer_.Sign({channel, "\n", client, "\n", presented.substr(0, kMaxReplacedIdBytes)});
+  RawId raw{};
+  std::memcpy(raw.data(), nonce.data(), kSessionNonceBytes);
   Sign(channel, raw.data(), raw.data() + kSessionNonceBytes);
   return EncodeId(raw);
 }

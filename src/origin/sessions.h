@@ -34,6 +34,9 @@ inline constexpr std::size_t kSessionNonceBytes = 12;
 inline constexpr std::size_t kSessionTagBytes = 12;
 inline constexpr std::size_t kSessionIdChars = (kSessionNonceBytes + kSessionTagBytes) / 3 * 4;
 static_assert(kSessionNonceBytes + kSessionTagBytes == SessionTable::kKeyBytes);
+// Bytes of a presented id that its Replacement is derived from: far more
+// than a real id, and a bound on the work a client's garbage can cost.
+inline constexpr std::size_t kMaxReplacedIdBytes = 256;
 
 struct SessionOptions {
   std::chrono::seconds idle_timeout = kDefaultSessionIdleTimeout;
@@ -67,6 +70,17 @@ class ViewerSessions {
   // True when `id` was minted by this key for `channel` (constant-time tag
   // comparison). False for forged, malformed and other channels' ids.
   bool Verify(std::string_view channel, std::string_view id) const;
+
+  // The id that stands in for `presented` when it fails Verify: an id from
+  // a lost or rotated key, another node's or channel's id, garbage. A valid
+  // id for `channel`, derived (a MAC under a key of its own) from `channel`,
+  // `client` and the first kMaxReplacedIdBytes of `presented`: the same on
+  // every call, so a player that keeps reloading a URL with a bad id gets
+  // the same replacement each time and counts once. Stateless and never
+  // fails. The client is part of it so that one bad id shared by players at
+  // many addresses (a pasted URL) does not merge them into one viewer.
+  std::string Replacement(std::string_view channel, std::string_view presented,
+                          std::string_view client) const;
 
   // Verifies `id` for `channel`, then refreshes its session at `now`. A
   // session starts with its first media request (kMedia): playlist requests
@@ -103,7 +117,8 @@ class ViewerSessions {
   bool IsSigned(std::string_view channel, const RawId& raw) const;
 
   const std::chrono::seconds idle_timeout_;
-  const crypto::HmacSha256 signer_;  // signs ids: keyed by the session key
+  const crypto::HmacSha256 signer_;    // signs ids: keyed by the session key
+  const crypto::HmacSha256 replacer_;  // derives replacements' nonces
   const std::size_t max_sessions_;
 
   // Guarded by mu_.

@@ -180,6 +180,51 @@ TEST(ViewerSessionsTest, ForgedIdsAreNotCounted) {
   EXPECT_EQ(s.ActiveTotal(kT0), 1);
 }
 
+TEST(ViewerSessionsTest, ReplacementIsAValidIdTheSameOnEveryCall) {
+  const std::string key(32, 'k');
+  ViewerSessions s({.key = key});
+  ViewerSessions lost_key;
+  const std::string foreign = MintOk(lost_key, "demo");
+  const std::string client = "198.51.100.7";
+
+  const std::string replacement = s.Replacement("demo", foreign, client);
+  EXPECT_TRUE(s.Verify("demo", replacement));
+  EXPECT_FALSE(s.Verify("other", replacement));
+  EXPECT_NE(replacement, foreign);
+  EXPECT_EQ(s.Replacement("demo", foreign, client), replacement);
+  // The same after a restart with the same key.
+  EXPECT_EQ(ViewerSessions({.key = key}).Replacement("demo", foreign, client), replacement);
+
+  // Each input gives its own.
+  const std::set<std::string> others = {
+      replacement,
+      s.Replacement("demo", MintOk(lost_key, "demo"), client),
+      s.Replacement("demo", foreign, "198.51.100.8"),
+      s.Replacement("demo", foreign, ""),
+      s.Replacement("other", foreign, client),
+      ViewerSessions({.key = std::string(32, 'K')}).Replacement("demo", foreign, client),
+  };
+  EXPECT_EQ(others.size(), 6u);
+
+  // Garbage of any length; past kMaxReplacedIdBytes only the start counts.
+  for (const std::string& garbage :
+       {std::string(), std::string("\n\n"), std::string(100'000, 'x')}) {
+    EXPECT_TRUE(s.Verify("demo", s.Replacement("demo", garbage, client)));
+  }
+  const std::string long_id(kMaxReplacedIdBytes, 'y');
+  EXPECT_EQ(s.Replacement("demo", long_id + "a", client),
+            s.Replacement("demo", long_id + "b", client));
+  EXPECT_NE(s.Replacement("demo", long_id, client),
+            s.Replacement("demo", long_id.substr(1), client));
+
+  // A replacement is only an id: it counts once media flows, like any other.
+  EXPECT_EQ(s.ActiveTotal(kT0), 0);
+  EXPECT_TRUE(s.Touch("demo", replacement, kT0, Activity::kMedia, client));
+  EXPECT_TRUE(
+      s.Touch("demo", s.Replacement("demo", foreign, client), kT0, Activity::kMedia, client));
+  EXPECT_EQ(s.ActiveTotal(kT0), 1);
+}
+
 TEST(ViewerSessionsTest, ChannelAndNonceCannotBeShifted) {
   // The "\n" separator keeps ("ab", nonce) and ("a", "b" + nonce...) apart;
   // with a fixed nonce length this reduces to: a channel's id is only its own.
