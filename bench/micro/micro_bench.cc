@@ -3,11 +3,15 @@
 // whole request handler (files in a temporary HLS root). Run by bench/micro/run.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "aws/credentials.h"
@@ -154,6 +158,91 @@ void BM_SessionLookup(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SessionLookup);
+
+// The origin at full load: kMaxSessions sessions on one channel, built once
+// for the benchmarks below (a million mints and touches take seconds).
+class FullTable {
+ public:
+  static FullTable& Get() {
+    static FullTable table;
+    return table;
+  }
+  ViewerSessions& sessions() { return sessions_; }
+  const std::string& id(std::size_t i) const { return ids_[i % ids_.size()]; }
+
+ private:
+  FullTable() : sessions_(BenchSessionOptions()) {
+    ids_.reserve(kMaxSessions);
+    for (std::size_t i = 0; i < kMaxSessions; ++i) {
+      ids_.push_back(*sessions_.Mint(kChannel));
+      (void)sessions_.Touch(kChannel, ids_.back(), BenchNow(), Activity::kMedia, kClient);
+    }
+  }
+  ViewerSessions sessions_;
+  std::vector<std::string> ids_;
+};
+
+// One count of a full table, as the tick (CountActive) and each /metrics
+// scrape (ActiveTotal) ask for it; nothing has expired.
+void BM_SessionCountFullTable(benchmark::State& state) {
+  ViewerSessions& sessions = FullTable::Get().sessions();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(sessions.CountActive(BenchNow()));
+    benchmark::DoNotOptimize(sessions.ActiveTotal(BenchNow()));
+  }
+}
+BENCHMARK(BM_SessionCountFullTable)->Unit(benchmark::kMicrosecond);
+
+// A viewer's next request (a session refresh) in a full table while another
+// thread counts: a count, then kCountPause, again and again (a scrape every
+// millisecond or so, far more often than Prometheus'). Requests come
+// kRequestPause apart, so they meet the counts at any point. A request's time
+// is the wall time of its call, waiting for the lock included (manual time:
+// the pauses are not counted): the mean, and the median, 99th percentile
+// and maximum in the label. (Timing from a fixed schedule of arrivals instead
+// would count the benchmark thread's own scheduling delays on a loaded
+// machine, which drown microseconds.)
+void BM_SessionTouchDuringCounts(benchmark::State& state) {
+  constexpr auto kCountPause = std::chrono::milliseconds(1);
+  constexpr auto kRequestPause = std::chrono::milliseconds(2);
+  using Clock = std::chrono::steady_clock;
+  FullTable& table = FullTable::Get();
+  ViewerSessions& sessions = table.sessions();
+  std::atomic<bool> stop = false;
+  std::atomic<std::int64_t> counts = 0;
+  std::thread counter([&] {
+    while (!stop) {
+      benchmark::DoNotOptimize(sessions.CountActive(BenchNow()));
+      benchmark::DoNotOptimize(sessions.ActiveTotal(BenchNow()));
+      ++counts;
+      std::this_thread::sleep_for(kCountPause);
+    }
+  });
+  std::vector<double> waits_us;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    std::this_thread::sleep_for(kRequestPause);
+    const Clock::time_point start = Clock::now();
+    benchmark::DoNotOptimize(
+        sessions.Touch(kChannel, table.id(i), BenchNow(), Activity::kMedia, kClient));
+    const std::chrono::duration<double> wait = Clock::now() - start;
+    state.SetIterationTime(wait.count());
+    waits_us.push_back(wait.count() * 1e6);
+    i += 7919;
+  }
+  stop = true;
+  counter.join();
+  std::sort(waits_us.begin(), waits_us.end());
+  const auto at = [&](double q) { return waits_us[std::size_t(q * double(waits_us.size() - 1))]; };
+  // A label, not counters: bench/micro/run reads CSV, whose reporter wants
+  // the same counters in every benchmark.
+  char label[160];
+  std::snprintf(label, sizeof label, "median %.1f us, p99 %.1f us, max %.1f us, %lld counts",
+                at(0.5), at(0.99), waits_us.back(), static_cast<long long>(counts.load()));
+  state.SetLabel(label);
+}
+// 100 requests: 0.2 s, or minutes when each waits for a walk of the table.
+BENCHMARK(BM_SessionTouchDuringCounts)->UseManualTime()->Iterations(100);
 
 // The origin's whole handler for one channel folder on disk (tmpfs or not,
 // wherever TMPDIR is): no sockets, no Beast.

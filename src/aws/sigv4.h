@@ -3,8 +3,6 @@
 // thread-safe.
 #pragma once
 
-#include <array>
-#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,6 +10,7 @@
 #include "aws/http_transport.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "crypto/hmac_sha256.h"
 
 namespace headcount::aws {
 
@@ -74,11 +73,12 @@ std::string CanonicalPath(std::string_view path, bool normalize, bool double_enc
 // The canonical query: each name and value decoded then re-encoded, pairs
 // sorted by name then value, "name=value" joined by '&'.
 std::string CanonicalQuery(std::string_view query);
+// Lower-case hex of the SHA-256 of `data` (SigV4's payload and request hashes).
 std::string Sha256Hex(std::string_view data);
-std::array<std::uint8_t, 32> HmacSha256(std::string_view key, std::string_view data);
-// HMAC chain "AWS4"+secret -> date -> region -> service -> "aws4_request".
-std::array<std::uint8_t, 32> DeriveSigningKey(std::string_view secret, std::string_view date,
-                                              std::string_view region, std::string_view service);
+// HMAC-SHA256 chain "AWS4"+secret -> date -> region -> service ->
+// "aws4_request". The last key is kept per thread.
+crypto::Sha256Digest DeriveSigningKey(std::string_view secret, std::string_view date,
+                                      std::string_view region, std::string_view service);
 
 // A header value as SigV4 signs it: leading and trailing whitespace dropped,
 // inner runs of whitespace folded to one space.

@@ -11,6 +11,7 @@
 
 #include "aws/sigv4.h"
 #include "core/strings.h"
+#include "crypto/hmac_sha256.h"
 #include "ivs_emulator/wire.h"
 
 namespace headcount::ivs_emulator {
@@ -216,8 +217,7 @@ std::optional<AuthFailure> VerifySigV4(const HttpRequest& request, const Verifie
                                      scope + '\n' + aws::Sha256Hex(canonical_request);
   const auto key =
       aws::DeriveSigningKey(config.secret_access_key, auth.date, config.region, config.service);
-  const std::string expected = ToHex(aws::HmacSha256(
-      std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), string_to_sign));
+  const std::string expected = ToHex(crypto::HmacSha256::Of(crypto::AsBytes(key), string_to_sign));
   if (auth.signature.size() != kSignatureHexLength ||
       !ConstantTimeEquals(expected, auth.signature)) {
     // Like AWS, show the texts the signature was computed over: they tell a

@@ -248,6 +248,14 @@ HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string
                                            request.client_address));
   if (valid) {
     id = *presented;
+  } else if (presented) {
+    // A bad id (a lost or rotated key, another node's or channel's id) stays
+    // in the player's URL for as long as it plays: a fresh id on each reload
+    // would start a session per reload, many viewers for one. The
+    // replacement is derived from it, so every reload gets the same one.
+    // (Redirecting once to a URL with a fresh id would also do, but only for
+    // players that reload the redirected URL, and at a round trip's cost.)
+    id = sessions_.Replacement(channel, *presented, request.client_address);
   } else if (Result<std::string> minted = sessions_.Mint(channel); minted.ok()) {
     id = std::move(*minted);
   } else {

@@ -68,7 +68,8 @@ class Origin final : public Source, public Publisher {
 
   // Serves GET and HEAD of <url_prefix>/<channel>/<file> from hls_root:
   //  - .m3u8: the playlist rewritten for the caller's session (a valid `hcs`
-  //    is refreshed and kept; a bad one is replaced by a freshly minted id)
+  //    is refreshed and kept; a bad one is replaced by
+  //    ViewerSessions::Replacement, the same id on every reload)
   //    with, in media playlists, the channel's latest payload as DATERANGE;
   //    200 application/vnd.apple.mpegurl. A media playlist asked for with no
   //    `hcs` at all is answered with WrapMediaPlaylist(<same name>?hcs=<new

@@ -6,6 +6,8 @@
 
 #include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 
 #include "core/payload.h"
 #include "core/time_text.h"
@@ -92,6 +94,13 @@ class OriginTest : public ::testing::Test {
       r.target += "?hcs=" + *hcs;
     }
     return r;
+  }
+
+  // The segments of kFfmpegTsPlaylist besides seg_00001.ts.
+  void WriteOtherSegments() const {
+    for (const char* name : {"seg_00002.ts", "seg_00003.ts", "seg_00004.ts"}) {
+      WriteFile(root_ / "demo" / name, "TS-BYTES");
+    }
   }
 
   fs::path base_;
@@ -187,6 +196,83 @@ TEST_F(OriginTest, ForgedSessionIsReplacedAndNotCounted) {
   const HttpResponse mine = origin.Handle(Get("/hls/demo/stream.m3u8", theirs));
   EXPECT_NE(SessionOf(mine.body), theirs);
   EXPECT_EQ(origin.ActiveSessions(clock_.Now()), 0);
+}
+
+// What a player does after each reload of a media playlist: fetch every
+// segment it lists, with the session query on its URI, from `client`.
+void FetchSegmentsOf(Origin& origin, std::string_view playlist, const std::string& client) {
+  std::istringstream lines{std::string(playlist)};
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line.front() == '#') continue;
+    const std::size_t query = line.find("?hcs=");
+    ASSERT_NE(query, std::string::npos) << line;
+    HttpRequest r;
+    r.method = "GET";
+    r.path = "/hls/demo/" + line.substr(0, query);
+    r.target = "/hls/demo/" + line;
+    r.query.emplace("hcs", line.substr(query + 5));
+    r.client_address = client;
+    EXPECT_EQ(origin.Handle(r).status, 200) << line;
+  }
+}
+
+TEST_F(OriginTest, ForeignSessionReloadedManyTimesCountsOnce) {
+  // A player holds an id that no longer verifies here: signed with a key
+  // since lost or rotated, or by another node. It stays in the player's
+  // playlist URL for as long as it plays.
+  WriteOtherSegments();
+  Origin origin = MakeOrigin();
+  Origin old_key = MakeOrigin();  // a random key of its own
+  const std::string foreign = SessionOf(old_key.Handle(Get("/hls/demo/stream.m3u8")).body);
+  ASSERT_EQ(foreign.size(), kSessionIdChars);
+  const std::string player = "198.51.100.7";
+
+  std::set<std::string> ids_handed_out;
+  for (int reload = 0; reload < 20; ++reload) {
+    HttpRequest request = Get("/hls/demo/stream.m3u8", foreign);
+    request.client_address = player;
+    const HttpResponse playlist = origin.Handle(request);
+    ASSERT_EQ(playlist.status, 200);
+    ids_handed_out.insert(SessionOf(playlist.body));
+    FetchSegmentsOf(origin, playlist.body, player);
+    clock_.Advance(seconds(1));
+  }
+  EXPECT_EQ(ids_handed_out.size(), 1u) << "the same replacement on every reload";
+  EXPECT_NE(*ids_handed_out.begin(), foreign);
+  EXPECT_EQ(origin.ActiveSessions(clock_.Now()), 1);
+  SetModified(root_ / "demo" / "stream.m3u8", clock_.Now());
+  const Result<std::vector<ChannelReading>> live = origin.Poll(clock_.Now(), Deadline::None());
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].viewers, 1);
+
+  // Another channel's id and garbage are replaced the same way.
+  WriteFile(root_ / "other" / "stream.m3u8", testdata::kFfmpegTsPlaylist);
+  const std::string theirs = SessionOf(origin.Handle(Get("/hls/other/stream.m3u8")).body);
+  for (const std::string& bad : {theirs, std::string("not-an-id"), std::string(5000, 'x')}) {
+    HttpRequest request = Get("/hls/demo/stream.m3u8", bad);
+    request.client_address = player;
+    const std::string first = SessionOf(origin.Handle(request).body);
+    EXPECT_EQ(SessionOf(origin.Handle(request).body), first);
+  }
+}
+
+TEST_F(OriginTest, ForeignIdsDoNotLiftTheCapOfAnAddress) {
+  // Every made-up id gets its own replacement: one address presenting new
+  // ones is held to its cap, as one minting fresh ids is.
+  OriginOptions o;
+  o.hls_root = root_;
+  o.max_sessions_per_client = 3;
+  Origin origin(o, clock_);
+  WriteOtherSegments();
+  for (int i = 0; i < 20; ++i) {
+    HttpRequest request = Get("/hls/demo/stream.m3u8", "made-up-" + std::to_string(i));
+    request.client_address = "203.0.113.9";
+    const HttpResponse playlist = origin.Handle(request);
+    ASSERT_EQ(playlist.status, 200);
+    FetchSegmentsOf(origin, playlist.body, "203.0.113.9");
+  }
+  EXPECT_EQ(origin.ActiveSessions(clock_.Now()), 3);
 }
 
 TEST_F(OriginTest, ServesSegmentsAsFilesWithTheirTypes) {

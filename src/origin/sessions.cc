@@ -1,22 +1,28 @@
 #include "origin/sessions.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
-#include <memory>
+#include <utility>
 
 #include "origin/base64.h"
 
 namespace headcount {
 namespace {
 
-constexpr unsigned int kSha256Bytes = 32;
+// Idle sessions one Touch drops on its way, at most: the table keeps up with
+// the sessions leaving (each request drops a few, and a count drops the
+// rest), and no request holds the lock for a burst of departures.
+constexpr std::size_t kMaxExpiredPerTouch = 16;
+
+// The replacement key is the MAC of this label under the session key: a key
+// of its own, so a replacement's nonce (which the client sees) tells nothing
+// about the tags of ids. The label starts with '\n', which no channel name
+// does, so it is never the message of a tag either.
+constexpr std::string_view kReplacementKeyLabel = "\nheadcount session replacement";
 
 std::string RandomKey() {
   std::string key(kSessionKeyBytes, '\0');
@@ -27,89 +33,46 @@ std::string RandomKey() {
   return key;
 }
 
-using HmacBlock = std::array<unsigned char, 64>;
-
-// The key zero-padded to a block (hashed first when longer), XORed with `pad`.
-HmacBlock KeyBlock(const std::string& key, unsigned char pad) {
-  HmacBlock block{};
-  if (key.size() > block.size()) {
-    unsigned int len = 0;
-    if (EVP_Digest(key.data(), key.size(), block.data(), &len, EVP_sha256(), nullptr) != 1) {
-      spdlog::critical("origin: SHA-256 failed; cannot sign session ids");
-      std::abort();
-    }
-  } else {
-    std::memcpy(block.data(), key.data(), key.size());
-  }
-  for (unsigned char& b : block) b ^= pad;
-  return block;
+// The signer for `key`, or for a random key when it is empty; the key's
+// bytes are wiped once its HMAC blocks are made.
+crypto::HmacSha256 KeyedSigner(std::string key) {
+  if (key.empty()) key = RandomKey();
+  crypto::HmacSha256 signer(key);
+  OPENSSL_cleanse(key.data(), key.size());
+  return signer;
 }
 
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
-// SHA-256 fetched once (OpenSSL 3 looks the algorithm up on every use of
-// EVP_sha256(); a fetched one skips that) and a digest context per thread,
-// reused across calls. Null when OpenSSL fails.
-const EVP_MD* Sha256() {
-  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return kSha256;
-}
-EVP_MD_CTX* ThreadDigestContext() {
-  thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> kContext(EVP_MD_CTX_new());
-  return kContext.get();
+crypto::HmacSha256 ReplacementSigner(const crypto::HmacSha256& signer) {
+  crypto::Sha256Digest key = signer.Sign({kReplacementKeyLabel});
+  crypto::HmacSha256 replacer(crypto::AsBytes(key));
+  OPENSSL_cleanse(key.data(), key.size());
+  return replacer;
 }
 
-// SHA-256 of `block` followed by `parts`, into `out` (32 bytes).
-bool DigestAfterBlock(const HmacBlock& block, std::initializer_list<std::string_view> parts,
-                      unsigned char* out) {
-  EVP_MD_CTX* ctx = ThreadDigestContext();
-  const EVP_MD* md = Sha256();
-  if (ctx == nullptr || md == nullptr || EVP_DigestInit_ex(ctx, md, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx, block.data(), block.size()) != 1) {
-    return false;
-  }
-  for (std::string_view part : parts) {
-    if (EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) return false;
-  }
-  unsigned int len = 0;
-  return EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == kSha256Bytes;
+std::string_view AsChars(const unsigned char* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
+std::string EncodeId(const SessionTable::Key& raw) {
+  return Base64UrlEncode(AsChars(raw.data(), raw.size()));
 }
 
 }  // namespace
 
-std::size_t ViewerSessions::RawIdHash::operator()(const RawId& id) const {
-  // The nonce is random, and nobody can make a valid id without the key, so
-  // its first bytes are a fine hash that no client can steer.
-  std::size_t h = 0;
-  std::memcpy(&h, id.data(), sizeof(h));
-  return h;
-}
-
 ViewerSessions::ViewerSessions(SessionOptions options)
     : idle_timeout_(options.idle_timeout),
-      key_(options.key.empty() ? RandomKey() : std::move(options.key)),
-      inner_pad_(KeyBlock(key_, 0x36)),
-      outer_pad_(KeyBlock(key_, 0x5c)),
+      signer_(KeyedSigner(std::move(options.key))),
+      replacer_(ReplacementSigner(signer_)),
       max_sessions_(options.max_sessions),
-      max_sessions_per_client_(options.max_sessions_per_client) {}
+      table_({.idle_timeout = options.idle_timeout,
+              .max_sessions = options.max_sessions,
+              .max_sessions_per_client = options.max_sessions_per_client}) {}
 
-bool ViewerSessions::Sign(std::string_view channel, const unsigned char* nonce,
+void ViewerSessions::Sign(std::string_view channel, const unsigned char* nonce,
                           unsigned char* tag) const {
-  // HMAC(key, m) = H(outer_pad || H(inner_pad || m)), m = channel "\n" nonce:
-  // the same tags as OpenSSL's HMAC(), which sets the key up on every call.
-  unsigned char inner[kSha256Bytes];
-  unsigned char mac[kSha256Bytes];
-  const std::string_view nonce_bytes(reinterpret_cast<const char*>(nonce), kSessionNonceBytes);
-  if (!DigestAfterBlock(inner_pad_, {channel, "\n", nonce_bytes}, inner) ||
-      !DigestAfterBlock(outer_pad_,
-                        {std::string_view(reinterpret_cast<const char*>(inner), sizeof(inner))},
-                        mac)) {
-    return false;
-  }
-  std::memcpy(tag, mac, kSessionTagBytes);
-  return true;
+  const crypto::Sha256Digest mac =
+      signer_.Sign({channel, "\n", AsChars(nonce, kSessionNonceBytes)});
+  std::memcpy(tag, mac.data(), kSessionTagBytes);
 }
 
 Result<std::string> ViewerSessions::Mint(std::string_view channel) const {
@@ -117,10 +80,21 @@ Result<std::string> ViewerSessions::Mint(std::string_view channel) const {
   if (RAND_bytes(raw.data(), int(kSessionNonceBytes)) != 1) {
     return Error::Internal("random generator failed");
   }
-  if (!Sign(channel, raw.data(), raw.data() + kSessionNonceBytes)) {
-    return Error::Internal("HMAC failed");
-  }
-  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
+  Sign(channel, raw.data(), raw.data() + kSessionNonceBytes);
+  return EncodeId(raw);
+}
+
+std::string ViewerSessions::Replacement(std::string_view channel, std::string_view presented,
+                                        std::string_view client) const {
+  // Channel names and addresses hold no '\n'; the presented id goes last, so
+  // it is the only part that may. Two inputs that still ran together would
+  // only share a replacement.
+  const crypto::Sha256Digest nonce =
+      replacer_.Sign({channel, "\n", client, "\n", presented.substr(0, kMaxReplacedIdBytes)});
+  RawId raw{};
+  std::memcpy(raw.data(), nonce.data(), kSessionNonceBytes);
+  Sign(channel, raw.data(), raw.data() + kSessionNonceBytes);
+  return EncodeId(raw);
 }
 
 bool ViewerSessions::Parse(std::string_view id, RawId& raw) {
@@ -131,19 +105,15 @@ bool ViewerSessions::Parse(std::string_view id, RawId& raw) {
   return true;
 }
 
-bool ViewerSessions::Decode(std::string_view channel, std::string_view id, RawId& raw) const {
-  return Parse(id, raw) && IsSigned(channel, raw);
-}
-
 bool ViewerSessions::IsSigned(std::string_view channel, const RawId& raw) const {
   unsigned char expected[kSessionTagBytes];
-  if (!Sign(channel, raw.data(), expected)) return false;
+  Sign(channel, raw.data(), expected);
   return CRYPTO_memcmp(expected, raw.data() + kSessionNonceBytes, kSessionTagBytes) == 0;
 }
 
 bool ViewerSessions::Verify(std::string_view channel, std::string_view id) const {
   RawId raw;
-  return Decode(channel, id, raw);
+  return Parse(id, raw) && IsSigned(channel, raw);
 }
 
 bool ViewerSessions::Touch(std::string_view channel, std::string_view id, WallTime now,
@@ -155,69 +125,49 @@ bool ViewerSessions::Touch(std::string_view channel, std::string_view id, WallTi
   // so the usual request (a viewer's next one) needs no HMAC.
   {
     std::lock_guard lock(mu_);
-    if (const auto it = sessions_.find(raw);
-        it != sessions_.end() && it->second.channel == channel) {
-      it->second.last_seen = std::max(it->second.last_seen, now);
-      return true;
-    }
+    table_.Expire(now, kMaxExpiredPerTouch);
+    if (table_.Refresh(raw, channel, now)) return true;
   }
   if (!IsSigned(channel, raw)) return false;
+  if (activity == Activity::kPlaylist) {
+    // Not a viewer until media flows; a session that has started (since the
+    // look above) is still refreshed.
+    std::lock_guard lock(mu_);
+    (void)table_.Refresh(raw, channel, now);
+    return true;
+  }
 
   std::lock_guard lock(mu_);
-  if (const auto it = sessions_.find(raw); it != sessions_.end()) {
-    it->second.last_seen = std::max(it->second.last_seen, now);
-    return true;
+  switch (table_.Start(raw, channel, client, now)) {
+    case SessionTable::StartResult::kStarted:
+      full_logged_ = false;
+      break;
+    case SessionTable::StartResult::kTableFull:
+      if (!full_logged_) {
+        full_logged_ = true;
+        spdlog::warn(
+            "origin: {} viewer sessions tracked, the maximum; new viewers are served "
+            "but not counted",
+            max_sessions_);
+      }
+      break;
+    case SessionTable::StartResult::kAlreadyTracked:
+    case SessionTable::StartResult::kClientAtCap:  // served, not counted
+      break;
   }
-  if (activity == Activity::kPlaylist) return true;  // not a viewer until media flows
-  if (sessions_.size() >= max_sessions_ && now - last_full_sweep_ >= idle_timeout_) {
-    // Full: make room from idle sessions, at most once per idle timeout so a
-    // full table does not cost a sweep per request.
-    last_full_sweep_ = now;
-    DropExpiredLocked(now);
-  }
-  if (sessions_.size() >= max_sessions_) {
-    if (!full_logged_) {
-      full_logged_ = true;
-      spdlog::warn(
-          "origin: {} viewer sessions tracked, the maximum; new viewers are served "
-          "but not counted",
-          max_sessions_);
-    }
-    return true;
-  }
-  if (!client.empty() && max_sessions_per_client_ != 0) {
-    std::size_t& held = per_client_[std::string(client)];
-    if (held >= max_sessions_per_client_) return true;  // served, not counted
-    ++held;
-  }
-  sessions_.emplace(raw, Entry{ChannelId(channel), std::string(client), now});
   return true;
-}
-
-void ViewerSessions::DropExpiredLocked(WallTime now) {
-  const WallTime cutoff = now - idle_timeout_;
-  std::erase_if(sessions_, [&](const auto& kv) {
-    if (kv.second.last_seen > cutoff) return false;
-    if (const auto it = per_client_.find(kv.second.client); it != per_client_.end()) {
-      if (--it->second == 0) per_client_.erase(it);
-    }
-    return true;
-  });
-  if (sessions_.size() < max_sessions_) full_logged_ = false;
 }
 
 std::map<ChannelId, std::int64_t> ViewerSessions::CountActive(WallTime now) {
   std::lock_guard lock(mu_);
-  DropExpiredLocked(now);
-  std::map<ChannelId, std::int64_t> counts;
-  for (const auto& [raw, entry] : sessions_) ++counts[entry.channel];
-  return counts;
+  table_.Expire(now);
+  return table_.CountByChannel();
 }
 
 std::int64_t ViewerSessions::ActiveTotal(WallTime now) {
   std::lock_guard lock(mu_);
-  DropExpiredLocked(now);
-  return std::int64_t(sessions_.size());
+  table_.Expire(now);
+  return std::int64_t(table_.size());
 }
 
 }  // namespace headcount

@@ -3,7 +3,6 @@
 // viewer count. ViewerSessions is thread-safe (one mutex guards the table).
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -11,11 +10,12 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/samples.h"
+#include "crypto/hmac_sha256.h"
+#include "origin/session_table.h"
 
 namespace headcount {
 
@@ -33,6 +33,10 @@ inline constexpr std::size_t kSessionKeyBytes = 32;
 inline constexpr std::size_t kSessionNonceBytes = 12;
 inline constexpr std::size_t kSessionTagBytes = 12;
 inline constexpr std::size_t kSessionIdChars = (kSessionNonceBytes + kSessionTagBytes) / 3 * 4;
+static_assert(kSessionNonceBytes + kSessionTagBytes == SessionTable::kKeyBytes);
+// Bytes of a presented id that its Replacement is derived from: far more
+// than a real id, and a bound on the work a client's garbage can cost.
+inline constexpr std::size_t kMaxReplacedIdBytes = 256;
 
 struct SessionOptions {
   std::chrono::seconds idle_timeout = kDefaultSessionIdleTimeout;
@@ -67,6 +71,17 @@ class ViewerSessions {
   // comparison). False for forged, malformed and other channels' ids.
   bool Verify(std::string_view channel, std::string_view id) const;
 
+  // The id that stands in for `presented` when it fails Verify: an id from
+  // a lost or rotated key, another node's or channel's id, garbage. A valid
+  // id for `channel`, derived (a MAC under a key of its own) from `channel`,
+  // `client` and the first kMaxReplacedIdBytes of `presented`: the same on
+  // every call, so a player that keeps reloading a URL with a bad id gets
+  // the same replacement each time and counts once. Stateless and never
+  // fails. The client is part of it so that one bad id shared by players at
+  // many addresses (a pasted URL) does not merge them into one viewer.
+  std::string Replacement(std::string_view channel, std::string_view presented,
+                          std::string_view client) const;
+
   // Verifies `id` for `channel`, then refreshes its session at `now`. A
   // session starts with its first media request (kMedia): playlist requests
   // (kPlaylist) only refresh a session that has started, so a client that
@@ -80,54 +95,36 @@ class ViewerSessions {
              std::string_view client = {});
 
   // Active sessions per channel at `now`: those with last_seen > now -
-  // idle_timeout. Channels without one are absent. Expired sessions are
-  // dropped from the table.
+  // idle_timeout. Channels without one are absent. Drops the expired
+  // sessions and reads counts kept as sessions come and go: O(channels +
+  // sessions expired), never a sweep of the table.
   std::map<ChannelId, std::int64_t> CountActive(WallTime now);
 
-  // Active sessions over all channels at `now` (drops expired ones too).
+  // Active sessions over all channels at `now`, for /metrics: O(1 + sessions
+  // expired).
   std::int64_t ActiveTotal(WallTime now);
 
   std::chrono::seconds idle_timeout() const { return idle_timeout_; }
 
  private:
-  using RawId = std::array<unsigned char, kSessionNonceBytes + kSessionTagBytes>;
-  struct RawIdHash {
-    std::size_t operator()(const RawId& id) const;
-  };
-  struct Entry {
-    ChannelId channel;
-    std::string client;
-    WallTime last_seen;
-  };
+  using RawId = SessionTable::Key;
 
-  // The tag of `nonce` for `channel`; false if HMAC fails.
-  bool Sign(std::string_view channel, const unsigned char* nonce, unsigned char* tag) const;
-  // `id` decoded, if it is well formed and signed for `channel`.
-  bool Decode(std::string_view channel, std::string_view id, RawId& raw) const;
+  // The tag of `nonce` (kSessionNonceBytes) for `channel`, into `tag`.
+  void Sign(std::string_view channel, const unsigned char* nonce, unsigned char* tag) const;
   // `id` decoded, if it is well formed (signature not checked).
   static bool Parse(std::string_view id, RawId& raw);
   // True when `raw`'s tag is the signature of its nonce for `channel`.
   bool IsSigned(std::string_view channel, const RawId& raw) const;
-  // Drops sessions idle at `now`. Requires mu_.
-  void DropExpiredLocked(WallTime now);
 
   const std::chrono::seconds idle_timeout_;
-  const std::string key_;
-  // HMAC-SHA256's key blocks (RFC 2104): the key, hashed if longer than a
-  // SHA-256 block, zero-padded and XORed with 0x36 (inner) and 0x5c (outer),
-  // computed once so that signing an id is two plain SHA-256 digests.
-  static constexpr std::size_t kHmacBlockBytes = 64;
-  const std::array<unsigned char, kHmacBlockBytes> inner_pad_;
-  const std::array<unsigned char, kHmacBlockBytes> outer_pad_;
+  const crypto::HmacSha256 signer_;    // signs ids: keyed by the session key
+  const crypto::HmacSha256 replacer_;  // derives replacements' nonces
   const std::size_t max_sessions_;
-  const std::size_t max_sessions_per_client_;
 
   // Guarded by mu_.
   mutable std::mutex mu_;
-  std::unordered_map<RawId, Entry, RawIdHash> sessions_;
-  std::unordered_map<std::string, std::size_t> per_client_;  // sessions held per client
-  bool full_logged_ = false;
-  WallTime last_full_sweep_{};
+  SessionTable table_;
+  bool full_logged_ = false;  // the table was full, and that was logged
 };
 
 }  // namespace headcount

@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -178,6 +180,51 @@ TEST(ViewerSessionsTest, ForgedIdsAreNotCounted) {
   EXPECT_EQ(s.ActiveTotal(kT0), 1);
 }
 
+TEST(ViewerSessionsTest, ReplacementIsAValidIdTheSameOnEveryCall) {
+  const std::string key(32, 'k');
+  ViewerSessions s({.key = key});
+  ViewerSessions lost_key;
+  const std::string foreign = MintOk(lost_key, "demo");
+  const std::string client = "198.51.100.7";
+
+  const std::string replacement = s.Replacement("demo", foreign, client);
+  EXPECT_TRUE(s.Verify("demo", replacement));
+  EXPECT_FALSE(s.Verify("other", replacement));
+  EXPECT_NE(replacement, foreign);
+  EXPECT_EQ(s.Replacement("demo", foreign, client), replacement);
+  // The same after a restart with the same key.
+  EXPECT_EQ(ViewerSessions({.key = key}).Replacement("demo", foreign, client), replacement);
+
+  // Each input gives its own.
+  const std::set<std::string> others = {
+      replacement,
+      s.Replacement("demo", MintOk(lost_key, "demo"), client),
+      s.Replacement("demo", foreign, "198.51.100.8"),
+      s.Replacement("demo", foreign, ""),
+      s.Replacement("other", foreign, client),
+      ViewerSessions({.key = std::string(32, 'K')}).Replacement("demo", foreign, client),
+  };
+  EXPECT_EQ(others.size(), 6u);
+
+  // Garbage of any length; past kMaxReplacedIdBytes only the start counts.
+  for (const std::string& garbage :
+       {std::string(), std::string("\n\n"), std::string(100'000, 'x')}) {
+    EXPECT_TRUE(s.Verify("demo", s.Replacement("demo", garbage, client)));
+  }
+  const std::string long_id(kMaxReplacedIdBytes, 'y');
+  EXPECT_EQ(s.Replacement("demo", long_id + "a", client),
+            s.Replacement("demo", long_id + "b", client));
+  EXPECT_NE(s.Replacement("demo", long_id, client),
+            s.Replacement("demo", long_id.substr(1), client));
+
+  // A replacement is only an id: it counts once media flows, like any other.
+  EXPECT_EQ(s.ActiveTotal(kT0), 0);
+  EXPECT_TRUE(s.Touch("demo", replacement, kT0, Activity::kMedia, client));
+  EXPECT_TRUE(
+      s.Touch("demo", s.Replacement("demo", foreign, client), kT0, Activity::kMedia, client));
+  EXPECT_EQ(s.ActiveTotal(kT0), 1);
+}
+
 TEST(ViewerSessionsTest, ChannelAndNonceCannotBeShifted) {
   // The "\n" separator keeps ("ab", nonce) and ("a", "b" + nonce...) apart;
   // with a fixed nonce length this reduces to: a channel's id is only its own.
@@ -230,6 +277,58 @@ TEST(ViewerSessionsTest, ConcurrentTouchesAreCountedExactly) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(s.ActiveTotal(kT0), kThreads * kPlayersPerThread);
+}
+
+// What /metrics (each scrape) and the tick ask while segment requests
+// refresh their sessions: a count must not hold those requests for a walk
+// over the table. The counting thread counts with kCountPause between counts
+// (a scrape every millisecond or so, far more than any Prometheus); the
+// requests come kRequestPause apart, so they land anywhere in that cycle.
+// A count that walks the table holds the lock most of the time, and a
+// request waits for half a walk on average.
+TEST(ViewerSessionsTest, CountsDoNotHoldUpRequests) {
+  constexpr int kSessions = 50'000;
+  constexpr int kRequests = 50;
+  constexpr auto kCountPause = std::chrono::microseconds(300);
+  constexpr auto kRequestPause = std::chrono::milliseconds(1);
+  // Generous: a refresh costs microseconds, a walk of kSessions milliseconds
+  // (sanitized, on a fast machine) to hundreds (on a loaded one).
+  constexpr auto kMaxMedianWait = std::chrono::milliseconds(1);
+  SessionOptions options;
+  options.max_sessions_per_client = 0;
+  ViewerSessions s(options);
+  std::vector<std::string> ids;
+  ids.reserve(kSessions);
+  for (int i = 0; i < kSessions; ++i) {
+    ids.push_back(MintOk(s, "demo"));
+    ASSERT_TRUE(s.Touch("demo", ids.back(), kT0, Activity::kMedia));
+  }
+
+  std::atomic<bool> stop = false;
+  std::atomic<int> counts = 0;
+  std::thread counter([&] {
+    while (!stop) {
+      EXPECT_EQ(s.ActiveTotal(kT0 + seconds(1)), kSessions);
+      EXPECT_EQ(s.CountActive(kT0 + seconds(1)).at("demo"), kSessions);
+      ++counts;
+      std::this_thread::sleep_for(kCountPause);
+    }
+  });
+  std::vector<std::chrono::steady_clock::duration> waits;
+  for (int i = 0; i < kRequests; ++i) {
+    std::this_thread::sleep_for(kRequestPause);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(s.Touch("demo", ids[std::size_t(i) * 997 % ids.size()], kT0 + seconds(1),
+                        Activity::kMedia));
+    waits.push_back(std::chrono::steady_clock::now() - start);
+  }
+  stop = true;
+  counter.join();
+  std::sort(waits.begin(), waits.end());
+  const auto median = waits[waits.size() / 2];
+  EXPECT_LT(median, kMaxMedianWait)
+      << "median " << std::chrono::duration<double, std::milli>(median).count() << " ms, " << counts
+      << " counts";
 }
 
 }  // namespace

@@ -1,0 +1,121 @@
+// The table of tracked viewer sessions behind ViewerSessions. A refresh or a
+// start costs O(1), expiry O(1) per session it drops, a count O(channels):
+// nothing walks the sessions, so a count never holds the segment requests'
+// lock for a sweep of up to a million entries. Not thread-safe:
+// ViewerSessions guards it with its mutex.
+//
+// Sessions sit in one list in order of last activity, as in an LRU cache:
+// a refresh moves a session to the newest end, and expiry pops idle sessions
+// off the oldest end, so it touches only the sessions that expire. That is
+// what a timing wheel (Kafka's TimingWheel, Netty's HashedWheelTimer) buys,
+// without its buckets and exact to the nanosecond: every refresh carries the
+// newest time, so the list needs no sorting. Counts per channel and per
+// client change as sessions start and end; a count reads them.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/clock.h"
+#include "core/samples.h"
+
+namespace headcount {
+
+class SessionTable {
+ public:
+  // A session's raw id (nonce and tag). Its first bytes are random or a MAC,
+  // so they are a hash no client can steer without the key.
+  static constexpr std::size_t kKeyBytes = 24;
+  using Key = std::array<unsigned char, kKeyBytes>;
+
+  struct Limits {
+    // A session not seen for this long is gone: active while last_seen >
+    // now - idle_timeout.
+    std::chrono::seconds idle_timeout{30};
+    std::size_t max_sessions = 0;
+    // Sessions one client may hold at once; 0 = no limit.
+    std::size_t max_sessions_per_client = 0;
+  };
+
+  enum class StartResult {
+    kStarted,
+    kAlreadyTracked,  // the key is tracked already (refreshed, not started)
+    kTableFull,       // max_sessions tracked, even after dropping idle ones
+    kClientAtCap,     // the client holds max_sessions_per_client
+  };
+
+  explicit SessionTable(Limits limits);
+  SessionTable(const SessionTable&) = delete;
+  SessionTable& operator=(const SessionTable&) = delete;
+
+  // Marks `key` seen at `now` when it is tracked for `channel`; false when
+  // not tracked (or tracked for another channel), and nothing changes.
+  //
+  // Times are expected to move forward. One earlier than the newest seen
+  // (threads that read the clock in one order and lock in another) counts
+  // as the newest, which keeps the list in order; so a wall clock stepped
+  // back by D keeps the sessions seen meanwhile up to D longer.
+  bool Refresh(const Key& key, std::string_view channel, WallTime now);
+
+  // Starts tracking `key` for `channel`, seen at `now`. `client` (a peer
+  // address) is held to max_sessions_per_client; an empty one is not
+  // limited. Before refusing for a full table or a client at its cap, drops
+  // the sessions idle at `now` (they are the oldest: no sweep).
+  StartResult Start(const Key& key, std::string_view channel, std::string_view client,
+                    WallTime now);
+
+  // Drops the sessions idle at `now`, oldest first, at most `limit` of them
+  // (a request bounds its own share of the work). Returns how many.
+  std::size_t Expire(WallTime now, std::size_t limit = std::numeric_limits<std::size_t>::max());
+
+  // Tracked sessions, idle ones not yet expired included: call Expire(now)
+  // first for the count at `now`.
+  std::size_t size() const { return sessions_.size(); }
+  // Tracked sessions per channel (channels without one absent); O(channels).
+  std::map<ChannelId, std::int64_t> CountByChannel() const;
+
+ private:
+  struct Entry;
+  using Node = std::pair<const Key, Entry>;
+  using ChannelCounts = std::unordered_map<ChannelId, std::int64_t>;
+  using ClientCounts = std::unordered_map<std::string, std::size_t>;
+  struct Entry {
+    ChannelCounts::value_type* channel;  // its channel's count (the key names it)
+    ClientCounts::value_type* client;    // its client's count; null when not limited
+    WallTime last_seen;
+    Node* older = nullptr;  // neighbours in the activity list
+    Node* newer = nullptr;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& key) const noexcept;
+  };
+
+  void Unlink(Node& node);
+  void LinkNewest(Node& node);
+  // Ends `node`'s session: unlinks it, updates the counts, erases it.
+  void Erase(Node& node);
+  // True when `client` may start one more session.
+  bool ClientHasRoom(std::string_view client) const;
+
+  const std::chrono::seconds idle_timeout_;
+  const std::size_t max_sessions_;
+  const std::size_t max_sessions_per_client_;
+
+  // Unordered_map nodes never move, so the list and the counts' entries are
+  // linked by pointer.
+  std::unordered_map<Key, Entry, KeyHash> sessions_;
+  Node* oldest_ = nullptr;
+  Node* newest_ = nullptr;
+  WallTime latest_ = WallTime::min();  // the newest last_seen ever set
+  ChannelCounts channels_;             // sessions per channel, none at 0
+  ClientCounts clients_;               // sessions per limited client, none at 0
+};
+
+}  // namespace headcount
