@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/samples.h"
 #include "core/time_text.h"
 
 namespace headcount {
@@ -202,8 +203,11 @@ Status SetIvsChannels(Config& c, const std::string& v) {
     while (!arn.empty() && arn.front() == ' ') arn.erase(0, 1);
     while (!arn.empty() && arn.back() == ' ') arn.pop_back();
     if (!arn.empty()) {
-      if (arn.rfind("arn:aws:ivs:", 0) != 0 || arn.find(":channel/") == std::string::npos) {
-        return Error::InvalidArgument("\"" + arn.substr(0, 128) + "\" is not an IVS channel ARN");
+      if (!IsIvsChannelArn(arn)) {
+        return Error::InvalidArgument(
+            "\"" + arn.substr(0, kMaxChannelArnBytes) +
+            "\" is not an IVS channel ARN "
+            "(arn:<aws|aws-cn|aws-us-gov>:ivs:<region>:<account>:channel/<id>)");
       }
       c.ivs_channels.push_back(arn);
     }

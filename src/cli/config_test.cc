@@ -165,6 +165,19 @@ account_tps = 100
   EXPECT_NE(ErrorOf().find("not-an-arn\" is not an IVS channel ARN"), std::string::npos);
 }
 
+TEST_F(ConfigTest, ChannelsOfEveryAwsPartitionPass) {
+  // The rule of core IsIvsChannelArn, which the CDK app's `channels` context
+  // follows too: a China or GovCloud ARN that synthesizes also starts.
+  source_.flags["ivs.channels"] =
+      "arn:aws-cn:ivs:cn-north-1:123456789012:channel/AbCd1234,"
+      "arn:aws-us-gov:ivs:us-gov-west-1:123456789012:channel/EfGh5678";
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->ivs_channels.size(), 2u);
+  source_.flags["ivs.channels"] = "arn:aws-iso:ivs:us-iso-east-1:123456789012:channel/AbCd1234";
+  EXPECT_NE(ErrorOf().find("is not an IVS channel ARN"), std::string::npos);
+}
+
 TEST_F(ConfigTest, ChannelTagFromFileEnvAndFlag) {
   WriteFile("[ivs]\nchannel_tag = \"team=blue\"\n");
   auto c = LoadConfig(source_);
