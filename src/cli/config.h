@@ -33,6 +33,10 @@ enum class StoreKind {
 std::string_view SourceKindName(SourceKind kind);
 std::string_view StoreKindName(StoreKind kind);
 
+// Where the session key lives when origin.session_key_file is not set and
+// store.kind is dynamodb (there is no database file to put it beside).
+inline constexpr std::string_view kDynamoSessionKeyFile = "headcount.session-key";
+
 // Defaults that belong to the module they configure are that module's
 // constants (origin, ivs, the SQLite pruner); the others are set here.
 struct Config {
@@ -49,7 +53,9 @@ struct Config {
   // (0 = no limit); generous, since many viewers may share an address.
   std::size_t max_sessions_per_client = kDefaultMaxSessionsPerClient;
   // [origin] session_key_file: the key that signs viewer-session ids (created
-  // on first start, mode 0600). Empty: "<database>.session-key".
+  // on first start, mode 0600). LoadConfig fills it in when it is not set:
+  // "<database>.session-key" with the SQLite store, kDynamoSessionKeyFile
+  // with DynamoDB.
   std::filesystem::path session_key_file;
   // [store] database: the SQLite file (created on first start).
   std::filesystem::path database = "headcount.db";

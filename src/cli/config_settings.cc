@@ -356,7 +356,9 @@ const std::vector<Setting>& AllSettings() {
       Row(
           "origin.session_key_file", "HEADCOUNT_SESSION_KEY_FILE", "--session-key-file",
           "key signing viewer-session ids, created mode 0600 if missing", SetSessionKeyFile,
-          [](const Config& c) { return c.session_key_file.string(); }, "<database>.session-key"),
+          [](const Config& c) { return c.session_key_file.string(); },
+          "<database>.session-key, or " + std::string(kDynamoSessionKeyFile) +
+              " with store.kind dynamodb"),
       Row("store.database", "HEADCOUNT_DATABASE", "--database", "SQLite database file", SetDatabase,
           [](const Config& c) { return c.database.string(); }),
       Row("store.retention", "HEADCOUNT_RETENTION", "--retention",

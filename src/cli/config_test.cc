@@ -146,6 +146,28 @@ TEST_F(ConfigTest, DefaultsComeFromTheComponents) {
   EXPECT_EQ(c.retention, PrunerOptions{}.retention);
 }
 
+TEST_F(ConfigTest, SessionKeyFileDefaultsBesideTheDatabaseOrInTheCurrentFolder) {
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->session_key_file, "headcount.db.session-key");
+
+  source_.flags["store.database"] = "/var/lib/headcount/counts.db";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->session_key_file, "/var/lib/headcount/counts.db.session-key");
+
+  // DynamoDB uses no database file: the key is not named after one.
+  source_.flags["store.kind"] = "dynamodb";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->session_key_file, "headcount.session-key");
+
+  source_.flags["origin.session_key_file"] = "/etc/headcount/key";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->session_key_file, "/etc/headcount/key");
+}
+
 TEST_F(ConfigTest, ChecksBelongToTheirComponents) {
   // The DynamoDB table name rule (store/dynamo IsValidTableName).
   source_.flags["dynamodb.table"] = "ab";

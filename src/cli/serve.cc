@@ -72,11 +72,7 @@ std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, cons
                   config.hls_root.string());
     return kExitUsage;
   }
-  const std::filesystem::path key_file =
-      config.session_key_file.empty()
-          ? std::filesystem::path(config.database.string() + ".session-key")
-          : config.session_key_file;
-  auto session_key = LoadOrCreateSessionKey(key_file);
+  auto session_key = LoadOrCreateSessionKey(config.session_key_file);
   if (!session_key.ok()) {
     spdlog::error("origin.session_key_file: {}", session_key.error().message());
     return session_key.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
