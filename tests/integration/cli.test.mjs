@@ -43,6 +43,27 @@ test('a config file typo exits 2 naming the key', () => {
   }
 });
 
+test('--config works after the subcommand too, and wins over HEADCOUNT_CONFIG', () => {
+  const dir = tempDir();
+  try {
+    const typo = join(dir, 'typo.toml');
+    writeFileSync(typo, '[store]\nretenion = "7d"\n');
+    const r = run(['serve', '--config', typo]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /store\.retenion \(file .*typo\.toml\): unknown setting/);
+
+    const good = join(dir, 'good.toml');
+    writeFileSync(good, `[store]\ndatabase = "${join(dir, 'from-file.db')}"\n`);
+    const h = run(['history', '--config', good, '--channel', 'demo'], {
+      env: { ...process.env, HEADCOUNT_CONFIG: typo },
+    });
+    assert.equal(h.status, 1, h.stderr); // the file's database, which does not exist
+    assert.match(h.stderr, /from-file\.db/);
+  } finally {
+    cleanup(dir);
+  }
+});
+
 // README.md's configuration table: { flag: { key, env, default } }, backticks removed.
 function readmeSettings() {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
