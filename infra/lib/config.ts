@@ -30,8 +30,16 @@ export interface HeadcountConfig {
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const DEFAULT_LAMBDA_DIR = path.join(REPO_ROOT, 'build', 'lambda');
 
-// An IVS channel ARN, as src/ivs accepts it (any aws* partition).
-const CHANNEL_ARN = /^arn:aws[a-z-]*:ivs:[a-z0-9-]+:[0-9]{12}:channel\/[A-Za-z0-9]+$/;
+// An IVS channel ARN, by the rule of the binary (src/core/samples.h,
+// IsIvsChannelArn): the aws, aws-cn and aws-us-gov partitions, at most 128
+// bytes. Both are tested against tests/data/ivs-channel-arns.json.
+const CHANNEL_ARN = /^arn:(aws|aws-cn|aws-us-gov):ivs:[a-z0-9-]+:[0-9]+:channel\/[A-Za-z0-9-]+$/;
+const MAX_CHANNEL_ARN_BYTES = 128;
+
+/** Whether `arn` is an IVS channel ARN that `headcount lambda` accepts in HEADCOUNT_IVS_CHANNELS. */
+export function isChannelArn(arn: string): boolean {
+  return arn.length <= MAX_CHANNEL_ARN_BYTES && CHANNEL_ARN.test(arn);
+}
 // Whole units, as src/cli/config.cc parses them; the binary checks the range (1h..3660d).
 const DURATION = /^[1-9][0-9]*(s|m|h|d)$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
@@ -62,7 +70,11 @@ export function loadConfig(get: ContextReader, lambdaDir: string = DEFAULT_LAMBD
     .map((c) => c.trim())
     .filter((c) => c !== '');
   for (const c of channels) {
-    if (!CHANNEL_ARN.test(c)) throw new Error(`context channels: "${c}" is not an IVS channel ARN`);
+    if (!isChannelArn(c)) {
+      throw new Error(
+        `context channels: "${c}" is not an IVS channel ARN (arn:<aws|aws-cn|aws-us-gov>:ivs:<region>:<account>:channel/<id>)`,
+      );
+    }
   }
 
   const offline = text(get, 'includeOffline', 'false').toLowerCase();

@@ -47,7 +47,7 @@ int RunTickHere(const Config& config, std::chrono::seconds timeout) {
 }  // namespace
 
 int RunTick(const Config& config, const std::string& server_url, std::chrono::seconds timeout) {
-  if (config.source != "origin") return RunTickHere(config, timeout);
+  if (config.source == SourceKind::kIvs) return RunTickHere(config, timeout);
   const std::string url = server_url + "/api/tick";
   aws::HttpRequest request;
   request.method = "POST";

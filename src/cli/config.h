@@ -13,9 +13,32 @@
 #include <vector>
 
 #include "core/result.h"
+#include "ivs/ivs_options.h"
+#include "origin/origin.h"
+#include "store/sqlite/pruner.h"
 
 namespace headcount {
 
+// [tick] source: where viewer counts come from.
+enum class SourceKind {
+  kOrigin,  // "origin": the built-in HLS origin of `serve` counts its sessions
+  kIvs,     // "ivs": Amazon IVS ListStreams (and PutMetadata to publish)
+};
+// [store] kind: where samples are kept.
+enum class StoreKind {
+  kSqlite,    // "sqlite": the database file
+  kDynamoDb,  // "dynamodb": a DynamoDB table
+};
+// The names the settings use: "origin", "ivs"; "sqlite", "dynamodb".
+std::string_view SourceKindName(SourceKind kind);
+std::string_view StoreKindName(StoreKind kind);
+
+// Where the session key lives when origin.session_key_file is not set and
+// store.kind is dynamodb (there is no database file to put it beside).
+inline constexpr std::string_view kDynamoSessionKeyFile = "headcount.session-key";
+
+// Defaults that belong to the module they configure are that module's
+// constants (origin, ivs, the SQLite pruner); the others are set here.
 struct Config {
   // [server] listen: where `serve` accepts HTTP (origin, API, pages).
   std::string listen_address = "127.0.0.1";
@@ -23,36 +46,37 @@ struct Config {
   // [origin] hls_root: one sub-folder per channel, as ffmpeg's HLS muxer writes it.
   std::filesystem::path hls_root = "hls";
   // [origin] session_idle_timeout: a viewer who made no request for this long has left.
-  std::chrono::seconds session_idle_timeout{30};
+  std::chrono::seconds session_idle_timeout = kDefaultSessionIdleTimeout;
   // [origin] live_timeout: a channel is live while a playlist of it changed this recently.
-  std::chrono::seconds live_timeout{30};
+  std::chrono::seconds live_timeout = kDefaultLiveTimeout;
   // [origin] max_sessions_per_client: sessions one client address may hold
   // (0 = no limit); generous, since many viewers may share an address.
-  std::size_t max_sessions_per_client = 1000;
+  std::size_t max_sessions_per_client = kDefaultMaxSessionsPerClient;
   // [origin] session_key_file: the key that signs viewer-session ids (created
-  // on first start, mode 0600). Empty: "<database>.session-key".
+  // on first start, mode 0600). LoadConfig fills it in when it is not set:
+  // "<database>.session-key" with the SQLite store, kDynamoSessionKeyFile
+  // with DynamoDB.
   std::filesystem::path session_key_file;
   // [store] database: the SQLite file (created on first start).
   std::filesystem::path database = "headcount.db";
-  // [store] retention: samples older than this are pruned.
-  std::chrono::seconds retention{std::chrono::hours{24 * 30}};
+  // [store] retention: samples older than this are pruned (SQLite) or expire
+  // (DynamoDB TTL); both stores default to the same.
+  std::chrono::seconds retention = kDefaultRetention;
   // [tick] interval: the tick period and bucket length (1m in production).
   std::chrono::seconds tick_interval{60};
   // [log] level: trace, debug, info, warn, error or off.
   std::string log_level = "info";
 
-  // [tick] source: where viewer counts come from: "origin" (the built-in HLS
-  // origin of `serve`) or "ivs" (Amazon IVS ListStreams).
-  std::string source = "origin";
-  // [store] kind: "sqlite" (the database file) or "dynamodb".
-  std::string store = "sqlite";
+  // [tick] source, [store] kind.
+  SourceKind source = SourceKind::kOrigin;
+  StoreKind store = StoreKind::kSqlite;
   // [dynamodb] table, and whether `tick` creates it when missing (for local
   // development against dynalite or Alternator; the CDK app creates it on AWS).
   std::string dynamodb_table = "headcount";
   bool dynamodb_create_table = false;
   // [ivs] channels (ARNs; empty = every channel of the account), offline
-  // channels reported with 0 viewers, metadata format ("v1" or "seed"), and
-  // PutMetadata quotas (per second, 0 = none) and concurrency.
+  // channels reported with 0 viewers, metadata format, and PutMetadata
+  // quotas (per second, 0 = none) and concurrency.
   std::vector<std::string> ivs_channels;
   // [ivs] channel_tag "key=value": count only channels carrying this tag
   // (ListChannels); empty key = no tag filter. With ivs.channels, a channel
@@ -60,18 +84,19 @@ struct Config {
   std::string ivs_tag_key;
   std::string ivs_tag_value;
   bool ivs_include_offline = false;
-  std::string ivs_metadata_format = "v1";
-  double ivs_account_tps = 155;
-  double ivs_channel_tps = 5;
-  int ivs_publish_concurrency = 16;
+  MetadataFormat ivs_metadata_format = MetadataFormat::kV1;
+  double ivs_account_tps = kDefaultAccountTps;
+  double ivs_channel_tps = kDefaultChannelTps;
+  std::size_t ivs_publish_concurrency = kDefaultPublishConcurrency;
 };
 
 // One setting that can come from a file key, an environment variable or a flag.
 struct SettingSpec {
-  std::string key;   // TOML key, "section.name"
-  std::string env;   // HEADCOUNT_...
-  std::string flag;  // --name
-  std::string help;  // one line, with the default
+  std::string key;           // TOML key, "section.name"
+  std::string env;           // HEADCOUNT_...
+  std::string flag;          // --name
+  std::string help;          // one line for --help, ending "(default <default_text>)"
+  std::string default_text;  // the default as README.md's table shows it
 };
 
 // Every setting Config has, in a stable order (for --help and docs).

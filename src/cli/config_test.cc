@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
+
+#include "cli/config_settings.h"
 
 namespace headcount {
 namespace {
@@ -41,15 +44,149 @@ class ConfigTest : public ::testing::Test {
   ConfigSource source_;
 };
 
-TEST_F(ConfigTest, DefaultsAreDocumented) {
+// One row of README.md's configuration table, backticks removed.
+struct ReadmeRow {
+  std::string key, env, flag, default_text;
+};
+
+std::string Trimmed(std::string s) {
+  s.erase(0, s.find_first_not_of(' '));
+  s.erase(s.find_last_not_of(' ') + 1);
+  return s;
+}
+
+// The rows of the table under README.md's "## Configuration" heading.
+std::vector<ReadmeRow> ReadmeConfigTable() {
+  std::ifstream in(std::string(HEADCOUNT_SOURCE_DIR) + "/README.md");
+  EXPECT_TRUE(in.good()) << "README.md not found";
+  std::vector<ReadmeRow> rows;
+  std::string line;
+  bool in_section = false;
+  while (std::getline(in, line)) {
+    if (line.starts_with("## ")) in_section = line == "## Configuration";
+    if (!in_section || !line.starts_with("| `")) continue;
+    std::vector<std::string> cells;
+    std::stringstream cells_in(line.substr(1));
+    for (std::string cell; std::getline(cells_in, cell, '|');) {
+      std::erase(cell, '`');
+      cells.push_back(Trimmed(cell));
+    }
+    if (cells.size() < 5) {
+      ADD_FAILURE() << "README configuration row without 5 columns: " << line;
+      continue;
+    }
+    rows.push_back({cells[0], cells[1], cells[2], cells[3]});
+  }
+  return rows;
+}
+
+TEST_F(ConfigTest, EverySettingIsInTheReadmeTableWithItsDefault) {
+  const std::vector<ReadmeRow> rows = ReadmeConfigTable();
+  ASSERT_FALSE(rows.empty()) << "no configuration table in README.md";
+  for (const SettingSpec& spec : Settings()) {
+    const auto row = std::find_if(rows.begin(), rows.end(),
+                                  [&](const ReadmeRow& r) { return r.key == spec.key; });
+    if (row == rows.end()) {
+      ADD_FAILURE() << spec.key << " is not in README.md's configuration table";
+      continue;
+    }
+    EXPECT_EQ(row->env, spec.env) << spec.key;
+    EXPECT_EQ(row->flag, spec.flag) << spec.key;
+    EXPECT_EQ(row->default_text, spec.default_text) << spec.key;
+  }
+  for (const ReadmeRow& row : rows) {
+    const bool known = std::any_of(Settings().begin(), Settings().end(),
+                                   [&](const SettingSpec& s) { return s.key == row.key; });
+    EXPECT_TRUE(known) << "README.md documents " << row.key << ", which is not a setting";
+  }
+}
+
+TEST_F(ConfigTest, HelpShowsTheDefaultOfTheCode) {
+  // --help prints spec.help; its default is the default Config's value.
+  const auto loaded = LoadConfig(source_);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  for (const auto& setting : config_internal::AllSettings()) {
+    const SettingSpec& spec = setting.spec;
+    EXPECT_TRUE(spec.help.ends_with("(default " + spec.default_text + ")")) << spec.help;
+    const std::string shown = setting.show(Config{});
+    if (shown.empty()) continue;  // unset lists and files, described in words
+    EXPECT_EQ(shown, spec.default_text) << spec.key;
+    EXPECT_EQ(setting.show(*loaded), shown) << spec.key << ": LoadConfig with nothing set";
+  }
+}
+
+TEST_F(ConfigTest, EveryShownValueReadsBack) {
+  for (const auto& setting : config_internal::AllSettings()) {
+    Config config;
+    const std::string shown = setting.show(config);
+    if (shown.empty()) continue;
+    Config read;
+    ASSERT_TRUE(setting.set(read, shown).ok()) << setting.spec.key << " = " << shown;
+    EXPECT_EQ(setting.show(read), shown) << setting.spec.key;
+  }
+}
+
+TEST_F(ConfigTest, DefaultsComeFromTheComponents) {
+  const Config c;
+  EXPECT_EQ(c.listen_address, "127.0.0.1");
+  EXPECT_EQ(c.listen_port, 8080);
+  EXPECT_EQ(c.tick_interval, seconds{60});
+  EXPECT_EQ(c.database, "headcount.db");
+  EXPECT_EQ(c.source, SourceKind::kOrigin);
+  EXPECT_EQ(c.store, StoreKind::kSqlite);
+  const OriginOptions origin;
+  EXPECT_EQ(c.session_idle_timeout, origin.session_idle_timeout);
+  EXPECT_EQ(c.live_timeout, origin.live_timeout);
+  EXPECT_EQ(c.max_sessions_per_client, origin.max_sessions_per_client);
+  const IvsOptions ivs;
+  EXPECT_EQ(c.ivs_metadata_format, ivs.metadata_format);
+  EXPECT_EQ(c.ivs_account_tps, ivs.account_tps);
+  EXPECT_EQ(c.ivs_channel_tps, ivs.channel_tps);
+  EXPECT_EQ(c.ivs_publish_concurrency, ivs.publish_concurrency);
+  EXPECT_EQ(c.retention, PrunerOptions{}.retention);
+}
+
+TEST_F(ConfigTest, SessionKeyFileDefaultsBesideTheDatabaseOrInTheCurrentFolder) {
   auto c = LoadConfig(source_);
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->listen_address, "127.0.0.1");
-  EXPECT_EQ(c->listen_port, 8080);
-  EXPECT_EQ(c->tick_interval, seconds{60});
-  EXPECT_EQ(c->retention, seconds{30 * 86400});
-  EXPECT_EQ(c->session_idle_timeout, seconds{30});
-  EXPECT_EQ(c->database, "headcount.db");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->session_key_file, "headcount.db.session-key");
+
+  source_.flags["store.database"] = "/var/lib/headcount/counts.db";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->session_key_file, "/var/lib/headcount/counts.db.session-key");
+
+  // DynamoDB uses no database file: the key is not named after one.
+  source_.flags["store.kind"] = "dynamodb";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->session_key_file, "headcount.session-key");
+
+  source_.flags["origin.session_key_file"] = "/etc/headcount/key";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->session_key_file, "/etc/headcount/key");
+}
+
+TEST_F(ConfigTest, ChecksBelongToTheirComponents) {
+  // The DynamoDB table name rule (store/dynamo IsValidTableName).
+  source_.flags["dynamodb.table"] = "ab";
+  EXPECT_NE(ErrorOf().find("is not a table name (3-255"), std::string::npos);
+  source_.flags["dynamodb.table"] = std::string(255, 't');
+  EXPECT_TRUE(LoadConfig(source_).ok());
+  source_.flags.clear();
+  // IVS publish concurrency and quotas (ivs_options.h).
+  source_.flags["ivs.publish_concurrency"] = std::to_string(kMaxPublishConcurrency + 1);
+  EXPECT_NE(ErrorOf().find("from 1 to 256"), std::string::npos);
+  source_.flags["ivs.publish_concurrency"] = "2.5";
+  EXPECT_FALSE(LoadConfig(source_).ok());
+  source_.flags.clear();
+  source_.flags["ivs.metadata_format"] = "v2";
+  EXPECT_NE(ErrorOf().find("is not one of v1, seed"), std::string::npos);
+  source_.flags.clear();
+  // No more sessions per client than the origin tracks in all.
+  source_.flags["origin.max_sessions_per_client"] = std::to_string(kMaxSessions + 1);
+  EXPECT_NE(ErrorOf().find("origin.max_sessions_per_client"), std::string::npos);
 }
 
 TEST_F(ConfigTest, FlagsOverrideEnvironmentOverrideFile) {
@@ -154,15 +291,28 @@ account_tps = 100
 )");
   auto c = LoadConfig(source_);
   ASSERT_TRUE(c.ok()) << c.error().message();
-  EXPECT_EQ(c->source, "ivs");
-  EXPECT_EQ(c->store, "dynamodb");
+  EXPECT_EQ(c->source, SourceKind::kIvs);
+  EXPECT_EQ(c->store, StoreKind::kDynamoDb);
   EXPECT_EQ(c->dynamodb_table, "viewers");
   EXPECT_TRUE(c->dynamodb_create_table);
   EXPECT_EQ(c->ivs_channels.size(), 2u);
-  EXPECT_EQ(c->ivs_metadata_format, "seed");
+  EXPECT_EQ(c->ivs_metadata_format, MetadataFormat::kSeed);
   EXPECT_EQ(c->ivs_account_tps, 100);
   env_["HEADCOUNT_IVS_CHANNELS"] = "arn:aws:ivs:us-west-2:1:channel/A, not-an-arn";
   EXPECT_NE(ErrorOf().find("not-an-arn\" is not an IVS channel ARN"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ChannelsOfEveryAwsPartitionPass) {
+  // The rule of core IsIvsChannelArn, which the CDK app's `channels` context
+  // follows too: a China or GovCloud ARN that synthesizes also starts.
+  source_.flags["ivs.channels"] =
+      "arn:aws-cn:ivs:cn-north-1:123456789012:channel/AbCd1234,"
+      "arn:aws-us-gov:ivs:us-gov-west-1:123456789012:channel/EfGh5678";
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->ivs_channels.size(), 2u);
+  source_.flags["ivs.channels"] = "arn:aws-iso:ivs:us-iso-east-1:123456789012:channel/AbCd1234";
+  EXPECT_NE(ErrorOf().find("is not an IVS channel ARN"), std::string::npos);
 }
 
 TEST_F(ConfigTest, ChannelTagFromFileEnvAndFlag) {

@@ -155,11 +155,11 @@ int RunLambda(const Result<Config>& config) {
   aws::CurlTransport transport;
   lambda::RuntimeClient client(api, transport, clock);
   if (!config.ok()) return InitFailed(client, kConfigErrorType, config.error());
-  if (config->source != "ivs") {
+  if (config->source != SourceKind::kIvs) {
     return InitFailed(client, kConfigErrorType,
                       Error::InvalidArgument("tick.source (HEADCOUNT_SOURCE) must be \"ivs\" for "
                                              "`headcount lambda`, not \"" +
-                                             config->source + "\""));
+                                             std::string(SourceKindName(config->source)) + "\""));
   }
   auto pipeline = MakePipeline(*config, clock, /*with_source=*/true, /*read_only_store=*/false);
   if (!pipeline.ok()) {
@@ -172,7 +172,7 @@ int RunLambda(const Result<Config>& config) {
   TickRunner runner(*(*pipeline)->source(), window, *(*pipeline)->publisher(), clock);
   Log({{"level", "info"},
        {"msg", "ready"},
-       {"store", config->store},
+       {"store", StoreKindName(config->store)},
        {"interval_s", config->tick_interval.count()}});
 
   int next_failures = 0;

@@ -35,6 +35,15 @@ void AddSettingFlags(CLI::App* cmd, std::map<std::string, std::string>& values,
   }
 }
 
+// Adds --config to a subcommand, so that `headcount serve --config f.toml`
+// works as `headcount --config f.toml serve` does. Without the environment
+// variable: HEADCOUNT_CONFIG is read by the top-level option, and a flag
+// given here overrides it.
+void AddConfigFlag(CLI::App* cmd, std::string& file) {
+  cmd->add_option("--config", file, "TOML configuration file [env HEADCOUNT_CONFIG]")
+      ->check(CLI::ExistingFile);
+}
+
 // Keeps only the flags the user actually gave.
 std::map<std::string, std::string> GivenFlags(CLI::App* cmd,
                                               const std::map<std::string, std::string>& values) {
@@ -58,7 +67,8 @@ int Main(int argc, char** argv) {
   CLI::App app{kDescription, "headcount"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "headcount 0.1.0");
-  std::string config_file;
+  std::string config_file;      // --config before the subcommand, or HEADCOUNT_CONFIG
+  std::string sub_config_file;  // --config after the subcommand: wins over config_file
   app.add_option("--config", config_file, "TOML configuration file")
       ->envname("HEADCOUNT_CONFIG")
       ->check(CLI::ExistingFile);
@@ -72,6 +82,7 @@ int Main(int argc, char** argv) {
       "--source ivs the ticks read Amazon IVS ListStreams and send PutMetadata, as `headcount\n"
       "tick --source ivs` does (AWS_* variables; no /hls/ routes). Store: --store sqlite\n"
       "(default) or dynamodb.");
+  AddConfigFlag(serve, sub_config_file);
   AddSettingFlags(serve, serve_flags,
                   {"server.listen",
                    "origin.hls_root",
@@ -107,6 +118,7 @@ int Main(int argc, char** argv) {
   tick->add_option("--server", server_url,
                    "base URL of the running server (default: http://<server.listen>)");
   tick->add_option("--timeout", tick_timeout, "give up after this long (default 60s)");
+  AddConfigFlag(tick, sub_config_file);
   AddSettingFlags(tick, tick_flags,
                   {"server.listen", "log.level", "tick.source", "tick.interval", "store.kind",
                    "store.database", "store.retention", "dynamodb.table", "dynamodb.create_table",
@@ -125,6 +137,7 @@ int Main(int argc, char** argv) {
   history->add_option("--since", since, "how far back, e.g. 1h, 24h, 7d (default 1h)");
   history->add_option("--format", history_args.format, "csv or json (default csv)")
       ->check(CLI::IsMember({"csv", "json"}));
+  AddConfigFlag(history, sub_config_file);
   AddSettingFlags(history, history_flags,
                   {"store.kind", "store.database", "dynamodb.table", "tick.interval", "log.level"});
 
@@ -149,8 +162,10 @@ int Main(int argc, char** argv) {
       "lambda",
       "Run as an AWS Lambda custom runtime (the `bootstrap`): one tick per invocation from\n"
       "the Runtime API at AWS_LAMBDA_RUNTIME_API, its report as the response, one JSON log\n"
-      "line per tick on stdout. Settings come from HEADCOUNT_* and AWS_* variables only;\n"
-      "tick.source must be ivs. Bad configuration is reported through init/error.");
+      "line per tick on stdout. Settings come from HEADCOUNT_* and AWS_* variables and the\n"
+      "TOML file of HEADCOUNT_CONFIG (or --config); tick.source must be ivs. Bad\n"
+      "configuration is reported through init/error.");
+  AddConfigFlag(lambda, sub_config_file);
 
   // Set last: a subcommand copies its parent's footer when it is created, and
   // `viewers` takes no settings.
@@ -165,7 +180,11 @@ int Main(int argc, char** argv) {
 
   auto load = [&](CLI::App* cmd, const std::map<std::string, std::string>& values) {
     ConfigSource source;
-    if (!config_file.empty()) source.file = config_file;
+    if (!sub_config_file.empty()) {
+      source.file = sub_config_file;
+    } else if (!config_file.empty()) {
+      source.file = config_file;
+    }
     source.flags = GivenFlags(cmd, values);
     source.getenv = RealGetenv;
     return LoadConfig(source);

@@ -73,7 +73,7 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
   auto parts = std::make_unique<Parts>();
   const aws::Environment env = aws::ProcessEnvironment();
 
-  if (config.store == "sqlite") {
+  if (config.store == StoreKind::kSqlite) {
     SqliteStoreOptions options;
     options.read_only = read_only_store;
     auto store = SqliteStore::Open(config.database, options);
@@ -104,18 +104,16 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
     }
   }
 
-  if (with_source && config.source == "ivs") {
+  if (with_source && config.source == SourceKind::kIvs) {
     IvsOptions options;
     options.channels.insert(config.ivs_channels.begin(), config.ivs_channels.end());
     options.channel_tag_key = config.ivs_tag_key;
     options.channel_tag_value = config.ivs_tag_value;
     options.include_offline = config.ivs_include_offline;
-    auto format = ParseMetadataFormat(config.ivs_metadata_format);
-    if (!format.ok()) return Setting("ivs.metadata_format", format.error());
-    options.metadata_format = *format;
+    options.metadata_format = config.ivs_metadata_format;
     options.account_tps = config.ivs_account_tps;
     options.channel_tps = config.ivs_channel_tps;
-    options.publish_concurrency = static_cast<std::size_t>(config.ivs_publish_concurrency);
+    options.publish_concurrency = config.ivs_publish_concurrency;
     auto ivs = MakeIvsAdapters(options, env, clock);
     if (!ivs.ok()) return Setting("tick.source = ivs", ivs.error());
     parts->ivs = std::move(*ivs);

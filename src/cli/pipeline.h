@@ -24,7 +24,7 @@ class Pipeline {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
-  // Present when config.source is "ivs".
+  // Present when config.source is SourceKind::kIvs.
   virtual Source* source() = 0;
   virtual Publisher* publisher() = 0;
   virtual Store& store() = 0;
@@ -46,7 +46,7 @@ TickReport RunPipelineTick(Pipeline& pipeline, TickRunner& runner, WallTime now,
 
 // Builds the store of config.store (creating the DynamoDB table first when
 // dynamodb.create_table is set) and, when `with_source` and config.source is
-// "ivs", the IVS source and publisher. Errors name the setting or variable
+// SourceKind::kIvs, the IVS source and publisher. Errors name the setting or variable
 // to fix (kInvalidArgument) or say what could not be reached; they never
 // contain a secret.
 Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock& clock,

@@ -75,7 +75,7 @@ TEST(MakePipeline, SqliteStoreAndHistoryAreOneDatabase) {
                     std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
   std::filesystem::create_directories(dir);
   Config config;
-  config.store = "sqlite";
+  config.store = StoreKind::kSqlite;
   config.database = dir / "headcount.db";
   FakeClock clock(*ParseRfc3339("2026-11-25T12:03:00Z"));
   {
@@ -97,7 +97,7 @@ TEST(MakePipeline, SqliteStoreAndHistoryAreOneDatabase) {
 
 TEST(MakePipeline, AnUnopenableDatabaseNamesTheSetting) {
   Config config;
-  config.store = "sqlite";
+  config.store = StoreKind::kSqlite;
   config.database = "/nonexistent-headcount-dir/sub/headcount.db";
   FakeClock clock(*ParseRfc3339("2026-11-25T12:03:00Z"));
   auto pipeline = MakePipeline(config, clock, /*with_source=*/false, /*read_only_store=*/false);

@@ -72,11 +72,7 @@ std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, cons
                   config.hls_root.string());
     return kExitUsage;
   }
-  const std::filesystem::path key_file =
-      config.session_key_file.empty()
-          ? std::filesystem::path(config.database.string() + ".session-key")
-          : config.session_key_file;
-  auto session_key = LoadOrCreateSessionKey(key_file);
+  auto session_key = LoadOrCreateSessionKey(config.session_key_file);
   if (!session_key.ok()) {
     spdlog::error("origin.session_key_file: {}", session_key.error().message());
     return session_key.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
@@ -93,10 +89,10 @@ std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, cons
 
 // What the start-up line says about the source and the store.
 std::string Describe(const Config& config) {
-  std::string out = config.source == "ivs" ? "counting Amazon IVS channels"
-                                           : "HLS root " + config.hls_root.string();
-  out += config.store == "dynamodb" ? ", DynamoDB table " + config.dynamodb_table
-                                    : ", database " + config.database.string();
+  std::string out = config.source == SourceKind::kIvs ? "counting Amazon IVS channels"
+                                                      : "HLS root " + config.hls_root.string();
+  out += config.store == StoreKind::kDynamoDb ? ", DynamoDB table " + config.dynamodb_table
+                                              : ", database " + config.database.string();
   return out;
 }
 
@@ -107,7 +103,7 @@ int RunServe(const Config& config) {
   SignalWatcher signals([&](int signo) { stop_signal.set_value(signo); });
 
   SystemClock clock;
-  const bool ivs = config.source == "ivs";
+  const bool ivs = config.source == SourceKind::kIvs;
   // The same parts as `headcount tick`: the store, and IVS when it is the source.
   auto pipeline = MakePipeline(config, clock, /*with_source=*/ivs, /*read_only_store=*/false);
   if (!pipeline.ok()) {
@@ -124,7 +120,7 @@ int RunServe(const Config& config) {
 
   // DynamoDB expires samples itself (TTL, set per item); SQLite needs pruning.
   std::unique_ptr<Pruner> pruner;
-  if (config.store == "sqlite") {
+  if (config.store == StoreKind::kSqlite) {
     PrunerOptions prune_options;
     prune_options.retention = config.retention;
     prune_options.interval = kPruneInterval;
@@ -166,8 +162,11 @@ int RunServe(const Config& config) {
     return report;
   };
 
+  // The origin's routes are under its prefix; without an origin (IVS),
+  // requests under the prefix it would have get a 404 that says why.
+  const std::string hls_routes = (origin ? origin->url_prefix() : OriginOptions{}.url_prefix) + "/";
   HttpHandler handler = [&](const HttpRequest& req) -> HttpResponse {
-    if (req.path.rfind("/hls/", 0) == 0) {
+    if (req.path.starts_with(hls_routes)) {
       if (origin) return origin->Handle(req);
       return HttpResponse::Error(404,
                                  "no HLS here: this server counts Amazon IVS channels (tick.source "
@@ -185,9 +184,7 @@ int RunServe(const Config& config) {
       const TickReport report = run_tick(clock.Now());
       return HttpResponse::Json(200, report.ToJson());
     }
-    if (req.path.rfind("/api/", 0) == 0 || req.path == "/healthz" || req.path == "/metrics") {
-      return api.Handle(req);
-    }
+    if (Api::Serves(req.path)) return api.Handle(req);
     if (ServesWeb(req.path)) return HandleWeb(req);  // /, /watch/..., /static/...
     return HttpResponse::Error(404, "not found");
   };

@@ -34,11 +34,19 @@ constexpr bool IsValidChannelId(std::string_view id) {
 // The longest channel ARN the IVS model allows.
 inline constexpr std::size_t kMaxChannelArnBytes = 128;
 
+// The AWS partitions an IVS channel ARN may name: the commercial regions,
+// China and GovCloud (US). infra/lib/config.ts accepts the same ones.
+constexpr bool IsAwsPartition(std::string_view partition) {
+  return partition == "aws" || partition == "aws-cn" || partition == "aws-us-gov";
+}
+
 // Whether `arn` has the shape of an IVS channel ARN,
 // arn:<partition>:ivs:<region>:<account>:channel/<id> (the model's pattern,
-// any aws* partition), at most kMaxChannelArnBytes. Such ids (the channel
-// ids of the IVS source) hold ':' and '/': a URL carries them
-// percent-encoded as one path segment.
+// with IsAwsPartition), at most kMaxChannelArnBytes. The one rule for the
+// configuration, the API, `headcount history` and the IVS adapters; the CDK
+// app (infra/lib/config.ts) checks the same, against the same cases
+// (tests/data/ivs-channel-arns.json). Such ids hold ':' and '/': a URL
+// carries them percent-encoded as one path segment.
 constexpr bool IsIvsChannelArn(std::string_view arn) {
   if (arn.size() > kMaxChannelArnBytes) return false;
   const auto all_of = [](std::string_view s, auto ok) {
@@ -66,8 +74,8 @@ constexpr bool IsIvsChannelArn(std::string_view arn) {
   }
   parts[5] = rest;
   constexpr std::string_view kResourcePrefix = "channel/";
-  return parts[0] == "arn" && parts[1].starts_with("aws") && all_of(parts[1], lower_digit_dash) &&
-         parts[2] == "ivs" && all_of(parts[3], lower_digit_dash) && all_of(parts[4], digit) &&
+  return parts[0] == "arn" && IsAwsPartition(parts[1]) && parts[2] == "ivs" &&
+         all_of(parts[3], lower_digit_dash) && all_of(parts[4], digit) &&
          parts[5].starts_with(kResourcePrefix) &&
          all_of(parts[5].substr(kResourcePrefix.size()), id_char);
 }

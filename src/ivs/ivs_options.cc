@@ -37,9 +37,10 @@ Result<MetadataFormat> ParseMetadataFormat(std::string_view text) {
 Status ValidateIvsOptions(const IvsOptions& options) {
   for (const std::string& arn : options.channels) {
     if (!IsIvsChannelArn(arn)) {
-      return Error::InvalidArgument("ivs: channel filter entry \"" + arn +
-                                    "\" is not an IVS channel ARN "
-                                    "(arn:aws:ivs:<region>:<account>:channel/<id>)");
+      return Error::InvalidArgument(
+          "ivs: channel filter entry \"" + arn +
+          "\" is not an IVS channel ARN "
+          "(arn:<aws|aws-cn|aws-us-gov>:ivs:<region>:<account>:channel/<id>)");
     }
   }
   if (options.channel_tag_key.empty() && !options.channel_tag_value.empty()) {

@@ -40,14 +40,17 @@ inline constexpr std::chrono::minutes kMaxPayloadAge{10};
 inline constexpr std::size_t kMaxCachedPlaylists = 4096;
 // The query parameter that carries the session id.
 inline constexpr std::string_view kSessionParameter = "hcs";
+// Default of OriginOptions::live_timeout: ffmpeg rewrites a live playlist
+// every segment (a few seconds), so 30 s without a change is a stopped stream.
+inline constexpr std::chrono::seconds kDefaultLiveTimeout{30};
 
 struct OriginOptions {
   // Where ffmpeg writes, one directory per channel: <hls_root>/<channel>/*.m3u8.
   std::filesystem::path hls_root;
   // A viewer not heard from for this long is no longer counted.
-  std::chrono::seconds session_idle_timeout{30};
+  std::chrono::seconds session_idle_timeout = kDefaultSessionIdleTimeout;
   // A channel is live while one of its .m3u8 files was modified within this.
-  std::chrono::seconds live_timeout{30};
+  std::chrono::seconds live_timeout = kDefaultLiveTimeout;
   // Sessions one client address may hold at once (0 = no limit).
   std::size_t max_sessions_per_client = kDefaultMaxSessionsPerClient;
   // Key that signs session ids; empty = random per process.

@@ -2,7 +2,7 @@
 // bad configuration is refused with exit code 2 and a message naming the key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { cleanup, run, tempDir } from './harness.mjs';
@@ -40,6 +40,69 @@ test('a config file typo exits 2 naming the key', () => {
     assert.match(r.stderr, /store\.retenion .*unknown setting/);
   } finally {
     cleanup(dir);
+  }
+});
+
+test('--config works after the subcommand too, and wins over HEADCOUNT_CONFIG', () => {
+  const dir = tempDir();
+  try {
+    const typo = join(dir, 'typo.toml');
+    writeFileSync(typo, '[store]\nretenion = "7d"\n');
+    const r = run(['serve', '--config', typo]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /store\.retenion \(file .*typo\.toml\): unknown setting/);
+
+    const good = join(dir, 'good.toml');
+    writeFileSync(good, `[store]\ndatabase = "${join(dir, 'from-file.db')}"\n`);
+    const h = run(['history', '--config', good, '--channel', 'demo'], {
+      env: { ...process.env, HEADCOUNT_CONFIG: typo },
+    });
+    assert.equal(h.status, 1, h.stderr); // the file's database, which does not exist
+    assert.match(h.stderr, /from-file\.db/);
+  } finally {
+    cleanup(dir);
+  }
+});
+
+// README.md's configuration table: { flag: { key, env, default } }, backticks removed.
+function readmeSettings() {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Configuration\n'));
+  assert.ok(section, 'README.md has a Configuration section');
+  const rows = {};
+  for (const line of section.split('\n')) {
+    if (!line.startsWith('| `')) continue;
+    const [key, env, flag, def] = line.split('|').slice(1, 5).map((c) => c.replaceAll('`', '').trim());
+    rows[flag] = { key, env, default: def };
+  }
+  return rows;
+}
+
+// The settings `headcount <sub> --help` lists: { flag: { env, default } }.
+function helpSettings(sub) {
+  const r = run([sub, '--help']);
+  assert.equal(r.status, 0);
+  // CLI11 puts a long flag's description on the next line: join them.
+  const lines = r.stdout.replace(/\n {20,}/g, ' ').split('\n');
+  const out = {};
+  for (const line of lines) {
+    const m = line.match(/^\s*(--[\w-]+) \S+\s+.*\(default (.*)\) \[env (HEADCOUNT_\w+)\]$/);
+    if (m && m[3] !== 'HEADCOUNT_CONFIG') out[m[1]] = { env: m[3], default: m[2] };
+  }
+  return out;
+}
+
+test('--help and README.md give every setting the same variable and default', () => {
+  const readme = readmeSettings();
+  assert.ok(Object.keys(readme).length >= 20, 'README.md lists the settings');
+  const serve = helpSettings('serve');
+  assert.deepEqual(Object.keys(serve).sort(), Object.keys(readme).sort(), 'serve takes every setting');
+  for (const sub of ['serve', 'tick', 'history']) {
+    for (const [flag, help] of Object.entries(helpSettings(sub))) {
+      assert.ok(readme[flag], `${sub} ${flag} is in README.md`);
+      assert.equal(help.env, readme[flag].env, `${sub} ${flag}: variable`);
+      assert.equal(help.default, readme[flag].default, `${sub} ${flag}: default`);
+    }
   }
 });
 

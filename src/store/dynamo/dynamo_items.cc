@@ -1,6 +1,7 @@
 // DynamoDB wire format of the samples table. Pure functions: thread-safe.
 #include "store/dynamo/dynamo_items.h"
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -66,6 +67,14 @@ Result<std::int64_t> IntegerAttribute(const nlohmann::json& item, std::string_vi
 }
 
 }  // namespace
+
+bool IsValidTableName(std::string_view name) {
+  if (name.size() < kMinTableNameBytes || name.size() > kMaxTableNameBytes) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
 
 std::optional<std::int64_t> ParseIntegerNumber(std::string_view text) {
   std::size_t i = 0;

@@ -23,6 +23,12 @@ inline constexpr std::string_view kTimeAttribute = "time";            // sort ke
 inline constexpr std::string_view kCountAttribute = "count";          // N
 inline constexpr std::string_view kExpiresAtAttribute = "expiresAt";  // N, the TTL attribute
 
+// DynamoDB's rule for table names: kMinTableNameBytes to kMaxTableNameBytes
+// of [A-Za-z0-9_.-].
+inline constexpr std::size_t kMinTableNameBytes = 3;
+inline constexpr std::size_t kMaxTableNameBytes = 255;
+bool IsValidTableName(std::string_view name);
+
 // DynamoDB's limit on the requests of one BatchWriteItem.
 inline constexpr std::size_t kMaxBatchWriteItems = 25;
 // How much of an offending value an error message quotes.

@@ -19,6 +19,16 @@ json Item(std::string channel, std::int64_t time, std::int64_t count) {
           {"count", {{"N", std::to_string(count)}}}};
 }
 
+TEST(IsValidTableName, FollowsDynamoDbsRule) {
+  EXPECT_TRUE(IsValidTableName("headcount"));
+  EXPECT_TRUE(IsValidTableName("a.b-c_D9"));
+  EXPECT_TRUE(IsValidTableName(std::string(kMaxTableNameBytes, 't')));
+  EXPECT_FALSE(IsValidTableName("ab"));
+  EXPECT_FALSE(IsValidTableName(std::string(kMaxTableNameBytes + 1, 't')));
+  EXPECT_FALSE(IsValidTableName("head count"));
+  EXPECT_FALSE(IsValidTableName("head/count"));
+}
+
 TEST(ParseIntegerNumber, ReadsEveryFormOfAnInteger) {
   EXPECT_EQ(ParseIntegerNumber("0"), 0);
   EXPECT_EQ(ParseIntegerNumber("-0"), 0);

@@ -1,0 +1,411 @@
+// The settings table: parsing, checking and showing each setting. The checks
+// and limits that belong to a component are that component's (IVS channel
+// ARNs from core, tag limits and PutMetadata quotas from ivs, the table name
+// rule from the DynamoDB store, the session limit from the origin).
+#include "cli/config_settings.h"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+#include "core/samples.h"
+#include "core/time_text.h"
+#include "store/dynamo/dynamo_items.h"
+
+namespace headcount::config_internal {
+namespace {
+
+using std::chrono::seconds;
+
+// Bounds of the duration settings.
+constexpr seconds kMinTimeout{1};
+constexpr seconds kMaxTimeout = std::chrono::hours{1};
+constexpr seconds kMinRetention = std::chrono::hours{1};
+constexpr seconds kMaxRetention = std::chrono::days{3660};
+
+// The whole of `text` as a T, or nothing (empty, trailing characters, out of
+// range). No leading '+' or spaces, unlike strtol.
+template <typename T>
+std::optional<T> ParseWhole(const std::string& text) {
+  T value{};
+  const char* const last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(text.data(), last, value);
+  if (text.empty() || ec != std::errc() || end != last) return std::nullopt;
+  return value;
+}
+
+Result<seconds> WholeSeconds(const std::string& text) {
+  auto d = ParseDuration(text);
+  if (!d.ok()) return d.error();
+  if (d->count() % 1000 != 0) return Error::InvalidArgument("must be whole seconds, got " + text);
+  return std::chrono::duration_cast<seconds>(*d);
+}
+
+// WholeSeconds within [min, max]; the error names the range.
+Result<seconds> SecondsBetween(const std::string& text, seconds min, seconds max) {
+  auto s = WholeSeconds(text);
+  if (!s.ok()) return s.error();
+  if (*s < min || *s > max) {
+    return Error::InvalidArgument("must be between " + FormatDuration(min) + " and " +
+                                  FormatDuration(max) + ", got " + text);
+  }
+  return *s;
+}
+
+Result<bool> ParseBool(const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  return Error::InvalidArgument("\"" + v + "\" is not true or false");
+}
+
+Result<double> ParseNumber(const std::string& v, double min, double max) {
+  const auto n = ParseWhole<double>(v);
+  if (!n || !(*n >= min && *n <= max)) {
+    return Error::InvalidArgument("\"" + v + "\" is not a number from " +
+                                  std::to_string(static_cast<long long>(min)) + " to " +
+                                  std::to_string(static_cast<long long>(max)));
+  }
+  return *n;
+}
+
+// "1s to 1h".
+std::string Range(seconds min, seconds max) {
+  return FormatDuration(min) + " to " + FormatDuration(max);
+}
+
+std::string ShowBool(bool b) { return b ? "true" : "false"; }
+
+std::string ShowNumber(double n) {
+  std::ostringstream out;
+  out << n;  // 155, 5, 0.5
+  return out.str();
+}
+
+Status SetListen(Config& c, const std::string& v) {
+  // host:port, [v6]:port, or :port (all interfaces of v4 is "0.0.0.0:port").
+  const auto colon = v.rfind(':');
+  if (colon == std::string::npos) return Error::InvalidArgument("\"" + v + "\" is not host:port");
+  std::string host = v.substr(0, colon);
+  const std::string port = v.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host == "localhost") host = "127.0.0.1";
+  const auto p = ParseWhole<long>(port);
+  if (!p || *p < 0 || *p > 65535) {
+    return Error::InvalidArgument("port \"" + port + "\" is not a number from 0 to 65535");
+  }
+  c.listen_address = host;
+  c.listen_port = static_cast<std::uint16_t>(*p);
+  return {};
+}
+
+std::string ShowListen(const Config& c) {
+  const bool v6 = c.listen_address.find(':') != std::string::npos;
+  const std::string host = v6 ? "[" + c.listen_address + "]" : c.listen_address;
+  return host + ":" + std::to_string(c.listen_port);
+}
+
+Status SetHlsRoot(Config& c, const std::string& v) {
+  if (v.empty()) return Error::InvalidArgument("must not be empty");
+  c.hls_root = v;
+  return {};
+}
+
+Status SetDatabase(Config& c, const std::string& v) {
+  if (v.empty()) return Error::InvalidArgument("must not be empty");
+  c.database = v;
+  return {};
+}
+
+Status SetMaxSessionsPerClient(Config& c, const std::string& v) {
+  // More than the origin tracks in all would be no limit at all.
+  const auto n = ParseWhole<unsigned long long>(v);
+  if (!n || *n > kMaxSessions) {
+    return Error::InvalidArgument("\"" + v + "\" is not a number from 0 (no limit) to " +
+                                  std::to_string(kMaxSessions));
+  }
+  c.max_sessions_per_client = static_cast<std::size_t>(*n);
+  return {};
+}
+
+Status SetSessionKeyFile(Config& c, const std::string& v) {
+  if (v.empty()) return Error::InvalidArgument("must not be empty");
+  c.session_key_file = v;
+  return {};
+}
+
+Status SetIdleTimeout(Config& c, const std::string& v) {
+  auto s = SecondsBetween(v, kMinTimeout, kMaxTimeout);
+  if (!s.ok()) return s.error();
+  c.session_idle_timeout = *s;
+  return {};
+}
+
+Status SetLiveTimeout(Config& c, const std::string& v) {
+  auto s = SecondsBetween(v, kMinTimeout, kMaxTimeout);
+  if (!s.ok()) return s.error();
+  c.live_timeout = *s;
+  return {};
+}
+
+Status SetRetention(Config& c, const std::string& v) {
+  auto s = SecondsBetween(v, kMinRetention, kMaxRetention);
+  if (!s.ok()) return s.error();
+  c.retention = *s;
+  return {};
+}
+
+Status SetTickInterval(Config& c, const std::string& v) {
+  auto s = WholeSeconds(v);
+  if (!s.ok()) return s.error();
+  const auto n = s->count();
+  // Buckets align to the epoch: an interval must tile a minute (1s..60s) or a
+  // day (whole minutes), so every tick lands on :00.
+  const bool tiles_minute = n >= 1 && n <= 60 && 60 % n == 0;
+  const bool tiles_day = n > 60 && n % 60 == 0 && 86400 % n == 0;
+  if (!tiles_minute && !tiles_day) {
+    return Error::InvalidArgument(
+        "must divide a minute (1s, 2s, 3s, 4s, 5s, 6s, 10s, 12s, 15s, 20s, 30s, 1m) or a day in "
+        "whole minutes (2m, 5m, 1h, ...), got " +
+        v);
+  }
+  c.tick_interval = *s;
+  return {};
+}
+
+Status SetLogLevel(Config& c, const std::string& v) {
+  for (const char* level : {"trace", "debug", "info", "warn", "error", "off"}) {
+    if (v == level) {
+      c.log_level = v;
+      return {};
+    }
+  }
+  return Error::InvalidArgument("\"" + v + "\" is not one of trace, debug, info, warn, error, off");
+}
+
+Status SetSource(Config& c, const std::string& v) {
+  for (const SourceKind kind : {SourceKind::kOrigin, SourceKind::kIvs}) {
+    if (v == SourceKindName(kind)) {
+      c.source = kind;
+      return {};
+    }
+  }
+  return Error::InvalidArgument("\"" + v + "\" is not origin or ivs");
+}
+
+Status SetStore(Config& c, const std::string& v) {
+  for (const StoreKind kind : {StoreKind::kSqlite, StoreKind::kDynamoDb}) {
+    if (v == StoreKindName(kind)) {
+      c.store = kind;
+      return {};
+    }
+  }
+  return Error::InvalidArgument("\"" + v + "\" is not sqlite or dynamodb");
+}
+
+Status SetDynamoTable(Config& c, const std::string& v) {
+  if (!dynamo::IsValidTableName(v)) {
+    return Error::InvalidArgument(
+        "\"" + v.substr(0, dynamo::kMaxTableNameBytes) + "\" is not a table name (" +
+        std::to_string(dynamo::kMinTableNameBytes) + "-" +
+        std::to_string(dynamo::kMaxTableNameBytes) + " of A-Z a-z 0-9 _ . -)");
+  }
+  c.dynamodb_table = v;
+  return {};
+}
+
+Status SetDynamoCreateTable(Config& c, const std::string& v) {
+  auto b = ParseBool(v);
+  if (!b.ok()) return b.error();
+  c.dynamodb_create_table = *b;
+  return {};
+}
+
+Status SetIvsChannels(Config& c, const std::string& v) {
+  c.ivs_channels.clear();
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    const std::size_t comma = std::min(v.find(',', start), v.size());
+    std::string arn = v.substr(start, comma - start);
+    while (!arn.empty() && arn.front() == ' ') arn.erase(0, 1);
+    while (!arn.empty() && arn.back() == ' ') arn.pop_back();
+    if (!arn.empty()) {
+      if (!IsIvsChannelArn(arn)) {
+        return Error::InvalidArgument(
+            "\"" + arn.substr(0, kMaxChannelArnBytes) +
+            "\" is not an IVS channel ARN "
+            "(arn:<aws|aws-cn|aws-us-gov>:ivs:<region>:<account>:channel/<id>)");
+      }
+      c.ivs_channels.push_back(arn);
+    }
+    start = comma + 1;
+  }
+  return {};
+}
+
+std::string ShowIvsChannels(const Config& c) {
+  std::string out;
+  for (const auto& arn : c.ivs_channels) out += (out.empty() ? "" : ",") + arn;
+  return out;
+}
+
+Status SetIvsChannelTag(Config& c, const std::string& v) {
+  if (v.empty()) {  // no filter
+    c.ivs_tag_key.clear();
+    c.ivs_tag_value.clear();
+    return {};
+  }
+  const std::size_t eq = v.find('=');
+  const std::string key = v.substr(0, eq);
+  const std::string value = eq == std::string::npos ? "" : v.substr(eq + 1);
+  const bool control = std::any_of(v.begin(), v.end(), [](char ch) {
+    return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+  });
+  if (eq == std::string::npos || key.empty() || key.size() > kMaxTagKeyBytes ||
+      value.size() > kMaxTagValueBytes || control) {
+    return Error::InvalidArgument(
+        "\"" + v.substr(0, kMaxTagKeyBytes) + "\" is not key=value (a tag key of 1-" +
+        std::to_string(kMaxTagKeyBytes) + " characters, a value of at most " +
+        std::to_string(kMaxTagValueBytes) + ", no control characters)");
+  }
+  c.ivs_tag_key = key;
+  c.ivs_tag_value = value;
+  return {};
+}
+
+std::string ShowIvsChannelTag(const Config& c) {
+  return c.ivs_tag_key.empty() ? "" : c.ivs_tag_key + "=" + c.ivs_tag_value;
+}
+
+Status SetIvsIncludeOffline(Config& c, const std::string& v) {
+  auto b = ParseBool(v);
+  if (!b.ok()) return b.error();
+  c.ivs_include_offline = *b;
+  return {};
+}
+
+Status SetIvsMetadataFormat(Config& c, const std::string& v) {
+  auto format = ParseMetadataFormat(v);
+  if (!format.ok()) return format.error();
+  c.ivs_metadata_format = *format;
+  return {};
+}
+
+Status SetIvsAccountTps(Config& c, const std::string& v) {
+  auto n = ParseNumber(v, 0, kMaxTps);
+  if (!n.ok()) return n.error();
+  c.ivs_account_tps = *n;
+  return {};
+}
+
+Status SetIvsChannelTps(Config& c, const std::string& v) {
+  auto n = ParseNumber(v, 0, kMaxTps);
+  if (!n.ok()) return n.error();
+  c.ivs_channel_tps = *n;
+  return {};
+}
+
+Status SetIvsConcurrency(Config& c, const std::string& v) {
+  const auto n = ParseWhole<unsigned long long>(v);
+  if (!n || *n < 1 || *n > kMaxPublishConcurrency) {
+    return Error::InvalidArgument("\"" + v + "\" is not a whole number from 1 to " +
+                                  std::to_string(kMaxPublishConcurrency));
+  }
+  c.ivs_publish_concurrency = static_cast<std::size_t>(*n);
+  return {};
+}
+
+// A table row: the help line is `description` followed by the default, which
+// is the value of a default Config as `show` writes it or, when that is
+// empty, `empty_default`.
+Setting Row(std::string key, std::string env, std::string flag, const std::string& description,
+            Status (*set)(Config&, const std::string&), std::string (*show)(const Config&),
+            const std::string& empty_default = "") {
+  std::string shown = show(Config{});
+  if (shown.empty()) shown = empty_default;
+  return Setting{.spec = {.key = std::move(key),
+                          .env = std::move(env),
+                          .flag = std::move(flag),
+                          .help = description + " (default " + shown + ")",
+                          .default_text = shown},
+                 .set = set,
+                 .show = show};
+}
+
+}  // namespace
+
+const std::vector<Setting>& AllSettings() {
+  static const std::vector<Setting> kSettings = {
+      Row("server.listen", "HEADCOUNT_LISTEN", "--listen", "address:port to serve HTTP on",
+          SetListen, ShowListen),
+      Row("origin.hls_root", "HEADCOUNT_HLS_ROOT", "--hls-root",
+          "folder with one sub-folder of HLS playlists and segments per channel", SetHlsRoot,
+          [](const Config& c) { return c.hls_root.string(); }),
+      Row("origin.session_idle_timeout", "HEADCOUNT_SESSION_IDLE_TIMEOUT", "--session-idle-timeout",
+          "a viewer with no request for this long has left, " + Range(kMinTimeout, kMaxTimeout),
+          SetIdleTimeout, [](const Config& c) { return FormatDuration(c.session_idle_timeout); }),
+      Row("origin.live_timeout", "HEADCOUNT_LIVE_TIMEOUT", "--live-timeout",
+          "a channel is live while one of its playlists changed within this, " +
+              Range(kMinTimeout, kMaxTimeout),
+          SetLiveTimeout, [](const Config& c) { return FormatDuration(c.live_timeout); }),
+      Row("origin.max_sessions_per_client", "HEADCOUNT_MAX_SESSIONS_PER_CLIENT",
+          "--max-sessions-per-client", "viewer sessions one client address may hold, 0 = no limit",
+          SetMaxSessionsPerClient,
+          [](const Config& c) { return std::to_string(c.max_sessions_per_client); }),
+      Row(
+          "origin.session_key_file", "HEADCOUNT_SESSION_KEY_FILE", "--session-key-file",
+          "key signing viewer-session ids, created mode 0600 if missing", SetSessionKeyFile,
+          [](const Config& c) { return c.session_key_file.string(); },
+          "<database>.session-key, or " + std::string(kDynamoSessionKeyFile) +
+              " with store.kind dynamodb"),
+      Row("store.database", "HEADCOUNT_DATABASE", "--database", "SQLite database file", SetDatabase,
+          [](const Config& c) { return c.database.string(); }),
+      Row("store.retention", "HEADCOUNT_RETENTION", "--retention",
+          "how long samples are kept, " + Range(kMinRetention, kMaxRetention) + " and at least " +
+              std::to_string(kWindowBuckets) + " tick intervals",
+          SetRetention, [](const Config& c) { return FormatDuration(c.retention); }),
+      Row("tick.interval", "HEADCOUNT_TICK_INTERVAL", "--tick-interval",
+          "tick period and bucket length: divides a minute, or a day in whole minutes",
+          SetTickInterval, [](const Config& c) { return FormatDuration(c.tick_interval); }),
+      Row("log.level", "HEADCOUNT_LOG_LEVEL", "--log-level",
+          "trace, debug, info, warn, error or off", SetLogLevel,
+          [](const Config& c) { return c.log_level; }),
+      Row("tick.source", "HEADCOUNT_SOURCE", "--source",
+          "where counts come from: origin (the built-in HLS origin) or ivs (Amazon IVS)", SetSource,
+          [](const Config& c) { return std::string(SourceKindName(c.source)); }),
+      Row("store.kind", "HEADCOUNT_STORE", "--store", "sqlite or dynamodb", SetStore,
+          [](const Config& c) { return std::string(StoreKindName(c.store)); }),
+      Row("dynamodb.table", "HEADCOUNT_DYNAMODB_TABLE", "--table", "DynamoDB table", SetDynamoTable,
+          [](const Config& c) { return c.dynamodb_table; }),
+      Row("dynamodb.create_table", "HEADCOUNT_DYNAMODB_CREATE_TABLE", "--create-table",
+          "create the table if it is missing, true or false (for local development)",
+          SetDynamoCreateTable, [](const Config& c) { return ShowBool(c.dynamodb_create_table); }),
+      Row("ivs.channels", "HEADCOUNT_IVS_CHANNELS", "--ivs-channels",
+          "IVS channel ARNs to count, comma-separated", SetIvsChannels, ShowIvsChannels,
+          "every channel"),
+      Row("ivs.channel_tag", "HEADCOUNT_IVS_CHANNEL_TAG", "--ivs-channel-tag",
+          "count only channels with this tag, key=value (read with ListChannels)", SetIvsChannelTag,
+          ShowIvsChannelTag, "none"),
+      Row("ivs.include_offline", "HEADCOUNT_IVS_INCLUDE_OFFLINE", "--ivs-include-offline",
+          "also record channels that are not live, with 0 viewers: true or false",
+          SetIvsIncludeOffline, [](const Config& c) { return ShowBool(c.ivs_include_offline); }),
+      Row("ivs.metadata_format", "HEADCOUNT_IVS_METADATA_FORMAT", "--metadata-format",
+          "v1 (JSON, docs/metadata.md) or seed (\"12,10,9,9,7\", newest first)",
+          SetIvsMetadataFormat,
+          [](const Config& c) { return std::string(MetadataFormatName(c.ivs_metadata_format)); }),
+      Row("ivs.account_tps", "HEADCOUNT_IVS_ACCOUNT_TPS", "--ivs-account-tps",
+          "PutMetadata calls per second for the account, 0 = no limit", SetIvsAccountTps,
+          [](const Config& c) { return ShowNumber(c.ivs_account_tps); }),
+      Row("ivs.channel_tps", "HEADCOUNT_IVS_CHANNEL_TPS", "--ivs-channel-tps",
+          "PutMetadata calls per second per channel, 0 = no limit", SetIvsChannelTps,
+          [](const Config& c) { return ShowNumber(c.ivs_channel_tps); }),
+      Row("ivs.publish_concurrency", "HEADCOUNT_IVS_PUBLISH_CONCURRENCY", "--ivs-concurrency",
+          "PutMetadata calls in flight at once, 1 to " + std::to_string(kMaxPublishConcurrency),
+          SetIvsConcurrency,
+          [](const Config& c) { return std::to_string(c.ivs_publish_concurrency); }),
+  };
+  return kSettings;
+}
+
+}  // namespace headcount::config_internal
