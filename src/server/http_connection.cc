@@ -1,12 +1,14 @@
 // HttpServer's connections (see http_connection.h): one Session per
 // connection reads requests with Beast's parser, in place from its buffer,
 // hands each to the handler and sends the answer with the ResponseWriter.
-// Everything of a session runs on its connection's I/O thread.
+// Everything of a session runs on its connection's I/O thread; only its
+// ResponseSlot is reached from other threads (a handler answering later).
 #include "server/http_connection.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -54,6 +56,72 @@ std::string LowerCase(std::string_view s) {
   return out;
 }
 
+class Session;
+class ResponseSlot;
+
+// The ResponseSlot whose handler runs on this thread now, if any (see
+// ResponseSlot::InlineScope).
+thread_local const ResponseSlot* answering_inline = nullptr;
+
+// A connection's end of the HttpResponders it hands to the handler, one per
+// request: takes each request's response once, from whatever thread
+// answers. An answer given while the handler runs, on its thread, is kept
+// for the session to send when the handler returns (no thread hop, no
+// allocation); a later one is posted to the connection's I/O context through
+// the server's ResponseGate. Shared with the responders, so one may outlive
+// its connection and the server: its answer is then dropped. Thread-safe
+// where noted; the rest is for the connection's I/O thread.
+class ResponseSlot final : public HttpResponder::Sink {
+ public:
+  ResponseSlot(std::weak_ptr<Session> session, Executor executor,
+               std::shared_ptr<ResponseGate> gate)
+      : session_(std::move(session)), executor_(std::move(executor)), gate_(std::move(gate)) {}
+
+  // Opens the next request of the connection for an answer; its ticket.
+  std::uint64_t Open() {
+    open_ticket_.store(++last_ticket_);
+    return last_ticket_;
+  }
+  // No answer is taken any more (the connection is going away).
+  void Close() { open_ticket_.store(0); }
+  // The right to answer `ticket`: true for the first caller (the handler's
+  // responder, the response timer, the exception handler), false after.
+  // Any thread.
+  bool Claim(std::uint64_t ticket) {
+    std::uint64_t expected = ticket;
+    return ticket != 0 && open_ticket_.compare_exchange_strong(expected, 0);
+  }
+
+  // HttpResponder::Sink; any thread.
+  void Complete(std::uint64_t ticket, HttpResponse response) override;
+
+  // While one lives, an answer given on this thread is kept for
+  // TakeImmediate instead of being posted. Around the handler call.
+  class InlineScope {
+   public:
+    explicit InlineScope(const ResponseSlot& slot) : previous_(answering_inline) {
+      answering_inline = &slot;
+    }
+    ~InlineScope() { answering_inline = previous_; }
+    InlineScope(const InlineScope&) = delete;
+    InlineScope& operator=(const InlineScope&) = delete;
+
+   private:
+    const ResponseSlot* const previous_;
+  };
+
+  // The answer given inside the InlineScope, if any.
+  std::optional<HttpResponse> TakeImmediate() { return std::exchange(immediate_, std::nullopt); }
+
+ private:
+  const std::weak_ptr<Session> session_;
+  const Executor executor_;
+  const std::shared_ptr<ResponseGate> gate_;
+  std::atomic<std::uint64_t> open_ticket_{0};  // 0: none; any thread
+  std::uint64_t last_ticket_ = 0;
+  std::optional<HttpResponse> immediate_;
+};
+
 // One connection: reads a request, answers it, and repeats while keep-alive
 // holds. Every step runs on the connection's I/O thread; only one operation is
 // outstanding at a time, so members need no lock.
@@ -62,17 +130,22 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(Socket&& socket, ServerContext& context, std::string client)
       : stream_(std::move(socket)),
         write_timer_(stream_.get_executor()),
+        response_timer_(stream_.get_executor()),
         context_(context),
         options_(context.options),
         client_(std::move(client)),
         buffer_(options_.max_header_bytes + options_.max_body_bytes + kReadChunkBytes) {}
 
-  ~Session() { context_.counter.Release(client_); }
+  ~Session() {
+    if (slot_) slot_->Close();  // a handler answering later finds nobody
+    context_.counter.Release(client_);
+  }
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   void Run() {
+    slot_ = std::make_shared<ResponseSlot>(weak_from_this(), stream_.get_executor(), context_.gate);
     // The response writer calls sendmsg/sendfile itself and waits for the
     // socket only when they would block.
     beast::error_code ec;
@@ -85,7 +158,22 @@ class Session : public std::enable_shared_from_this<Session> {
                   [self = shared_from_this()] { self->StartRequest(/*first=*/true); });
   }
 
+  // The answer to request `ticket`, which the handler gave later (its
+  // ResponseSlot claimed it and posted it here).
+  void OnLateResponse(std::uint64_t ticket, HttpResponse response) {
+    if (ticket != ticket_ || !awaiting_) return;
+    response_timer_.cancel();
+    SendAwaited(std::move(response));
+  }
+
  private:
+  // How a request that is answered later is to be answered.
+  struct Awaited {
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool head = false;
+  };
+
   // Starts reading the next request with a fresh parser and limits. The
   // first request of a connection must arrive within read_timeout; on a
   // kept-alive connection the client may stay idle up to idle_timeout before
@@ -182,7 +270,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = message.keep_alive();
     const bool head = message.method() == http::verb::head;
 
-    HttpResponse response;
+    std::optional<HttpResponse> response;
     auto parsed = ParseTarget(target);
     if (!parsed.ok()) {
       response = HttpResponse::Error(400, parsed.error().message());
@@ -200,18 +288,52 @@ class Session : public std::enable_shared_from_this<Session> {
       request.client_address = client_;
       request.body = std::move(message.body());
       exchange_.path = request.path;
-      try {
-        response = context_.handler(request);
-      } catch (const std::exception& e) {
-        spdlog::error("http: handler failed on {} {}: {}", exchange_.method, log_path_, e.what());
-        response = HttpResponse::Error(500, "internal error");
-      } catch (...) {
-        spdlog::error("http: handler failed on {} {}: unknown exception", exchange_.method,
-                      log_path_);
-        response = HttpResponse::Error(500, "internal error");
-      }
+      response = CallHandler(request);
     }
-    Send(BuildMessage(std::move(response), message.version(), keep_alive, head), keep_alive);
+    if (!response) return AwaitResponse({message.version(), keep_alive, head});
+    Send(BuildMessage(std::move(*response), message.version(), keep_alive, head), keep_alive);
+  }
+
+  // Calls the handler with a responder for this request: its response if
+  // it answered before returning (500 if it threw), nullopt if it will
+  // answer later.
+  std::optional<HttpResponse> CallHandler(const HttpRequest& request) {
+    ticket_ = slot_->Open();
+    const ResponseSlot::InlineScope answers_here(*slot_);
+    try {
+      context_.handler(request, HttpResponder(slot_, ticket_));
+    } catch (const std::exception& e) {
+      spdlog::error("http: handler failed on {} {}: {}", exchange_.method, log_path_, e.what());
+      if (slot_->Claim(ticket_)) return HttpResponse::Error(500, "internal error");
+    } catch (...) {
+      spdlog::error("http: handler failed on {} {}: unknown exception", exchange_.method,
+                    log_path_);
+      if (slot_->Claim(ticket_)) return HttpResponse::Error(500, "internal error");
+    }
+    return slot_->TakeImmediate();
+  }
+
+  // Waits for the handler's later answer, up to response_timeout; the timer
+  // also keeps the session alive meanwhile (nothing else is pending on the
+  // connection: the next pipelined request is read after this answer).
+  void AwaitResponse(Awaited awaited) {
+    awaiting_ = awaited;
+    response_timer_.expires_after(options_.response_timeout);
+    response_timer_.async_wait([self = shared_from_this(), ticket = ticket_](beast::error_code ec) {
+      // Cancelled: the answer came. Not claimed: it is on its way here.
+      if (ec || !self->slot_->Claim(ticket)) return;
+      spdlog::warn("http: no answer to {} {} from {} within {} s, answering 503",
+                   self->exchange_.method, self->log_path_, self->client_,
+                   self->options_.response_timeout.count());
+      self->SendAwaited(HttpResponse::Error(503, "the server took too long to answer"));
+    });
+  }
+
+  void SendAwaited(HttpResponse response) {
+    const Awaited awaited = *awaiting_;
+    awaiting_.reset();
+    Send(BuildMessage(std::move(response), awaited.version, awaited.keep_alive, awaited.head),
+         awaited.keep_alive);
   }
 
   // Answers a request the server refuses itself, then closes the connection.
@@ -343,6 +465,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Stream stream_;
   Timer write_timer_;
+  Timer response_timer_;  // while a request waits for its handler's answer
   ServerContext& context_;
   const HttpServerOptions& options_;
   const std::string client_;
@@ -353,6 +476,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reading_started_ = false;
   bool read_deadline_set_ = false;  // read_timeout counts for this request
   // The exchange in flight (one at a time).
+  std::shared_ptr<ResponseSlot> slot_;  // made once, in Run()
+  std::uint64_t ticket_ = 0;            // of the request being answered
+  std::optional<Awaited> awaiting_;     // set while its handler answers later
   HttpExchange exchange_;
   std::string log_path_;  // raw path, no query, for the access log
   SteadyClock::time_point started_;
@@ -366,6 +492,25 @@ class Session : public std::enable_shared_from_this<Session> {
   // Requests started from inside the handling of an earlier one (FinishWrite).
   int nested_requests_ = 0;
 };
+
+void ResponseSlot::Complete(std::uint64_t ticket, HttpResponse response) {
+  if (!Claim(ticket)) return;  // answered already, timed out, or the connection is gone
+  if (answering_inline == this) {
+    immediate_ = std::move(response);
+    return;
+  }
+  // The session is looked up under the gate's lock, while its I/O context
+  // is sure to be alive; the posted handler then holds it until it runs, or
+  // until Stop destroys the context (and the handler with it).
+  gate_->RunWhileOpen([&] {
+    std::shared_ptr<Session> session = session_.lock();
+    if (!session) return;  // the connection is gone: dropped
+    net::post(executor_,
+              [session = std::move(session), ticket, response = std::move(response)]() mutable {
+                session->OnLateResponse(ticket, std::move(response));
+              });
+  });
+}
 
 }  // namespace
 

@@ -9,8 +9,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "server/http.h"
 #include "server/http_server.h"
@@ -41,13 +43,43 @@ class ConnectionCounter {
   std::map<std::string, std::size_t> per_client_;
 };
 
+// Lets a response that a handler completes later, on any thread, be posted
+// to its connection's I/O context while the server runs. HttpServer::Stop
+// closes the gate before it stops and destroys the contexts, so nothing is
+// ever posted to a context that is gone; a response completed after that is
+// dropped. Shared with every responder, so it outlives the server if they
+// do. Thread-safe.
+class ResponseGate {
+ public:
+  // Runs `fn` under the gate's lock if the gate is still open (then the I/O
+  // contexts are alive, and stay so until `fn` returns: `fn` may post to
+  // them); false, without running it, once the gate is closed.
+  template <typename F>
+  bool RunWhileOpen(F&& fn) {
+    std::lock_guard lock(mu_);
+    if (closed_) return false;
+    std::forward<F>(fn)();
+    return true;
+  }
+  // Closes the gate; waits for a RunWhileOpen in progress.
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+
+ private:
+  std::mutex mu_;
+  bool closed_ = false;  // guarded by mu_
+};
+
 // What every connection shares; owned by the running HttpServer, outlives
-// its connections.
+// its connections (but not necessarily their responders: see gate).
 struct ServerContext {
   HttpServerOptions options;
-  HttpHandler handler;
+  AsyncHttpHandler handler;
   HttpObserver observer;
   ConnectionCounter counter;
+  std::shared_ptr<ResponseGate> gate = std::make_shared<ResponseGate>();
 };
 
 // Serves `socket`, a connection from `client` (its address) that holds one

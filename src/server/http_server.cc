@@ -123,7 +123,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
 // Stop() destroys the io_contexts (and with them every pending handler,
 // session and socket) before the context the sessions use.
 struct HttpServer::Impl {
-  Impl(const HttpServerOptions& options, const HttpHandler& handler, const HttpObserver& observer)
+  Impl(const HttpServerOptions& options, const AsyncHttpHandler& handler,
+       const HttpObserver& observer)
       : context{options, handler, observer,
                 ConnectionCounter(options.max_connections, options.max_connections_per_client)} {}
 
@@ -135,8 +136,18 @@ struct HttpServer::Impl {
   std::vector<std::thread> threads;
 };
 
-HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, HttpObserver observer)
+HttpServer::HttpServer(HttpServerOptions options, AsyncHttpHandler handler, HttpObserver observer)
     : options_(std::move(options)), handler_(std::move(handler)), observer_(std::move(observer)) {}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, HttpObserver observer)
+    : HttpServer(std::move(options), AnswerAtOnce(std::move(handler)), std::move(observer)) {}
+
+AsyncHttpHandler HttpServer::AnswerAtOnce(HttpHandler handler) {
+  if (!handler) return {};
+  return [handler = std::move(handler)](const HttpRequest& request, HttpResponder respond) {
+    respond.Respond(handler(request));
+  };
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -210,6 +221,9 @@ Status HttpServer::Start() {
 void HttpServer::Stop() {
   std::lock_guard lock(mu_);
   if (!impl_) return;
+  // From here on, answers that handlers give later are dropped, not posted
+  // to the contexts about to go away.
+  impl_->context.gate->Close();
   impl_->work.clear();
   for (const auto& ioc : impl_->contexts) ioc->stop();
   for (std::thread& t : impl_->threads) t.join();
