@@ -6,6 +6,7 @@
 // API and the pages. Single-threaded wiring; the parts say what they allow.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include "server/http_server.h"
 #include "server/live_state.h"
 #include "server/metrics.h"
+#include "server/worker_pool.h"
 #include "store/sqlite/pruner.h"
 #include "web/web.h"
 
@@ -138,7 +140,12 @@ int RunServe(const Config& config) {
   if (origin) metrics.SetSessionsCallback([&] { return origin->ActiveSessions(clock.Now()); });
   ApiOptions api_options;
   api_options.bucket_length = config.tick_interval;
-  Api api(live, parts.history(), metrics, clock, api_options);
+  // Store queries and ticks block: they run here, never on the I/O threads.
+  // A thread per history query the Api allows, and one for a POST /api/tick.
+  WorkerPoolOptions worker_options;
+  worker_options.threads = api_options.max_history_queries + 1;
+  WorkerPool workers(worker_options);
+  Api api(live, parts.history(), metrics, clock, workers, api_options);
   Source& source = origin ? static_cast<Source&>(*origin) : *parts.source();
   Publisher& publisher = origin ? static_cast<Publisher&>(*origin) : *parts.publisher();
   // Ticks read the window back from what this process wrote, once it has
@@ -162,36 +169,45 @@ int RunServe(const Config& config) {
     return report;
   };
 
-  // The origin's routes are under its prefix; without an origin (IVS),
-  // requests under the prefix it would have get a 404 that says why.
+  // Everything answers at once on the I/O thread but history queries (the
+  // Api sends them to `workers`) and asked-for ticks (which wait for a
+  // running tick, then run one). The origin's routes are under its prefix;
+  // without an origin (IVS), requests under the prefix it would have get a
+  // 404 that says why.
   const std::string hls_routes = (origin ? origin->url_prefix() : OriginOptions{}.url_prefix) + "/";
-  HttpHandler handler = [&](const HttpRequest& req) -> HttpResponse {
+  AsyncHttpHandler handler = [&](const HttpRequest& req, HttpResponder respond) {
     if (req.path.starts_with(hls_routes)) {
-      if (origin) return origin->Handle(req);
-      return HttpResponse::Error(404,
-                                 "no HLS here: this server counts Amazon IVS channels (tick.source "
-                                 "= ivs); play them from their IVS playback URL");
+      if (origin) return respond.Respond(origin->Handle(req));
+      return respond.Respond(
+          HttpResponse::Error(404,
+                              "no HLS here: this server counts Amazon IVS channels (tick.source "
+                              "= ivs); play them from their IVS playback URL"));
     }
     if (req.path == "/api/tick") {
       if (req.method != "POST") {
         HttpResponse r = HttpResponse::Error(405, "use POST");
         r.headers.emplace_back("Allow", "POST");
-        return r;
+        return respond.Respond(std::move(r));
       }
       if (!IsLoopbackAddress(req.client_address)) {
-        return HttpResponse::Error(403, "ticks can only be asked for from this machine");
+        return respond.Respond(
+            HttpResponse::Error(403, "ticks can only be asked for from this machine"));
       }
-      const TickReport report = run_tick(clock.Now());
-      return HttpResponse::Json(200, report.ToJson());
+      return workers.Submit(std::move(respond), [&] {
+        return HttpResponse::Json(200, run_tick(clock.Now()).ToJson());
+      });
     }
-    if (Api::Serves(req.path)) return api.Handle(req);
-    if (ServesWeb(req.path)) return HandleWeb(req);  // /, /watch/..., /static/...
-    return HttpResponse::Error(404, "not found");
+    if (Api::Serves(req.path)) return api.Handle(req, std::move(respond));
+    if (ServesWeb(req.path)) return respond.Respond(HandleWeb(req));  // /, /watch/..., /static/...
+    respond.Respond(HttpResponse::Error(404, "not found"));
   };
 
   HttpServerOptions server_options;
   server_options.address = config.listen_address;
   server_options.port = config.listen_port;
+  // An asked-for tick may wait for the running one, then run its own.
+  server_options.response_timeout =
+      std::max<std::chrono::seconds>(kDefaultResponseTimeout, 2 * config.tick_interval);
   HttpServer server(server_options, handler, [&](const HttpExchange& x) {
     metrics.CountRequest(ClassifyRoute(x.path), x.status);
   });
@@ -212,6 +228,7 @@ int RunServe(const Config& config) {
   scheduler.Stop();
   ticker.join();
   server.Stop();
+  workers.Stop();  // waits for an asked-for tick; answers nobody (the server is stopped)
   if (pruner) pruner->Stop();
   spdlog::info("stopped");
   return kExitOk;

@@ -1,5 +1,6 @@
-// Api (see api.h). Holds no state of its own; thread-safety is that of its
-// LiveState (safe), Metrics (safe) and HistoryReader.
+// Api (see api.h). Its only state is the count of history queries in
+// flight (atomic); thread-safety is otherwise that of its LiveState (safe),
+// Metrics (safe), WorkerPool (safe) and HistoryReader.
 #include "server/api.h"
 
 #include <spdlog/spdlog.h>
@@ -111,30 +112,38 @@ bool AcceptPrefersCsv(std::string_view accept) {
 }
 
 Api::Api(LiveState& live, HistoryReader& history, Metrics& metrics, const Clock& clock,
-         ApiOptions options)
-    : live_(live), history_(history), metrics_(metrics), clock_(clock), options_(options) {}
+         WorkerPool& pool, ApiOptions options)
+    : live_(live),
+      history_(history),
+      metrics_(metrics),
+      clock_(clock),
+      pool_(pool),
+      options_(options),
+      history_queries_(options.max_history_queries) {}
 
 bool Api::Serves(std::string_view path) {
   return path == "/api" || path.starts_with("/api/") || path == "/healthz" || path == "/metrics";
 }
 
-HttpResponse Api::Handle(const HttpRequest& request) {
+void Api::Handle(const HttpRequest& request, HttpResponder respond) {
   const std::string_view path = request.path;
   const std::optional<std::string_view> history_channel = RawHistorySegment(request);
   const bool known = path == kChannelsPath || path == "/healthz" || path == "/metrics" ||
                      history_channel.has_value();
-  if (!known) return NoStore(HttpResponse::Error(404, "not found"));
-  if (request.method != "GET" && request.method != "HEAD") return MethodNotAllowed();
+  if (!known) return respond.Respond(NoStore(HttpResponse::Error(404, "not found")));
+  if (request.method != "GET" && request.method != "HEAD") {
+    return respond.Respond(MethodNotAllowed());
+  }
 
-  if (path == "/healthz") return Health();
+  if (path == "/healthz") return respond.Respond(Health());
   if (path == "/metrics") {
     HttpResponse response;
     response.content_type = std::string(Metrics::kContentType);
     response.body = metrics_.Render();
-    return NoStore(std::move(response));
+    return respond.Respond(NoStore(std::move(response)));
   }
-  if (path == kChannelsPath) return Channels();
-  return History(*history_channel, request);
+  if (path == kChannelsPath) return respond.Respond(Channels());
+  History(*history_channel, request, std::move(respond));
 }
 
 HttpResponse Api::Health() const {
@@ -178,39 +187,56 @@ HttpResponse Api::Channels() const {
       HttpResponse::Json(200, body.dump(-1, ' ', false, json::error_handler_t::replace)));
 }
 
-HttpResponse Api::History(std::string_view raw_channel, const HttpRequest& request) {
+void Api::History(std::string_view raw_channel, const HttpRequest& request, HttpResponder respond) {
   auto decoded = PercentDecode(raw_channel);
   if (!decoded.ok() || !IsChannelIdOrArn(*decoded)) {
-    return NoStore(HttpResponse::Error(
+    return respond.Respond(NoStore(HttpResponse::Error(
         400,
         "invalid channel id: use 1-64 of A-Z a-z 0-9 _ -, or an IVS channel ARN "
-        "(arn:aws:ivs:<region>:<account>:channel/<id>) percent-encoded as one path segment"));
+        "(arn:aws:ivs:<region>:<account>:channel/<id>) percent-encoded as one path segment")));
   }
-  const ChannelId channel = std::move(*decoded);
+  HistoryQuery query;
+  query.channel = std::move(*decoded);
 
-  std::chrono::milliseconds since = kDefaultHistorySpan;
+  query.since = kDefaultHistorySpan;
   if (const auto text = request.Query("since")) {
     auto parsed = ParseDuration(*text);
     if (!parsed.ok()) {
-      return NoStore(
-          HttpResponse::Error(400, "invalid parameter since: " + parsed.error().message()));
+      return respond.Respond(NoStore(
+          HttpResponse::Error(400, "invalid parameter since: " + parsed.error().message())));
     }
-    since = *parsed;
+    query.since = *parsed;
   }
-  if (since <= std::chrono::milliseconds::zero() || since > kMaxHistorySpan) {
-    return NoStore(HttpResponse::Error(400, "invalid parameter since: must be > 0 and <= 366d"));
+  if (query.since <= std::chrono::milliseconds::zero() || query.since > kMaxHistorySpan) {
+    return respond.Respond(
+        NoStore(HttpResponse::Error(400, "invalid parameter since: must be > 0 and <= 366d")));
   }
 
-  bool csv = false;
   if (const auto format = request.Query("format")) {
     if (*format != "csv" && *format != "json") {
-      return NoStore(HttpResponse::Error(400, "invalid parameter format: must be csv or json"));
+      return respond.Respond(
+          NoStore(HttpResponse::Error(400, "invalid parameter format: must be csv or json")));
     }
-    csv = *format == "csv";
+    query.csv = *format == "csv";
   } else if (const auto accept = request.Header("accept")) {
-    csv = AcceptPrefersCsv(*accept);
+    query.csv = AcceptPrefersCsv(*accept);
   }
 
+  // The store may take seconds: a worker asks it, at most
+  // max_history_queries at once, and answers from there.
+  ConcurrencyLimit::Permit permit = history_queries_.TryAcquire();
+  if (!permit) {
+    spdlog::debug("api: {} history queries in flight, answering 503", history_queries_.in_use());
+    return respond.Respond(NoStore(HttpResponse::Unavailable(
+        "too many history queries at once, try again later", kBusyRetryAfter)));
+  }
+  pool_.Submit(std::move(respond), [this, query = std::move(query), permit = std::move(permit)] {
+    return QueryHistory(query);
+  });
+}
+
+HttpResponse Api::QueryHistory(const HistoryQuery& query) {
+  const ChannelId& channel = query.channel;
   if (!live_.Knows(channel)) {
     auto has = history_.HasChannel(channel);
     if (!has.ok()) {
@@ -222,7 +248,7 @@ HttpResponse Api::History(std::string_view raw_channel, const HttpRequest& reque
 
   const WallTime now = clock_.Now();
   const Seconds to = BucketStart(now, options_.bucket_length);
-  const Seconds from = BucketStart(now - since, options_.bucket_length);
+  const Seconds from = BucketStart(now - query.since, options_.bucket_length);
   auto samples = history_.History(channel, from, to);
   if (!samples.ok()) {
     spdlog::warn("api: history of {} unavailable: {}", channel, samples.error().ToString());
@@ -230,7 +256,7 @@ HttpResponse Api::History(std::string_view raw_channel, const HttpRequest& reque
   }
 
   HttpResponse response;
-  if (csv) {
+  if (query.csv) {
     response.content_type = std::string(kCsvContentType);
     response.body = HistoryCsv(*samples);
   } else {

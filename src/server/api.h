@@ -1,9 +1,10 @@
-// Api: headcount's HTTP API as a pure handler (no sockets): the live channels,
+// Api: headcount's HTTP API as a handler (no sockets): the live channels,
 // a channel's stored history (JSON or CSV), /healthz and /metrics.
 // Thread-safe if the HistoryReader is: Handle may run on several threads.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string_view>
 
 #include "core/clock.h"
@@ -11,12 +12,21 @@
 #include "server/http.h"
 #include "server/live_state.h"
 #include "server/metrics.h"
+#include "server/worker_pool.h"
 
 namespace headcount {
+
+// History requests answered at once at most, by default: each is one or two
+// store queries, which may take seconds on DynamoDB (its call budget is
+// 20 s). More than a browser's 6 connections per host, so one dashboard
+// never meets the limit.
+inline constexpr std::size_t kDefaultMaxHistoryQueries = 16;
 
 struct ApiOptions {
   // The store's bucket length (headcount's is one minute).
   std::chrono::seconds bucket_length{60};
+  // History requests in flight at once; past it, 503 with Retry-After.
+  std::size_t max_history_queries = kDefaultMaxHistoryQueries;
 };
 
 // Routes (GET and HEAD only; another method on a known route -> 405 + Allow):
@@ -36,7 +46,8 @@ struct ApiOptions {
 //     ARN (core IsIvsChannelArn), e.g. /api/channels/arn%3Aaws%3Aivs%3Aus-west-2
 //     %3A123456789012%3Achannel%2FabcdEFGH1234/history (what encodeURIComponent
 //     makes). 400 for a bad id or parameter (named), 404 for an unknown
-//     channel, 503 when the store fails.
+//     channel, 503 when the store fails, and 503 with Retry-After when
+//     max_history_queries are in flight already or the pool is busy.
 //   GET /healthz   {"status":"ok","last_tick":"..."|null}
 //   GET /metrics   Prometheus text format 0.0.4
 // Anything else -> 404. Every error body is {"error":"..."}.
@@ -45,30 +56,46 @@ class Api {
   static constexpr std::chrono::days kMaxHistorySpan{366};
   static constexpr std::chrono::hours kDefaultHistorySpan{1};
 
-  // Every reference must outlive the Api.
+  // Every reference must outlive the Api; `pool` runs the store queries,
+  // and must be stopped before the Api goes away.
   Api(LiveState& live, HistoryReader& history, Metrics& metrics, const Clock& clock,
-      ApiOptions options = {});
+      WorkerPool& pool, ApiOptions options = {});
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
-  // Answers `request`; never throws for bad input.
-  HttpResponse Handle(const HttpRequest& request);
+  // Answers `request` through `respond` (an AsyncHttpHandler). The history
+  // route checks its parameters here and queries the store on the pool,
+  // answering from there; every other route (and every 4xx) answers before
+  // returning, without blocking. Never throws for bad input.
+  void Handle(const HttpRequest& request, HttpResponder respond);
 
   // True for the paths Handle answers (/api, /api/..., /healthz, /metrics),
   // so a router in front can send the rest elsewhere.
   static bool Serves(std::string_view path);
 
  private:
+  // A history request whose parameters are valid.
+  struct HistoryQuery {
+    ChannelId channel;
+    std::chrono::milliseconds since{};
+    bool csv = false;
+  };
+
   HttpResponse Channels() const;
-  // `raw_channel`: the still percent-encoded id segment of the target.
-  HttpResponse History(std::string_view raw_channel, const HttpRequest& request);
+  // Answers the history request for `raw_channel` (the still
+  // percent-encoded id segment of the target).
+  void History(std::string_view raw_channel, const HttpRequest& request, HttpResponder respond);
+  // The stored history `query` asks for; blocks on the store (a worker runs it).
+  HttpResponse QueryHistory(const HistoryQuery& query);
   HttpResponse Health() const;
 
   LiveState& live_;
   HistoryReader& history_;
   Metrics& metrics_;
   const Clock& clock_;
+  WorkerPool& pool_;
   const ApiOptions options_;
+  ConcurrencyLimit history_queries_;
 };
 
 // A channel's samples (oldest first) as the history API and `headcount

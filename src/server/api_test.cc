@@ -1,11 +1,18 @@
-// Tests of the HTTP API as a pure handler: JSON shapes, CSV, and the errors a
-// client sees (400/404/405/503), with a fake store and a fake clock.
+// Tests of the HTTP API as a handler without sockets: JSON shapes, CSV, the
+// errors a client sees (400/404/405/503), and history queries on the worker
+// pool under their cap, with a fake store and a fake clock.
 #include "server/api.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/time_text.h"
 
@@ -17,13 +24,20 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
 
+// How long a test waits for an answer that should come.
+constexpr std::chrono::seconds kAnswerTimeout{10};
+
 Seconds At(const char* rfc3339) { return std::chrono::floor<seconds>(*ParseRfc3339(rfc3339)); }
 
 // A HistoryReader over a fixed list of samples, able to fail on demand; it
-// records the range it was asked for.
+// records the range it was asked for, and the thread. With `hold` set, each
+// query waits until it is released (a slow store).
 class FakeHistory final : public HistoryReader {
  public:
   Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override {
+    thread = std::this_thread::get_id();
+    ++queries_started;
+    if (hold) hold->wait();
     asked_from = from;
     asked_to = to;
     if (history_error) return *history_error;
@@ -44,26 +58,89 @@ class FakeHistory final : public HistoryReader {
   std::vector<Sample> samples;
   std::optional<Error> history_error;
   std::optional<Error> has_error;
+  std::optional<std::shared_future<void>> hold;
+  std::atomic<int> queries_started{0};
+  std::thread::id thread;
   Seconds asked_from{};
   Seconds asked_to{};
 };
+
+HttpRequest Request(const std::string& target, std::map<std::string, std::string> headers = {},
+                    const std::string& method = "GET") {
+  auto parsed = ParseTarget(target);
+  EXPECT_TRUE(parsed.ok()) << target;
+  HttpRequest req;
+  req.method = method;
+  req.target = target;
+  req.path = parsed->path;
+  req.query = parsed->query;
+  req.headers = std::move(headers);
+  req.client_address = "127.0.0.1";
+  return req;
+}
+
+// An answer that may come later, from another thread.
+struct Answer {
+  std::promise<HttpResponse> promise;
+  std::future<HttpResponse> future = promise.get_future();
+  std::atomic<bool> arrived{false};
+
+  bool Ready(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
+    return future.wait_for(wait) == std::future_status::ready;
+  }
+};
+
+// Calls api.Handle; the answer lands in the returned Answer.
+std::shared_ptr<Answer> Ask(Api& api, const HttpRequest& request) {
+  auto answer = std::make_shared<Answer>();
+  api.Handle(request, HttpResponder::FromFunction([answer](HttpResponse r) {
+               answer->arrived = true;
+               answer->promise.set_value(std::move(r));
+             }));
+  return answer;
+}
+
+bool HasHeader(const HttpResponse& r, const std::string& name, const std::string& value) {
+  return std::find(r.headers.begin(), r.headers.end(), std::pair(name, value)) != r.headers.end();
+}
 
 class ApiTest : public ::testing::Test {
  protected:
   ApiTest() : clock_(*ParseRfc3339("2026-11-25T12:03:30Z")), live_(clock_) {}
 
+  ~ApiTest() override {
+    ReleaseStore();
+    if (releaser_.joinable()) releaser_.join();
+    pool_.Stop();  // no query runs once the Api is gone
+  }
+
+  // Makes every store query wait until ReleaseStore(), or `at_most` (so that
+  // a query run on the test's own thread delays the test instead of hanging it).
+  void HoldStore(std::chrono::milliseconds at_most = std::chrono::seconds(2)) {
+    history_.hold = release_.get_future().share();
+    releaser_ = std::thread([this, at_most] {
+      std::unique_lock lock(release_mu_);
+      release_cv_.wait_for(lock, at_most, [this] { return released_; });
+      release_.set_value();
+    });
+  }
+  void ReleaseStore() {
+    {
+      std::lock_guard lock(release_mu_);
+      released_ = true;
+    }
+    release_cv_.notify_all();
+  }
+
+  // Asks the Api and waits for its answer (history comes from a worker).
   HttpResponse Get(const std::string& target, std::map<std::string, std::string> headers = {},
                    const std::string& method = "GET") {
-    auto parsed = ParseTarget(target);
-    EXPECT_TRUE(parsed.ok()) << target;
-    HttpRequest req;
-    req.method = method;
-    req.target = target;
-    req.path = parsed->path;
-    req.query = parsed->query;
-    req.headers = std::move(headers);
-    req.client_address = "127.0.0.1";
-    return api_.Handle(req);
+    const auto answer = Ask(api_, Request(target, std::move(headers), method));
+    if (!answer->Ready(kAnswerTimeout)) {
+      ADD_FAILURE() << "no answer to " << target;
+      return HttpResponse::Text(0, "no answer");
+    }
+    return answer->future.get();
   }
 
   static json Body(const HttpResponse& r) {
@@ -93,7 +170,14 @@ class ApiTest : public ::testing::Test {
   LiveState live_;
   FakeHistory history_;
   Metrics metrics_;
-  Api api_{live_, history_, metrics_, clock_};
+  WorkerPool pool_{WorkerPoolOptions{.threads = 4}};
+  Api api_{live_, history_, metrics_, clock_, pool_};
+
+  std::promise<void> release_;
+  std::thread releaser_;
+  std::mutex release_mu_;
+  std::condition_variable release_cv_;
+  bool released_ = false;  // guarded by release_mu_
 };
 
 TEST_F(ApiTest, ChannelsBeforeAnyTick) {
@@ -266,7 +350,9 @@ TEST_F(ApiTest, HistoryRefusesIdsThatAreNeitherOriginIdsNorChannelArns) {
     req.method = "GET";
     req.target = "/api/channels/" + id + "/history";
     req.path = req.target;  // the server's decoded path does not matter here
-    const HttpResponse r = api_.Handle(req);
+    const auto answer = Ask(api_, req);
+    ASSERT_TRUE(answer->arrived) << id;  // refused at once
+    const HttpResponse r = answer->future.get();
     EXPECT_EQ(r.status, 400) << id;
     EXPECT_THAT(Body(r)["error"].get<std::string>(), HasSubstr("invalid channel id")) << id;
   }
@@ -338,6 +424,61 @@ TEST_F(ApiTest, Metrics) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_THAT(r.body, HasSubstr("headcount_ticks_total{result=\"ok\"} 1\n"));
+}
+
+TEST_F(ApiTest, HistoryIsQueriedOnAWorkerAndAnsweredFromThere) {
+  TickWithTwoChannels();
+  HoldStore();
+  const auto answer = Ask(api_, Request("/api/channels/demo/history"));
+  // Handle returned while the store is still busy: the caller (an I/O
+  // thread) is free.
+  EXPECT_FALSE(answer->Ready());
+  ReleaseStore();
+  ASSERT_TRUE(answer->Ready(kAnswerTimeout));
+  EXPECT_EQ(answer->future.get().status, 200);
+  EXPECT_NE(history_.thread, std::this_thread::get_id());
+}
+
+TEST_F(ApiTest, EverythingButHistoryIsAnsweredBeforeHandleReturns) {
+  TickWithTwoChannels();
+  for (const char* target :
+       {"/api/channels", "/healthz", "/metrics", "/nothing", "/api/channels/demo/history?since=0s",
+        "/api/channels/demo/history?format=xml", "/api/channels/a%2Fb/history"}) {
+    const auto answer = Ask(api_, Request(target));
+    EXPECT_TRUE(answer->arrived) << target;
+  }
+  EXPECT_EQ(history_.queries_started, 0);
+}
+
+TEST_F(ApiTest, HistoryQueriesPastTheCapAre503WithRetryAfter) {
+  TickWithTwoChannels();
+  HoldStore();
+  Api api(live_, history_, metrics_, clock_, pool_, ApiOptions{.max_history_queries = 2});
+  const auto first = Ask(api, Request("/api/channels/demo/history"));
+  const auto second = Ask(api, Request("/api/channels/alpha/history?format=csv"));
+
+  const auto third = Ask(api, Request("/api/channels/demo/history?since=24h"));
+  ASSERT_TRUE(third->arrived);  // at once, not queued behind the two
+  const HttpResponse busy = third->future.get();
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_TRUE(HasHeader(busy, "Retry-After", "5"));
+  EXPECT_TRUE(HasHeader(busy, "Cache-Control", "no-store"));
+  EXPECT_THAT(busy.body, HasSubstr("too many history queries"));
+  EXPECT_TRUE(Ask(api, Request("/api/channels"))->arrived);  // other routes are not capped
+
+  ReleaseStore();
+  ASSERT_TRUE(first->Ready(kAnswerTimeout));
+  ASSERT_TRUE(second->Ready(kAnswerTimeout));
+  EXPECT_EQ(first->future.get().status, 200);
+  EXPECT_EQ(second->future.get().status, 200);
+  // Both permits are back: two more are taken.
+  const auto again = Ask(api, Request("/api/channels/demo/history"));
+  const auto again2 = Ask(api, Request("/api/channels/alpha/history"));
+  ASSERT_TRUE(again->Ready(kAnswerTimeout));
+  ASSERT_TRUE(again2->Ready(kAnswerTimeout));
+  EXPECT_EQ(again->future.get().status, 200);
+  EXPECT_EQ(again2->future.get().status, 200);
+  pool_.Stop();  // before `api` goes
 }
 
 TEST(ApiServesTest, KnowsItsPaths) {

@@ -1,5 +1,6 @@
 #include "server/http.h"
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 
 namespace headcount {
@@ -11,6 +12,19 @@ int HexValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+// HttpResponder::FromFunction's sink: calls the function once.
+class FunctionSink final : public HttpResponder::Sink {
+ public:
+  explicit FunctionSink(std::function<void(HttpResponse)> fn) : fn_(std::move(fn)) {}
+  void Complete(std::uint64_t /*ticket*/, HttpResponse response) override {
+    if (!called_.exchange(true) && fn_) fn_(std::move(response));
+  }
+
+ private:
+  const std::function<void(HttpResponse)> fn_;
+  std::atomic<bool> called_{false};
+};
 
 bool IsDotSegment(std::string_view seg) { return seg == "." || seg == ".."; }
 
@@ -56,6 +70,39 @@ HttpResponse HttpResponse::Text(int status, std::string body) {
 
 HttpResponse HttpResponse::Error(int status, std::string_view message) {
   return Json(status, nlohmann::json{{"error", message}}.dump());
+}
+
+HttpResponse HttpResponse::Unavailable(std::string_view message, std::chrono::seconds retry_after) {
+  HttpResponse r = Error(503, message);
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after.count()));
+  return r;
+}
+
+HttpResponder::~HttpResponder() {
+  if (!sink_) return;
+  try {
+    Respond(HttpResponse::Error(500, "internal error"));
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw (out of memory)
+  }
+}
+
+HttpResponder& HttpResponder::operator=(HttpResponder&& other) noexcept {
+  if (this != &other) {
+    if (sink_) Respond(HttpResponse::Error(500, "internal error"));
+    sink_ = std::move(other.sink_);
+    ticket_ = other.ticket_;
+  }
+  return *this;
+}
+
+void HttpResponder::Respond(HttpResponse response) {
+  // Released before Complete: a sink that frees itself there is not touched again.
+  const std::shared_ptr<Sink> sink = std::move(sink_);
+  if (sink) sink->Complete(ticket_, std::move(response));
+}
+
+HttpResponder HttpResponder::FromFunction(std::function<void(HttpResponse)> fn) {
+  return HttpResponder(std::make_shared<FunctionSink>(std::move(fn)), 0);
 }
 
 bool IsLoopbackAddress(std::string_view address) {

@@ -1,11 +1,16 @@
-// The HTTP types every handler in headcount sees: a parsed request and a
-// response value, independent of Beast, so handlers are pure functions that
-// tests call without sockets. Value types; not synchronized.
+// The HTTP types every handler in headcount sees: a parsed request, a
+// response value and the responder that sends it, independent of Beast, so
+// handlers are functions that tests call without sockets. HttpRequest and
+// HttpResponse are value types, not synchronized; HttpResponder is
+// thread-safe as documented below.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,9 +48,71 @@ struct HttpResponse {
   static HttpResponse Text(int status, std::string body);
   // {"error":"<message>"} with `status`, for every 4xx/5xx a handler returns.
   static HttpResponse Error(int status, std::string_view message);
+  // 503 {"error":"<message>"} with `Retry-After: <seconds>`: the server is
+  // busy (a limit on work in flight is reached), ask again later.
+  static HttpResponse Unavailable(std::string_view message, std::chrono::seconds retry_after);
 };
 
+// Sends the response to one request, now or later. The server hands one to
+// an AsyncHttpHandler with each request. Contract:
+// - Respond() at most once, from any thread; later calls do nothing.
+// - Called before the handler returns, on the handler's thread, the response
+//   goes out from there (no thread hop). Called later or from another
+//   thread, it is posted to the connection's I/O thread.
+// - A responder destroyed without having responded answers 500 {"error":
+//   "internal error"}, so a request a handler loses (an exception, a task
+//   dropped) never leaves its connection waiting.
+// - Once the connection is gone (the client left, a timeout answered
+//   instead, the server stopped) Respond() is still safe and the response is
+//   dropped. A responder may outlive its server.
+// Move-only. Not synchronized itself: one thread uses a given responder at
+// a time (hand it over by moving it).
+class HttpResponder {
+ public:
+  // Where responses go; the server's connections implement it, tests can
+  // use FromFunction. Complete is called at most once per HttpResponder,
+  // from whatever thread responds, with the ticket it was made with.
+  class Sink {
+   public:
+    virtual ~Sink() = default;
+    virtual void Complete(std::uint64_t ticket, HttpResponse response) = 0;
+  };
+
+  HttpResponder() = default;  // responds nowhere
+  HttpResponder(std::shared_ptr<Sink> sink, std::uint64_t ticket)
+      : sink_(std::move(sink)), ticket_(ticket) {}
+  ~HttpResponder();
+  HttpResponder(HttpResponder&& other) noexcept = default;
+  HttpResponder& operator=(HttpResponder&& other) noexcept;
+  HttpResponder(const HttpResponder&) = delete;
+  HttpResponder& operator=(const HttpResponder&) = delete;
+
+  // Sends `response` (see the contract above).
+  void Respond(HttpResponse response);
+  // True until Respond() is called (or the responder is moved from).
+  explicit operator bool() const { return sink_ != nullptr; }
+
+  // A responder that calls `fn` with the response (500 if it is destroyed
+  // unused), on the responding thread. For tests and adapters.
+  static HttpResponder FromFunction(std::function<void(HttpResponse)> fn);
+
+ private:
+  std::shared_ptr<Sink> sink_;
+  std::uint64_t ticket_ = 0;
+};
+
+// A handler that answers at once: runs on the server's I/O thread, so it
+// must not block (no store queries, no network calls, no waiting on locks
+// held for long).
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// A handler that may answer later: it reads `request` during the call (copy
+// what a later answer needs; the reference is not valid after it returns)
+// and answers through `respond`, before returning (as fast as an
+// HttpHandler) or later from any thread, e.g. from a WorkerPool or the
+// completion of an asynchronous call. It runs on the server's I/O thread:
+// blocking work belongs elsewhere (server/worker_pool.h).
+using AsyncHttpHandler = std::function<void(const HttpRequest& request, HttpResponder respond)>;
 
 // True for a loopback peer address (HttpRequest::client_address):
 // "127.0.0.1" and the rest of 127/8, "::1", and "::ffff:127.x.y.z".

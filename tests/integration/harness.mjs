@@ -106,15 +106,15 @@ export async function startTestStream(root, channel) {
 
 // `headcount serve` on `port` (default: a free one) over <dir>/hls and
 // <dir>/headcount.db, answering /healthz: { proc, port, base }. `extraArgs`
-// are added flags.
-export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4, extraArgs = [], port } = {}) {
+// are added flags; `env`, when given, is its whole environment.
+export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4, extraArgs = [], port, env } = {}) {
   port ??= await freePort();
   const base = `http://127.0.0.1:${port}`;
   const proc = new Proc('serve', BIN, [
     'serve', '--listen', `127.0.0.1:${port}`, '--hls-root', join(dir, 'hls'),
     '--database', join(dir, 'headcount.db'), '--tick-interval', `${tickSeconds}s`,
     '--session-idle-timeout', `${idleTimeoutSeconds}s`, ...extraArgs,
-  ]);
+  ], env ? { env } : {});
   await waitFor('serve to answer /healthz', async () => (await fetch(`${base}/healthz`)).ok);
   return { proc, port, base };
 }
