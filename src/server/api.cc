@@ -83,7 +83,8 @@ double Quality(std::string_view accept, std::string_view type, std::string_view 
 // The channel segment of a history request, still percent-encoded: the one
 // segment of the raw path between /api/channels/ and /history. It is cut
 // from the raw target, before decoding, so that an id holding '/' (an IVS
-// channel ARN, sent as %2F) stays one segment. nullopt for another path.
+// channel ARN, sent as %2F) stays one segment. nullopt for another path;
+// the caller refuses a "segment" that holds a raw '/' (an unencoded ARN).
 std::optional<std::string_view> RawHistorySegment(const HttpRequest& request) {
   std::string_view raw =
       request.target.empty() ? std::string_view(request.path) : std::string_view(request.target);
@@ -94,7 +95,6 @@ std::optional<std::string_view> RawHistorySegment(const HttpRequest& request) {
   }
   const std::string_view segment =
       raw.substr(kChannelPrefix.size(), raw.size() - kChannelPrefix.size() - kHistorySuffix.size());
-  if (segment.find('/') != std::string_view::npos) return std::nullopt;
   return segment;
 }
 
@@ -131,6 +131,10 @@ void Api::Handle(const HttpRequest& request, HttpResponder respond) {
   const bool known = path == kChannelsPath || path == "/healthz" || path == "/metrics" ||
                      history_channel.has_value();
   if (!known) return respond.Respond(NoStore(HttpResponse::Error(404, "not found")));
+  if (history_channel && history_channel->find('/') != std::string_view::npos) {
+    return respond.Respond(NoStore(HttpResponse::Error(
+        400, "the channel id is one path segment: percent-encode it (an ARN's '/' as %2F)")));
+  }
   if (request.method != "GET" && request.method != "HEAD") {
     return respond.Respond(MethodNotAllowed());
   }

@@ -328,12 +328,14 @@ TEST_F(ApiTest, HistoryOfAnIvsChannelSeenLiveButNotStoredIsEmpty) {
   EXPECT_EQ(Body(r)["points"], json::array());
 }
 
-TEST_F(ApiTest, AnArnSplitIntoSegmentsIsNoHistoryRoute) {
-  // A raw '/' splits the ARN: that is another path, not a channel.
+TEST_F(ApiTest, AnUnencodedArnIsABadRequestThatSaysToEncodeIt) {
+  // A raw '/' splits the ARN into two segments: the README promises a 400
+  // that says how to send it, not a 404 that reads as "no such channel".
   history_.samples = {{kArn, At("2026-11-25T12:02:00Z"), 7}};
   const HttpResponse r =
       Get("/api/channels/arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234/history");
-  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(Body(r)["error"].get<std::string>().find("percent-encode"), std::string::npos);
 }
 
 TEST_F(ApiTest, HistoryRefusesIdsThatAreNeitherOriginIdsNorChannelArns) {
