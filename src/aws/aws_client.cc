@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <iterator>
-#include <thread>
 #include <utility>
 
 #include "aws/sigv4.h"
@@ -13,8 +12,6 @@
 
 namespace headcount::aws {
 namespace {
-
-constexpr int kMaxBackoffDoublings = 30;  // keeps base * 2^n far from overflow
 
 // The codes the AWS SDKs treat as throttling or transient (see
 // @smithy/service-error-classification).
@@ -123,10 +120,6 @@ Result<AwsClientOptions> ClientOptionsFromEnvironment(const ServiceInfo& service
   return options;
 }
 
-SleepFunction RealSleep() {
-  return [](std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); };
-}
-
 Result<std::unique_ptr<AwsClient>> AwsClient::Create(const ServiceInfo& service,
                                                      AwsClientOptions options,
                                                      CredentialsProvider& credentials,
@@ -136,34 +129,30 @@ Result<std::unique_ptr<AwsClient>> AwsClient::Create(const ServiceInfo& service,
   Result<Url> endpoint = ParseEndpointUrl(options.endpoint);
   if (!endpoint.ok()) return Error::InvalidArgument("aws client: " + endpoint.error().message());
   if (options.connect_timeout.count() <= 0 || options.attempt_timeout.count() <= 0 ||
-      options.max_response_bytes == 0 || options.backoff_base.count() <= 0 ||
-      options.backoff_cap < options.backoff_base || options.max_attempts < 1 || !sleep) {
+      options.max_response_bytes == 0) {
     return Error::InvalidArgument("aws client: timeouts, limits and backoff must be positive");
   }
+  Result<RetryPolicy> retry =
+      RetryPolicy::Create({.max_attempts = options.max_attempts,
+                           .base = options.backoff_base,
+                           .cap = options.backoff_cap},
+                          clock, std::move(sleep), SeededJitter(options.jitter_seed));
+  if (!retry.ok()) return Error::InvalidArgument("aws client: " + retry.error().message());
   return std::unique_ptr<AwsClient>(new AwsClient(service, std::move(options), std::move(*endpoint),
-                                                  credentials, transport, clock, std::move(sleep)));
+                                                  credentials, transport, clock,
+                                                  std::move(retry).value()));
 }
 
 AwsClient::AwsClient(const ServiceInfo& service, AwsClientOptions options, Url endpoint,
                      CredentialsProvider& credentials, HttpTransport& transport, const Clock& clock,
-                     SleepFunction sleep)
+                     RetryPolicy retry)
     : service_(service),
       options_(std::move(options)),
       endpoint_(std::move(endpoint)),
       credentials_(credentials),
       transport_(transport),
       clock_(clock),
-      sleep_(std::move(sleep)),
-      jitter_(options_.jitter_seed != 0 ? options_.jitter_seed : std::random_device{}()) {}
-
-std::chrono::nanoseconds AwsClient::Backoff(int retry) {
-  const int doublings = std::clamp(retry - 1, 0, kMaxBackoffDoublings);
-  const auto ceiling = std::min<std::chrono::nanoseconds>(
-      options_.backoff_cap, std::chrono::nanoseconds(options_.backoff_base) * (1LL << doublings));
-  std::uniform_int_distribution<std::int64_t> pick(0, ceiling.count());
-  std::lock_guard lock(jitter_mu_);
-  return std::chrono::nanoseconds(pick(jitter_));
-}
+      retry_(std::move(retry)) {}
 
 Result<HttpResponse> AwsClient::Attempt(std::string_view operation, const std::string& body,
                                         std::chrono::milliseconds time_left,
@@ -210,20 +199,37 @@ Result<HttpResponse> AwsClient::Attempt(std::string_view operation, const std::s
 
 Result<nlohmann::json> AwsClient::Call(std::string_view operation, const nlohmann::json& input,
                                        WallTime deadline, AwsError* aws_error) {
+  RetryBudget budget = StartBudget(deadline);
+  return Call(operation, input, budget, aws_error);
+}
+
+Result<nlohmann::json> AwsClient::Call(std::string_view operation, const nlohmann::json& input,
+                                       RetryBudget& budget, AwsError* aws_error) {
   const std::string name = OperationName(service_, operation);
   const std::string body = input.dump();
   std::optional<Error> last_error;
   bool refreshed_credentials = false;
-  for (int attempt = 1;; ++attempt) {
-    const WallTime now = clock_.Now();
-    if (now >= deadline) {
-      return Error::DeadlineExceeded(name + ": deadline passed" +
-                                     (last_error ? " after " + std::to_string(attempt - 1) +
-                                                       " attempts; last: " + last_error->ToString()
-                                                 : std::string()));
+  for (;;) {
+    switch (budget.StartAttempt()) {
+      case RetryVerdict::kGo:
+        break;
+      case RetryVerdict::kPastDeadline:
+        return Error::DeadlineExceeded(name + ": deadline passed" +
+                                       (last_error
+                                            ? " after " + std::to_string(budget.attempts()) +
+                                                  " attempts; last: " + last_error->ToString()
+                                            : std::string()));
+      case RetryVerdict::kAttemptsUsedUp:
+        if (last_error) return *last_error;
+        return Error::Unavailable(name + ": no attempt left of the operation's " +
+                                  std::to_string(budget.attempts()));
     }
-    const auto time_left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    const int attempt = budget.attempts();
     std::optional<Credentials> signed_with;
+    // At least 1 ms: the deadline was ahead when the attempt started, and a
+    // zero timeout must never reach the transport.
+    const std::chrono::milliseconds time_left =
+        std::max(budget.TimeLeft(), std::chrono::milliseconds{1});
     Result<HttpResponse> response = Attempt(operation, body, time_left, &signed_with);
 
     if (response.ok() && response->status >= 200 && response->status < 300) {
@@ -243,7 +249,7 @@ Result<nlohmann::json> AwsClient::Call(std::string_view operation, const nlohman
       // Expired credentials: one more try, at once, if the provider may
       // have fresh ones (a container endpoint rotates them).
       const bool refresh = IsExpiredCredentialsError(error.code) && !refreshed_credentials &&
-                           signed_with && attempt < options_.max_attempts &&
+                           signed_with && budget.attempts_left() > 0 &&
                            credentials_.Invalidate(*signed_with);
       if (aws_error != nullptr) *aws_error = std::move(error);
       if (refresh) {
@@ -259,17 +265,21 @@ Result<nlohmann::json> AwsClient::Call(std::string_view operation, const nlohman
       return Error(response.error().code(), name + ": " + response.error().message());
     }
 
-    if (attempt >= options_.max_attempts) return *last_error;
-    const std::chrono::nanoseconds wait = Backoff(attempt);
-    if (clock_.Now() + wait >= deadline) {
-      return Error::DeadlineExceeded(
-          name + ": gave up after " + std::to_string(attempt) +
-          " attempts, the next would start past the deadline; last: " + last_error->ToString());
+    const auto log_retry = [&](std::chrono::nanoseconds wait) {
+      spdlog::debug("aws: {} attempt {} failed ({}), retrying in {} ms", name, attempt,
+                    last_error->ToString(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+    };
+    switch (budget.WaitToRetry(log_retry)) {
+      case RetryVerdict::kGo:
+        break;
+      case RetryVerdict::kAttemptsUsedUp:
+        return *last_error;
+      case RetryVerdict::kPastDeadline:
+        return Error::DeadlineExceeded(
+            name + ": gave up after " + std::to_string(attempt) +
+            " attempts, the next would start past the deadline; last: " + last_error->ToString());
     }
-    spdlog::debug("aws: {} attempt {} failed ({}), retrying in {} ms", name, attempt,
-                  last_error->ToString(),
-                  std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
-    sleep_(wait);
   }
 }
 

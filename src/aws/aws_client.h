@@ -2,17 +2,15 @@
 // DynamoDB): endpoint resolution, SigV4 on every request, retries with
 // backoff inside the caller's deadline, and AWS errors as typed values.
 // Thread-safe: Call may run on many threads at once (the transport pools
-// its connections; the jitter generator is guarded by a mutex).
+// its connections; the retry policy is thread-safe).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 
@@ -21,11 +19,13 @@
 #include "aws/http_transport.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "core/retry.h"
 
 namespace headcount::aws {
 
-// Retry defaults: the n-th retry waits a uniformly random time in
-// [0, min(cap, base * 2^(n-1))] ("full jitter"), never past the deadline.
+// Retry defaults (core/retry.h): the n-th retry waits a uniformly random
+// time in [0, min(cap, base * 2^(n-1))] ("full jitter"), never past the
+// deadline; max_attempts counts every attempt of one operation.
 inline constexpr std::chrono::milliseconds kDefaultBackoffBase{50};
 inline constexpr std::chrono::milliseconds kDefaultBackoffCap{5000};
 inline constexpr int kDefaultMaxAttempts = 10;
@@ -102,11 +102,6 @@ struct AwsClientOptions {
 Result<AwsClientOptions> ClientOptionsFromEnvironment(const ServiceInfo& service,
                                                       const Environment& env);
 
-// Waits; the seam that lets retry tests run without sleeping.
-using SleepFunction = std::function<void(std::chrono::nanoseconds)>;
-// std::this_thread::sleep_for.
-SleepFunction RealSleep();
-
 class AwsClient {
  public:
   // Checks `options` (kInvalidArgument for an empty region, a bad endpoint
@@ -121,7 +116,8 @@ class AwsClient {
   // 2xx body reads as {}). Each attempt is signed anew and limited to
   // min(attempt_timeout, time left). Network failures and retryable AWS
   // errors are retried with backoff while attempts remain and the wait ends
-  // before `deadline`. Fails with:
+  // before `deadline`: the attempts of one Call are a RetryBudget of their
+  // own. Fails with:
   //  - kRejected: the service answered with a non-retryable error (or the
   //    last retryable one after max_attempts), or an unreadable or too
   //    large response;
@@ -137,6 +133,16 @@ class AwsClient {
   // Logs retries at debug level; never logs headers, credentials or bodies.
   Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& input,
                               WallTime deadline, AwsError* aws_error = nullptr);
+  // Call, drawing its attempts from `budget` (see StartBudget), which
+  // several calls of one operation share, so that resending what a call
+  // left undone (UnprocessedItems) never multiplies the attempts: they all
+  // count against one max_attempts and one deadline. With the budget used
+  // up before an attempt, fails with kUnavailable and sends nothing.
+  Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& input,
+                              RetryBudget& budget, AwsError* aws_error = nullptr);
+  // A budget of options().max_attempts attempts under this client's retry
+  // policy, ending at `deadline`. The client must outlive it.
+  RetryBudget StartBudget(WallTime deadline) const { return RetryBudget(retry_, deadline); }
 
   const ServiceInfo& service() const { return service_; }
   const AwsClientOptions& options() const { return options_; }
@@ -144,10 +150,7 @@ class AwsClient {
  private:
   AwsClient(const ServiceInfo& service, AwsClientOptions options, Url endpoint,
             CredentialsProvider& credentials, HttpTransport& transport, const Clock& clock,
-            SleepFunction sleep);
-
-  // The wait before retry number `retry` (1-based), full jitter.
-  std::chrono::nanoseconds Backoff(int retry);
+            RetryPolicy retry);
   // One signed attempt; *signed_with gets the credentials it signed with.
   Result<HttpResponse> Attempt(std::string_view operation, const std::string& body,
                                std::chrono::milliseconds time_left,
@@ -159,11 +162,7 @@ class AwsClient {
   CredentialsProvider& credentials_;
   HttpTransport& transport_;
   const Clock& clock_;
-  const SleepFunction sleep_;
-
-  std::mutex jitter_mu_;
-  // Guarded by jitter_mu_.
-  std::mt19937_64 jitter_;
+  const RetryPolicy retry_;
 };
 
 }  // namespace headcount::aws

@@ -191,6 +191,26 @@ TEST(AwsClient, BackoffIsCappedAndJittered) {
   EXPECT_TRUE(varied);
 }
 
+TEST(AwsClient, CallsSharingABudgetMakeMaxAttemptsInAll) {
+  AwsClientOptions options;
+  options.max_attempts = 3;
+  Fixture f(kIvsService, options);
+  f.transport.PushResponse(500, "");
+  f.transport.PushResponse(200, "{}");
+  for (int i = 0; i < 10; ++i) f.transport.PushResponse(500, "");
+  RetryBudget budget = f.client->StartBudget(Start() + 1h);
+  Result<nlohmann::json> first = f.client->Call("ListStreams", {}, budget);  // 2 attempts
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  Result<nlohmann::json> second = f.client->Call("ListStreams", {}, budget);  // the one left
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), ErrorCode::kRejected);
+  EXPECT_EQ(f.transport.requests().size(), 3u);
+  Result<nlohmann::json> third = f.client->Call("ListStreams", {}, budget);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(f.transport.requests().size(), 3u);  // used up: nothing sent
+}
+
 TEST(AwsClient, StopsAtTheDeadlineWithoutSleepingPastIt) {
   Fixture f;
   f.transport.SetLatency(&f.clock, 100ms);

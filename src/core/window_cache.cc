@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "core/failed_batch.h"
+
 namespace headcount {
 
 WindowCache::WindowCache(Store& inner, std::chrono::seconds bucket_length, std::size_t buckets)
@@ -127,10 +129,8 @@ WindowOutcome WindowCache::WindowEach(std::span<const ChannelId> channels, Secon
   try {
     read = inner_.WindowEach(rest, from, to);
   } catch (const std::exception& e) {
-    read = WindowOutcome{};
-    read.failed.resize(rest.size());
-    for (std::size_t j = 0; j < rest.size(); ++j) read.failed[j] = j;
-    read.error = Error::Internal(std::string("unexpected exception: ") + e.what());
+    read = AllFailed<WindowOutcome>(
+        rest.size(), Error::Internal(std::string("unexpected exception: ") + e.what()));
   }
   outcome.samples.reserve(outcome.samples.size() + read.samples.size());
   std::move(read.samples.begin(), read.samples.end(), std::back_inserter(outcome.samples));

@@ -9,7 +9,7 @@ Result<std::unique_ptr<IvsAdapters>> MakeIvsAdapters(const IvsOptions& options,
                                                      const aws::Environment& env,
                                                      const Clock& clock,
                                                      std::unique_ptr<aws::HttpTransport> transport,
-                                                     aws::SleepFunction sleep) {
+                                                     SleepFunction sleep) {
   if (Status valid = ValidateIvsOptions(options); !valid.ok()) return valid.error();
   if (!sleep) return Error::InvalidArgument("ivs: no sleep function");
 

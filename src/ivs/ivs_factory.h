@@ -11,6 +11,7 @@
 #include "aws/http_transport.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "core/retry.h"
 #include "ivs/ivs_options.h"
 #include "ivs/ivs_publisher.h"
 #include "ivs/ivs_source.h"
@@ -43,7 +44,6 @@ struct IvsAdapters {
 // say which setting or variable to fix, and never contain a secret.
 Result<std::unique_ptr<IvsAdapters>> MakeIvsAdapters(
     const IvsOptions& options, const aws::Environment& env, const Clock& clock,
-    std::unique_ptr<aws::HttpTransport> transport = nullptr,
-    aws::SleepFunction sleep = aws::RealSleep());
+    std::unique_ptr<aws::HttpTransport> transport = nullptr, SleepFunction sleep = RealSleep());
 
 }  // namespace headcount

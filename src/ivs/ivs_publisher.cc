@@ -38,7 +38,7 @@ bool IsThrottling(const aws::AwsError& error) {
 }  // namespace
 
 IvsPublisher::IvsPublisher(aws::AwsClient& client, const Clock& clock, IvsOptions options,
-                           aws::SleepFunction sleep)
+                           SleepFunction sleep)
     : client_(client),
       clock_(clock),
       options_(std::move(options)),

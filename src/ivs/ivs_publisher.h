@@ -14,6 +14,7 @@
 
 #include "aws/aws_client.h"
 #include "core/clock.h"
+#include "core/retry.h"
 #include "core/tick.h"
 #include "core/token_bucket.h"
 #include "ivs/ivs_options.h"
@@ -40,7 +41,7 @@ class IvsPublisher final : public Publisher {
   // ValidateIvsOptions. `clock` and `sleep` pace the calls (tests pass a
   // FakeClock and a sleep that advances it).
   IvsPublisher(aws::AwsClient& client, const Clock& clock, IvsOptions options,
-               aws::SleepFunction sleep = aws::RealSleep());
+               SleepFunction sleep = RealSleep());
 
   // PutMetadata {channelArn: summary.channel, metadata} where metadata is
   // `payload` (format v1) or EncodePayloadSeed(summary) (format seed), after
@@ -88,7 +89,7 @@ class IvsPublisher final : public Publisher {
   aws::AwsClient& client_;
   const Clock& clock_;
   const IvsOptions options_;
-  const aws::SleepFunction sleep_;
+  const SleepFunction sleep_;
 
   std::mutex mu_;
   // Guarded by mu_.

@@ -9,6 +9,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "aws/pagination.h"
+
 namespace headcount {
 namespace {
 
@@ -62,36 +64,37 @@ template <typename OnEntry>
 Status IvsSource::ReadPages(std::string_view operation, std::string_view list_field,
                             WallTime deadline, const OnEntry& on_entry) {
   const std::string op(operation);
-  std::string token;
-  for (int page = 1;; ++page) {
-    if (page > options_.max_list_pages) {
-      return Error::Rejected("ivs " + op + ": still paging after " +
-                             std::to_string(options_.max_list_pages) + " pages; stopped");
-    }
-    nlohmann::json input = {{"maxResults", kIvsListPageSize}};
-    if (!token.empty()) input["nextToken"] = token;
-    Result<nlohmann::json> answer = client_.Call(operation, input, deadline);
-    if (!answer.ok()) {
-      return Error(answer.error().code(),
-                   answer.error().message() + " (page " + std::to_string(page) + ")");
-    }
-    const nlohmann::json& doc = *answer;
-    const std::string where = "ivs " + op + " page " + std::to_string(page);
-    if (!doc.is_object()) return Error::Rejected(where + ": the answer is not a JSON object");
-    if (const auto list = doc.find(list_field); list != doc.end() && !list->is_null()) {
-      if (!list->is_array()) {
-        return Error::Rejected(where + ": \"" + std::string(list_field) + "\" is not a list");
-      }
-      for (const nlohmann::json& entry : *list) on_entry(entry);
-    }
-    const auto next = doc.find("nextToken");
-    if (next == doc.end() || next->is_null()) return {};
-    if (!next->is_string()) return Error::Rejected(where + ": nextToken is not a string");
-    std::string next_token = next->get<std::string>();
-    if (next_token.empty()) return {};
-    if (next_token == token) return Error::Rejected(where + ": the same nextToken came back twice");
-    token = std::move(next_token);
-  }
+  // IVS gives at most kIvsListPageSize entries a page; an answer with more
+  // is held to the same total.
+  const aws::PageLimits limits{
+      .max_pages = options_.max_list_pages,
+      .max_items = static_cast<std::size_t>(options_.max_list_pages) * kIvsListPageSize};
+  return aws::ReadAllPages(
+      "ivs " + op, limits, [&](int page, const nlohmann::json& token) -> Result<aws::PageRead> {
+        nlohmann::json input = {{"maxResults", kIvsListPageSize}};
+        if (token.is_string()) input["nextToken"] = token;
+        Result<nlohmann::json> answer = client_.Call(operation, input, deadline);
+        if (!answer.ok()) {
+          return Error(answer.error().code(),
+                       answer.error().message() + " (page " + std::to_string(page) + ")");
+        }
+        const nlohmann::json& doc = *answer;
+        const std::string where = "ivs " + op + " page " + std::to_string(page);
+        if (!doc.is_object()) return Error::Rejected(where + ": the answer is not a JSON object");
+        aws::PageRead read;
+        if (const auto list = doc.find(list_field); list != doc.end() && !list->is_null()) {
+          if (!list->is_array()) {
+            return Error::Rejected(where + ": \"" + std::string(list_field) + "\" is not a list");
+          }
+          for (const nlohmann::json& entry : *list) on_entry(entry);
+          read.items = list->size();
+        }
+        if (const auto next = doc.find("nextToken"); next != doc.end() && !next->is_null()) {
+          if (!next->is_string()) return Error::Rejected(where + ": nextToken is not a string");
+          read.next = *next;
+        }
+        return read;
+      });
 }
 
 bool IvsSource::ParseStream(const nlohmann::json& entry, PollState& state, ChannelReading& out) {

@@ -48,14 +48,15 @@ class IvsSource final : public Source {
   // Fails only when ListStreams does: the AwsClient error kind is kept
   // (kUnavailable: IVS could not be reached; kRejected: it said no, or its
   // answer was unreadable; kDeadlineExceeded), and kRejected when the pages
-  // pass options.max_list_pages or a page repeats the previous token.
+  // pass options.max_list_pages, their entries max_list_pages *
+  // kIvsListPageSize, or a page repeats the previous token.
   Result<std::vector<ChannelReading>> Poll(WallTime now, const Deadline& deadline) override;
 
  private:
   struct PollState;
 
-  // Follows one List* operation's pages; calls `on_entry` for each element
-  // of `list_field`. Error as described for Poll.
+  // Follows one List* operation's pages (aws::ReadAllPages); calls
+  // `on_entry` for each element of `list_field`. Error as described for Poll.
   template <typename OnEntry>
   Status ReadPages(std::string_view operation, std::string_view list_field, WallTime deadline,
                    const OnEntry& on_entry);

@@ -139,6 +139,13 @@ std::string Quote(const nlohmann::json& value) {
   return text;
 }
 
+Error WithContext(const Error& error, std::string_view context) {
+  std::string message(context);
+  message += ": ";
+  message += error.message();
+  return Error(error.code(), std::move(message));
+}
+
 nlohmann::json SampleItem(const Sample& sample, std::chrono::seconds retention) {
   const std::int64_t bucket = sample.bucket.time_since_epoch().count();
   return {

@@ -43,6 +43,10 @@ std::optional<std::int64_t> ParseIntegerNumber(std::string_view text);
 // `value` as compact JSON, cut to kMaxQuotedValueBytes, for error messages.
 std::string Quote(const nlohmann::json& value);
 
+// `error` with "<context>: " in front of its message, its code kept (the
+// store's and EnsureDynamoTable's errors name the call and the table).
+Error WithContext(const Error& error, std::string_view context);
+
 // The item stored for `sample`: channel, time, count and expiresAt =
 // bucket + retention.
 nlohmann::json SampleItem(const Sample& sample, std::chrono::seconds retention);

@@ -1,18 +1,19 @@
-// The DynamoDB Store. Thread-safe: the AwsClient is, and the only mutable
-// state here (the jitter generator) is guarded by jitter_mu_.
+// The DynamoDB Store: options, Record and the Query reads. Thread-safe: the
+// store keeps no mutable state, and the AwsClient is thread-safe.
 #include "store/dynamo/dynamo_store.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
-#include <numeric>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
+#include "aws/pagination.h"
+#include "core/failed_batch.h"
 #include "core/parallel.h"
 #include "store/dynamo/dynamo_items.h"
 
@@ -27,41 +28,23 @@ bool IsStorableChannelId(std::string_view channel) {
 }
 namespace {
 
-using dynamo::kExpiresAtAttribute;
+using dynamo::IsValidTableName;
 using dynamo::kMaxBatchWriteItems;
-
-// DynamoDB's table name rule.
-constexpr std::size_t kMinTableNameBytes = 3;
-constexpr std::size_t kMaxTableNameBytes = 255;
-
-bool IsValidTableName(std::string_view name) {
-  if (name.size() < kMinTableNameBytes || name.size() > kMaxTableNameBytes) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-  });
-}
+using dynamo::WithContext;
 
 std::int64_t EpochSeconds(Seconds t) { return t.time_since_epoch().count(); }
 
-// `error` with `context` in front of its message, same code.
-Error WithContext(const Error& error, const std::string& context) {
-  return Error(error.code(), context + ": " + error.message());
-}
-
-// A DescribeTable output's Table.TableStatus, or "" when absent.
-std::string TableStatus(const nlohmann::json& described) {
-  const auto table = described.find("Table");
-  if (table == described.end() || !table->is_object()) return "";
-  const auto status = table->find("TableStatus");
-  return status != table->end() && status->is_string() ? status->get<std::string>() : "";
+// "BatchWriteItem: 3 items still unprocessed after 4 attempts".
+std::string Unprocessed(std::size_t items, int attempts) {
+  return "BatchWriteItem: " + std::to_string(items) + " items still unprocessed after " +
+         std::to_string(attempts) + " attempts";
 }
 
 }  // namespace
 
 Result<std::unique_ptr<DynamoStore>> DynamoStore::Create(aws::AwsClient& client, const Clock& clock,
                                                          DynamoStoreOptions options,
-                                                         aws::SleepFunction sleep) {
+                                                         SleepFunction sleep) {
   const auto bad = [](const std::string& why) {
     return Error::InvalidArgument("dynamodb store: " + why);
   };
@@ -71,9 +54,8 @@ Result<std::unique_ptr<DynamoStore>> DynamoStore::Create(aws::AwsClient& client,
   if (options.retention.count() <= 0) return bad("retention must be positive");
   if (options.concurrency == 0) return bad("concurrency must be positive");
   if (options.call_budget.count() <= 0) return bad("call budget must be positive");
-  if (options.unprocessed_backoff_base.count() <= 0 ||
-      options.unprocessed_backoff_cap < options.unprocessed_backoff_base) {
-    return bad("the unprocessed-items backoff needs 0 < base <= cap");
+  if (options.max_query_items == 0 || options.max_query_pages < 1) {
+    return bad("the query caps must be positive");
   }
   if (client.service().target_prefix != aws::kDynamoDbService.target_prefix) {
     return bad("the AWS client is not a DynamoDB client");
@@ -84,12 +66,8 @@ Result<std::unique_ptr<DynamoStore>> DynamoStore::Create(aws::AwsClient& client,
 }
 
 DynamoStore::DynamoStore(aws::AwsClient& client, const Clock& clock, DynamoStoreOptions options,
-                         aws::SleepFunction sleep)
-    : client_(client),
-      clock_(clock),
-      options_(std::move(options)),
-      sleep_(std::move(sleep)),
-      jitter_(options_.jitter_seed != 0 ? options_.jitter_seed : std::random_device{}()) {}
+                         SleepFunction sleep)
+    : client_(client), clock_(clock), options_(std::move(options)), sleep_(std::move(sleep)) {}
 
 WallTime DynamoStore::CallDeadline() const {
   WallTime deadline = clock_.Now() + options_.call_budget;
@@ -101,16 +79,6 @@ WallTime DynamoStore::CallDeadline() const {
   return deadline;
 }
 
-std::chrono::nanoseconds DynamoStore::Backoff(int resend) {
-  const std::chrono::nanoseconds cap = options_.unprocessed_backoff_cap;
-  std::chrono::nanoseconds ceiling = options_.unprocessed_backoff_base;
-  for (int i = 1; i < resend && ceiling < cap; ++i) ceiling *= 2;
-  ceiling = std::min(ceiling, cap);
-  std::uniform_int_distribution<std::int64_t> wait(0, ceiling.count());
-  std::lock_guard lock(jitter_mu_);
-  return std::chrono::nanoseconds{wait(jitter_)};
-}
-
 Result<std::size_t> DynamoStore::Record(std::span<const Sample> samples) {
   RecordOutcome outcome = RecordEach(samples);
   if (outcome.error) return *outcome.error;
@@ -119,19 +87,15 @@ Result<std::size_t> DynamoStore::Record(std::span<const Sample> samples) {
 
 RecordOutcome DynamoStore::RecordEach(std::span<const Sample> samples) {
   RecordOutcome outcome;
-  const auto fail_all = [&](Error error) {
-    outcome.failed.resize(samples.size());
-    std::iota(outcome.failed.begin(), outcome.failed.end(), std::size_t{0});
-    outcome.error = std::move(error);
-    return outcome;
-  };
   for (const Sample& sample : samples) {
     if (!IsStorableChannelId(sample.channel)) {
-      return fail_all(
+      return AllFailed<RecordOutcome>(
+          samples.size(),
           Error::InvalidArgument("Record: '" + sample.channel + "' is not a valid channel id"));
     }
     if (sample.viewers < 0) {
-      return fail_all(
+      return AllFailed<RecordOutcome>(
+          samples.size(),
           Error::InvalidArgument("Record: negative viewers for channel " + sample.channel));
     }
   }
@@ -226,10 +190,13 @@ Status DynamoStore::WriteChunk(nlohmann::json put_requests, WallTime deadline, s
                                std::vector<std::string>* unwritten) {
   unwritten->clear();
   for (const nlohmann::json& put : put_requests) unwritten->push_back(PutKey(put).value_or(""));
-  for (int resend = 1;; ++resend) {
+  // One budget for the chunk: a resend of unprocessed items is one more
+  // attempt of the same write, never a fresh set of retries.
+  RetryBudget budget = client_.StartBudget(deadline);
+  for (;;) {
     const std::size_t sent = put_requests.size();
     Result<nlohmann::json> output = client_.Call(
-        "BatchWriteItem", dynamo::BatchWriteInput(options_.table, put_requests), deadline);
+        "BatchWriteItem", dynamo::BatchWriteInput(options_.table, put_requests), budget);
     if (!output.ok()) return output.error();
     Result<nlohmann::json> unprocessed = dynamo::UnprocessedPuts(*output, options_.table, sent);
     if (!unprocessed.ok()) return WithContext(unprocessed.error(), "BatchWriteItem");
@@ -244,16 +211,21 @@ Status DynamoStore::WriteChunk(nlohmann::json put_requests, WallTime deadline, s
     }
     if (left.size() == unprocessed->size()) *unwritten = std::move(left);
     if (unprocessed->empty()) return {};
-    const std::chrono::nanoseconds wait = Backoff(resend);
-    if (clock_.Now() + wait >= deadline) {
-      return Error::DeadlineExceeded("BatchWriteItem: " + std::to_string(unprocessed->size()) +
-                                     " items still unprocessed after " + std::to_string(resend) +
-                                     " attempts, and the next would start past the deadline");
+    const auto log_resend = [&](std::chrono::nanoseconds wait) {
+      spdlog::debug("dynamodb store: {} of {} items unprocessed, resending in {} ms",
+                    unprocessed->size(), sent,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+    };
+    switch (budget.WaitToRetry(log_resend)) {
+      case RetryVerdict::kGo:
+        break;
+      case RetryVerdict::kAttemptsUsedUp:
+        return Error::Rejected(Unprocessed(unprocessed->size(), budget.attempts()) +
+                               ", the most one write makes (the table is throttling)");
+      case RetryVerdict::kPastDeadline:
+        return Error::DeadlineExceeded(Unprocessed(unprocessed->size(), budget.attempts()) +
+                                       ", and the next would start past the deadline");
     }
-    spdlog::debug("dynamodb store: {} of {} items unprocessed, resending in {} ms",
-                  unprocessed->size(), sent,
-                  std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
-    sleep_(wait);
     put_requests = std::move(*unprocessed);
   }
 }
@@ -262,29 +234,26 @@ Result<std::vector<Sample>> DynamoStore::QueryRange(const ChannelId& channel, Se
                                                     Seconds to, WallTime deadline) {
   const std::string context = "Query of channel " + channel + " in table " + options_.table;
   std::vector<Sample> out;
-  nlohmann::json start_key = nullptr;
-  for (;;) {
-    Result<nlohmann::json> output =
-        client_.Call("Query",
-                     dynamo::RangeQueryInput(options_.table, channel, from, to,
-                                             options_.consistent_read, start_key),
-                     deadline);
-    if (!output.ok()) return WithContext(output.error(), context);
-    Result<dynamo::QueryPage> page = dynamo::ReadQueryPage(*output);
-    if (!page.ok()) return WithContext(page.error(), context);
-    for (const nlohmann::json& item : page->items) {
-      Result<Sample> sample = dynamo::ReadSampleItem(item, channel, from, to);
-      if (!sample.ok()) return WithContext(sample.error(), context);
-      out.push_back(std::move(sample).value());
-    }
-    if (page->last_evaluated.is_null()) break;
-    // A server that hands back the key it was given would loop forever.
-    if (page->last_evaluated == start_key) {
-      return Error::Rejected(context + ": LastEvaluatedKey repeats the ExclusiveStartKey " +
-                             dynamo::Quote(start_key));
-    }
-    start_key = std::move(page->last_evaluated);
-  }
+  const aws::PageLimits limits{.max_pages = options_.max_query_pages,
+                               .max_items = options_.max_query_items};
+  Status read = aws::ReadAllPages(
+      context, limits, [&](int /*page*/, const nlohmann::json& start_key) -> Result<aws::PageRead> {
+        Result<nlohmann::json> output =
+            client_.Call("Query",
+                         dynamo::RangeQueryInput(options_.table, channel, from, to,
+                                                 options_.consistent_read, start_key),
+                         deadline);
+        if (!output.ok()) return WithContext(output.error(), context);
+        Result<dynamo::QueryPage> page = dynamo::ReadQueryPage(*output);
+        if (!page.ok()) return WithContext(page.error(), context);
+        for (const nlohmann::json& item : page->items) {
+          Result<Sample> sample = dynamo::ReadSampleItem(item, channel, from, to);
+          if (!sample.ok()) return WithContext(sample.error(), context);
+          out.push_back(std::move(sample).value());
+        }
+        return aws::PageRead{.items = page->items.size(), .next = std::move(page->last_evaluated)};
+      });
+  if (!read.ok()) return read.error();
   // A Query returns its items in sort-key order; sorting again costs little
   // and keeps "oldest first" true whatever the server did.
   std::stable_sort(out.begin(), out.end(),
@@ -376,102 +345,7 @@ Result<bool> DynamoStore::HasChannel(const ChannelId& channel) {
 }
 
 Result<DynamoTableSetup> DynamoStore::EnsureTable(std::chrono::milliseconds timeout) {
-  const WallTime deadline = clock_.Now() + timeout;
-  const nlohmann::json describe_input = {{"TableName", options_.table}};
-  const std::string context = "EnsureTable " + options_.table;
-  DynamoTableSetup setup;
-
-  aws::AwsError aws_error;
-  Result<nlohmann::json> described =
-      client_.Call("DescribeTable", describe_input, deadline, &aws_error);
-  if (!described.ok()) {
-    if (aws_error.code != "ResourceNotFoundException") {
-      return WithContext(described.error(), context);
-    }
-    aws_error = {};
-    Result<nlohmann::json> created =
-        client_.Call("CreateTable", dynamo::CreateTableInput(options_.table), deadline, &aws_error);
-    // ResourceInUseException: someone else created it meanwhile; wait for it too.
-    if (!created.ok() && aws_error.code != "ResourceInUseException") {
-      return WithContext(created.error(), context);
-    }
-    setup.created = created.ok();
-    if (setup.created) spdlog::info("dynamodb store: created table {}", options_.table);
-    described = nlohmann::json::object();  // not ACTIVE yet: ask below
-  }
-
-  for (;;) {
-    const std::string status = TableStatus(*described);
-    if (status == "ACTIVE") break;
-    if (!status.empty() && status != "CREATING" && status != "UPDATING") {
-      std::string why = context + ": the table is ";
-      why += status;
-      return Error::Unavailable(why);
-    }
-    if (!described->empty()) {  // asked at least once: wait before asking again
-      if (clock_.Now() + kTableStatusPollInterval >= deadline) {
-        std::string why = context + ": the table is still ";
-        why += status;
-        why += " after " + std::to_string(timeout.count()) + " ms";
-        return Error::DeadlineExceeded(why);
-      }
-      sleep_(kTableStatusPollInterval);
-    }
-    described = client_.Call("DescribeTable", describe_input, deadline);
-    if (!described.ok()) return WithContext(described.error(), context);
-    if (TableStatus(*described).empty()) {
-      return Error::Rejected(context + ": DescribeTable answered without Table.TableStatus");
-    }
-  }
-  if (Status s = dynamo::CheckKeySchema((*described)["Table"], options_.table); !s.ok()) {
-    return s.error();
-  }
-  return EnableTtl(setup, deadline);
-}
-
-DynamoTableSetup DynamoStore::EnableTtl(DynamoTableSetup setup, WallTime deadline) {
-  const nlohmann::json table = {{"TableName", options_.table}};
-  Result<nlohmann::json> described = client_.Call("DescribeTimeToLive", table, deadline);
-  if (described.ok()) {
-    const auto description = described->find("TimeToLiveDescription");
-    const auto field = [&](const char* name) {
-      if (description == described->end() || !description->is_object()) return std::string();
-      const auto it = description->find(name);
-      return it != description->end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
-    const std::string status = field("TimeToLiveStatus");
-    const std::string attribute = field("AttributeName");
-    if (status == "ENABLED" || status == "ENABLING") {
-      if (attribute == kExpiresAtAttribute) {
-        setup.ttl_enabled = true;
-        return setup;
-      }
-      // A table has at most one TTL attribute; changing it is not ours to do.
-      setup.ttl_note =
-          "TTL is on for attribute '" + attribute + "', not " + std::string(kExpiresAtAttribute);
-      spdlog::warn("dynamodb store: table {}: {}; samples will not expire", options_.table,
-                   setup.ttl_note);
-      return setup;
-    }
-  }
-  aws::AwsError aws_error;
-  const nlohmann::json update = {
-      {"TableName", options_.table},
-      {"TimeToLiveSpecification", {{"AttributeName", kExpiresAtAttribute}, {"Enabled", true}}},
-  };
-  Result<nlohmann::json> updated = client_.Call("UpdateTimeToLive", update, deadline, &aws_error);
-  if (updated.ok()) {
-    setup.ttl_enabled = true;
-    spdlog::info("dynamodb store: table {}: TTL enabled on {}", options_.table,
-                 kExpiresAtAttribute);
-    return setup;
-  }
-  setup.ttl_note = aws_error.code.empty() ? updated.error().ToString() : aws_error.code;
-  spdlog::warn(
-      "dynamodb store: table {}: could not enable TTL on {} ({}); samples will not expire by "
-      "themselves (fine for a local emulator)",
-      options_.table, kExpiresAtAttribute, updated.error().ToString());
-  return setup;
+  return EnsureDynamoTable(client_, clock_, options_.table, timeout, sleep_);
 }
 
 }  // namespace headcount

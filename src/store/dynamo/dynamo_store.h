@@ -8,9 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <random>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,8 +17,10 @@
 #include "core/clock.h"
 #include "core/history.h"
 #include "core/result.h"
+#include "core/retry.h"
 #include "core/samples.h"
 #include "core/tick.h"
+#include "store/dynamo/dynamo_table.h"
 
 namespace headcount {
 
@@ -30,14 +30,13 @@ inline constexpr std::size_t kDefaultDynamoConcurrency = 16;
 inline constexpr std::chrono::milliseconds kDefaultDynamoCallBudget{20000};
 // How long an item is kept: expiresAt = bucket + retention.
 inline constexpr std::chrono::seconds kDefaultDynamoRetention{std::chrono::hours{24 * 30}};
-// Backoff before resending UnprocessedItems: full jitter, the n-th wait
-// uniform in [0, min(cap, base * 2^(n-1))].
-inline constexpr std::chrono::milliseconds kDefaultUnprocessedBackoffBase{50};
-inline constexpr std::chrono::milliseconds kDefaultUnprocessedBackoffCap{2000};
-// EnsureTable: how long it waits in all, and how often it asks whether the
-// table is ACTIVE yet.
-inline constexpr std::chrono::milliseconds kDefaultEnsureTableTimeout{60000};
-inline constexpr std::chrono::milliseconds kTableStatusPollInterval{250};
+// What one channel's Query over a range (Window, History) may read before
+// it stops with an error: 366 days of one-minute buckets, both ends
+// included (the longest history the API serves), and pages enough for that
+// at DynamoDB's 1 MB a page, with room for a server that answers in small
+// pages.
+inline constexpr std::size_t kDefaultMaxQueryItems = 366 * 24 * 60 + 1;
+inline constexpr int kDefaultMaxQueryPages = 1000;
 
 // The longest channel id stored (an IVS channel ARN is at most 128 bytes;
 // DynamoDB allows partition keys of 2048).
@@ -65,28 +64,21 @@ struct DynamoStoreOptions {
   // Strongly consistent Query reads cost twice the eventually consistent
   // ones; a tick does not need them (docs/dynamodb.md).
   bool consistent_read = false;
-  std::chrono::milliseconds unprocessed_backoff_base{kDefaultUnprocessedBackoffBase};
-  std::chrono::milliseconds unprocessed_backoff_cap{kDefaultUnprocessedBackoffCap};
-  // Seeds the backoff jitter; 0 seeds from std::random_device.
-  std::uint64_t jitter_seed = 0;
-};
-
-// What EnsureTable found and did.
-struct DynamoTableSetup {
-  bool created = false;      // CreateTable was called (the table did not exist)
-  bool ttl_enabled = false;  // TTL on expiresAt is on (or being turned on)
-  std::string ttl_note;      // why not, when !ttl_enabled (e.g. "UnknownOperationException")
+  // Caps on one channel's Query over a range (see QueryRange); positive.
+  std::size_t max_query_items = kDefaultMaxQueryItems;
+  int max_query_pages = kDefaultMaxQueryPages;
 };
 
 class DynamoStore final : public Store, public HistoryReader {
  public:
   // Checks `options` (kInvalidArgument for a bad table name, non-positive
-  // retention, concurrency, budget or backoff, or a client for another
+  // retention, concurrency, budget or query caps, or a client for another
   // service than DynamoDB). `client` and `clock` must outlive the store;
-  // `sleep` waits between resends (tests pass one that advances a fake clock).
+  // `sleep` waits between EnsureTable's polls (tests pass one that advances
+  // a fake clock; retries wait with the client's own).
   static Result<std::unique_ptr<DynamoStore>> Create(aws::AwsClient& client, const Clock& clock,
                                                      DynamoStoreOptions options,
-                                                     aws::SleepFunction sleep = aws::RealSleep());
+                                                     SleepFunction sleep = RealSleep());
 
   // Store. Record puts every sample (channel, time = bucket, count =
   // viewers, expiresAt) with BatchWriteItem. Samples with the same
@@ -94,7 +86,10 @@ class DynamoStore final : public Store, public HistoryReader {
   // (DynamoDB refuses a batch that names a key twice); the rest go in
   // chunks of 25, `concurrency` chunks at a time. A put replaces the item,
   // so recording the same batch again is harmless. UnprocessedItems are
-  // resent with backoff until written or the deadline.
+  // resent with the client's backoff, and a chunk's resends share one
+  // aws::AwsClient budget with the retries of its calls: at most
+  // max_attempts requests a chunk in all, within the deadline. Unprocessed
+  // items left when those run out fail the chunk (kRejected).
   // Returns the distinct items written. Fails before sending anything with
   // kInvalidArgument for an invalid channel id or negative viewers. When a
   // chunk cannot be written, returns the first chunk's error code with a
@@ -108,7 +103,8 @@ class DynamoStore final : public Store, public HistoryReader {
   RecordOutcome RecordEach(std::span<const Sample> samples) override;
 
   // One Query per distinct channel (KeyCondition on channel and a BETWEEN
-  // on time, paginated on LastEvaluatedKey), `concurrency` at a time.
+  // on time, paginated on LastEvaluatedKey, at most max_query_pages pages
+  // and max_query_items items), `concurrency` at a time.
   // Returns the samples grouped by channel in the order given, each
   // channel's oldest first; a channel listed twice appears once, and an
   // invalid channel id (which Record never stores) is not asked for. Every
@@ -124,21 +120,16 @@ class DynamoStore final : public Store, public HistoryReader {
   // would return.
   WindowOutcome WindowEach(std::span<const ChannelId> channels, Seconds from, Seconds to) override;
 
-  // HistoryReader. History: the same Query for one channel, oldest first.
+  // HistoryReader. History: the same Query for one channel, oldest first; a
+  // range holding more than max_query_items samples (or pages past
+  // max_query_pages) is kRejected, naming the cap, rather than read on.
   // HasChannel: a Query with Limit 1. An invalid channel id has no
   // samples (empty, false) and sends nothing. Errors as for Window.
   Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override;
   Result<bool> HasChannel(const ChannelId& channel) override;
 
-  // For development and tests (production tables belong to the
-  // infrastructure code): creates the table (on-demand billing) if
-  // DescribeTable says it does not exist, waits until it is ACTIVE, checks
-  // its key schema, and turns TTL on for expiresAt. Every step but the TTL
-  // one must succeed within `timeout`: kDeadlineExceeded when the table
-  // stays not ACTIVE, kInvalidArgument for a table with another key
-  // schema, the AWS call's error otherwise. TTL is not needed for
-  // correctness (dynalite has no UpdateTimeToLive): failing to enable it is
-  // logged and reported in the result, not an error.
+  // For development and tests: EnsureDynamoTable (dynamo_table.h) for this
+  // store's table, with this store's client, clock and sleep.
   Result<DynamoTableSetup> EnsureTable(
       std::chrono::milliseconds timeout = kDefaultEnsureTableTimeout);
 
@@ -146,33 +137,27 @@ class DynamoStore final : public Store, public HistoryReader {
 
  private:
   DynamoStore(aws::AwsClient& client, const Clock& clock, DynamoStoreOptions options,
-              aws::SleepFunction sleep);
+              SleepFunction sleep);
 
   // The deadline of a call starting now.
   WallTime CallDeadline() const;
-  // Writes one chunk of PutRequests, resending UnprocessedItems. Adds the
-  // items written to *written, also when it then fails; *unwritten gets the
-  // PutKey of every item not known to be written (none on success).
+  // Writes one chunk of PutRequests, resending UnprocessedItems within one
+  // retry budget. Adds the items written to *written, also when it then
+  // fails; *unwritten gets the PutKey of every item not known to be written
+  // (none on success).
   Status WriteChunk(nlohmann::json put_requests, WallTime deadline, std::size_t* written,
                     std::vector<std::string>* unwritten);
   // "channel/time" of a PutRequest's item, as sent; nullopt if it has none.
   static std::optional<std::string> PutKey(const nlohmann::json& put_request);
-  // Every page of `channel`'s Query over [from, to], validated, oldest first.
+  // Every page of `channel`'s Query over [from, to], validated, oldest
+  // first; kRejected past max_query_pages or max_query_items.
   Result<std::vector<Sample>> QueryRange(const ChannelId& channel, Seconds from, Seconds to,
                                          WallTime deadline);
-  // The wait before resend number `resend` (1-based), full jitter.
-  std::chrono::nanoseconds Backoff(int resend);
-  // Turns TTL on for expiresAt if it is not on already.
-  DynamoTableSetup EnableTtl(DynamoTableSetup setup, WallTime deadline);
 
   aws::AwsClient& client_;
   const Clock& clock_;
   const DynamoStoreOptions options_;
-  const aws::SleepFunction sleep_;
-
-  std::mutex jitter_mu_;
-  // Guarded by jitter_mu_.
-  std::mt19937_64 jitter_;
+  const SleepFunction sleep_;
 };
 
 }  // namespace headcount

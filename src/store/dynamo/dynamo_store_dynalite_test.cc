@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
@@ -31,6 +33,7 @@ using nlohmann::json;
 constexpr std::chrono::milliseconds kDynaliteStartTimeout{20000};
 constexpr std::chrono::seconds kRetention{std::chrono::hours{24 * 7}};
 constexpr std::int64_t kT0 = 1'700'000'040;  // a bucket start (a whole minute)
+constexpr std::int64_t kBucket = 60;         // seconds
 constexpr int kChannels = 200;
 constexpr int kBuckets = 5;
 constexpr std::size_t kReadChunkBytes = 256;
@@ -52,12 +55,13 @@ Seconds At(std::int64_t epoch) { return Seconds{std::chrono::seconds{epoch}}; }
 
 // The first executable `name` on PATH, or "".
 std::string FindOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
+  // Read before any test thread starts.
+  const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe)
   std::string dirs = path != nullptr ? path : "";
   std::size_t begin = 0;
   while (begin <= dirs.size()) {
     const std::size_t end = std::min(dirs.find(':', begin), dirs.size());
-    const std::string candidate = dirs.substr(begin, end - begin) + "/" + name;
+    std::string candidate = dirs.substr(begin, end - begin) + "/" + name;
     if (end > begin && ::access(candidate.c_str(), X_OK) == 0) return candidate;
     begin = end + 1;
   }
@@ -126,7 +130,13 @@ class Dynalite {
     for (;;) {
       if (const std::size_t line = out.find('\n'); line != std::string::npos) {
         if (!out.starts_with(kPortPrefix)) return Error::Io("dynalite said: " + out + kSetupHint);
-        return std::atoi(out.c_str() + kPortPrefix.size());
+        int port = 0;
+        const char* digits = out.data() + kPortPrefix.size();
+        const auto [end, ec] = std::from_chars(digits, out.data() + line, port);
+        if (ec != std::errc() || end != out.data() + line || port <= 0) {
+          return Error::Io("dynalite said: " + out + kSetupHint);
+        }
+        return port;
       }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           give_up - std::chrono::steady_clock::now());
@@ -155,24 +165,24 @@ class DynaliteTest : public ::testing::Test {
   static void SetUpTestSuite() {
     Result<std::unique_ptr<Dynalite>> started = Dynalite::Start();
     if (started.ok()) {
-      dynalite_ = std::move(started).value().release();
+      shared_dynalite = std::move(started).value().release();
     } else {
-      start_error_ = new std::string(started.error().ToString());
+      start_error = new std::string(started.error().ToString());
     }
   }
   static void TearDownTestSuite() {
-    delete dynalite_;
-    dynalite_ = nullptr;
-    delete start_error_;
-    start_error_ = nullptr;
+    delete shared_dynalite;
+    shared_dynalite = nullptr;
+    delete start_error;
+    start_error = nullptr;
   }
 
   void SetUp() override {
     // Missing tools are a failure, never a silent skip.
-    ASSERT_NE(dynalite_, nullptr) << "cannot start dynalite: " << *start_error_;
+    ASSERT_NE(shared_dynalite, nullptr) << "cannot start dynalite: " << *start_error;
     aws::AwsClientOptions options;
     options.region = "us-east-1";
-    options.endpoint = dynalite_->endpoint();
+    options.endpoint = shared_dynalite->endpoint();
     Result<std::unique_ptr<aws::AwsClient>> client =
         aws::AwsClient::Create(aws::kDynamoDbService, options, credentials_, transport_, clock_);
     ASSERT_TRUE(client.ok()) << client.error().ToString();
@@ -195,7 +205,7 @@ class DynaliteTest : public ::testing::Test {
     std::vector<Sample> out;
     for (int c = 0; c < kChannels; ++c) {
       for (int b = 0; b < kBuckets; ++b) {
-        out.push_back({Channel(c), At(kT0 + 60 * b), c * 10 + b + viewers_offset});
+        out.push_back({Channel(c), At(kT0 + kBucket * b), c * 10 + b + viewers_offset});
       }
     }
     return out;
@@ -207,8 +217,8 @@ class DynaliteTest : public ::testing::Test {
     return out;
   }
 
-  inline static Dynalite* dynalite_ = nullptr;
-  inline static std::string* start_error_ = nullptr;
+  inline static Dynalite* shared_dynalite = nullptr;
+  inline static std::string* start_error = nullptr;
 
   SystemClock clock_;
   aws::StaticCredentialsProvider credentials_{aws::Credentials("test", "test")};
@@ -237,7 +247,7 @@ TEST_F(DynaliteTest, RecordTwiceStoresEachBucketOnce) {
 
   const std::vector<ChannelId> channels = Channels();
   Result<std::vector<Sample>> window =
-      store_->Window(channels, At(kT0), At(kT0 + 60 * (kBuckets - 1)));
+      store_->Window(channels, At(kT0), At(kT0 + kBucket * (kBuckets - 1)));
   ASSERT_TRUE(window.ok()) << window.error().ToString();
   EXPECT_EQ(*window, samples);  // grouped by channel as asked, oldest first, no duplicates
 }
@@ -284,7 +294,7 @@ TEST_F(DynaliteTest, HistoryHasChannelAndExpiry) {
   ASSERT_TRUE(history.ok()) << history.error().ToString();
   ASSERT_EQ(history->size(), static_cast<std::size_t>(kBuckets));
   for (int b = 0; b < kBuckets; ++b) {
-    EXPECT_EQ((*history)[b], (Sample{Channel(7), At(kT0 + 60 * b), 70 + b}));
+    EXPECT_EQ((*history)[b], (Sample{Channel(7), At(kT0 + kBucket * b), 70 + b}));
   }
 
   Result<bool> has = store_->HasChannel(Channel(199));
@@ -307,6 +317,32 @@ TEST_F(DynaliteTest, HistoryHasChannelAndExpiry) {
     const std::int64_t time = std::stoll(item["time"]["N"].get<std::string>());
     EXPECT_EQ(item["expiresAt"]["N"], std::to_string(time + kRetention.count()));
   }
+}
+
+// Issue 14, point 1: a history longer than the store reads stops at the cap
+// and says so; within the cap, the same range reads in full.
+TEST_F(DynaliteTest, HistoryOverAYearStopsAtTheItemCap) {
+  constexpr int kStored = 30;
+  std::vector<Sample> samples;
+  for (int b = 0; b < kStored; ++b) samples.push_back({"long", At(kT0 + kBucket * b), b});
+  ASSERT_TRUE(store_->Record(samples).ok());
+  const Seconds year_ago = At(kT0) - std::chrono::days{366};
+  const Seconds to = At(kT0 + kBucket * kStored);
+
+  Result<std::vector<Sample>> full = store_->History("long", year_ago, to);
+  ASSERT_TRUE(full.ok()) << full.error().ToString();
+  EXPECT_EQ(*full, samples);
+
+  DynamoStoreOptions capped_options = store_->options();
+  capped_options.max_query_items = 10;
+  Result<std::unique_ptr<DynamoStore>> capped =
+      DynamoStore::Create(*client_, clock_, capped_options);
+  ASSERT_TRUE(capped.ok()) << capped.error().ToString();
+  Result<std::vector<Sample>> history = (*capped)->History("long", year_ago, to);
+  ASSERT_FALSE(history.ok());
+  EXPECT_EQ(history.error().code(), ErrorCode::kRejected);
+  EXPECT_NE(history.error().message().find("more than 10 items (the cap)"), std::string::npos)
+      << history.error().message();
 }
 
 // The tick of docs/dynamodb.md at full size: 10,000 channels, one bucket

@@ -1,108 +1,21 @@
-// DynamoStore without sockets: the requests it sends (targets, chunks of 25,
-// de-duplication, Query shapes), how it reads answers (UnprocessedItems,
-// pagination, malformed items) and its error kinds, over a FakeTransport
-// and a FakeClock.
+// DynamoStore's options and Record without sockets: chunks of 25,
+// de-duplication, UnprocessedItems resent within one retry budget, what a
+// failed chunk reports, over a FakeTransport and a FakeClock.
 #include "store/dynamo/dynamo_store.h"
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
+#include <vector>
 
-#include "aws/testing/fake_transport.h"
 #include "store/dynamo/dynamo_items.h"
+#include "store/dynamo/dynamo_test_util.h"
 
-namespace headcount {
+namespace headcount::dynamo_testing {
 namespace {
 
 using namespace std::chrono_literals;
-using aws::testing::FakeTransport;
-using nlohmann::json;
-
-constexpr char kTable[] = "headcount-test";
-constexpr std::int64_t kT0 = 1'700'000'040;  // a bucket start (a whole minute)
-
-Seconds At(std::int64_t epoch) { return Seconds{std::chrono::seconds{epoch}}; }
-WallTime Start() { return WallTime{std::chrono::seconds{kT0 + 5}}; }
-
-json Item(const std::string& channel, std::int64_t time, std::int64_t count) {
-  return {{"channel", {{"S", channel}}},
-          {"time", {{"N", std::to_string(time)}}},
-          {"count", {{"N", std::to_string(count)}}}};
-}
-
-json Page(json items, json last = nullptr) {
-  json page = {{"Items", std::move(items)}};
-  page["Count"] = page["Items"].size();
-  if (!last.is_null()) page["LastEvaluatedKey"] = std::move(last);
-  return page;
-}
-
-std::string AwsErrorBody(const std::string& code, const std::string& message) {
-  return json{{"__type", "com.amazonaws.dynamodb.v20120810#" + code}, {"message", message}}.dump();
-}
-
-// A store over an AwsClient over a FakeTransport; sleeps advance the clock.
-struct Fixture {
-  explicit Fixture(DynamoStoreOptions options = {}, int max_attempts = aws::kDefaultMaxAttempts) {
-    aws::AwsClientOptions client_options;
-    client_options.region = "us-east-1";
-    client_options.endpoint = "http://127.0.0.1:8000";
-    client_options.jitter_seed = 1;
-    client_options.max_attempts = max_attempts;
-    const aws::SleepFunction sleep = [this](std::chrono::nanoseconds d) {
-      sleeps.push_back(d);
-      clock.Advance(d);
-    };
-    Result<std::unique_ptr<aws::AwsClient>> created = aws::AwsClient::Create(
-        aws::kDynamoDbService, client_options, credentials, transport, clock, sleep);
-    EXPECT_TRUE(created.ok()) << created.error().ToString();
-    client = std::move(*created);
-    if (options.table.empty()) options.table = kTable;
-    if (options.concurrency == kDefaultDynamoConcurrency) {
-      options.concurrency = 1;  // scripted order
-    }
-    options.jitter_seed = 7;
-    Result<std::unique_ptr<DynamoStore>> made = DynamoStore::Create(*client, clock, options, sleep);
-    EXPECT_TRUE(made.ok()) << made.error().ToString();
-    store = std::move(*made);
-  }
-
-  void Answer(const json& body) { transport.PushResponse(200, body.dump()); }
-  void AnswerError(int status, const std::string& code, const std::string& message = "no") {
-    transport.PushResponse(status, AwsErrorBody(code, message));
-  }
-
-  // The X-Amz-Target and parsed body of every request sent.
-  std::vector<std::pair<std::string, json>> Sent() const {
-    std::vector<std::pair<std::string, json>> out;
-    for (const aws::HttpRequest& r : transport.requests()) {
-      const std::string* target = aws::FindHeader(r.headers, "X-Amz-Target");
-      out.emplace_back(target != nullptr ? *target : "", json::parse(r.body));
-    }
-    return out;
-  }
-
-  FakeClock clock{Start()};
-  aws::StaticCredentialsProvider credentials{aws::Credentials("test", "test")};
-  FakeTransport transport;
-  std::vector<std::chrono::nanoseconds> sleeps;
-  std::unique_ptr<aws::AwsClient> client;
-  std::unique_ptr<DynamoStore> store;
-};
-
-std::vector<Sample> Samples(int channels, int buckets) {
-  std::vector<Sample> out;
-  for (int c = 0; c < channels; ++c) {
-    for (int b = 0; b < buckets; ++b) {
-      out.push_back({"ch-" + std::to_string(c), At(kT0 + std::int64_t{60} * b), c * 10 + b});
-    }
-  }
-  return out;
-}
-
-const json& Puts(const json& batch_write_input) {
-  return batch_write_input["RequestItems"][kTable];
-}
 
 TEST(DynamoStoreCreate, ChecksOptions) {
   Fixture f;
@@ -117,20 +30,23 @@ TEST(DynamoStoreCreate, ChecksOptions) {
   DynamoStoreOptions o;
   o.table = kTable;
   EXPECT_TRUE(create(o).ok());
-  o.retention = 0s;
-  EXPECT_FALSE(create(o).ok());
-  o.retention = 60s;
-  o.concurrency = 0;
-  EXPECT_FALSE(create(o).ok());
-  o.concurrency = 4;
-  o.call_budget = 0ms;
-  EXPECT_FALSE(create(o).ok());
+  const std::vector<std::function<void(DynamoStoreOptions&)>> spoilers = {
+      [](DynamoStoreOptions& bad) { bad.retention = 0s; },
+      [](DynamoStoreOptions& bad) { bad.concurrency = 0; },
+      [](DynamoStoreOptions& bad) { bad.call_budget = 0ms; },
+      [](DynamoStoreOptions& bad) { bad.max_query_items = 0; },
+      [](DynamoStoreOptions& bad) { bad.max_query_pages = 0; },
+  };
+  for (std::size_t i = 0; i < spoilers.size(); ++i) {
+    DynamoStoreOptions bad = o;
+    spoilers[i](bad);
+    EXPECT_EQ(create(bad).error().code(), ErrorCode::kInvalidArgument) << "spoiler " << i;
+  }
 
   aws::AwsClientOptions ivs_options{.region = "us-east-1", .endpoint = "http://127.0.0.1:1"};
   auto ivs =
       aws::AwsClient::Create(aws::kIvsService, ivs_options, f.credentials, f.transport, f.clock);
   ASSERT_TRUE(ivs.ok());
-  o.call_budget = 1s;
   Result<std::unique_ptr<DynamoStore>> wrong = DynamoStore::Create(**ivs, f.clock, o);
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.error().message().find("not a DynamoDB client"), std::string::npos);
@@ -199,16 +115,57 @@ TEST(DynamoStoreRecord, ResendsUnprocessedItemsWithBackoff) {
   ASSERT_EQ(sent.size(), 3u);
   EXPECT_EQ(Puts(sent[1].second), json::array({puts[1], puts[2]}));
   EXPECT_EQ(Puts(sent[2].second), json::array({puts[2]}));
-  EXPECT_EQ(f.sleeps.size(), 2u);  // one backoff before each resend
-  for (const auto d : f.sleeps) EXPECT_LE(d, kDefaultUnprocessedBackoffCap);
+  // One backoff before each resend, the client's: the n-th wait within
+  // [0, base * 2^(n-1)].
+  ASSERT_EQ(f.sleeps.size(), 2u);
+  EXPECT_LE(f.sleeps[0], aws::kDefaultBackoffBase);
+  EXPECT_LE(f.sleeps[1], 2 * aws::kDefaultBackoffBase);
+}
+
+// Issue 14, point 5: a chunk's resends of unprocessed items and the retries
+// of its calls draw on one budget, so a table that keeps throttling gets
+// max_attempts requests a chunk, not max_attempts per resend.
+TEST(DynamoStoreRecord, AnAlwaysThrottledWriteMakesMaxAttemptsRequestsInAll) {
+  constexpr int kMaxAttempts = 4;
+  const std::vector<Sample> samples = Samples(1, 2);
+  json puts = json::array();
+  for (const Sample& s : samples) {
+    puts.push_back({{"PutRequest", {{"Item", dynamo::SampleItem(s, kDefaultDynamoRetention)}}}});
+  }
+  // DynamoDB throttles a write in two ways: an error answer, or a 200 that
+  // leaves every item unprocessed. Either, or both in turn, for ever.
+  enum class Throttle { kError, kUnprocessed, kBothInTurn };
+  for (const Throttle throttle :
+       {Throttle::kError, Throttle::kUnprocessed, Throttle::kBothInTurn}) {
+    SCOPED_TRACE(static_cast<int>(throttle));
+    Fixture f({}, RetryOptions(kMaxAttempts));
+    for (int i = 0; i < 100; ++i) {
+      const bool error =
+          throttle == Throttle::kError || (throttle == Throttle::kBothInTurn && i % 2 == 0);
+      if (error) {
+        f.AnswerError(400, "ProvisionedThroughputExceededException", "Rate of requests exceeded");
+      } else {
+        f.Answer({{"UnprocessedItems", {{kTable, puts}}}});
+      }
+    }
+    const RecordOutcome outcome = f.store->RecordEach(samples);
+    EXPECT_EQ(f.transport.requests().size(), static_cast<std::size_t>(kMaxAttempts));
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_EQ(outcome.error->code(), ErrorCode::kRejected) << outcome.error->ToString();
+    EXPECT_EQ(outcome.written, 0u);
+    EXPECT_EQ(outcome.failed, (std::vector<std::size_t>{0, 1}));
+    if (throttle != Throttle::kError) {
+      EXPECT_NE(outcome.error->message().find("2 items still unprocessed after 4 attempts"),
+                std::string::npos)
+          << outcome.error->message();
+    }
+  }
 }
 
 TEST(DynamoStoreRecord, UnprocessedUntilTheDeadlineIsDeadlineExceeded) {
   DynamoStoreOptions options;
   options.call_budget = 2s;
-  options.unprocessed_backoff_base = 200ms;
-  options.unprocessed_backoff_cap = 400ms;
-  Fixture f(options);
+  Fixture f(options, RetryOptions(100, 200ms, 400ms));
   const std::vector<Sample> samples = Samples(1, 1);
   const json put = {
       {"PutRequest", {{"Item", dynamo::SampleItem(samples[0], kDefaultDynamoRetention)}}}};
@@ -222,6 +179,7 @@ TEST(DynamoStoreRecord, UnprocessedUntilTheDeadlineIsDeadlineExceeded) {
       << written.error().message();
   EXPECT_LE(f.clock.Now(), Start() + 2s);
   EXPECT_GT(f.Sent().size(), 2u);
+  EXPECT_LT(f.Sent().size(), 100u);
 }
 
 TEST(DynamoStoreRecord, AFailedChunkFailsTheCallAndSaysWhatWasWritten) {
@@ -333,249 +291,5 @@ TEST(DynamoStoreRecord, AnExpiredDeadlineSendsNothing) {
   EXPECT_TRUE(f.transport.requests().empty());
 }
 
-TEST(DynamoStoreWindow, QueriesEachChannelOnceAndFollowsPages) {
-  Fixture f;
-  const json key = {{"channel", {{"S", "a"}}}, {"time", {{"N", std::to_string(kT0 + 60)}}}};
-  f.Answer(Page(json::array({Item("a", kT0, 1), Item("a", kT0 + 60, 2)}), key));
-  f.Answer(Page(json::array({Item("a", kT0 + 120, 3)})));
-  f.Answer(Page(json::array({Item("b", kT0 + 60, 9)})));
-  const std::vector<ChannelId> channels = {"a", "b", "a", ""};
-  Result<std::vector<Sample>> window = f.store->Window(channels, At(kT0), At(kT0 + 240));
-  ASSERT_TRUE(window.ok()) << window.error().ToString();
-  EXPECT_EQ(*window, (std::vector<Sample>{{"a", At(kT0), 1},
-                                          {"a", At(kT0 + 60), 2},
-                                          {"a", At(kT0 + 120), 3},
-                                          {"b", At(kT0 + 60), 9}}));
-  const auto sent = f.Sent();
-  ASSERT_EQ(sent.size(), 3u);
-  for (const auto& [target, body] : sent) EXPECT_EQ(target, "DynamoDB_20120810.Query");
-  const json expected = json::parse(R"({
-    "TableName": "headcount-test",
-    "KeyConditionExpression": "#c = :c AND #t BETWEEN :from AND :to",
-    "ProjectionExpression": "#c, #t, #n",
-    "ExpressionAttributeNames": {"#c": "channel", "#t": "time", "#n": "count"},
-    "ExpressionAttributeValues": {":c": {"S": "a"}, ":from": {"N": "1700000040"},
-                                  ":to": {"N": "1700000280"}},
-    "ScanIndexForward": true,
-    "ConsistentRead": false})");
-  EXPECT_EQ(sent[0].second, expected);
-  json continued = expected;
-  continued["ExclusiveStartKey"] = key;
-  EXPECT_EQ(sent[1].second, continued);
-  EXPECT_EQ(sent[2].second["ExpressionAttributeValues"][":c"]["S"], "b");
-}
-
-TEST(DynamoStoreWindow, AMalformedItemFailsTheWindow) {
-  Fixture f;
-  json bad = Item("a", kT0, 1);
-  bad["count"] = {{"S", "one"}};
-  f.Answer(Page(json::array({bad})));
-  const std::vector<ChannelId> channels = {"a"};
-  Result<std::vector<Sample>> window = f.store->Window(channels, At(kT0), At(kT0 + 240));
-  ASSERT_FALSE(window.ok());
-  EXPECT_EQ(window.error().code(), ErrorCode::kRejected);
-  EXPECT_NE(window.error().message().find("'count' is not of type N"), std::string::npos)
-      << window.error().message();
-}
-
-TEST(DynamoStoreWindow, ARepeatedLastEvaluatedKeyIsRejected) {
-  Fixture f;
-  const json key = {{"channel", {{"S", "a"}}}, {"time", {{"N", std::to_string(kT0)}}}};
-  f.Answer(Page(json::array(), key));
-  f.Answer(Page(json::array(), key));
-  const std::vector<ChannelId> channels = {"a"};
-  Result<std::vector<Sample>> window = f.store->Window(channels, At(kT0), At(kT0 + 240));
-  ASSERT_FALSE(window.ok());
-  EXPECT_EQ(window.error().code(), ErrorCode::kRejected);
-  EXPECT_NE(window.error().message().find("repeats"), std::string::npos);
-}
-
-TEST(DynamoStoreWindow, ErrorKindsAndHowManyChannelsFailed) {
-  {
-    Fixture f;
-    f.AnswerError(400, "ResourceNotFoundException", "Requested resource not found");
-    f.Answer(Page(json::array()));
-    const std::vector<ChannelId> channels = {"a", "b"};
-    Result<std::vector<Sample>> window = f.store->Window(channels, At(kT0), At(kT0 + 240));
-    ASSERT_FALSE(window.ok());
-    EXPECT_EQ(window.error().code(), ErrorCode::kRejected);
-    EXPECT_NE(window.error().message().find("1 of 2 channels failed"), std::string::npos)
-        << window.error().message();
-    EXPECT_NE(window.error().message().find("ResourceNotFoundException"), std::string::npos);
-  }
-  {
-    Fixture f({}, /*max_attempts=*/3);  // nothing queued: every attempt is a network failure
-    const std::vector<ChannelId> channels = {"a"};
-    Result<std::vector<Sample>> window = f.store->Window(channels, At(kT0), At(kT0 + 240));
-    ASSERT_FALSE(window.ok());
-    EXPECT_EQ(window.error().code(), ErrorCode::kUnavailable);
-    EXPECT_EQ(f.transport.requests().size(), 3u);
-  }
-  {
-    Fixture f;
-    f.Answer(Page(json::array()));
-    const std::vector<ChannelId> channels = {"a"};
-    Result<std::vector<Sample>> empty = f.store->Window(channels, At(kT0 + 60), At(kT0));
-    ASSERT_TRUE(empty.ok());
-    EXPECT_TRUE(empty->empty());
-    EXPECT_TRUE(f.transport.requests().empty());  // from > to: nothing to ask
-  }
-}
-
-TEST(DynamoStoreWindowEach, AFailedQueryFailsOnlyItsChannel) {
-  Fixture f;
-  f.Answer(Page(json::array({Item("a", kT0, 1)})));
-  f.AnswerError(400, "ResourceNotFoundException", "Requested resource not found");
-  f.Answer(Page(json::array({Item("c", kT0 + 60, 3)})));
-  const std::vector<ChannelId> channels = {"a", "b", "a", "c", "b", ""};
-  const WindowOutcome w = f.store->WindowEach(channels, At(kT0), At(kT0 + 240));
-  EXPECT_EQ(w.failed, (std::vector<std::size_t>{1, 4}));  // every index of b
-  ASSERT_TRUE(w.error.has_value());
-  EXPECT_EQ(w.error->code(), ErrorCode::kRejected);
-  EXPECT_NE(w.error->message().find("1 of 3 channels failed"), std::string::npos)
-      << w.error->message();
-  EXPECT_EQ(w.samples, (std::vector<Sample>{{"a", At(kT0), 1}, {"c", At(kT0 + 60), 3}}));
-  EXPECT_EQ(f.Sent().size(), 3u);
-}
-
-TEST(DynamoStoreWindowEach, QueriesDoneBeforeTheDeadlineKeepTheirResults) {
-  DynamoStoreOptions options;
-  options.call_budget = 250ms;
-  Fixture f(options);
-  f.transport.SetLatency(&f.clock, 100ms);  // each Query takes 100 ms
-  for (const char* c : {"a", "b", "c", "d", "e"}) f.Answer(Page(json::array({Item(c, kT0, 7)})));
-  const std::vector<ChannelId> channels = {"a", "b", "c", "d", "e"};
-  const WindowOutcome w = f.store->WindowEach(channels, At(kT0), At(kT0 + 240));
-  // a and b are read; by the time c's answer is in, the budget is spent.
-  const std::size_t sent = f.Sent().size();
-  EXPECT_GE(sent, 2u);
-  EXPECT_LT(sent, 5u);  // nothing is sent after the deadline
-  ASSERT_GE(w.samples.size(), 2u);
-  EXPECT_EQ(w.samples[0], (Sample{"a", At(kT0), 7}));
-  EXPECT_EQ(w.samples[1], (Sample{"b", At(kT0), 7}));
-  EXPECT_EQ(w.samples.size() + w.failed.size(), channels.size());
-  EXPECT_EQ(w.failed.back(), 4u);
-  ASSERT_TRUE(w.error.has_value());
-  EXPECT_EQ(w.error->code(), ErrorCode::kDeadlineExceeded);
-  // Window, all or nothing, fails.
-  Fixture g(options);
-  g.transport.SetLatency(&g.clock, 100ms);
-  for (const char* c : {"a", "b", "c", "d", "e"}) g.Answer(Page(json::array({Item(c, kT0, 7)})));
-  EXPECT_FALSE(g.store->Window(channels, At(kT0), At(kT0 + 240)).ok());
-}
-
-TEST(DynamoStoreHistory, ReturnsOldestFirst) {
-  Fixture f;
-  f.Answer(Page(json::array({Item("a", kT0 + 60, 2), Item("a", kT0, 1)})));
-  Result<std::vector<Sample>> history = f.store->History("a", At(kT0), At(kT0 + 60));
-  ASSERT_TRUE(history.ok()) << history.error().ToString();
-  EXPECT_EQ(*history, (std::vector<Sample>{{"a", At(kT0), 1}, {"a", At(kT0 + 60), 2}}));
-  EXPECT_EQ(f.Sent()[0].second["ScanIndexForward"], true);
-}
-
-TEST(DynamoStoreHasChannel, QueriesOneKey) {
-  Fixture f;
-  f.Answer(Page(json::array({{{"channel", {{"S", "a"}}}, {"time", {{"N", "60"}}}}})));
-  f.Answer(Page(json::array()));
-  f.Answer(json::object());  // no Items: malformed
-  Result<bool> yes = f.store->HasChannel("a");
-  ASSERT_TRUE(yes.ok()) << yes.error().ToString();
-  EXPECT_TRUE(*yes);
-  Result<bool> no = f.store->HasChannel("b");
-  ASSERT_TRUE(no.ok());
-  EXPECT_FALSE(*no);
-  Result<bool> broken = f.store->HasChannel("c");
-  ASSERT_FALSE(broken.ok());
-  EXPECT_EQ(broken.error().code(), ErrorCode::kRejected);
-  Result<bool> invalid = f.store->HasChannel("no such");
-  ASSERT_TRUE(invalid.ok());
-  EXPECT_FALSE(*invalid);
-
-  const auto sent = f.Sent();
-  ASSERT_EQ(sent.size(), 3u);
-  EXPECT_EQ(sent[0].second, json::parse(R"({
-    "TableName": "headcount-test", "KeyConditionExpression": "#c = :c",
-    "ProjectionExpression": "#c, #t",
-    "ExpressionAttributeNames": {"#c": "channel", "#t": "time"},
-    "ExpressionAttributeValues": {":c": {"S": "a"}}, "Limit": 1})"));
-}
-
-json Described(const std::string& status) {
-  json table = dynamo::CreateTableInput(kTable);
-  table["TableStatus"] = status;
-  return {{"Table", table}};
-}
-
-TEST(DynamoStoreEnsureTable, CreatesWaitsAndToleratesNoTtl) {
-  Fixture f;
-  f.AnswerError(400, "ResourceNotFoundException", "Requested resource not found");
-  f.Answer({{"TableDescription", {{"TableStatus", "CREATING"}}}});
-  f.Answer(Described("CREATING"));
-  f.Answer(Described("ACTIVE"));
-  f.Answer({{"TimeToLiveDescription", {{"TimeToLiveStatus", "DISABLED"}}}});
-  f.transport.PushResponse(400,
-                           R"({"__type":"com.amazon.coral.service#UnknownOperationException"})");
-  Result<DynamoTableSetup> setup = f.store->EnsureTable();
-  ASSERT_TRUE(setup.ok()) << setup.error().ToString();
-  EXPECT_TRUE(setup->created);
-  EXPECT_FALSE(setup->ttl_enabled);
-  EXPECT_EQ(setup->ttl_note, "UnknownOperationException");
-
-  std::vector<std::string> targets;
-  for (const auto& [target, body] : f.Sent()) targets.push_back(target);
-  EXPECT_EQ(targets,
-            (std::vector<std::string>{
-                "DynamoDB_20120810.DescribeTable", "DynamoDB_20120810.CreateTable",
-                "DynamoDB_20120810.DescribeTable", "DynamoDB_20120810.DescribeTable",
-                "DynamoDB_20120810.DescribeTimeToLive", "DynamoDB_20120810.UpdateTimeToLive"}));
-  const json create = f.Sent()[1].second;
-  EXPECT_EQ(create["BillingMode"], "PAY_PER_REQUEST");
-  EXPECT_EQ(create["KeySchema"][0]["AttributeName"], "channel");
-  EXPECT_EQ(create["KeySchema"][1]["KeyType"], "RANGE");
-  EXPECT_EQ(f.Sent()[5].second["TimeToLiveSpecification"],
-            json::parse(R"({"AttributeName":"expiresAt","Enabled":true})"));
-  EXPECT_EQ(f.sleeps.size(), 1u);  // one poll interval while CREATING
-}
-
-TEST(DynamoStoreEnsureTable, AnExistingActiveTableWithTtlNeedsNothing) {
-  Fixture f;
-  f.Answer(Described("ACTIVE"));
-  f.Answer({{"TimeToLiveDescription",
-             {{"TimeToLiveStatus", "ENABLED"}, {"AttributeName", "expiresAt"}}}});
-  Result<DynamoTableSetup> setup = f.store->EnsureTable();
-  ASSERT_TRUE(setup.ok()) << setup.error().ToString();
-  EXPECT_FALSE(setup->created);
-  EXPECT_TRUE(setup->ttl_enabled);
-  EXPECT_EQ(f.Sent().size(), 2u);
-}
-
-TEST(DynamoStoreEnsureTable, RefusesAnotherKeySchema) {
-  Fixture f;
-  json described = Described("ACTIVE");
-  described["Table"]["KeySchema"] = json::parse(R"([{"AttributeName":"id","KeyType":"HASH"}])");
-  f.Answer(described);
-  Result<DynamoTableSetup> setup = f.store->EnsureTable();
-  ASSERT_FALSE(setup.ok());
-  EXPECT_EQ(setup.error().code(), ErrorCode::kInvalidArgument);
-}
-
-TEST(DynamoStoreEnsureTable, GivesUpWhenTheTableStaysCreating) {
-  Fixture f;
-  for (int i = 0; i < 100; ++i) f.Answer(Described("CREATING"));
-  Result<DynamoTableSetup> setup = f.store->EnsureTable(2s);
-  ASSERT_FALSE(setup.ok());
-  EXPECT_EQ(setup.error().code(), ErrorCode::kDeadlineExceeded);
-  EXPECT_LE(f.clock.Now(), Start() + 2s);
-}
-
-TEST(DynamoStoreEnsureTable, AccessDeniedIsAnError) {
-  Fixture f;
-  f.AnswerError(400, "AccessDeniedException", "not allowed");
-  Result<DynamoTableSetup> setup = f.store->EnsureTable();
-  ASSERT_FALSE(setup.ok());
-  EXPECT_EQ(setup.error().code(), ErrorCode::kRejected);
-  EXPECT_EQ(f.Sent().size(), 1u);
-}
-
 }  // namespace
-}  // namespace headcount
+}  // namespace headcount::dynamo_testing
