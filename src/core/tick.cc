@@ -3,10 +3,10 @@
 #include <array>
 #include <exception>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/failed_batch.h"
 #include "core/payload.h"
 #include "core/time_text.h"
 
@@ -32,13 +32,6 @@ auto Guard(F&& f) -> decltype(f()) {
   } catch (...) {
     return Error::Internal("unexpected exception");
   }
-}
-
-// 0, 1, ..., n - 1: every index of a batch that failed as a whole.
-std::vector<std::size_t> EveryIndex(std::size_t n) {
-  std::vector<std::size_t> out(n);
-  std::iota(out.begin(), out.end(), std::size_t{0});
-  return out;
 }
 
 nlohmann::json NotesJson(const std::vector<ChannelNote>& notes) {
@@ -72,26 +65,18 @@ const Deadline& Deadline::None() {
 }
 
 RecordOutcome Store::RecordEach(std::span<const Sample> samples) {
-  RecordOutcome outcome;
   Result<std::size_t> written = Record(samples);
-  if (written.ok()) {
-    outcome.written = *written;
-    return outcome;
-  }
-  outcome.failed = EveryIndex(samples.size());
-  outcome.error = written.error();
+  if (!written.ok()) return AllFailed<RecordOutcome>(samples.size(), written.error());
+  RecordOutcome outcome;
+  outcome.written = *written;
   return outcome;
 }
 
 WindowOutcome Store::WindowEach(std::span<const ChannelId> channels, Seconds from, Seconds to) {
-  WindowOutcome outcome;
   Result<std::vector<Sample>> window = Window(channels, from, to);
-  if (window.ok()) {
-    outcome.samples = std::move(window).value();
-    return outcome;
-  }
-  outcome.failed = EveryIndex(channels.size());
-  outcome.error = window.error();
+  if (!window.ok()) return AllFailed<WindowOutcome>(channels.size(), window.error());
+  WindowOutcome outcome;
+  outcome.samples = std::move(window).value();
   return outcome;
 }
 
