@@ -25,7 +25,7 @@ class SmallFileTest : public ::testing::Test {
   ~SmallFileTest() override { fs::remove_all(dir_); }
 
   fs::path Write(const std::string& name, const std::string& text) const {
-    const fs::path path = dir_ / name;
+    fs::path path = dir_ / name;
     std::ofstream(path, std::ios::binary) << text;
     return path;
   }

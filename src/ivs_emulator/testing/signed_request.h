@@ -40,8 +40,9 @@ inline HttpRequest SignedRequest(const std::string& operation, const std::string
   request.body = body;
   for (const auto& h : signing.headers) request.headers[AsciiLower(h.name)] = h.value;
   if (signed_request.ok()) {
-    for (const auto& h : signed_request->headers_to_add)
+    for (const auto& h : signed_request->headers_to_add) {
       request.headers[AsciiLower(h.name)] = h.value;
+    }
   }
   return request;
 }
