@@ -108,8 +108,11 @@ describe('serve --source ivs: the daemon over the cloud pipeline', () => {
       const csv = await (await fetch(`${url}&format=csv`)).text();
       assert.match(csv, new RegExp(`^start,viewers\\n.*,${c.viewers}\\n`));
     }
-    // The ARN unencoded is another path; a malformed ARN is refused.
-    assert.equal((await fetch(`${base}/api/channels/${live[0].arn}/history`)).status, 404);
+    // The ARN unencoded is two path segments: a 400 that says to encode it;
+    // a malformed ARN is refused.
+    const unencoded = await fetch(`${base}/api/channels/${live[0].arn}/history`);
+    assert.equal(unencoded.status, 400);
+    assert.match((await unencoded.json()).error, /percent-encode/);
     const bad = await fetch(`${base}/api/channels/${encodeURIComponent('arn:aws:ivs:us-west-2:1:stream-key/x')}/history`);
     assert.equal(bad.status, 400);
     assert.match((await bad.json()).error, /IVS channel ARN/);
