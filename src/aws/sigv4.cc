@@ -195,6 +195,54 @@ const SigningKeyCache& CachedSigningKey(std::string_view secret, std::string_vie
   return last;
 }
 
+// The signed headers of a request, canonicalised (SigV4 task 1).
+struct CanonicalHeaders {
+  std::string text;   // "name:value\n" per signed name, sorted by name
+  std::string names;  // the signed names joined by ';', e.g. "host;x-amz-date"
+};
+
+// `headers` less the ones SigV4 leaves unsigned, plus the signer's own
+// `added` ones (lower-case names), with names lower-cased, values trimmed and
+// repeated headers joined with ','. Fails (kInvalidArgument) when `headers`
+// already has a header the signer adds, or no Host header.
+Result<CanonicalHeaders> CanonicalizeHeaders(
+    const HttpHeaders& headers, std::vector<std::pair<std::string, std::string>> added) {
+  // (lower-case name, value) of every signed header, in input order; stable
+  // sort by name keeps the order of repeated headers' values.
+  std::vector<std::pair<std::string, std::string>> signed_headers;
+  bool has_host = false;
+  for (const HttpHeader& h : headers) {
+    std::string name = AsciiLower(h.name);
+    if (IsSignerHeader(name)) {
+      return Error::InvalidArgument("sigv4: request already has a " + h.name + " header");
+    }
+    if (IsUnsignedHeader(name)) continue;
+    if (name == "host") has_host = true;
+    signed_headers.emplace_back(std::move(name), CanonicalHeaderValue(h.value));
+  }
+  if (!has_host) return Error::InvalidArgument("sigv4: request has no Host header");
+  for (auto& header : added) signed_headers.push_back(std::move(header));
+  std::stable_sort(signed_headers.begin(), signed_headers.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  CanonicalHeaders out;
+  for (std::size_t i = 0; i < signed_headers.size(); ++i) {
+    const auto& [name, value] = signed_headers[i];
+    if (i > 0 && signed_headers[i - 1].first == name) {
+      out.text.pop_back();  // the '\n': repeated headers join with ','
+      out.text += ',';
+    } else {
+      out.text += name;
+      out.text += ':';
+      if (!out.names.empty()) out.names += ';';
+      out.names += name;
+    }
+    out.text += value;
+    out.text += '\n';
+  }
+  return out;
+}
+
 }  // namespace
 
 crypto::Sha256Digest DeriveSigningKey(std::string_view secret, std::string_view date,
@@ -218,44 +266,13 @@ Result<SigningResult> SignRequest(const SigningRequest& request, const Credentia
   const bool has_token = !credentials.session_token().empty();
   const bool sign_token = has_token && !params.omit_session_token;
 
-  // (lower-case name, value) of every signed header, in input order; stable
-  // sort by name keeps the order of repeated headers' values.
-  std::vector<std::pair<std::string, std::string>> signed_headers;
-  bool has_host = false;
-  for (const HttpHeader& h : request.headers) {
-    std::string name = AsciiLower(h.name);
-    if (IsSignerHeader(name)) {
-      return Error::InvalidArgument("sigv4: request already has a " + h.name + " header");
-    }
-    if (IsUnsignedHeader(name)) continue;
-    if (name == "host") has_host = true;
-    signed_headers.emplace_back(std::move(name), CanonicalHeaderValue(h.value));
-  }
-  if (!has_host) return Error::InvalidArgument("sigv4: request has no Host header");
-  signed_headers.emplace_back("x-amz-date", amz_date);
-  if (sign_token) signed_headers.emplace_back("x-amz-security-token", credentials.session_token());
-  if (params.add_content_sha256_header) {
-    signed_headers.emplace_back("x-amz-content-sha256", payload_hash);
-  }
-  std::stable_sort(signed_headers.begin(), signed_headers.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-
-  std::string canonical_headers;
-  std::string signed_names;
-  for (std::size_t i = 0; i < signed_headers.size(); ++i) {
-    const auto& [name, value] = signed_headers[i];
-    if (i > 0 && signed_headers[i - 1].first == name) {
-      canonical_headers.pop_back();  // the '\n': repeated headers join with ','
-      canonical_headers += ',';
-    } else {
-      canonical_headers += name;
-      canonical_headers += ':';
-      if (!signed_names.empty()) signed_names += ';';
-      signed_names += name;
-    }
-    canonical_headers += value;
-    canonical_headers += '\n';
-  }
+  std::vector<std::pair<std::string, std::string>> added = {{"x-amz-date", amz_date}};
+  if (sign_token) added.emplace_back("x-amz-security-token", credentials.session_token());
+  if (params.add_content_sha256_header) added.emplace_back("x-amz-content-sha256", payload_hash);
+  auto canonical = CanonicalizeHeaders(request.headers, std::move(added));
+  if (!canonical.ok()) return canonical.error();
+  const std::string& canonical_headers = canonical->text;
+  const std::string& signed_names = canonical->names;
 
   SigningResult result;
   result.canonical_request =

@@ -63,18 +63,60 @@ Result<std::chrono::milliseconds> DurationFlag(const std::string& flag, const st
   return *d;
 }
 
-int Main(int argc, char** argv) {
-  CLI::App app{kDescription, "headcount"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "headcount 0.1.0");
-  std::string config_file;      // --config before the subcommand, or HEADCOUNT_CONFIG
-  std::string sub_config_file;  // --config after the subcommand: wins over config_file
-  app.add_option("--config", config_file, "TOML configuration file")
-      ->envname("HEADCOUNT_CONFIG")
-      ->check(CLI::ExistingFile);
+// The --config files of one command line, and loading the configuration
+// with them.
+struct ConfigFiles {
+  std::string top;  // --config before the subcommand, or HEADCOUNT_CONFIG
+  std::string sub;  // --config after the subcommand: wins over `top`
 
-  std::map<std::string, std::string> serve_flags;
-  CLI::App* serve = app.add_subcommand(
+  // The configuration from the file, the environment and the flags given to
+  // `cmd` (out of `values`).
+  Result<Config> Load(CLI::App* cmd, const std::map<std::string, std::string>& values) const {
+    ConfigSource source;
+    if (!sub.empty()) {
+      source.file = sub;
+    } else if (!top.empty()) {
+      source.file = top;
+    }
+    source.flags = GivenFlags(cmd, values);
+    source.getenv = RealGetenv;
+    return LoadConfig(source);
+  }
+};
+
+int ConfigError(const Error& e) {
+  std::cerr << "headcount: config error: " << e.message() << "\n";
+  return kExitUsage;
+}
+
+// One subcommand each: its CLI11 command and the values its flags write
+// into. CLI11 keeps pointers to these members, so each lives in Main's frame.
+struct ServeCommand {
+  CLI::App* cmd = nullptr;
+  std::map<std::string, std::string> flags;
+};
+struct TickCommand {
+  CLI::App* cmd = nullptr;
+  std::map<std::string, std::string> flags;
+  std::string server_url;
+  std::string timeout = "60s";
+};
+struct HistoryCommand {
+  CLI::App* cmd = nullptr;
+  std::map<std::string, std::string> flags;
+  HistoryArgs args;
+  std::string since = "1h";
+};
+struct ViewersCommand {
+  CLI::App* cmd = nullptr;
+  ViewersArgs args;
+  std::string ramp = "0s";
+  std::string duration = "0s";
+  std::string log_level = "info";
+};
+
+void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
+  c.cmd = app.add_subcommand(
       "serve",
       "Run the pipeline as a daemon: a tick at the start of every interval, the HTTP API,\n"
       "the dashboard (/) and, with --source origin (the default), the HLS origin (counts\n"
@@ -82,8 +124,8 @@ int Main(int argc, char** argv) {
       "--source ivs the ticks read Amazon IVS ListStreams and send PutMetadata, as `headcount\n"
       "tick --source ivs` does (AWS_* variables; no /hls/ routes). Store: --store sqlite\n"
       "(default) or dynamodb.");
-  AddConfigFlag(serve, sub_config_file);
-  AddSettingFlags(serve, serve_flags,
+  AddConfigFlag(c.cmd, sub_config);
+  AddSettingFlags(c.cmd, c.flags,
                   {"server.listen",
                    "origin.hls_root",
                    "origin.session_idle_timeout",
@@ -105,71 +147,144 @@ int Main(int argc, char** argv) {
                    "ivs.account_tps",
                    "ivs.channel_tps",
                    "ivs.publish_concurrency"});
+}
 
-  std::map<std::string, std::string> tick_flags;
-  std::string server_url;
-  std::string tick_timeout = "60s";
-  CLI::App* tick = app.add_subcommand(
+void AddTick(CLI::App& app, TickCommand& c, std::string& sub_config) {
+  c.cmd = app.add_subcommand(
       "tick",
       "Run one tick now and print its report as JSON; exit code 1 when it failed for any\n"
       "channel. With --source origin (the default) the running `headcount serve` runs it;\n"
       "with --source ivs it runs here: Amazon IVS ListStreams -> store -> PutMetadata,\n"
       "with AWS credentials, region and endpoints from the standard AWS_* variables.");
-  tick->add_option("--server", server_url,
-                   "base URL of the running server (default: http://<server.listen>)");
-  tick->add_option("--timeout", tick_timeout, "give up after this long (default 60s)");
-  AddConfigFlag(tick, sub_config_file);
-  AddSettingFlags(tick, tick_flags,
+  c.cmd->add_option("--server", c.server_url,
+                    "base URL of the running server (default: http://<server.listen>)");
+  c.cmd->add_option("--timeout", c.timeout, "give up after this long (default 60s)");
+  AddConfigFlag(c.cmd, sub_config);
+  AddSettingFlags(c.cmd, c.flags,
                   {"server.listen", "log.level", "tick.source", "tick.interval", "store.kind",
                    "store.database", "store.retention", "dynamodb.table", "dynamodb.create_table",
                    "ivs.channels", "ivs.channel_tag", "ivs.include_offline", "ivs.metadata_format",
                    "ivs.account_tps", "ivs.channel_tps", "ivs.publish_concurrency"});
+}
 
-  std::map<std::string, std::string> history_flags;
-  HistoryArgs history_args;
-  std::string since = "1h";
-  CLI::App* history = app.add_subcommand(
+void AddHistory(CLI::App& app, HistoryCommand& c, std::string& sub_config) {
+  c.cmd = app.add_subcommand(
       "history", "Print the stored per-bucket viewer counts of one channel (reads the database).");
-  history
-      ->add_option("--channel", history_args.channel,
-                   "channel id (its folder name) or IVS channel ARN")
+  c.cmd->add_option("--channel", c.args.channel, "channel id (its folder name) or IVS channel ARN")
       ->required();
-  history->add_option("--since", since, "how far back, e.g. 1h, 24h, 7d (default 1h)");
-  history->add_option("--format", history_args.format, "csv or json (default csv)")
+  c.cmd->add_option("--since", c.since, "how far back, e.g. 1h, 24h, 7d (default 1h)");
+  c.cmd->add_option("--format", c.args.format, "csv or json (default csv)")
       ->check(CLI::IsMember({"csv", "json"}));
-  AddConfigFlag(history, sub_config_file);
-  AddSettingFlags(history, history_flags,
+  AddConfigFlag(c.cmd, sub_config);
+  AddSettingFlags(c.cmd, c.flags,
                   {"store.kind", "store.database", "dynamodb.table", "tick.interval", "log.level"});
+}
 
-  ViewersArgs viewers_args;
-  std::string ramp = "0s";
-  std::string duration = "0s";
-  std::string viewers_log = "info";
-  CLI::App* viewers = app.add_subcommand(
+void AddViewers(CLI::App& app, ViewersCommand& c) {
+  c.cmd = app.add_subcommand(
       "viewers",
       "Simulate N HLS players watching a stream (playlist reloads at the target-duration\n"
       "pace, every new segment fetched once): for demos, tests and benchmarks.");
-  viewers->add_option("--url", viewers_args.url, "playlist URL (http://...m3u8)")->required();
-  viewers->add_option("--count", viewers_args.count, "number of players (1-100000)")
+  c.cmd->add_option("--url", c.args.url, "playlist URL (http://...m3u8)")->required();
+  c.cmd->add_option("--count", c.args.count, "number of players (1-100000)")
       ->required()
       ->check(CLI::Range(1, 100000));
-  viewers->add_option("--ramp", ramp, "start the players evenly over this long (default 0s)");
-  viewers->add_option("--duration", duration, "stop after this long (default 0s: until Ctrl-C)");
-  viewers->add_option("--log-level", viewers_log, "trace, debug, info, warn, error or off")
+  c.cmd->add_option("--ramp", c.ramp, "start the players evenly over this long (default 0s)");
+  c.cmd->add_option("--duration", c.duration, "stop after this long (default 0s: until Ctrl-C)");
+  c.cmd->add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
 
-  CLI::App* lambda = app.add_subcommand(
+CLI::App* AddLambda(CLI::App& app, std::string& sub_config) {
+  CLI::App* cmd = app.add_subcommand(
       "lambda",
       "Run as an AWS Lambda custom runtime (the `bootstrap`): one tick per invocation from\n"
       "the Runtime API at AWS_LAMBDA_RUNTIME_API, its report as the response, one JSON log\n"
       "line per tick on stdout. Settings come from HEADCOUNT_* and AWS_* variables and the\n"
       "TOML file of HEADCOUNT_CONFIG (or --config); tick.source must be ivs. Bad\n"
       "configuration is reported through init/error.");
-  AddConfigFlag(lambda, sub_config_file);
+  AddConfigFlag(cmd, sub_config);
+  return cmd;
+}
+
+// http://<server.listen>, with a wildcard address replaced by loopback.
+std::string LocalServerUrl(const Config& config) {
+  const bool v6 = config.listen_address.find(':') != std::string::npos;
+  std::string host = config.listen_address == "0.0.0.0" ? "127.0.0.1" : config.listen_address;
+  if (v6) host = host == "::" ? "[::1]" : "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(config.listen_port);
+}
+
+int RunServeCommand(const ServeCommand& c, const ConfigFiles& files) {
+  auto config = files.Load(c.cmd, c.flags);
+  if (!config.ok()) return ConfigError(config.error());
+  SetupLogging(config->log_level);
+  return RunServe(*config);
+}
+
+int RunTickCommand(const TickCommand& c, const ConfigFiles& files) {
+  auto config = files.Load(c.cmd, c.flags);
+  if (!config.ok()) return ConfigError(config.error());
+  SetupLogging(config->log_level);
+  auto timeout = DurationFlag("--timeout", c.timeout);
+  if (!timeout.ok()) return ConfigError(timeout.error());
+  const std::string url = c.server_url.empty() ? LocalServerUrl(*config) : c.server_url;
+  return RunTick(*config, url, std::chrono::duration_cast<std::chrono::seconds>(*timeout));
+}
+
+int RunHistoryCommand(HistoryCommand& c, const ConfigFiles& files) {
+  auto config = files.Load(c.cmd, c.flags);
+  if (!config.ok()) return ConfigError(config.error());
+  SetupLogging(config->log_level);
+  auto d = DurationFlag("--since", c.since);
+  if (!d.ok()) return ConfigError(d.error());
+  if (d->count() <= 0) return ConfigError(Error::InvalidArgument("--since: must be positive"));
+  c.args.since = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  return RunHistory(*config, c.args);
+}
+
+int RunLambdaCommand(CLI::App* cmd, const ConfigFiles& files) {
+  // RunLambda logs a config error and reports it to Lambda (init/error).
+  auto config = files.Load(cmd, {});
+  SetupLogging(config.ok() ? config->log_level : "info");
+  return RunLambda(config);
+}
+
+int RunViewersCommand(ViewersCommand& c) {
+  SetupLogging(c.log_level);
+  auto r = DurationFlag("--ramp", c.ramp);
+  if (!r.ok()) return ConfigError(r.error());
+  auto d = DurationFlag("--duration", c.duration);
+  if (!d.ok()) return ConfigError(d.error());
+  c.args.ramp = *r;
+  c.args.duration = *d;
+  return RunViewers(c.args);
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{kDescription, "headcount"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "headcount 0.1.0");
+  ConfigFiles files;
+  app.add_option("--config", files.top, "TOML configuration file")
+      ->envname("HEADCOUNT_CONFIG")
+      ->check(CLI::ExistingFile);
+
+  ServeCommand serve;
+  AddServe(app, serve, files.sub);
+  TickCommand tick;
+  AddTick(app, tick, files.sub);
+  HistoryCommand history;
+  AddHistory(app, history, files.sub);
+  ViewersCommand viewers;
+  AddViewers(app, viewers);
+  CLI::App* lambda = AddLambda(app, files.sub);
 
   // Set last: a subcommand copies its parent's footer when it is created, and
   // `viewers` takes no settings.
-  for (CLI::App* cmd : {&app, serve, tick, history, lambda}) cmd->footer(kSettingsFooter);
+  for (CLI::App* cmd : {&app, serve.cmd, tick.cmd, history.cmd, lambda}) {
+    cmd->footer(kSettingsFooter);
+  }
 
   try {
     app.parse(argc, argv);
@@ -178,68 +293,11 @@ int Main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
-  auto load = [&](CLI::App* cmd, const std::map<std::string, std::string>& values) {
-    ConfigSource source;
-    if (!sub_config_file.empty()) {
-      source.file = sub_config_file;
-    } else if (!config_file.empty()) {
-      source.file = config_file;
-    }
-    source.flags = GivenFlags(cmd, values);
-    source.getenv = RealGetenv;
-    return LoadConfig(source);
-  };
-  auto config_error = [](const Error& e) {
-    std::cerr << "headcount: config error: " << e.message() << "\n";
-    return kExitUsage;
-  };
-
-  if (serve->parsed()) {
-    auto config = load(serve, serve_flags);
-    if (!config.ok()) return config_error(config.error());
-    SetupLogging(config->log_level);
-    return RunServe(*config);
-  }
-  if (tick->parsed()) {
-    auto config = load(tick, tick_flags);
-    if (!config.ok()) return config_error(config.error());
-    SetupLogging(config->log_level);
-    auto timeout = DurationFlag("--timeout", tick_timeout);
-    if (!timeout.ok()) return config_error(timeout.error());
-    if (server_url.empty()) {
-      const bool v6 = config->listen_address.find(':') != std::string::npos;
-      std::string host = config->listen_address == "0.0.0.0" ? "127.0.0.1" : config->listen_address;
-      if (v6) host = host == "::" ? "[::1]" : "[" + host + "]";
-      server_url = "http://" + host + ":" + std::to_string(config->listen_port);
-    }
-    return RunTick(*config, server_url, std::chrono::duration_cast<std::chrono::seconds>(*timeout));
-  }
-  if (history->parsed()) {
-    auto config = load(history, history_flags);
-    if (!config.ok()) return config_error(config.error());
-    SetupLogging(config->log_level);
-    auto d = DurationFlag("--since", since);
-    if (!d.ok()) return config_error(d.error());
-    if (d->count() <= 0) return config_error(Error::InvalidArgument("--since: must be positive"));
-    history_args.since = std::chrono::duration_cast<std::chrono::seconds>(*d);
-    return RunHistory(*config, history_args);
-  }
-  if (lambda->parsed()) {
-    // RunLambda logs a config error and reports it to Lambda (init/error).
-    auto config = load(lambda, {});
-    SetupLogging(config.ok() ? config->log_level : "info");
-    return RunLambda(config);
-  }
-  if (viewers->parsed()) {
-    SetupLogging(viewers_log);
-    auto r = DurationFlag("--ramp", ramp);
-    if (!r.ok()) return config_error(r.error());
-    auto d = DurationFlag("--duration", duration);
-    if (!d.ok()) return config_error(d.error());
-    viewers_args.ramp = *r;
-    viewers_args.duration = *d;
-    return RunViewers(viewers_args);
-  }
+  if (serve.cmd->parsed()) return RunServeCommand(serve, files);
+  if (tick.cmd->parsed()) return RunTickCommand(tick, files);
+  if (history.cmd->parsed()) return RunHistoryCommand(history, files);
+  if (lambda->parsed()) return RunLambdaCommand(lambda, files);
+  if (viewers.cmd->parsed()) return RunViewersCommand(viewers);
   return kExitUsage;
 }
 

@@ -98,6 +98,101 @@ std::string Describe(const Config& config) {
   return out;
 }
 
+// SQLite's pruner of samples older than the retention (DynamoDB expires
+// samples itself: TTL, set per item), or null for DynamoDB; an error when it
+// cannot start.
+Result<std::unique_ptr<Pruner>> MaybeStartPruner(const Config& config, const Clock& clock) {
+  if (config.store != StoreKind::kSqlite) return std::unique_ptr<Pruner>{};
+  PrunerOptions prune_options;
+  prune_options.retention = config.retention;
+  prune_options.interval = kPruneInterval;
+  return Pruner::Start(config.database, clock, prune_options);
+}
+
+// Runs one tick at a time, scheduled or asked for, and hands each report to
+// the live state, the metrics and the log. Thread-safe.
+class SerialTicks {
+ public:
+  SerialTicks(Pipeline& parts, TickRunner& runner, LiveState& live, Metrics& metrics,
+              std::chrono::seconds interval)
+      : parts_(parts), runner_(runner), live_(live), metrics_(metrics), interval_(interval) {}
+
+  TickReport Run(WallTime now) {
+    std::lock_guard lock(mu_);
+    // A scheduled tick starts at its bucket's start and, like `headcount
+    // tick`, may take nine tenths of the interval; the deadline is counted
+    // from the bucket's start so that no tick (a late or an asked-for one)
+    // runs into the next scheduled one.
+    const WallTime deadline = WallTime{BucketStart(now, interval_)} + interval_ - interval_ / 10;
+    TickReport report = RunPipelineTick(parts_, runner_, now, deadline, interval_);
+    live_.Update(report);
+    metrics_.RecordTick(report);
+    LogTick(report);
+    return report;
+  }
+
+ private:
+  Pipeline& parts_;
+  TickRunner& runner_;
+  LiveState& live_;
+  Metrics& metrics_;
+  const std::chrono::seconds interval_;
+  std::mutex mu_;  // held for a whole tick
+};
+
+// The server's routes. Everything answers at once on the I/O thread but
+// history queries (the Api sends them to the worker pool) and asked-for ticks
+// (which wait for a running tick, then run one). The origin's routes are
+// under its prefix; without an origin (IVS), requests under the prefix it
+// would have get a 404 that says why.
+class ServeRoutes {
+ public:
+  ServeRoutes(Origin* origin, Api& api, WorkerPool& workers, SerialTicks& ticks, const Clock& clock)
+      : origin_(origin),
+        api_(api),
+        workers_(workers),
+        ticks_(ticks),
+        clock_(clock),
+        hls_routes_((origin ? origin->url_prefix() : OriginOptions{}.url_prefix) + "/") {}
+
+  void Handle(const HttpRequest& req, HttpResponder respond) {
+    if (req.path.starts_with(hls_routes_)) {
+      if (origin_ != nullptr) return respond.Respond(origin_->Handle(req));
+      return respond.Respond(
+          HttpResponse::Error(404,
+                              "no HLS here: this server counts Amazon IVS channels (tick.source "
+                              "= ivs); play them from their IVS playback URL"));
+    }
+    if (req.path == "/api/tick") return HandleTick(req, std::move(respond));
+    if (Api::Serves(req.path)) return api_.Handle(req, std::move(respond));
+    if (ServesWeb(req.path)) return respond.Respond(HandleWeb(req));  // /, /watch/..., /static/...
+    respond.Respond(HttpResponse::Error(404, "not found"));
+  }
+
+ private:
+  // POST /api/tick, from this machine only: runs a tick on the worker pool.
+  void HandleTick(const HttpRequest& req, HttpResponder respond) {
+    if (req.method != "POST") {
+      HttpResponse r = HttpResponse::Error(405, "use POST");
+      r.headers.emplace_back("Allow", "POST");
+      return respond.Respond(std::move(r));
+    }
+    if (!IsLoopbackAddress(req.client_address)) {
+      return respond.Respond(
+          HttpResponse::Error(403, "ticks can only be asked for from this machine"));
+    }
+    workers_.Submit(std::move(respond),
+                    [this] { return HttpResponse::Json(200, ticks_.Run(clock_.Now()).ToJson()); });
+  }
+
+  Origin* const origin_;  // null when the source is IVS
+  Api& api_;
+  WorkerPool& workers_;
+  SerialTicks& ticks_;
+  const Clock& clock_;
+  const std::string hls_routes_;
+};
+
 }  // namespace
 
 int RunServe(const Config& config) {
@@ -119,20 +214,11 @@ int RunServe(const Config& config) {
     if (const int* code = std::get_if<int>(&made)) return *code;
     origin = std::move(std::get<std::unique_ptr<Origin>>(made));
   }
-
-  // DynamoDB expires samples itself (TTL, set per item); SQLite needs pruning.
-  std::unique_ptr<Pruner> pruner;
-  if (config.store == StoreKind::kSqlite) {
-    PrunerOptions prune_options;
-    prune_options.retention = config.retention;
-    prune_options.interval = kPruneInterval;
-    auto started = Pruner::Start(config.database, clock, prune_options);
-    if (!started.ok()) {
-      spdlog::error("cannot start pruning {}: {}", config.database.string(),
-                    started.error().ToString());
-      return kExitFailure;
-    }
-    pruner = std::move(*started);
+  auto pruner = MaybeStartPruner(config, clock);
+  if (!pruner.ok()) {
+    spdlog::error("cannot start pruning {}: {}", config.database.string(),
+                  pruner.error().ToString());
+    return kExitFailure;
   }
 
   LiveState live;
@@ -152,55 +238,8 @@ int RunServe(const Config& config) {
   // written all of it (docs/dynamodb.md); the API reads history from the store.
   WindowCache window(parts.store(), config.tick_interval);
   TickRunner runner(source, window, publisher, clock);
-
-  std::mutex tick_mu;  // one tick at a time: scheduled or asked for
-  auto run_tick = [&](WallTime now) {
-    std::lock_guard lock(tick_mu);
-    // A scheduled tick starts at its bucket's start and, like `headcount
-    // tick`, may take nine tenths of the interval; the deadline is counted
-    // from the bucket's start so that no tick (a late or an asked-for one)
-    // runs into the next scheduled one.
-    const WallTime deadline = WallTime{BucketStart(now, config.tick_interval)} +
-                              config.tick_interval - config.tick_interval / 10;
-    TickReport report = RunPipelineTick(parts, runner, now, deadline, config.tick_interval);
-    live.Update(report);
-    metrics.RecordTick(report);
-    LogTick(report);
-    return report;
-  };
-
-  // Everything answers at once on the I/O thread but history queries (the
-  // Api sends them to `workers`) and asked-for ticks (which wait for a
-  // running tick, then run one). The origin's routes are under its prefix;
-  // without an origin (IVS), requests under the prefix it would have get a
-  // 404 that says why.
-  const std::string hls_routes = (origin ? origin->url_prefix() : OriginOptions{}.url_prefix) + "/";
-  AsyncHttpHandler handler = [&](const HttpRequest& req, HttpResponder respond) {
-    if (req.path.starts_with(hls_routes)) {
-      if (origin) return respond.Respond(origin->Handle(req));
-      return respond.Respond(
-          HttpResponse::Error(404,
-                              "no HLS here: this server counts Amazon IVS channels (tick.source "
-                              "= ivs); play them from their IVS playback URL"));
-    }
-    if (req.path == "/api/tick") {
-      if (req.method != "POST") {
-        HttpResponse r = HttpResponse::Error(405, "use POST");
-        r.headers.emplace_back("Allow", "POST");
-        return respond.Respond(std::move(r));
-      }
-      if (!IsLoopbackAddress(req.client_address)) {
-        return respond.Respond(
-            HttpResponse::Error(403, "ticks can only be asked for from this machine"));
-      }
-      return workers.Submit(std::move(respond), [&] {
-        return HttpResponse::Json(200, run_tick(clock.Now()).ToJson());
-      });
-    }
-    if (Api::Serves(req.path)) return api.Handle(req, std::move(respond));
-    if (ServesWeb(req.path)) return respond.Respond(HandleWeb(req));  // /, /watch/..., /static/...
-    respond.Respond(HttpResponse::Error(404, "not found"));
-  };
+  SerialTicks ticks(parts, runner, live, metrics, config.tick_interval);
+  ServeRoutes routes(origin.get(), api, workers, ticks, clock);
 
   HttpServerOptions server_options;
   server_options.address = config.listen_address;
@@ -208,9 +247,12 @@ int RunServe(const Config& config) {
   // An asked-for tick may wait for the running one, then run its own.
   server_options.response_timeout =
       std::max<std::chrono::seconds>(kDefaultResponseTimeout, 2 * config.tick_interval);
-  HttpServer server(server_options, handler, [&](const HttpExchange& x) {
-    metrics.CountRequest(ClassifyRoute(x.path), x.status);
-  });
+  HttpServer server(
+      server_options,
+      [&routes](const HttpRequest& req, HttpResponder respond) {
+        routes.Handle(req, std::move(respond));
+      },
+      [&](const HttpExchange& x) { metrics.CountRequest(ClassifyRoute(x.path), x.status); });
   if (Status st = server.Start(); !st.ok()) {
     spdlog::error("cannot serve HTTP: {}", st.error().ToString());
     return kExitFailure;
@@ -220,7 +262,7 @@ int RunServe(const Config& config) {
 
   SystemWaiter waiter;
   Scheduler scheduler(clock, waiter, config.tick_interval);
-  std::thread ticker([&] { scheduler.Run([&](Seconds) { run_tick(clock.Now()); }); });
+  std::thread ticker([&] { scheduler.Run([&](Seconds) { ticks.Run(clock.Now()); }); });
 
   const int signo = stop_signal.get_future().get();
   spdlog::info("{}: stopping; a running tick finishes first",
@@ -229,7 +271,7 @@ int RunServe(const Config& config) {
   ticker.join();
   server.Stop();
   workers.Stop();  // waits for an asked-for tick; answers nobody (the server is stopped)
-  if (pruner) pruner->Stop();
+  if (*pruner) (*pruner)->Stop();
   spdlog::info("stopped");
   return kExitOk;
 }

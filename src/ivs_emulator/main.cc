@@ -55,15 +55,21 @@ Result<ListenAddress> ParseListen(const std::string& text) {
   return out;
 }
 
-int Main(int argc, char** argv) {
-  CLI::App app{kDescription, "headcount-ivs-emulator"};
+// What the command line sets: the emulator's options, and the text of the
+// flags parsed after CLI11 (ResolveFlags).
+struct Flags {
   EmulatorOptions options;
   std::string listen = "127.0.0.1:8787";
   std::string viewers = "random:100:5";
   std::string log_level = "warn";
   int threads = 2;
+  std::vector<std::string> tag_rules;
+};
 
-  app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one")
+// The flags of `app`, writing into `f` (which must outlive parsing).
+void AddFlags(CLI::App& app, Flags& f) {
+  EmulatorOptions& options = f.options;
+  app.add_option("--listen", f.listen, "HOST:PORT to listen on; port 0 picks a free one")
       ->capture_default_str();
   app.add_option("--channels", options.channels.count, "number of channels")
       ->capture_default_str()
@@ -79,7 +85,7 @@ int Main(int argc, char** argv) {
   app.add_option("--secret-access-key", options.secret_access_key,
                  "its secret (default test; never printed)")
       ->envname("AWS_SECRET_ACCESS_KEY");
-  app.add_option("--viewers", viewers,
+  app.add_option("--viewers", f.viewers,
                  "viewer counts of live channels: fixed:N, random:START:STEP (a step every 10 s),\n"
                  "or script:T=N,T=N,... (T in seconds since start)")
       ->capture_default_str();
@@ -98,8 +104,7 @@ int Main(int argc, char** argv) {
   app.add_option("--seed", options.channels.seed,
                  "seed of channel ids, offline channels and random walks")
       ->capture_default_str();
-  std::vector<std::string> tag_rules;
-  app.add_option("--tag-every", tag_rules,
+  app.add_option("--tag-every", f.tag_rules,
                  "N:key=value: tag every N-th channel (channel-0000N, -2N, ...) with key=value\n"
                  "in ListChannels' tags; repeatable (default: no tags)");
   app.add_option("--metadata-log-capacity", options.metadata_log_capacity,
@@ -111,39 +116,31 @@ int Main(int argc, char** argv) {
          "serve DIR/<channel-id>/stream.m3u8 (e.g. from ffmpeg) at /playback/<channel-id>.m3u8\n"
          "with every PutMetadata payload in it as ID3 timed metadata, as IVS plays it")
       ->check(CLI::ExistingDirectory);
-  app.add_option("--threads", threads, "HTTP server threads")
+  app.add_option("--threads", f.threads, "HTTP server threads")
       ->capture_default_str()
       ->check(CLI::Range(1, kMaxThreads));
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+  app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
-  }
-  const auto usage_error = [](const Error& e) {
-    std::cerr << "headcount-ivs-emulator: " << e.message() << "\n";
-    return kExitUsage;
-  };
-  auto model = ViewerModel::Parse(viewers);
-  if (!model.ok()) return usage_error(model.error());
-  options.channels.viewers = *model;
-  for (const std::string& text : tag_rules) {
+// Parses the flags CLI11 leaves as text into f.options and validates them;
+// returns the address to listen on, or the error to print.
+Result<ListenAddress> ResolveFlags(Flags& f) {
+  auto model = ViewerModel::Parse(f.viewers);
+  if (!model.ok()) return model.error();
+  f.options.channels.viewers = *model;
+  for (const std::string& text : f.tag_rules) {
     auto rule = TagRule::Parse(text);
-    if (!rule.ok())
-      return usage_error(Error::InvalidArgument("--tag-every: " + rule.error().message()));
-    options.channels.tag_rules.push_back(std::move(*rule));
+    if (!rule.ok()) return Error::InvalidArgument("--tag-every: " + rule.error().message());
+    f.options.channels.tag_rules.push_back(std::move(*rule));
   }
-  if (const Status s = options.Validate(); !s.ok()) return usage_error(s.error());
-  auto address = ParseListen(listen);
-  if (!address.ok()) return usage_error(address.error());
+  if (const Status s = f.options.Validate(); !s.ok()) return s.error();
+  return ParseListen(f.listen);
+}
 
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_default_logger(spdlog::default_logger());
-
+// Serves the emulator until SIGINT or SIGTERM.
+int Serve(const EmulatorOptions& options, const ListenAddress& address, int threads) {
   // Block the stop signals in every thread (the server's threads inherit the
   // mask), so this thread can wait for them with sigwait.
   sigset_t stop_signals;
@@ -155,8 +152,8 @@ int Main(int argc, char** argv) {
   SystemClock clock;
   IvsEmulator emulator(options, clock);
   HttpServerOptions server_options;
-  server_options.address = address->host;
-  server_options.port = address->port;
+  server_options.address = address.host;
+  server_options.port = address.port;
   server_options.threads = threads;
   HttpServer server(server_options,
                     [&emulator](const HttpRequest& request) { return emulator.Handle(request); });
@@ -164,8 +161,8 @@ int Main(int argc, char** argv) {
     std::cerr << "headcount-ivs-emulator: " << s.error().message() << "\n";
     return kExitFailed;
   }
-  const bool v6 = address->host.find(':') != std::string::npos;
-  std::cout << "listening on http://" << (v6 ? "[" + address->host + "]" : address->host) << ":"
+  const bool v6 = address.host.find(':') != std::string::npos;
+  std::cout << "listening on http://" << (v6 ? "[" + address.host + "]" : address.host) << ":"
             << server.port() << std::endl;
   spdlog::info(
       "ivs emulator: {} channels in {} (account {}), PutMetadata quotas {}/s per channel, "
@@ -178,6 +175,26 @@ int Main(int argc, char** argv) {
   spdlog::info("ivs emulator: signal {}, stopping", signo);
   server.Stop();
   return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{kDescription, "headcount-ivs-emulator"};
+  Flags flags;
+  AddFlags(app, flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  auto address = ResolveFlags(flags);
+  if (!address.ok()) {
+    std::cerr << "headcount-ivs-emulator: " << address.error().message() << "\n";
+    return kExitUsage;
+  }
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  spdlog::set_default_logger(spdlog::default_logger());
+  return Serve(flags.options, *address, flags.threads);
 }
 
 }  // namespace

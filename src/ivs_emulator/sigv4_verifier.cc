@@ -131,36 +131,17 @@ std::variant<ParsedAuthorization, AuthFailure> ParseAuthorization(std::string_vi
   return out;
 }
 
-}  // namespace
-
-std::optional<AuthFailure> VerifySigV4(const HttpRequest& request, const VerifierConfig& config,
-                                       WallTime now) {
-  const auto authorization = request.Header("authorization");
-  if (!authorization) {
-    return AuthFailure{"MissingAuthenticationTokenException", "Missing Authentication Token"};
-  }
-  auto parsed_or = ParseAuthorization(*authorization);
-  if (auto* failure = std::get_if<AuthFailure>(&parsed_or)) return *failure;
-  const auto& auth = std::get<ParsedAuthorization>(parsed_or);
-
-  if (auth.access_key_id != config.access_key_id) {
-    return AuthFailure{"UnrecognizedClientException",
-                       "The security token included in the request is invalid."};
-  }
-  const auto amz_date = request.Header("x-amz-date");
-  if (!amz_date) {
-    return Incomplete("Authorization header requires existence of a 'X-Amz-Date' header.");
-  }
-  const auto request_time = ParseAmzDate(*amz_date);
-  if (!request_time) {
-    return Incomplete("X-Amz-Date must be in the ISO8601 basic format, e.g. 20150830T123600Z.");
-  }
-  if (auth.date != std::string_view(*amz_date).substr(0, 8)) {
+// The credential scope (date, region, service, terminator) against the
+// request's X-Amz-Date and the emulator's configuration, and the request time
+// against `now`, within AWS's 15 minutes of skew.
+std::optional<AuthFailure> CheckScopeAndTime(const ParsedAuthorization& auth,
+                                             const std::string& amz_date, WallTime request_time,
+                                             const VerifierConfig& config, WallTime now) {
+  if (auth.date != std::string_view(amz_date).substr(0, 8)) {
     return Invalid(
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
         "from HTTP: '" +
-        std::string(auth.date) + "' != '" + amz_date->substr(0, 8) + "', from '" + *amz_date +
-        "'.");
+        std::string(auth.date) + "' != '" + amz_date.substr(0, 8) + "', from '" + amz_date + "'.");
   }
   if (auth.region != config.region) {
     return Invalid("Credential should be scoped to a valid region, not '" +
@@ -173,17 +154,25 @@ std::optional<AuthFailure> VerifySigV4(const HttpRequest& request, const Verifie
     return Invalid("Credential should be scoped with a valid terminator: 'aws4_request', not '" +
                    std::string(auth.terminator) + "'. ");
   }
-  if (*request_time < now - kMaxRequestTimeSkew) {
-    return Invalid("Signature expired: " + *amz_date + " is now earlier than " +
+  if (request_time < now - kMaxRequestTimeSkew) {
+    return Invalid("Signature expired: " + amz_date + " is now earlier than " +
                    aws::FormatAmzDate(now - kMaxRequestTimeSkew) + " (" + aws::FormatAmzDate(now) +
                    " - 15 min.)");
   }
-  if (*request_time > now + kMaxRequestTimeSkew) {
-    return Invalid("Signature not yet current: " + *amz_date + " is still later than " +
+  if (request_time > now + kMaxRequestTimeSkew) {
+    return Invalid("Signature not yet current: " + amz_date + " is still later than " +
                    aws::FormatAmzDate(now + kMaxRequestTimeSkew) + " (" + aws::FormatAmzDate(now) +
                    " + 15 min.)");
   }
+  return std::nullopt;
+}
 
+// Recomputes the signature over the request as received and compares it with
+// the one the client sent, in constant time.
+std::optional<AuthFailure> CheckSignature(const HttpRequest& request,
+                                          const ParsedAuthorization& auth,
+                                          const std::string& amz_date,
+                                          const VerifierConfig& config) {
   // The canonical headers, in the order the client listed them (it must be
   // sorted for the signatures to match; a client that did not sort gets a
   // mismatch, as from AWS).
@@ -213,7 +202,7 @@ std::optional<AuthFailure> VerifySigV4(const HttpRequest& request, const Verifie
       std::string(auth.signed_headers) + '\n' + aws::Sha256Hex(request.body);
   const std::string scope = std::string(auth.date) + '/' + config.region + '/' + config.service +
                             '/' + std::string(kTerminator);
-  const std::string string_to_sign = std::string(aws::kSigV4Algorithm) + '\n' + *amz_date + '\n' +
+  const std::string string_to_sign = std::string(aws::kSigV4Algorithm) + '\n' + amz_date + '\n' +
                                      scope + '\n' + aws::Sha256Hex(canonical_request);
   const auto key =
       aws::DeriveSigningKey(config.secret_access_key, auth.date, config.region, config.service);
@@ -228,6 +217,36 @@ std::optional<AuthFailure> VerifySigV4(const HttpRequest& request, const Verifie
                    string_to_sign + "'\n");
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<AuthFailure> VerifySigV4(const HttpRequest& request, const VerifierConfig& config,
+                                       WallTime now) {
+  const auto authorization = request.Header("authorization");
+  if (!authorization) {
+    return AuthFailure{"MissingAuthenticationTokenException", "Missing Authentication Token"};
+  }
+  auto parsed_or = ParseAuthorization(*authorization);
+  if (auto* failure = std::get_if<AuthFailure>(&parsed_or)) return *failure;
+  const auto& auth = std::get<ParsedAuthorization>(parsed_or);
+
+  if (auth.access_key_id != config.access_key_id) {
+    return AuthFailure{"UnrecognizedClientException",
+                       "The security token included in the request is invalid."};
+  }
+  const auto amz_date = request.Header("x-amz-date");
+  if (!amz_date) {
+    return Incomplete("Authorization header requires existence of a 'X-Amz-Date' header.");
+  }
+  const auto request_time = ParseAmzDate(*amz_date);
+  if (!request_time) {
+    return Incomplete("X-Amz-Date must be in the ISO8601 basic format, e.g. 20150830T123600Z.");
+  }
+  if (auto failure = CheckScopeAndTime(auth, *amz_date, *request_time, config, now)) {
+    return failure;
+  }
+  return CheckSignature(request, auth, *amz_date, config);
 }
 
 }  // namespace headcount::ivs_emulator

@@ -15,10 +15,12 @@
 #include <thread>
 
 #include "core/time_text.h"
+#include "server/testing/request.h"
 
 namespace headcount {
 namespace {
 
+using http_testing::MakeRequest;
 using nlohmann::json;
 using std::chrono::minutes;
 using std::chrono::seconds;
@@ -64,20 +66,6 @@ class FakeHistory final : public HistoryReader {
   Seconds asked_from{};
   Seconds asked_to{};
 };
-
-HttpRequest Request(const std::string& target, std::map<std::string, std::string> headers = {},
-                    const std::string& method = "GET") {
-  auto parsed = ParseTarget(target);
-  EXPECT_TRUE(parsed.ok()) << target;
-  HttpRequest req;
-  req.method = method;
-  req.target = target;
-  req.path = parsed->path;
-  req.query = parsed->query;
-  req.headers = std::move(headers);
-  req.client_address = "127.0.0.1";
-  return req;
-}
 
 // An answer that may come later, from another thread.
 struct Answer {
@@ -135,7 +123,7 @@ class ApiTest : public ::testing::Test {
   // Asks the Api and waits for its answer (history comes from a worker).
   HttpResponse Get(const std::string& target, std::map<std::string, std::string> headers = {},
                    const std::string& method = "GET") {
-    const auto answer = Ask(api_, Request(target, std::move(headers), method));
+    const auto answer = Ask(api_, MakeRequest(target, method, std::move(headers)));
     if (!answer->Ready(kAnswerTimeout)) {
       ADD_FAILURE() << "no answer to " << target;
       return HttpResponse::Text(0, "no answer");
@@ -431,7 +419,7 @@ TEST_F(ApiTest, Metrics) {
 TEST_F(ApiTest, HistoryIsQueriedOnAWorkerAndAnsweredFromThere) {
   TickWithTwoChannels();
   HoldStore();
-  const auto answer = Ask(api_, Request("/api/channels/demo/history"));
+  const auto answer = Ask(api_, MakeRequest("/api/channels/demo/history"));
   // Handle returned while the store is still busy: the caller (an I/O
   // thread) is free.
   EXPECT_FALSE(answer->Ready());
@@ -446,7 +434,7 @@ TEST_F(ApiTest, EverythingButHistoryIsAnsweredBeforeHandleReturns) {
   for (const char* target :
        {"/api/channels", "/healthz", "/metrics", "/nothing", "/api/channels/demo/history?since=0s",
         "/api/channels/demo/history?format=xml", "/api/channels/a%2Fb/history"}) {
-    const auto answer = Ask(api_, Request(target));
+    const auto answer = Ask(api_, MakeRequest(target));
     EXPECT_TRUE(answer->arrived) << target;
   }
   EXPECT_EQ(history_.queries_started, 0);
@@ -456,17 +444,17 @@ TEST_F(ApiTest, HistoryQueriesPastTheCapAre503WithRetryAfter) {
   TickWithTwoChannels();
   HoldStore();
   Api api(live_, history_, metrics_, clock_, pool_, ApiOptions{.max_history_queries = 2});
-  const auto first = Ask(api, Request("/api/channels/demo/history"));
-  const auto second = Ask(api, Request("/api/channels/alpha/history?format=csv"));
+  const auto first = Ask(api, MakeRequest("/api/channels/demo/history"));
+  const auto second = Ask(api, MakeRequest("/api/channels/alpha/history?format=csv"));
 
-  const auto third = Ask(api, Request("/api/channels/demo/history?since=24h"));
+  const auto third = Ask(api, MakeRequest("/api/channels/demo/history?since=24h"));
   ASSERT_TRUE(third->arrived);  // at once, not queued behind the two
   const HttpResponse busy = third->future.get();
   EXPECT_EQ(busy.status, 503);
   EXPECT_TRUE(HasHeader(busy, "Retry-After", "5"));
   EXPECT_TRUE(HasHeader(busy, "Cache-Control", "no-store"));
   EXPECT_THAT(busy.body, HasSubstr("too many history queries"));
-  EXPECT_TRUE(Ask(api, Request("/api/channels"))->arrived);  // other routes are not capped
+  EXPECT_TRUE(Ask(api, MakeRequest("/api/channels"))->arrived);  // other routes are not capped
 
   ReleaseStore();
   ASSERT_TRUE(first->Ready(kAnswerTimeout));
@@ -474,8 +462,8 @@ TEST_F(ApiTest, HistoryQueriesPastTheCapAre503WithRetryAfter) {
   EXPECT_EQ(first->future.get().status, 200);
   EXPECT_EQ(second->future.get().status, 200);
   // Both permits are back: two more are taken.
-  const auto again = Ask(api, Request("/api/channels/demo/history"));
-  const auto again2 = Ask(api, Request("/api/channels/alpha/history"));
+  const auto again = Ask(api, MakeRequest("/api/channels/demo/history"));
+  const auto again2 = Ask(api, MakeRequest("/api/channels/alpha/history"));
   ASSERT_TRUE(again->Ready(kAnswerTimeout));
   ASSERT_TRUE(again2->Ready(kAnswerTimeout));
   EXPECT_EQ(again->future.get().status, 200);

@@ -9,25 +9,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "server/testing/request.h"
 #include "web/embedded_files.h"
 
 namespace headcount {
 namespace {
 
+using http_testing::MakeRequest;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-HttpRequest Request(const std::string& target, const std::string& method = "GET") {
-  auto parsed = ParseTarget(target);
-  EXPECT_TRUE(parsed.ok()) << target;
-  HttpRequest req;
-  req.method = method;
-  req.target = target;
-  req.path = parsed->path;
-  req.query = parsed->query;
-  req.client_address = "127.0.0.1";
-  return req;
-}
 
 std::optional<std::string> HeaderOf(const HttpResponse& r, std::string_view name) {
   for (const auto& [n, v] : r.headers) {
@@ -44,7 +34,7 @@ std::string ReadSourceFile(const std::string& relative) {
 }
 
 TEST(WebTest, DashboardAtTheRoot) {
-  const HttpResponse r = HandleWeb(Request("/"));
+  const HttpResponse r = HandleWeb(MakeRequest("/"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
   EXPECT_EQ(r.body, ReadSourceFile("web/index.html"));
@@ -52,7 +42,7 @@ TEST(WebTest, DashboardAtTheRoot) {
 }
 
 TEST(WebTest, PlayerForAValidChannel) {
-  const HttpResponse r = HandleWeb(Request("/watch/demo-1_B?playlist=low.m3u8"));
+  const HttpResponse r = HandleWeb(MakeRequest("/watch/demo-1_B?playlist=low.m3u8"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
   EXPECT_EQ(r.body, ReadSourceFile("web/watch.html"));
@@ -60,12 +50,12 @@ TEST(WebTest, PlayerForAValidChannel) {
 }
 
 TEST(WebTest, PlayerRefusesABadChannelId) {
-  EXPECT_EQ(HandleWeb(Request("/watch/")).status, 404);
-  EXPECT_EQ(HandleWeb(Request("/watch/demo/extra")).status, 404);
-  EXPECT_EQ(HandleWeb(Request("/watch/de%20mo")).status, 404);
-  EXPECT_EQ(HandleWeb(Request("/watch/" + std::string(65, 'a'))).status, 404);
-  EXPECT_EQ(HandleWeb(Request("/watch/" + std::string(64, 'a'))).status, 200);
-  const HttpResponse r = HandleWeb(Request("/watch/a.b"));
+  EXPECT_EQ(HandleWeb(MakeRequest("/watch/")).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/watch/demo/extra")).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/watch/de%20mo")).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/watch/" + std::string(65, 'a'))).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/watch/" + std::string(64, 'a'))).status, 200);
+  const HttpResponse r = HandleWeb(MakeRequest("/watch/a.b"));
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_THAT(r.body, HasSubstr("\"error\""));
@@ -86,7 +76,7 @@ TEST(WebTest, StaticFilesWithTheirContentTypes) {
         Case{"dashboard.js", "text/javascript; charset=utf-8"},
         Case{"payload.js", "text/javascript; charset=utf-8"},
         Case{"headcount.css", "text/css; charset=utf-8"}, Case{"favicon.svg", "image/svg+xml"}}) {
-    const HttpResponse r = HandleWeb(Request(std::string("/static/") + c.name));
+    const HttpResponse r = HandleWeb(MakeRequest(std::string("/static/") + c.name));
     EXPECT_EQ(r.status, 200) << c.name;
     EXPECT_EQ(r.content_type, c.type) << c.name;
     EXPECT_EQ(r.body, ReadSourceFile(std::string("web/") + c.name)) << c.name;
@@ -95,7 +85,7 @@ TEST(WebTest, StaticFilesWithTheirContentTypes) {
 }
 
 TEST(WebTest, VendoredHlsJs) {
-  const HttpResponse r = HandleWeb(Request("/static/hls.min.js"));
+  const HttpResponse r = HandleWeb(MakeRequest("/static/hls.min.js"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/javascript; charset=utf-8");
   EXPECT_EQ(r.body, ReadSourceFile("node_modules/hls.js/dist/hls.min.js"));
@@ -103,7 +93,7 @@ TEST(WebTest, VendoredHlsJs) {
 }
 
 TEST(WebTest, IvsPlayerPageAndItsFiles) {
-  const HttpResponse page = HandleWeb(Request("/watch?src=https%3A%2F%2Fexample.com%2Fa.m3u8"));
+  const HttpResponse page = HandleWeb(MakeRequest("/watch?src=https%3A%2F%2Fexample.com%2Fa.m3u8"));
   EXPECT_EQ(page.status, 200);
   // One page for both players: its script picks the IVS player by the path.
   EXPECT_EQ(page.body, ReadSourceFile("web/watch.html"));
@@ -114,43 +104,43 @@ TEST(WebTest, IvsPlayerPageAndItsFiles) {
   EXPECT_THAT(*csp, ::testing::Not(HasSubstr("'unsafe-eval'")));
   EXPECT_THAT(*csp, ::testing::Not(HasSubstr("unsafe-inline")));
 
-  const HttpResponse bundle = HandleWeb(Request("/static/amazon-ivs-player.min.js"));
+  const HttpResponse bundle = HandleWeb(MakeRequest("/static/amazon-ivs-player.min.js"));
   EXPECT_EQ(bundle.status, 200);
   EXPECT_EQ(bundle.content_type, "text/javascript; charset=utf-8");
   EXPECT_THAT(bundle.body, HasSubstr("IVSPlayer"));
   EXPECT_THAT(*HeaderOf(bundle, "Content-Security-Policy"), HasSubstr("script-src 'self';"));
-  const HttpResponse worker = HandleWeb(Request("/static/amazon-ivs-wasmworker.min.js"));
+  const HttpResponse worker = HandleWeb(MakeRequest("/static/amazon-ivs-wasmworker.min.js"));
   EXPECT_EQ(worker.status, 200);
   EXPECT_EQ(
       worker.body,
       ReadSourceFile("node_modules/amazon-ivs-player/dist/assets/amazon-ivs-wasmworker.min.js"));
   // A worker runs under its own script's CSP: it fetches the stream and compiles the wasm.
   EXPECT_THAT(*HeaderOf(worker, "Content-Security-Policy"), HasSubstr("'wasm-unsafe-eval'"));
-  const HttpResponse wasm = HandleWeb(Request("/static/amazon-ivs-wasmworker.min.wasm"));
+  const HttpResponse wasm = HandleWeb(MakeRequest("/static/amazon-ivs-wasmworker.min.wasm"));
   EXPECT_EQ(wasm.status, 200);
   EXPECT_EQ(wasm.content_type, "application/wasm");
   EXPECT_EQ(wasm.body.substr(0, 4), std::string("\0asm", 4));
 }
 
 TEST(WebTest, TestsAndUnknownFilesAreNotServed) {
-  EXPECT_EQ(HandleWeb(Request("/static/payload.test.mjs")).status, 404);
-  EXPECT_EQ(HandleWeb(Request("/static/nope.js")).status, 404);
-  EXPECT_EQ(HandleWeb(Request("/static/")).status, 404);
-  EXPECT_EQ(HandleWeb(Request("/static/sub/watch.js")).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/static/payload.test.mjs")).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/static/nope.js")).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/static/")).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/static/sub/watch.js")).status, 404);
   // Pages have their own URLs.
-  EXPECT_EQ(HandleWeb(Request("/static/index.html")).status, 404);
-  EXPECT_EQ(HandleWeb(Request("/index.html")).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/static/index.html")).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/index.html")).status, 404);
   for (const EmbeddedFile& f : EmbeddedFiles()) {
     EXPECT_FALSE(f.name.ends_with(".test.mjs")) << f.name;
   }
 }
 
 TEST(WebTest, OnlyGetAndHead) {
-  EXPECT_EQ(HandleWeb(Request("/", "HEAD")).status, 200);
-  EXPECT_EQ(HandleWeb(Request("/static/watch.js", "HEAD")).status, 200);
+  EXPECT_EQ(HandleWeb(MakeRequest("/", "HEAD")).status, 200);
+  EXPECT_EQ(HandleWeb(MakeRequest("/static/watch.js", "HEAD")).status, 200);
   for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
     for (const char* target : {"/", "/watch/demo", "/static/watch.js"}) {
-      const HttpResponse r = HandleWeb(Request(target, method));
+      const HttpResponse r = HandleWeb(MakeRequest(target, method));
       EXPECT_EQ(r.status, 405) << method << " " << target;
       EXPECT_EQ(HeaderOf(r, "Allow"), "GET, HEAD");
     }
@@ -160,7 +150,7 @@ TEST(WebTest, OnlyGetAndHead) {
 TEST(WebTest, SecurityHeadersOnEveryAnswer) {
   for (const char* target :
        {"/", "/watch/demo", "/static/watch.js", "/static/nope", "/watch/a.b"}) {
-    const HttpResponse r = HandleWeb(Request(target));
+    const HttpResponse r = HandleWeb(MakeRequest(target));
     const auto csp = HeaderOf(r, "Content-Security-Policy");
     ASSERT_TRUE(csp) << target;
     EXPECT_THAT(*csp, StartsWith("default-src 'none';"));
@@ -183,7 +173,7 @@ TEST(WebTest, ServesOnlyItsOwnPaths) {
   EXPECT_FALSE(ServesWeb("/hls/demo/stream.m3u8"));
   EXPECT_TRUE(ServesWeb("/watch"));
   EXPECT_FALSE(ServesWeb("/watchx"));
-  EXPECT_EQ(HandleWeb(Request("/api/channels")).status, 404);
+  EXPECT_EQ(HandleWeb(MakeRequest("/api/channels")).status, 404);
 }
 
 }  // namespace
