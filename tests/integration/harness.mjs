@@ -12,6 +12,20 @@ export const BIN = process.env.HEADCOUNT_BIN ?? new URL('../../build/ci/headcoun
 export const IVS_EMULATOR_BIN =
   process.env.HEADCOUNT_IVS_EMULATOR_BIN ?? new URL('../../build/ci/headcount-ivs-emulator', import.meta.url).pathname;
 
+// HEADCOUNT_LONG_TESTS=1 runs the soak and crash loops at their long size
+// (docs/operations.md); scripts/test runs them sized for CI.
+export const LONG_TESTS = process.env.HEADCOUNT_LONG_TESTS === '1';
+
+// A test's size knob: the environment variable `name` when set (a positive
+// number), else `long` under HEADCOUNT_LONG_TESTS=1, else `ci`.
+export function sized(name, { ci, long }) {
+  const text = process.env[name];
+  if (text === undefined || text === '') return LONG_TESTS ? long : ci;
+  const n = Number(text);
+  if (!(n > 0)) throw new Error(`${name}=${text}: expected a positive number`);
+  return n;
+}
+
 export function tempDir(prefix = 'headcount-it-') {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -8,11 +8,12 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
-  Proc, cleanup, getJson, sleep, startServe, startTestStream, startViewers, tempDir, waitFor,
+  Proc, cleanup, getJson, sized, sleep, startServe, startTestStream, startViewers, tempDir, waitFor,
 } from './harness.mjs';
 
 const TICK_SECONDS = 1;
-const KILLS = 50;
+// 20 in CI, 50 with HEADCOUNT_LONG_TESTS=1; HEADCOUNT_RESTART_KILLS sets it.
+const KILLS = sized('HEADCOUNT_RESTART_KILLS', { ci: 20, long: 50 });
 
 function sql(db, query) {
   const r = spawnSync('sqlite3', ['-batch', '-noheader', db, query], { encoding: 'utf8' });

@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
 import {
-  Proc, cleanup, getJson, sleep, startServe, startTestStream, startViewers, tempDir, waitFor,
+  Proc, sized, cleanup, getJson, sleep, startServe, startTestStream, startViewers, tempDir, waitFor,
 } from './harness.mjs';
 
-const RUN_SECONDS = Number(process.env.HEADCOUNT_SOAK_SECONDS ?? 60);
+// 20 s in CI, a minute with HEADCOUNT_LONG_TESTS=1; HEADCOUNT_SOAK_SECONDS sets it.
+const RUN_SECONDS = sized('HEADCOUNT_SOAK_SECONDS', { ci: 20, long: 60 });
 const TICK_SECONDS = 1;
 
 describe('a long serve run', () => {
