@@ -73,8 +73,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void Start() {
     Result<Url> url = ParseUrl(request_.url);
-    if (!url.ok())
+    if (!url.ok()) {
       return Finish(Error::InvalidArgument("http: request URL: " + url.error().message()));
+    }
     url_ = std::move(*url);
     log_url_ = url_.Origin() + url_.path;
     if (!IsToken(request_.method)) return Finish(Error::InvalidArgument("http: bad method"));
@@ -312,8 +313,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       return Fail(ec);
     }
     const unsigned status = parser_->get().result_int();
-    if (status >= 100 && status < 200 && status != 101)
-      return Read();  // interim: the real one follows
+    if (status >= 100 && status < 200 && status != 101) {
+      return Read();  // an interim answer (100 Continue): the real one follows
+    }
     const bool keep_alive = parser_->keep_alive();
     http::response<http::string_body> message = parser_->release();
     HttpResponse response;

@@ -78,8 +78,9 @@ Result<std::optional<ProxyEndpoint>> FromVariable(const EnvironmentLookup& env,
   }
   if (!value) return std::optional<ProxyEndpoint>();
   Result<ProxyEndpoint> proxy = ParseProxyUrl(*value);
-  if (!proxy.ok())
+  if (!proxy.ok()) {
     return Error::InvalidArgument(std::string(name) + ": " + proxy.error().message());
+  }
   return std::optional<ProxyEndpoint>(std::move(*proxy));
 }
 
