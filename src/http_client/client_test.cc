@@ -237,7 +237,7 @@ TEST(HttpClient, BodyOverTheLimitIsRejected) {
   Result<HttpResponse> r = transport.Send(request);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kRejected) << r.error().ToString();
-  request.max_response_bytes = 64 * 1024;  // exactly the body: fine
+  request.max_response_bytes = std::size_t{64} * 1024;  // exactly the body: fine
   r = transport.Send(request);
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(r->body.size(), 64u * 1024);
@@ -261,7 +261,7 @@ TEST(HttpClient, ConnectionCapMakesRequestsWaitWithoutAThreadEach) {
   ASSERT_TRUE(client.ok());
   int ok = 0;
   for (int i = 0; i < 6; ++i) {
-    (*client)->Send(Get(UrlOf(server)), [&ok](Result<HttpResponse> r) {
+    (*client)->Send(Get(UrlOf(server)), [&ok](const Result<HttpResponse>& r) {
       EXPECT_TRUE(r.ok()) << r.error().ToString();
       if (r.ok()) ++ok;
     });
