@@ -194,6 +194,10 @@ Result<HttpResponse> AwsClient::Attempt(std::string_view operation, const std::s
   request.timeout = std::min(options_.attempt_timeout, time_left);
   request.connect_timeout = std::min(options_.connect_timeout, request.timeout);
   request.max_response_bytes = options_.max_response_bytes;
+  // A request that met a kept-alive connection the service had closed is
+  // sent again at once, as the AWS SDKs (and curl before) do: AWS APIs take a
+  // repeated call, and the retry policy would resend it anyway.
+  request.resend_when_stale = true;
   return transport_.Send(request);
 }
 

@@ -1,5 +1,5 @@
 // AwsClient and the container credentials endpoint over real sockets:
-// libcurl (CurlTransport) against a local HTTP server on 127.0.0.1.
+// BeastTransport (http_client) against a local HTTP server on 127.0.0.1.
 #include "aws/aws_client.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +14,7 @@
 #include "aws/testing/test_http_server.h"
 #include "core/strings.h"
 #include "core/time_text.h"
+#include "http_client/beast_transport.h"
 
 namespace headcount::aws {
 namespace {
@@ -84,7 +85,7 @@ struct Client {
 
   SystemClock clock;
   StaticCredentialsProvider credentials{Credentials(kKeyId, kSecret, kToken)};
-  CurlTransport transport;
+  http_client::BeastTransport transport;
   std::unique_ptr<AwsClient> client;
 };
 
@@ -258,7 +259,7 @@ TEST(AwsClientIntegration, EndpointOverrideFromEnvironmentIsUsed) {
                                    {"AWS_ENDPOINT_URL_IVS", specific.url()}});
   SystemClock clock;
   StaticCredentialsProvider credentials{Credentials(kKeyId, kSecret, kToken)};
-  CurlTransport transport;
+  http_client::BeastTransport transport;
   for (const auto& [service, want] :
        {std::pair{kIvsService, "specific"}, std::pair{kDynamoDbService, "generic"}}) {
     Result<AwsClientOptions> options = ClientOptionsFromEnvironment(service, env);
@@ -292,7 +293,7 @@ TEST(ContainerCredentialsIntegration, ChainFetchesWithTokenAndRefreshes) {
     return CannedResponse{.status = 200,
                           .body = ContainerAnswer("AKIDC" + std::to_string(n), expires)};
   });
-  CurlTransport transport;
+  http_client::BeastTransport transport;
   DefaultCredentialsChain chain(
       MapEnvironment({{"HOME", "/nonexistent"},
                       {"AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url() + "/creds"},
@@ -326,7 +327,7 @@ TEST(ContainerCredentialsIntegration, TokenFileAndWrongToken) {
                    ("headcount-aws-token-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "token") << "file-token\n";
-  CurlTransport transport;
+  http_client::BeastTransport transport;
   ContainerEndpoint endpoint{.url = server.url() + "/creds",
                              .authorization_token = "wrong",
                              .authorization_token_file = (dir / "token").string()};

@@ -12,6 +12,7 @@
 #include "cli/signals.h"
 #include "core/tick.h"
 #include "core/time_text.h"
+#include "http_client/beast_transport.h"
 #include "ivs/ivs_options.h"
 #include "server/api.h"
 #include "viewers/simulator.h"
@@ -54,7 +55,7 @@ int RunTick(const Config& config, const std::string& server_url, std::chrono::se
   request.url = url;
   request.timeout = timeout;
   request.max_response_bytes = kMaxReportBytes;
-  aws::CurlTransport transport;
+  http_client::BeastTransport transport;
   auto response = transport.Send(request);
   if (!response.ok()) {
     std::cerr << "headcount: cannot reach " << url << ": " << response.error().message()

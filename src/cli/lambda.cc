@@ -18,6 +18,7 @@
 #include "core/tick.h"
 #include "core/time_text.h"
 #include "core/window_cache.h"
+#include "http_client/beast_transport.h"
 #include "lambda/runtime_client.h"
 
 namespace headcount {
@@ -142,7 +143,7 @@ int RunLambda(const Result<Config>& config) {
   // sets `stop`, and the loop ends after the report is posted.
   std::atomic<bool> idle{false};
   std::atomic<bool> stop{false};
-  // Before any other thread starts (libcurl's resolver, the publisher's pool).
+  // Before any other thread starts (the HTTP transport's I/O thread, the publisher's pool).
   SignalWatcher signals([&](int) {
     stop = true;
     if (idle) {
@@ -152,7 +153,7 @@ int RunLambda(const Result<Config>& config) {
   });
 
   SystemClock clock;
-  aws::CurlTransport transport;
+  http_client::BeastTransport transport;
   lambda::RuntimeClient client(api, transport, clock);
   if (!config.ok()) return InitFailed(client, kConfigErrorType, config.error());
   if (config->source != SourceKind::kIvs) {

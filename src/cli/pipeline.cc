@@ -6,6 +6,7 @@
 #include "aws/credentials.h"
 #include "aws/environment.h"
 #include "aws/http_transport.h"
+#include "http_client/beast_transport.h"
 #include "ivs/ivs_factory.h"
 #include "store/dynamo/dynamo_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -82,7 +83,7 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
   } else {
     auto client_options = aws::ClientOptionsFromEnvironment(aws::kDynamoDbService, env);
     if (!client_options.ok()) return Setting("store.kind = dynamodb", client_options.error());
-    parts->dynamo_transport = std::make_unique<aws::CurlTransport>();
+    parts->dynamo_transport = std::make_unique<http_client::BeastTransport>();
     parts->dynamo_credentials =
         std::make_unique<aws::DefaultCredentialsChain>(env, *parts->dynamo_transport);
     auto client =

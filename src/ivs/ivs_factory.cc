@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "http_client/beast_transport.h"
+
 namespace headcount {
 
 Result<std::unique_ptr<IvsAdapters>> MakeIvsAdapters(const IvsOptions& options,
@@ -35,7 +37,8 @@ Result<std::unique_ptr<IvsAdapters>> MakeIvsAdapters(const IvsOptions& options,
   }
 
   auto adapters = std::make_unique<IvsAdapters>();
-  adapters->transport = transport ? std::move(transport) : std::make_unique<aws::CurlTransport>();
+  adapters->transport =
+      transport ? std::move(transport) : std::make_unique<http_client::BeastTransport>();
   adapters->credentials = std::make_unique<aws::DefaultCredentialsChain>(env, *adapters->transport);
   if (Result<aws::Credentials> found = adapters->credentials->Get(clock.Now()); !found.ok()) {
     return Error(found.error().code(),

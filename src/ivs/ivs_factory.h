@@ -38,7 +38,7 @@ struct IvsAdapters {
 // (options.endpoint, else AWS_ENDPOINT_URL_IVS / AWS_ENDPOINT_URL, else the
 // regional IVS host), and fetches credentials once from the default chain so
 // a missing identity shows at start-up rather than at the first tick.
-// `transport` (default: a new CurlTransport) carries both the IVS calls and
+// `transport` (default: a new http_client::BeastTransport) carries both the IVS calls and
 // the container-credentials requests. `clock` must outlive the result.
 // Errors (kInvalidArgument for settings, the chain's error for credentials)
 // say which setting or variable to fix, and never contain a secret.

@@ -1,5 +1,5 @@
 // IvsOptions checks and MakeIvsAdapters from a map environment (no sockets:
-// a FakeTransport stands in for curl).
+// a FakeTransport stands in for the HTTP client).
 #include "ivs/ivs_factory.h"
 
 #include <gtest/gtest.h>

@@ -19,7 +19,7 @@ constexpr std::size_t kMaxRequestIdBytes = 128;
 // No timeout on the long poll, as awslabs/aws-lambda-cpp does: between
 // invocations Lambda freezes the whole sandbox, so a timer would fire (or a
 // connection be dropped) on thaw for no reason, and an idle function may
-// legitimately wait here for hours. CurlTransport has no "never", so a year
+// legitimately wait here for hours. HttpRequest has no "never", so a year
 // stands for it.
 constexpr std::chrono::milliseconds kNextTimeout = std::chrono::hours{24 * 365};
 
@@ -97,6 +97,9 @@ Status RuntimeClient::Post(const std::string& path, const std::string& body,
   }
   request.body = body;
   request.timeout = kPostTimeout;
+  // Sent again, once, if it met a kept-alive connection the Runtime API had
+  // closed (nothing of it was answered), as curl did: one result per request id.
+  request.resend_when_stale = true;
   auto response = transport_.Send(request);
   if (!response.ok()) return response.error();
   if (response->status != 202) {

@@ -1,6 +1,6 @@
 // A client of the AWS Lambda Runtime API (the custom-runtime protocol at
 // AWS_LAMBDA_RUNTIME_API): fetch the next invocation, answer it, report
-// errors. Thread-safe as far as its HttpTransport is (CurlTransport is).
+// errors. Thread-safe as far as its HttpTransport is (BeastTransport is).
 #pragma once
 
 #include <chrono>

@@ -22,6 +22,7 @@
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
 #include "aws/http_transport.h"
+#include "http_client/beast_transport.h"
 #include "store/dynamo/dynamo_store.h"
 
 namespace headcount {
@@ -222,7 +223,7 @@ class DynaliteTest : public ::testing::Test {
 
   SystemClock clock_;
   aws::StaticCredentialsProvider credentials_{aws::Credentials("test", "test")};
-  aws::CurlTransport transport_;
+  http_client::BeastTransport transport_;
   std::unique_ptr<aws::AwsClient> client_;
   std::unique_ptr<DynamoStore> store_;
 };
