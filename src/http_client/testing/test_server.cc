@@ -1,21 +1,19 @@
-// TestServer: one io_context thread, a coroutine per connection.
+// TestServer: one io_context thread, a callback-driven session per connection.
 #include "http_client/testing/test_server.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <thread>
+#include <type_traits>
 
 namespace headcount::http_client::testing {
 
@@ -24,8 +22,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-// Coroutines hold a raw Impl*: the io_context (a member) destroys them
-// before the rest of Impl goes.
 struct TestServer::Impl {
   Impl(Handler h, std::optional<asio::ssl::context> tls_context)
       : handler(std::move(h)), tls(std::move(tls_context)) {
@@ -37,70 +33,19 @@ struct TestServer::Impl {
   }
 
   void Start() {
-    asio::co_spawn(io, Accept(this), asio::detached);
+    Accept();
     thread = std::thread([this] { io.run(); });
   }
 
-  static asio::awaitable<void> Accept(Impl* self) {
-    for (;;) {
-      boost::system::error_code ec;
-      tcp::socket socket =
-          co_await self->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
-      const int number = ++self->accepted;
-      if (self->tls) {
-        asio::co_spawn(self->io, ServeTls(self, std::move(socket), number), asio::detached);
-      } else {
-        asio::co_spawn(self->io, Serve(self, beast::tcp_stream(std::move(socket)), number),
-                       asio::detached);
-      }
-    }
-  }
+  void Accept();
 
-  static asio::awaitable<void> ServeTls(Impl* self, tcp::socket socket, int number) {
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *self->tls);
-    boost::system::error_code ec;
-    co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                    asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;  // the client refused our certificate
-    co_await Serve(self, std::move(stream), number);
-  }
-
-  template <typename Stream>
-  static asio::awaitable<void> Serve(Impl* self, Stream stream, int number) {
-    beast::flat_buffer buffer;
-    for (;;) {
-      boost::system::error_code ec;
-      http::request<http::string_body> request;
-      co_await http::async_read(stream, buffer, request,
-                                asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
-      ReceivedRequest received;
-      received.method = std::string(request.method_string());
-      received.target = std::string(request.target());
-      for (const auto& f : request) {
-        received.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-      }
-      received.body = request.body();
-      received.connection = number;
-      {
-        std::lock_guard lock(self->mu);
-        self->received.push_back(received);
-      }
-      const ScriptedResponse scripted = self->handler(received);
-      if (scripted.delay.count() > 0) {
-        asio::steady_timer timer(self->io, scripted.delay);
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (scripted.hang_up) co_return;  // the stream's destructor closes the socket
-      http::response<http::string_body> response(static_cast<http::status>(scripted.status), 11);
-      for (const HttpHeader& h : scripted.headers) response.insert(h.name, h.value);
-      response.body() = scripted.body;
-      response.keep_alive(!scripted.close);
-      response.prepare_payload();
-      co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || scripted.close || scripted.drop_after) co_return;
+  // What `handler` answers to `received`, after recording it.
+  ScriptedResponse Record(const ReceivedRequest& received) {
+    {
+      std::lock_guard lock(mu);
+      this->received.push_back(received);
     }
+    return handler(received);
   }
 
   const Handler handler;
@@ -113,6 +58,104 @@ struct TestServer::Impl {
   mutable std::mutex mu;
   std::vector<ReceivedRequest> received;  // guarded by mu
 };
+
+namespace {
+
+// One connection: [TLS handshake,] then read a request, answer as scripted,
+// and read the next until the script or the client ends it. Callbacks on the
+// server's one thread keep it alive; it holds a raw Impl*, which the
+// io_context (an Impl member, stopped and destroyed first) outlives.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(TestServer::Impl* server, tcp::socket socket, int number)
+      : server_(server), stream_(MakeStream(std::move(socket), server)), number_(number) {}
+
+  void Start() {
+    if constexpr (kTls) {
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (!ec) self->Read();  // else the client refused our certificate
+                              });
+    } else {
+      Read();
+    }
+  }
+
+ private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  static Stream MakeStream(tcp::socket socket, TestServer::Impl* server) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *server->tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  void Read() {
+    request_ = {};
+    http::async_read(stream_, buffer_, request_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (!ec) self->OnRequest();
+                     });
+  }
+
+  void OnRequest() {
+    ReceivedRequest received;
+    received.method = std::string(request_.method_string());
+    received.target = std::string(request_.target());
+    for (const auto& f : request_) {
+      received.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    }
+    received.body = request_.body();
+    received.connection = number_;
+    scripted_ = server_->Record(received);
+    if (scripted_.delay.count() == 0) return Answer();
+    timer_.expires_after(scripted_.delay);
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code) { self->Answer(); });
+  }
+
+  void Answer() {
+    if (scripted_.hang_up) return;  // the last reference goes: the stream closes the socket
+    response_ = http::response<http::string_body>(static_cast<http::status>(scripted_.status), 11);
+    for (const HttpHeader& h : scripted_.headers) response_.insert(h.name, h.value);
+    response_.body() = scripted_.body;
+    response_.keep_alive(!scripted_.close);
+    response_.prepare_payload();
+    http::async_write(stream_, response_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || self->scripted_.close || self->scripted_.drop_after) return;
+                        self->Read();
+                      });
+  }
+
+  TestServer::Impl* const server_;
+  Stream stream_;
+  const int number_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  http::response<http::string_body> response_;
+  ScriptedResponse scripted_;
+  asio::steady_timer timer_{stream_.get_executor()};
+};
+
+}  // namespace
+
+void TestServer::Impl::Accept() {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (ec) return;
+    const int number = ++accepted;
+    if (tls) {
+      std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(this, std::move(socket),
+                                                                      number)
+          ->Start();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(this, std::move(socket), number)->Start();
+    }
+    Accept();
+  });
+}
 
 TestServer::TestServer(Handler handler)
     : impl_(std::make_unique<Impl>(std::move(handler), std::nullopt)) {
