@@ -210,6 +210,8 @@ describe('browser: the IVS player page against the IVS emulator', () => {
     ]) {
       const url = src === null ? `${base}/watch` : `${base}/watch?src=${encodeURIComponent(src)}`;
       const bad = await openPage(browser.context, url);
+      // The page decides once its scripts have run (later on a busy machine).
+      await bad.page.waitForFunction(() => document.getElementById('status').dataset.state !== 'loading');
       const s = await bad.page.evaluate(() => ({
         status: document.getElementById('status-text').textContent,
         state: document.getElementById('status').dataset.state,
