@@ -20,7 +20,7 @@
 #include "core/result.h"
 #include "core/samples.h"
 #include "core/tick.h"
-#include "origin/playlist.h"
+#include "hls/playlist.h"
 #include "origin/sessions.h"
 #include "server/http.h"
 

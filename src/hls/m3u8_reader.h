@@ -1,6 +1,6 @@
-// A minimal M3U8 (RFC 8216) reader for the viewer simulator, and the rules
-// it follows URLs by (http only, one origin): only what a player needs to
-// follow a live stream. Pure functions on value types; thread-safe.
+// A minimal M3U8 (RFC 8216) reader: what a player needs to follow a live
+// stream (the viewer simulator's players). Pure functions on value types;
+// thread-safe.
 #pragma once
 
 #include <chrono>
@@ -10,27 +10,8 @@
 #include <vector>
 
 #include "core/result.h"
-#include "net/url.h"
 
 namespace headcount {
-
-// Parses the URL the simulator is given: an absolute http:// URL (ParseUrl,
-// net/url.h). Fails (kInvalidArgument) for https:// (the simulator speaks
-// plain HTTP only; the message says so) and for whatever ParseUrl refuses.
-// Error messages never quote the URL (its query may hold secrets).
-Result<Url> ParseHttpUrl(std::string_view url);
-
-// Resolves `reference` (a URI from a playlist fetched from `base`) per RFC
-// 3986 §5.2 (ResolveUrl): absolute, network-path, absolute-path,
-// relative-path (merged with the base's directory, "." and ".." removed) or
-// query-only. Fails (kInvalidArgument) when the result is on another origin
-// than `base` (another scheme, host or port: a player keeps one connection
-// to one origin), and for whatever ResolveUrl refuses (other schemes,
-// spaces and control characters).
-Result<Url> ResolveReference(const Url& base, std::string_view reference);
-
-// `target` without its query, for logs: queries carry session ids.
-std::string_view PathForLog(std::string_view target);
 
 // What a player needs from a playlist.
 struct M3u8Playlist {
