@@ -99,4 +99,20 @@ Result<M3u8Playlist> ParseM3u8(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> MapUriFor(std::string_view media_playlist,
+                                     std::string_view segment_uri) {
+  const auto without_query = [](std::string_view uri) { return uri.substr(0, uri.find('?')); };
+  std::optional<std::string> map;
+  for (const std::string_view raw : SplitLines(media_playlist)) {
+    const std::string_view line = Trim(raw);
+    if (TagName(line) == "EXT-X-MAP") {
+      const std::optional<M3u8Attribute> uri = FindAttribute(line, "URI");
+      map = uri ? std::optional<std::string>(uri->value) : std::nullopt;
+    } else if (IsUriLine(line) && without_query(line) == without_query(segment_uri)) {
+      return map;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace headcount

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,5 +40,11 @@ struct M3u8Playlist {
 // number tag is not a decimal integer in range, or a URI line has no #EXTINF
 // before it.
 Result<M3u8Playlist> ParseM3u8(std::string_view text);
+
+// The URI of the EXT-X-MAP (init section) in effect for the media segment
+// whose URI line is `segment_uri`, both compared without their query; nullopt
+// when the playlist does not list that segment or no EXT-X-MAP comes before
+// it. Used to find the init segment that gives an fMP4 segment its timescale.
+std::optional<std::string> MapUriFor(std::string_view media_playlist, std::string_view segment_uri);
 
 }  // namespace headcount

@@ -89,5 +89,18 @@ TEST(M3u8Reader, TagNamesMatchExactly) {
   EXPECT_FALSE(ParseM3u8("#EXTM3U\n#EXT-X-TARGETDURATIONX:2\n").ok());
 }
 
+TEST(MapUriFor, GivesTheInitSectionInEffectForASegment) {
+  constexpr std::string_view kPlaylist =
+      "#EXTM3U\n#EXT-X-TARGETDURATION:1\n"
+      "#EXTINF:1,\nbefore.m4s\n"
+      "#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:1,\nseg_1.m4s?hcs=x\n"
+      "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init_2.mp4\",BYTERANGE=\"100@0\"\n"
+      "#EXTINF:1,\nseg_2.m4s\n";
+  EXPECT_EQ(MapUriFor(kPlaylist, "seg_1.m4s"), "init.mp4");
+  EXPECT_EQ(MapUriFor(kPlaylist, "seg_2.m4s?hcs=y"), "init_2.mp4");
+  EXPECT_EQ(MapUriFor(kPlaylist, "before.m4s"), std::nullopt);  // no map before it
+  EXPECT_EQ(MapUriFor(kPlaylist, "gone.m4s"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace headcount
