@@ -100,7 +100,8 @@ describe('embedded pipeline: ffmpeg + serve + viewers', () => {
       { encoding: 'utf8', timeout: 30000 });
     assert.equal(r.status, 0, r.stderr);
     const codecs = JSON.parse(r.stdout).streams.map((s) => s.codec_name).sort();
-    assert.deepEqual(codecs, ['aac', 'h264']);
+    // The segments carry the payload in an ID3 timed-metadata stream too.
+    assert.deepEqual(codecs, ['aac', 'h264', 'timed_id3']);
   });
 
   test('N simulated players count as exactly N viewers, in the API and in the stream', async () => {
