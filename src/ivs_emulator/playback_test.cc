@@ -22,8 +22,9 @@ class PlaybackTest : public ::testing::Test {
       : dir_(fs::temp_directory_path() / ("playback-test-" + std::to_string(::getpid()))) {
     fs::create_directories(dir_ / std::string(kId));
     WritePlaylist(5, {"seg_5.ts", "seg_6.ts"});
-    for (int i = 5; i <= 8; ++i)
+    for (int i = 5; i <= 8; ++i) {
       Write("seg_" + std::to_string(i) + ".ts", headcount::testing::MakeSegment());
+    }
   }
   ~PlaybackTest() override { fs::remove_all(dir_); }
 

@@ -359,15 +359,13 @@ HttpResponse Origin::ServeSegment(const HttpRequest& request, const std::string&
                   .count()),
           p->generation};
     }
-    const std::optional<std::string> init =
-        ts || !payload ? std::nullopt : FindInitSegment(channel, name);
     const FileVersion& v = file.version;
     const std::string version_key = file.path.native() + '\n' + std::to_string(v.device) + ':' +
                                     std::to_string(v.inode) + ':' + std::to_string(v.size) + ':' +
                                     std::to_string(v.modified_ns);
     if (std::shared_ptr<const std::string> bytes = segment_metadata_.Rewrite(
             file.path, version_key, ts ? SegmentKind::kTransportStream : SegmentKind::kFmp4,
-            payload, init)) {
+            payload, [&] { return FindInitSegment(channel, file.path.parent_path(), name); })) {
       r.body = *bytes;
       return r;
     }
@@ -376,12 +374,10 @@ HttpResponse Origin::ServeSegment(const HttpRequest& request, const std::string&
   return r;
 }
 
-std::optional<std::string> Origin::FindInitSegment(std::string_view channel,
+std::optional<std::string> Origin::FindInitSegment(std::string_view channel, const fs::path& dir,
                                                    std::string_view name) {
-  std::optional<ServableFile> dir_probe = Resolve(channel, name);
-  if (!dir_probe) return std::nullopt;
   std::error_code ec;
-  fs::directory_iterator it(dir_probe->path.parent_path(), ec);
+  fs::directory_iterator it(dir, ec);
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const std::string playlist_name = it->path().filename().string();
     if (it->path().extension() != ".m3u8" || !IsServableFileName(playlist_name)) continue;

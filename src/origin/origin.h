@@ -154,8 +154,11 @@ class Origin final : public Source, public Publisher {
                             std::string_view name, const ServableFile& file,
                             std::string_view content_type);
   // The bytes of the init segment (EXT-X-MAP) of fMP4 segment `name`, from
-  // the first playlist of the channel that lists it; nullopt when none does.
-  std::optional<std::string> FindInitSegment(std::string_view channel, std::string_view name);
+  // the first playlist in `dir` (the segment's real directory) that lists
+  // it; nullopt when none does.
+  std::optional<std::string> FindInitSegment(std::string_view channel,
+                                             const std::filesystem::path& dir,
+                                             std::string_view name);
   // The DATERANGE to inject for `channel` at `now`, if a fresh one exists.
   std::optional<PublishedDateRange> LatestDateRange(const std::string& channel, WallTime now);
 

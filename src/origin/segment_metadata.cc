@@ -23,12 +23,20 @@ constexpr std::string_view kTxxxDescription = "";
 
 std::shared_ptr<const std::string> SegmentMetadata::Rewrite(
     const std::filesystem::path& path, const std::string& version_key, SegmentKind kind,
-    const std::optional<SegmentPayload>& payload, const std::optional<std::string>& init_segment) {
-  if (kind == SegmentKind::kFmp4 && (!payload || !init_segment)) return nullptr;
+    const std::optional<SegmentPayload>& payload, const InitFinder& find_init) {
+  if (kind == SegmentKind::kFmp4 && !payload) return nullptr;
   const std::string key =
       version_key + '\n' + (payload ? std::to_string(payload->generation) : std::string("-"));
   if (std::shared_ptr<const std::string> hit = Lookup(key)) return hit;
 
+  std::optional<std::string> init_segment;
+  if (kind == SegmentKind::kFmp4) {
+    init_segment = find_init ? find_init() : std::nullopt;
+    if (!init_segment) {
+      spdlog::debug("origin: {} served without metadata: no init segment maps it", path.string());
+      return nullptr;
+    }
+  }
   Result<std::string> segment = ReadSmallFile(path, kMaxRewrittenSegmentBytes);
   if (!segment.ok()) {
     spdlog::debug("origin: segment served as it is: {}", segment.error().ToString());

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,9 @@ struct SegmentPayload {
 
 enum class SegmentKind { kTransportStream, kFmp4 };
 
+// The bytes of an fMP4 segment's init segment, or nullopt when unknown.
+using InitFinder = std::function<std::optional<std::string>()>;
+
 class SegmentMetadata {
  public:
   // Keeps at most `cache_bytes` of rewritten segments.
@@ -49,15 +53,16 @@ class SegmentMetadata {
   //  - TS: InjectId3 with one TXXX tag (empty description, the payload); with
   //    no payload the PMT still declares the metadata stream, so every
   //    segment of a stream declares the same program;
-  //  - fMP4: InsertId3Emsg, its clock from `init_segment` (the segment's
-  //    EXT-X-MAP); with no payload or no init segment, nullptr.
+  //  - fMP4: InsertId3Emsg, its clock from the init segment (the segment's
+  //    EXT-X-MAP) that `find_init` returns, called only when the rewrite is
+  //    not cached (it reads files); with no payload or no init, nullptr.
   // nullptr means "serve the file as it is": unreadable, too large, or not a
   // segment the writers understand (logged at debug). Concurrent misses for
   // one key may each rewrite; the cache keeps one.
   std::shared_ptr<const std::string> Rewrite(const std::filesystem::path& path,
                                              const std::string& version_key, SegmentKind kind,
                                              const std::optional<SegmentPayload>& payload,
-                                             const std::optional<std::string>& init_segment);
+                                             const InitFinder& find_init);
 
   // Bytes held by the cache now, for tests and metrics.
   std::size_t CachedBytes();

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "core/payload.h"
+#include "hls/id3_ts.h"
 #include "hls/testing/fmp4_fixture.h"
 #include "hls/testing/ts_fixture.h"
 #include "origin/origin.h"
@@ -50,8 +51,9 @@ std::optional<std::string> EmsgId3BeforeMoof(const std::string& segment) {
   const std::size_t emsg = segment.find("emsg");
   if (moof == std::string::npos || emsg == std::string::npos) return std::nullopt;
   std::uint32_t size = 0;
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 4; ++i) {
     size = (size << 8) | static_cast<unsigned char>(segment[emsg - 4 + i]);
+  }
   if (emsg - 4 + size != moof - 4) return std::nullopt;  // not right before the moof
   const std::string box = segment.substr(emsg - 4, size);
   const std::size_t scheme = 4 + 4 + 4 + 4 + 8 + 4 + 4;
@@ -104,7 +106,7 @@ class SegmentMetadataTest : public ::testing::Test {
     summary.at = std::chrono::floor<std::chrono::minutes>(clock_.Now());
     summary.counts = {1, 2, std::nullopt, 4, newest};
     summary.trend = Trend::kRising;
-    const std::string payload = EncodePayloadV1(summary);
+    std::string payload = EncodePayloadV1(summary);
     EXPECT_TRUE(origin.Publish(summary, payload).ok());
     return payload;
   }
@@ -192,31 +194,55 @@ TEST_F(SegmentMetadataTest, ASegmentIsRewrittenOncePerVersionAndPayload) {
   SegmentMetadata cache;
   const fs::path path = root_ / "ts" / "seg_1.ts";
   const SegmentPayload payload{"{\"v\":1}", 60, 1};
-  const auto first = cache.Rewrite(path, "seg_1.ts@1", SegmentKind::kTransportStream, payload, {});
+  const auto first =
+      cache.Rewrite(path, "seg_1.ts@1", SegmentKind::kTransportStream, payload, nullptr);
   ASSERT_NE(first, nullptr);
   fs::remove(path);  // a second rewrite would have nothing to read
-  const auto second = cache.Rewrite(path, "seg_1.ts@1", SegmentKind::kTransportStream, payload, {});
+  const auto second =
+      cache.Rewrite(path, "seg_1.ts@1", SegmentKind::kTransportStream, payload, nullptr);
   EXPECT_EQ(second, first) << "the same bytes, from the cache";
   const SegmentPayload next{"{\"v\":1,\"x\":2}", 120, 2};
-  EXPECT_EQ(cache.Rewrite(path, "seg_1.ts@1", SegmentKind::kTransportStream, next, {}), nullptr)
+  EXPECT_EQ(cache.Rewrite(path, "seg_1.ts@1", SegmentKind::kTransportStream, next, nullptr),
+            nullptr)
       << "another payload is another rewrite";
+}
+
+TEST_F(SegmentMetadataTest, AnFmp4RewriteLooksForItsInitSegmentOnlyOnACacheMiss) {
+  SegmentMetadata cache;
+  const fs::path path = root_ / "mp4" / "seg_1.m4s";
+  const SegmentPayload payload{"{\"v\":1}", 60, 1};
+  int lookups = 0;
+  const InitFinder find_init = [&]() -> std::optional<std::string> {
+    ++lookups;
+    return testing::MakeInit();
+  };
+  const auto first = cache.Rewrite(path, "seg_1.m4s@1", SegmentKind::kFmp4, payload, find_init);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(EmsgId3BeforeMoof(*first).has_value(), true);
+  EXPECT_EQ(cache.Rewrite(path, "seg_1.m4s@1", SegmentKind::kFmp4, payload, find_init), first);
+  EXPECT_EQ(lookups, 1) << "the playlists and the init segment are read once";
+  // No payload: nothing to carry, nothing read.
+  EXPECT_EQ(cache.Rewrite(path, "seg_1.m4s@1", SegmentKind::kFmp4, std::nullopt, find_init),
+            nullptr);
+  EXPECT_EQ(lookups, 1);
 }
 
 TEST_F(SegmentMetadataTest, TheCacheStaysWithinItsBoundDroppingTheOldest) {
   const std::string segment = testing::MakeSegment();
   const fs::path path = root_ / "ts" / "seg_1.ts";
   const SegmentPayload payload{"{}", 60, 1};
-  const std::size_t one = (segment.size() + 2 * 188);  // PES and PMT fit one packet each
+  // The segment, its PMT still one packet, plus one packet of PES.
+  const std::size_t one = segment.size() + kTsPacketBytes;
   SegmentMetadata cache(2 * one + one / 2);
   for (int i = 0; i < 5; ++i) {
-    ASSERT_NE(
-        cache.Rewrite(path, "v" + std::to_string(i), SegmentKind::kTransportStream, payload, {}),
-        nullptr);
+    ASSERT_NE(cache.Rewrite(path, "v" + std::to_string(i), SegmentKind::kTransportStream, payload,
+                            nullptr),
+              nullptr);
     EXPECT_LE(cache.CachedBytes(), 2 * one + one / 2);
   }
   fs::remove(path);
-  EXPECT_NE(cache.Rewrite(path, "v4", SegmentKind::kTransportStream, payload, {}), nullptr);
-  EXPECT_EQ(cache.Rewrite(path, "v0", SegmentKind::kTransportStream, payload, {}), nullptr)
+  EXPECT_NE(cache.Rewrite(path, "v4", SegmentKind::kTransportStream, payload, nullptr), nullptr);
+  EXPECT_EQ(cache.Rewrite(path, "v0", SegmentKind::kTransportStream, payload, nullptr), nullptr)
       << "the oldest was dropped";
 }
 
