@@ -27,7 +27,7 @@ std::shared_ptr<const std::string> SegmentMetadata::Rewrite(
   if (kind == SegmentKind::kFmp4 && !payload) return nullptr;
   const std::string key =
       version_key + '\n' + (payload ? std::to_string(payload->generation) : std::string("-"));
-  if (std::shared_ptr<const std::string> hit = Lookup(key)) return hit;
+  if (std::optional<std::shared_ptr<const std::string>> hit = Lookup(key)) return *hit;
 
   std::optional<std::string> init_segment;
   if (kind == SegmentKind::kFmp4) {
@@ -40,6 +40,9 @@ std::shared_ptr<const std::string> SegmentMetadata::Rewrite(
   Result<std::string> segment = ReadSmallFile(path, kMaxRewrittenSegmentBytes);
   if (!segment.ok()) {
     spdlog::debug("origin: segment served as it is: {}", segment.error().ToString());
+    // Too large stays too large; a file that vanished or failed to read may
+    // be back on the next request.
+    if (segment.error().code() == ErrorCode::kInvalidArgument) Insert(key, nullptr);
     return nullptr;
   }
   const std::string tag = payload ? Id3TxxxTag(kTxxxDescription, payload->payload) : std::string();
@@ -55,6 +58,7 @@ std::shared_ptr<const std::string> SegmentMetadata::Rewrite(
   if (!rewritten.ok()) {
     spdlog::debug("origin: {} served without metadata: {}", path.string(),
                   rewritten.error().ToString());
+    Insert(key, nullptr);  // the same bytes fail the same way: do not read them again
     return nullptr;
   }
   auto bytes = std::make_shared<const std::string>(std::move(*rewritten));
@@ -67,23 +71,29 @@ std::size_t SegmentMetadata::CachedBytes() {
   return bytes_;
 }
 
-std::shared_ptr<const std::string> SegmentMetadata::Lookup(const std::string& key) {
+std::optional<std::shared_ptr<const std::string>> SegmentMetadata::Lookup(const std::string& key) {
   std::lock_guard lock(mu_);
   const auto it = cache_.find(key);
-  return it == cache_.end() ? nullptr : it->second;
+  if (it == cache_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::size_t SegmentMetadata::Cost(const std::shared_ptr<const std::string>& bytes) {
+  return bytes ? bytes->size() : kAsIsEntryBytes;
 }
 
 void SegmentMetadata::Insert(const std::string& key, std::shared_ptr<const std::string> bytes) {
-  if (bytes->size() > cache_bytes_) return;
+  const std::size_t cost = Cost(bytes);
+  if (cost > cache_bytes_) return;
   std::lock_guard lock(mu_);
   if (cache_.contains(key)) return;
-  while (!order_.empty() && bytes_ + bytes->size() > cache_bytes_) {
+  while (!order_.empty() && bytes_ + cost > cache_bytes_) {
     const auto oldest = cache_.find(order_.front());
-    bytes_ -= oldest->second->size();
+    bytes_ -= Cost(oldest->second);
     cache_.erase(oldest);
     order_.pop_front();
   }
-  bytes_ += bytes->size();
+  bytes_ += cost;
   order_.push_back(key);
   cache_.emplace(key, std::move(bytes));
 }

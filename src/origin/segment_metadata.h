@@ -27,6 +27,9 @@ inline constexpr std::size_t kMaxInitSegmentBytes = 1 << 20;
 // Rewritten segments kept in memory, in bytes; the oldest go first. A few
 // live windows of a few channels; a miss only costs one more rewrite.
 inline constexpr std::size_t kSegmentCacheBytes = 128 << 20;
+// What a "serve as is" entry counts against the cache's bytes (its key and
+// bookkeeping), so that such entries are bounded in number too.
+inline constexpr std::size_t kAsIsEntryBytes = 256;
 
 // What goes into a segment: the payload and its event id.
 struct SegmentPayload {
@@ -57,8 +60,10 @@ class SegmentMetadata {
   //    EXT-X-MAP) that `find_init` returns, called only when the rewrite is
   //    not cached (it reads files); with no payload or no init, nullptr.
   // nullptr means "serve the file as it is": unreadable, too large, or not a
-  // segment the writers understand (logged at debug). Concurrent misses for
-  // one key may each rewrite; the cache keeps one.
+  // segment the writers understand (logged at debug; remembered like a
+  // rewrite, except a failed read, so such a file is not read again per
+  // request). Concurrent misses for one key may each rewrite; the cache
+  // keeps one.
   std::shared_ptr<const std::string> Rewrite(const std::filesystem::path& path,
                                              const std::string& version_key, SegmentKind kind,
                                              const std::optional<SegmentPayload>& payload,
@@ -68,12 +73,18 @@ class SegmentMetadata {
   std::size_t CachedBytes();
 
  private:
-  std::shared_ptr<const std::string> Lookup(const std::string& key);
+  // The cached answer for `key` (nullptr: serve as is), or nullopt on a miss.
+  std::optional<std::shared_ptr<const std::string>> Lookup(const std::string& key);
+  // Caches `bytes` (nullptr: serve as is), dropping the oldest entries to stay
+  // within cache_bytes_.
   void Insert(const std::string& key, std::shared_ptr<const std::string> bytes);
+  // What an entry counts against cache_bytes_.
+  static std::size_t Cost(const std::shared_ptr<const std::string>& bytes);
 
   const std::size_t cache_bytes_;
 
-  // Guarded by mu_: the cache, its insertion order (eviction order) and size.
+  // Guarded by mu_: the cache (nullptr: serve as is), its insertion order
+  // (eviction order) and size.
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const std::string>> cache_;
   std::deque<std::string> order_;

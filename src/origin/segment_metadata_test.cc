@@ -227,6 +227,27 @@ TEST_F(SegmentMetadataTest, AnFmp4RewriteLooksForItsInitSegmentOnlyOnACacheMiss)
   EXPECT_EQ(lookups, 1);
 }
 
+TEST_F(SegmentMetadataTest, ASegmentTheWritersRefuseIsReadOnceAndThenServedAsItIs) {
+  SegmentMetadata cache;
+  const fs::path path = root_ / "ts" / "broken.ts";
+  WriteFile(path, std::string(188, 'x'));  // no sync byte: not a transport stream
+  const SegmentPayload payload{"{}", 60, 1};
+  EXPECT_EQ(cache.Rewrite(path, "broken@1", SegmentKind::kTransportStream, payload, nullptr),
+            nullptr);
+  EXPECT_EQ(cache.CachedBytes(), kAsIsEntryBytes) << "the refusal is remembered";
+  // Not read again for that version: even a good file behind the same key
+  // (which a real file version never is) gets the remembered answer.
+  WriteFile(path, testing::MakeSegment());
+  EXPECT_EQ(cache.Rewrite(path, "broken@1", SegmentKind::kTransportStream, payload, nullptr),
+            nullptr);
+  EXPECT_EQ(cache.CachedBytes(), kAsIsEntryBytes);
+  // A read that failed is not remembered: the file may be back.
+  EXPECT_EQ(cache.Rewrite(root_ / "ts" / "gone.ts", "gone@1", SegmentKind::kTransportStream,
+                          payload, nullptr),
+            nullptr);
+  EXPECT_EQ(cache.CachedBytes(), kAsIsEntryBytes);
+}
+
 TEST_F(SegmentMetadataTest, TheCacheStaysWithinItsBoundDroppingTheOldest) {
   const std::string segment = testing::MakeSegment();
   const fs::path path = root_ / "ts" / "seg_1.ts";
