@@ -1,9 +1,12 @@
 // The player at /watch/{channel} (web/watch.html, started by watch.js once
 // hls.js, the global Hls, is loaded): plays /hls/{channel}/<playlist> with
 // hls.js and shows, over the video, the viewer payload that rides in the
-// stream itself (the EXT-X-DATERANGE of class com.headcount.viewers, read
-// from hls.js's level details and from the metadata cues), never from the
-// API. Goes "offline" when the video or the playlist stops moving, and keeps
+// stream itself, never from the API: the EXT-X-DATERANGE of class
+// com.headcount.viewers (read from hls.js's level details and its metadata
+// cues) or the ID3 TXXX frame the origin puts in each segment (a metadata cue
+// too: hls.js parses it from the TS metadata stream or the fMP4 emsg,
+// FRAG_PARSING_METADATA). Both go through the one decoder, payload.js, and
+// the newest bucket wins whichever carried it. Goes "offline" when the video or the playlist stops moving, and keeps
 // retrying until the stream is back (playback.js).
 import { decodePayload } from './payload.js';
 import { accept, reject } from './overlay.js';
@@ -52,18 +55,23 @@ function readDateRanges(details) {
 }
 
 // A metadata cue: hls.js makes one per DATERANGE attribute ({key, data}) and
-// one per ID3 frame (e.g. TXXX, how IVS delivers timed metadata; plain text in
-// either format).
+// one per ID3 frame (TXXX, as the origin and IVS deliver timed metadata; plain
+// text in either payload format). The overlay notes which one it showed
+// (data-source "daterange" or "id3").
 function readCue(cue) {
   const value = cue?.value;
   if (!value || typeof value !== 'object') return;
   let r;
-  if (value.key === HEADCOUNT_ATTRIBUTE) r = decodePayload(value.data, { base64: true });
-  else if (value.key === 'TXXX' || value.key === 'PRIV') {
+  let source;
+  if (value.key === HEADCOUNT_ATTRIBUTE) {
+    r = decodePayload(value.data, { base64: true });
+    source = 'daterange';
+  } else if (value.key === 'TXXX' || value.key === 'PRIV') {
     r = decodePayload(typeof value.data === 'string' ? value.data : value.info ?? value.data);
+    source = 'id3';
   } else return;
-  if (r.ok) accept(r.payload, cue.id || `cue-${cue.startTime}`, 'cue');
-  else reject(r.error, 'cue');
+  if (r.ok) accept(r.payload, cue.id || `cue-${cue.startTime}`, source);
+  else reject(r.error, source);
 }
 
 function watchTextTrack(track) {

@@ -20,9 +20,9 @@
 #include "core/payload.h"
 #include "core/samples.h"
 #include "origin/origin.h"
-#include "origin/playlist.h"
+#include "hls/playlist.h"
 #include "origin/sessions.h"
-#include "origin/testdata.h"
+#include "hls/testdata.h"
 #include "server/http.h"
 
 namespace headcount {

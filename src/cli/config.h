@@ -52,6 +52,9 @@ struct Config {
   // [origin] max_sessions_per_client: sessions one client address may hold
   // (0 = no limit); generous, since many viewers may share an address.
   std::size_t max_sessions_per_client = kDefaultMaxSessionsPerClient;
+  // [origin] segment_metadata: the payload also rides inside the media
+  // segments served (ID3 in .ts, emsg in .m4s).
+  bool segment_metadata = OriginOptions{}.segment_metadata;
   // [origin] session_key_file: the key that signs viewer-session ids (created
   // on first start, mode 0600). LoadConfig fills it in when it is not set:
   // "<database>.session-key" with the SQLite store, kDynamoSessionKeyFile

@@ -278,6 +278,18 @@ std::string ShowIvsChannelTag(const Config& c) {
   return c.ivs_tag_key.empty() ? "" : c.ivs_tag_key + "=" + c.ivs_tag_value;
 }
 
+// on/off (true/false and the other ParseBool spellings too).
+Status SetSegmentMetadata(Config& c, const std::string& v) {
+  if (v == "on" || v == "off") {
+    c.segment_metadata = v == "on";
+    return {};
+  }
+  auto b = ParseBool(v);
+  if (!b.ok()) return Error::InvalidArgument("\"" + v + "\" is not on or off");
+  c.segment_metadata = *b;
+  return {};
+}
+
 Status SetIvsIncludeOffline(Config& c, const std::string& v) {
   auto b = ParseBool(v);
   if (!b.ok()) return b.error();
@@ -353,6 +365,10 @@ const std::vector<Setting>& AllSettings() {
           "--max-sessions-per-client", "viewer sessions one client address may hold, 0 = no limit",
           SetMaxSessionsPerClient,
           [](const Config& c) { return std::to_string(c.max_sessions_per_client); }),
+      Row("origin.segment_metadata", "HEADCOUNT_SEGMENT_METADATA", "--segment-metadata",
+          "on: the payload also rides inside served segments (ID3 in .ts, emsg in .m4s); off",
+          SetSegmentMetadata,
+          [](const Config& c) { return std::string(c.segment_metadata ? "on" : "off"); }),
       Row(
           "origin.session_key_file", "HEADCOUNT_SESSION_KEY_FILE", "--session-key-file",
           "key signing viewer-session ids, created mode 0600 if missing", SetSessionKeyFile,

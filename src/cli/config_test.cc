@@ -138,6 +138,7 @@ TEST_F(ConfigTest, DefaultsComeFromTheComponents) {
   EXPECT_EQ(c.session_idle_timeout, origin.session_idle_timeout);
   EXPECT_EQ(c.live_timeout, origin.live_timeout);
   EXPECT_EQ(c.max_sessions_per_client, origin.max_sessions_per_client);
+  EXPECT_EQ(c.segment_metadata, origin.segment_metadata);
   const IvsOptions ivs;
   EXPECT_EQ(c.ivs_metadata_format, ivs.metadata_format);
   EXPECT_EQ(c.ivs_account_tps, ivs.account_tps);
@@ -183,6 +184,9 @@ TEST_F(ConfigTest, ChecksBelongToTheirComponents) {
   source_.flags.clear();
   source_.flags["ivs.metadata_format"] = "v2";
   EXPECT_NE(ErrorOf().find("is not one of v1, seed"), std::string::npos);
+  source_.flags.clear();
+  source_.flags["origin.segment_metadata"] = "maybe";
+  EXPECT_NE(ErrorOf().find("is not on or off"), std::string::npos);
   source_.flags.clear();
   // No more sessions per client than the origin tracks in all.
   source_.flags["origin.max_sessions_per_client"] = std::to_string(kMaxSessions + 1);

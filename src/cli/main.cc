@@ -120,10 +120,10 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
       "serve",
       "Run the pipeline as a daemon: a tick at the start of every interval, the HTTP API,\n"
       "the dashboard (/) and, with --source origin (the default), the HLS origin (counts\n"
-      "viewers, carries the metadata in its playlists, player at /watch/{channel}). With\n"
-      "--source ivs the ticks read Amazon IVS ListStreams and send PutMetadata, as `headcount\n"
-      "tick --source ivs` does (AWS_* variables; no /hls/ routes). Store: --store sqlite\n"
-      "(default) or dynamodb.");
+      "viewers, carries the metadata in its playlists and segments, player at\n"
+      "/watch/{channel}). With --source ivs the ticks read Amazon IVS ListStreams and send\n"
+      "PutMetadata, as `headcount tick --source ivs` does (AWS_* variables; no /hls/\n"
+      "routes). Store: --store sqlite (default) or dynamodb.");
   AddConfigFlag(c.cmd, sub_config);
   AddSettingFlags(c.cmd, c.flags,
                   {"server.listen",
@@ -131,6 +131,7 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
                    "origin.session_idle_timeout",
                    "origin.live_timeout",
                    "origin.max_sessions_per_client",
+                   "origin.segment_metadata",
                    "origin.session_key_file",
                    "store.database",
                    "store.retention",

@@ -86,6 +86,7 @@ std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, cons
   origin_options.session_idle_timeout = config.session_idle_timeout;
   origin_options.live_timeout = config.live_timeout;
   origin_options.max_sessions_per_client = config.max_sessions_per_client;
+  origin_options.segment_metadata = config.segment_metadata;
   return std::make_unique<Origin>(origin_options, clock);
 }
 

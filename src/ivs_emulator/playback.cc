@@ -7,7 +7,7 @@
 #include <optional>
 #include <sstream>
 
-#include "ivs_emulator/id3_ts.h"
+#include "hls/id3_ts.h"
 
 namespace headcount::ivs_emulator {
 namespace {

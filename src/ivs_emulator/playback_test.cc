@@ -5,9 +5,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "hls/testing/ts_fixture.h"
 #include "ivs_emulator/emulator.h"
 #include "ivs_emulator/testing/signed_request.h"
-#include "ivs_emulator/testing/ts_fixture.h"
 
 namespace headcount::ivs_emulator {
 namespace {
@@ -22,7 +22,9 @@ class PlaybackTest : public ::testing::Test {
       : dir_(fs::temp_directory_path() / ("playback-test-" + std::to_string(::getpid()))) {
     fs::create_directories(dir_ / std::string(kId));
     WritePlaylist(5, {"seg_5.ts", "seg_6.ts"});
-    for (int i = 5; i <= 8; ++i) Write("seg_" + std::to_string(i) + ".ts", testing::MakeSegment());
+    for (int i = 5; i <= 8; ++i) {
+      Write("seg_" + std::to_string(i) + ".ts", headcount::testing::MakeSegment());
+    }
   }
   ~PlaybackTest() override { fs::remove_all(dir_); }
 
@@ -46,7 +48,7 @@ class PlaybackTest : public ::testing::Test {
     const HttpResponse r = Get(segment_path);
     EXPECT_EQ(r.status, 200) << r.body;
     std::vector<std::string> values;
-    for (const auto& pes : testing::ParseTs(r.body).metadata) {
+    for (const auto& pes : headcount::testing::ParseTs(r.body).metadata) {
       for (const auto& f : pes.frames) values.push_back(f.value);
     }
     return values;
@@ -81,11 +83,13 @@ TEST_F(PlaybackTest, MetadataGoesIntoTheNextSegmentOnly) {
   WritePlaylist(6, {"seg_6.ts", "seg_7.ts"});  // seg_7 (sequence 7) is the next one
   EXPECT_TRUE(ValuesIn("/playback/aBcDeFgH1234/seg_6.ts").empty());
   // A segment without a payload still has ID3 in its metadata stream: a PRIV frame.
-  const auto filler = testing::ParseTs(Get("/playback/aBcDeFgH1234/seg_6.ts").body);
+  const auto filler = headcount::testing::ParseTs(Get("/playback/aBcDeFgH1234/seg_6.ts").body);
   ASSERT_EQ(filler.metadata.size(), 1u);
   EXPECT_EQ(filler.metadata[0].frame_ids, std::vector<std::string>{"PRIV"});
   EXPECT_EQ(ValuesIn("/playback/aBcDeFgH1234/seg_7.ts"), std::vector<std::string>{"12,10,9,9,7"});
-  EXPECT_EQ(testing::ParseTs(Get("/playback/aBcDeFgH1234/seg_7.ts").body).metadata[0].frame_ids,
+  EXPECT_EQ(headcount::testing::ParseTs(Get("/playback/aBcDeFgH1234/seg_7.ts").body)
+                .metadata[0]
+                .frame_ids,
             std::vector<std::string>{"TXXX"});
   // Served again (another viewer): the same bytes.
   EXPECT_EQ(Get("/playback/aBcDeFgH1234/seg_7.ts").body,
@@ -95,7 +99,8 @@ TEST_F(PlaybackTest, MetadataGoesIntoTheNextSegmentOnly) {
   WritePlaylist(7, {"seg_7.ts", "seg_8.ts"});
   EXPECT_EQ(ValuesIn("/playback/aBcDeFgH1234/seg_8.ts"), (std::vector<std::string>{"a", "b"}));
   // Every segment declares the metadata stream, with or without a payload.
-  EXPECT_TRUE(testing::ParseTs(Get("/playback/aBcDeFgH1234/seg_7.ts").body).metadata_descriptor);
+  EXPECT_TRUE(
+      headcount::testing::ParseTs(Get("/playback/aBcDeFgH1234/seg_7.ts").body).metadata_descriptor);
 }
 
 TEST_F(PlaybackTest, OfflineUnknownAndBadNamesAre404) {
@@ -129,8 +134,8 @@ TEST(EmulatorPlaybackTest, GetStreamPutMetadataAndTheRoute) {
   fs::create_directories(dir / id);
   std::ofstream(dir / id / "stream.m3u8")
       << "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1,\ns0.ts\n";
-  std::ofstream(dir / id / "s0.ts", std::ios::binary) << testing::MakeSegment();
-  std::ofstream(dir / id / "s1.ts", std::ios::binary) << testing::MakeSegment();
+  std::ofstream(dir / id / "s0.ts", std::ios::binary) << headcount::testing::MakeSegment();
+  std::ofstream(dir / id / "s1.ts", std::ios::binary) << headcount::testing::MakeSegment();
 
   const nlohmann::json channel = {{"channelArn", arn}};
   const HttpResponse stream =
@@ -147,7 +152,7 @@ TEST(EmulatorPlaybackTest, GetStreamPutMetadataAndTheRoute) {
   const HttpResponse segment =
       emulator.Handle(testing::TestApiRequest("GET", "/playback/" + id + "/s1.ts"));
   ASSERT_EQ(segment.status, 200) << segment.body;
-  const auto ts = testing::ParseTs(segment.body);
+  const auto ts = headcount::testing::ParseTs(segment.body);
   ASSERT_EQ(ts.metadata.size(), 1u);
   ASSERT_EQ(ts.metadata[0].frames.size(), 1u);
   EXPECT_EQ(ts.metadata[0].frames[0].value, "12,10,9,9,7");

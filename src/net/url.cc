@@ -247,4 +247,26 @@ bool IsSameOriginReference(std::string_view reference) {
   return !parts.scheme && !parts.authority;
 }
 
+Result<Url> ParseHttpUrl(std::string_view url) {
+  Result<Url> parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.error();
+  if (parsed->scheme != "http") {
+    return Error::InvalidArgument(
+        "https:// URLs are not supported: this client speaks plain HTTP; "
+        "give an http:// address");
+  }
+  return parsed;
+}
+
+Result<Url> ResolveReference(const Url& base, std::string_view reference) {
+  Result<Url> resolved = ResolveUrl(base, reference);
+  if (!resolved.ok()) return Error::InvalidArgument("playlist URI: " + resolved.error().message());
+  if (!resolved->SameOrigin(base)) {
+    return Error::InvalidArgument("playlist URI points to another origin, which is not supported");
+  }
+  return resolved;
+}
+
+std::string_view PathForLog(std::string_view target) { return target.substr(0, target.find('?')); }
+
 }  // namespace headcount

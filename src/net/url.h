@@ -1,6 +1,6 @@
 // Absolute http(s) URLs as one value type, for every part of headcount that
-// takes a URL (the AWS client, the HLS viewer simulator, the origin's
-// playlist rewriting): parse, resolve a reference against a base (RFC 3986
+// takes a URL (the AWS client, the HLS viewer simulator, the playlist
+// rewriting of src/hls/): parse, resolve a reference against a base (RFC 3986
 // §5.2) and serialize. Pure functions on values; thread-safe.
 //
 // The conventions, the same for every caller:
@@ -84,5 +84,22 @@ Result<Url> ResolveUrl(const Url& base, std::string_view reference);
 // it has no scheme and is not a network-path reference ("//host/..."). Such
 // a reference stays on the server that served the document holding it.
 bool IsSameOriginReference(std::string_view reference);
+
+// ParseUrl for a client that speaks plain HTTP only (the viewer simulator):
+// fails (kInvalidArgument) for https://, with a message that says so, and
+// for whatever ParseUrl refuses.
+Result<Url> ParseHttpUrl(std::string_view url);
+
+// Resolves `reference` (e.g. a URI from a playlist fetched from `base`) per
+// RFC 3986 §5.2 (ResolveUrl): absolute, network-path, absolute-path,
+// relative-path (merged with the base's directory, "." and ".." removed) or
+// query-only. Fails (kInvalidArgument) when the result is on another origin
+// than `base` (another scheme, host or port: a client that keeps one
+// connection to one origin), and for whatever ResolveUrl refuses (other schemes,
+// spaces and control characters).
+Result<Url> ResolveReference(const Url& base, std::string_view reference);
+
+// `target` without its query, for logs: queries carry session ids.
+std::string_view PathForLog(std::string_view target);
 
 }  // namespace headcount

@@ -11,6 +11,7 @@
 
 #include "core/payload.h"
 #include "core/small_file.h"
+#include "hls/m3u8_reader.h"
 
 namespace headcount {
 namespace fs = std::filesystem;
@@ -169,7 +170,7 @@ HttpResponse Origin::Handle(const HttpRequest& request) {
   if (!file) return NotFound();
   const MediaType type = *MediaTypeOf(name);
   if (type.extension == ".m3u8") return ServePlaylist(request, std::string(channel), name, *file);
-  return ServeSegment(request, std::string(channel), file->path, type.content_type);
+  return ServeSegment(request, std::string(channel), name, *file, type.content_type);
 }
 
 std::optional<Origin::ServableFile> Origin::Resolve(std::string_view channel,
@@ -335,7 +336,8 @@ HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string
 }
 
 HttpResponse Origin::ServeSegment(const HttpRequest& request, const std::string& channel,
-                                  const fs::path& file, std::string_view content_type) {
+                                  std::string_view name, const ServableFile& file,
+                                  std::string_view content_type) {
   if (request.method != "HEAD") {
     if (const std::optional<std::string> id = request.Query(kSessionParameter)) {
       // The answer does not matter: media is served either way.
@@ -345,9 +347,54 @@ HttpResponse Origin::ServeSegment(const HttpRequest& request, const std::string&
   HttpResponse r;
   r.status = 200;
   r.content_type = std::string(content_type);
-  r.file = file;
   r.headers.emplace_back("Cache-Control", std::string(kSegmentCacheControl));
+  const bool ts = name.ends_with(".ts");
+  if (options_.segment_metadata && (ts || name.ends_with(".m4s"))) {
+    std::optional<SegmentPayload> payload;
+    if (std::optional<PublishedDateRange> p = LatestDateRange(channel, clock_.Now())) {
+      payload = SegmentPayload{
+          std::move(p->payload),
+          static_cast<std::uint32_t>(
+              std::chrono::duration_cast<std::chrono::seconds>(p->tag.start.time_since_epoch())
+                  .count()),
+          p->generation};
+    }
+    const FileVersion& v = file.version;
+    const std::string version_key = file.path.native() + '\n' + std::to_string(v.device) + ':' +
+                                    std::to_string(v.inode) + ':' + std::to_string(v.size) + ':' +
+                                    std::to_string(v.modified_ns);
+    if (std::shared_ptr<const std::string> bytes = segment_metadata_.Rewrite(
+            file.path, version_key, ts ? SegmentKind::kTransportStream : SegmentKind::kFmp4,
+            payload, [&] { return FindInitSegment(channel, file.path.parent_path(), name); })) {
+      r.body = *bytes;
+      return r;
+    }
+  }
+  r.file = file.path;
   return r;
+}
+
+std::optional<std::string> Origin::FindInitSegment(std::string_view channel, const fs::path& dir,
+                                                   std::string_view name) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string playlist_name = it->path().filename().string();
+    if (it->path().extension() != ".m3u8" || !IsServableFileName(playlist_name)) continue;
+    const std::optional<ServableFile> playlist = Resolve(channel, playlist_name);
+    if (!playlist) continue;
+    Result<std::string> text = ReadSmallFile(playlist->path, kMaxPlaylistBytes);
+    if (!text.ok()) continue;
+    const std::optional<std::string> uri = MapUriFor(*text, name);
+    // Only a plain name beside the segment: the init is resolved as any
+    // request would be, inside the root.
+    if (!uri || !IsServableFileName(*uri)) continue;
+    const std::optional<ServableFile> init = Resolve(channel, *uri);
+    if (!init) continue;
+    Result<std::string> bytes = ReadSmallFile(init->path, kMaxInitSegmentBytes);
+    if (bytes.ok()) return std::move(*bytes);
+  }
+  return std::nullopt;
 }
 
 std::optional<Origin::PublishedDateRange> Origin::LatestDateRange(const std::string& channel,
@@ -409,7 +456,7 @@ Result<PublishOutcome> Origin::Publish(const Summary& summary, const std::string
   // Forget channels that stopped publishing, so the map stays bounded.
   std::erase_if(latest_,
                 [&](const auto& kv) { return tag.start - kv.second.tag.start > kMaxPayloadAge; });
-  latest_[summary.channel] = PublishedDateRange{std::move(tag), ++publish_generation_};
+  latest_[summary.channel] = PublishedDateRange{std::move(tag), ++publish_generation_, payload};
   return PublishOutcome::Published();
 }
 

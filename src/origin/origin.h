@@ -1,7 +1,8 @@
 // The built-in HLS origin: serves <hls_root>/<channel>/ as ffmpeg's HLS muxer
 // writes it, counts viewer sessions passively (the embedded Source) and puts
-// the latest payload into media playlists as EXT-X-DATERANGE (the embedded
-// Publisher). Thread-safe: Handle, Poll and Publish may run concurrently.
+// the latest payload into media playlists as EXT-X-DATERANGE and into media
+// segments as ID3 timed metadata (the embedded Publisher). Thread-safe: Handle, Poll and Publish
+// may run concurrently.
 #pragma once
 
 #include <chrono>
@@ -20,7 +21,8 @@
 #include "core/result.h"
 #include "core/samples.h"
 #include "core/tick.h"
-#include "origin/playlist.h"
+#include "hls/playlist.h"
+#include "origin/segment_metadata.h"
 #include "origin/sessions.h"
 #include "server/http.h"
 
@@ -57,6 +59,9 @@ struct OriginOptions {
   std::string session_key;
   // Requests are <url_prefix>/<channel>/<file>. No trailing '/'.
   std::string url_prefix = "/hls";
+  // Put the latest payload into the media segments served (.ts: ID3 in a
+  // timed-metadata stream; .m4s: an ID3 emsg box), see segment_metadata.h.
+  bool segment_metadata = true;
 };
 
 // [A-Za-z0-9._-]{1,128}, not starting with '.', ending in .m3u8, .ts, .m4s,
@@ -78,8 +83,11 @@ class Origin final : public Source, public Publisher {
   //    `hcs` at all is answered with WrapMediaPlaylist(<same name>?hcs=<new
   //    id>), so the player's reloads carry its session;
   //  - segments: 200 with HttpResponse::file set to the resolved path, for the
-  //    server to stream; a valid `hcs` starts or refreshes the session (a
-  //    viewer is a session that fetched media), media is never refused.
+  //    server to stream; with options.segment_metadata, .ts and .m4s media
+  //    segments are served from memory instead, carrying the channel's
+  //    latest payload (SegmentMetadata; as they are when that fails). A
+  //    valid `hcs` starts or refreshes the session (a viewer is a session
+  //    that fetched media), media is never refused.
   // 404 for other paths, names or extensions, missing files and anything
   // whose real path leaves hls_root; 405 (with Allow) for other methods; 500
   // for unreadable or oversized playlists; 503 for a file that is not (yet)
@@ -95,9 +103,9 @@ class Origin final : public Source, public Publisher {
   Result<std::vector<ChannelReading>> Poll(WallTime now, const Deadline& deadline) override;
 
   // Publisher: keeps `payload` as the channel's DATERANGE (ID
-  // DateRangeId(summary.at), START-DATE summary.at), served from the next
-  // playlist request on. InvalidArgument for an invalid channel name or a
-  // payload over kMaxPayloadBytes.
+  // DateRangeId(summary.at), START-DATE summary.at) and segment metadata,
+  // served from the next playlist or segment request on. InvalidArgument for an invalid channel
+  // name or a payload over kMaxPayloadBytes.
   Result<PublishOutcome> Publish(const Summary& summary, const std::string& payload) override;
 
   // Active sessions over all channels at `now`, for metrics.
@@ -134,6 +142,7 @@ class Origin final : public Source, public Publisher {
   struct PublishedDateRange {
     DateRangeTag tag;
     std::uint64_t generation = 0;
+    std::string payload;  // as published (tag holds it in base64)
   };
 
   // <hls_root>/<channel>/<name> when it is a regular file whose real path
@@ -142,13 +151,21 @@ class Origin final : public Source, public Publisher {
   HttpResponse ServePlaylist(const HttpRequest& request, const std::string& channel,
                              std::string_view name, const ServableFile& file);
   HttpResponse ServeSegment(const HttpRequest& request, const std::string& channel,
-                            const std::filesystem::path& file, std::string_view extension);
+                            std::string_view name, const ServableFile& file,
+                            std::string_view content_type);
+  // The bytes of the init segment (EXT-X-MAP) of fMP4 segment `name`, from
+  // the first playlist in `dir` (the segment's real directory) that lists
+  // it; nullopt when none does.
+  std::optional<std::string> FindInitSegment(std::string_view channel,
+                                             const std::filesystem::path& dir,
+                                             std::string_view name);
   // The DATERANGE to inject for `channel` at `now`, if a fresh one exists.
   std::optional<PublishedDateRange> LatestDateRange(const std::string& channel, WallTime now);
 
   const OriginOptions options_;
   const Clock& clock_;
   ViewerSessions sessions_;
+  SegmentMetadata segment_metadata_;
 
   // Guarded by payload_mu_.
   std::mutex payload_mu_;

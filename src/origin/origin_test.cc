@@ -9,10 +9,10 @@
 #include <set>
 #include <sstream>
 
+#include "core/base64.h"
 #include "core/payload.h"
 #include "core/time_text.h"
-#include "origin/base64.h"
-#include "origin/testdata.h"
+#include "hls/testdata.h"
 
 namespace headcount {
 namespace {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <utility>
 
-#include "origin/base64.h"
+#include "core/base64.h"
 
 namespace headcount {
 namespace {

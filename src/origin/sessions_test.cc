@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/base64.h"
 #include "core/time_text.h"
-#include "origin/base64.h"
 
 namespace headcount {
 namespace {

@@ -14,8 +14,9 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "hls/m3u8_reader.h"
+#include "net/url.h"
 #include "viewers/alarm.h"
-#include "viewers/m3u8_reader.h"
 #include "viewers/origin_connection.h"
 #include "viewers/run_context.h"
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <utility>
 
+#include "net/url.h"
 #include "viewers/alarm.h"
-#include "viewers/m3u8_reader.h"
 #include "viewers/simulator.h"
 
 namespace headcount {

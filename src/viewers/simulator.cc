@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "core/time_text.h"
-#include "viewers/m3u8_reader.h"
+#include "net/url.h"
 #include "viewers/player.h"
 #include "viewers/run_context.h"
 

@@ -100,10 +100,16 @@ export class Proc {
 }
 
 // ffmpeg writing a live HLS test stream (1 s segments with program date-time)
-// into <root>/<channel>/stream.m3u8, as scripts/demo does.
-export async function startTestStream(root, channel) {
+// into <root>/<channel>/stream.m3u8, as scripts/demo does. `fmp4`: fMP4
+// segments (init.mp4 and seg_N.m4s, -hls_segment_type fmp4) instead of TS;
+// `programDateTime: false`: no EXT-X-PROGRAM-DATE-TIME (so no DATERANGE).
+export async function startTestStream(root, channel, { fmp4 = false, programDateTime = true } = {}) {
   const dir = join(root, channel);
   mkdirSync(dir, { recursive: true });
+  const flags = ['delete_segments', programDateTime && 'program_date_time', 'independent_segments', 'temp_file', 'omit_endlist'];
+  const segments = fmp4
+    ? ['-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4', '-hls_segment_filename', join(dir, 'seg_%05d.m4s')]
+    : ['-hls_segment_filename', join(dir, 'seg_%05d.ts')];
   const p = new Proc(`ffmpeg ${channel}`, 'ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=15',
@@ -111,8 +117,7 @@ export async function startTestStream(root, channel) {
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
     '-g', '15', '-keyint_min', '15', '-sc_threshold', '0', '-c:a', 'aac',
     '-f', 'hls', '-hls_time', '1', '-hls_list_size', '6',
-    '-hls_flags', 'delete_segments+program_date_time+independent_segments+temp_file+omit_endlist',
-    '-hls_segment_filename', join(dir, 'seg_%05d.ts'), join(dir, 'stream.m3u8'),
+    '-hls_flags', flags.filter(Boolean).join('+'), ...segments, join(dir, 'stream.m3u8'),
   ]);
   await waitFor(`ffmpeg to write ${channel}/stream.m3u8`, () => existsSync(join(dir, 'stream.m3u8')));
   return p;
@@ -120,12 +125,13 @@ export async function startTestStream(root, channel) {
 
 // `headcount serve` on `port` (default: a free one) over <dir>/hls and
 // <dir>/headcount.db, answering /healthz: { proc, port, base }. `extraArgs`
-// are added flags; `env`, when given, is its whole environment.
-export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4, extraArgs = [], port, env } = {}) {
+// are added flags; `env`, when given, is its whole environment; `hlsRoot`
+// serves another folder than <dir>/hls.
+export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4, extraArgs = [], port, env, hlsRoot } = {}) {
   port ??= await freePort();
   const base = `http://127.0.0.1:${port}`;
   const proc = new Proc('serve', BIN, [
-    'serve', '--listen', `127.0.0.1:${port}`, '--hls-root', join(dir, 'hls'),
+    'serve', '--listen', `127.0.0.1:${port}`, '--hls-root', hlsRoot ?? join(dir, 'hls'),
     '--database', join(dir, 'headcount.db'), '--tick-interval', `${tickSeconds}s`,
     '--session-idle-timeout', `${idleTimeoutSeconds}s`, ...extraArgs,
   ], env ? { env } : {});

@@ -37,6 +37,7 @@ describe('embedded pipeline: ffmpeg + serve + viewers', () => {
   let base;
   let serve;
   let viewers;
+  let ffprobeDoneAt = 0;  // when ffprobe, a viewer until idle, was done
 
   const channel = async (id) => (await getJson(`${base}/api/channels`)).channels.find((c) => c.id === id);
   const playlistUrl = () => `${base}/hls/demo/stream.m3u8`;
@@ -100,14 +101,20 @@ describe('embedded pipeline: ffmpeg + serve + viewers', () => {
       { encoding: 'utf8', timeout: 30000 });
     assert.equal(r.status, 0, r.stderr);
     const codecs = JSON.parse(r.stdout).streams.map((s) => s.codec_name).sort();
-    assert.deepEqual(codecs, ['aac', 'h264']);
+    // The segments carry the payload in an ID3 timed-metadata stream too.
+    assert.deepEqual(codecs, ['aac', 'h264', 'timed_id3']);
+    ffprobeDoneAt = Date.now();
   });
 
   test('N simulated players count as exactly N viewers, in the API and in the stream', async () => {
     // ffprobe above fetched segments, so it was a viewer until its session
     // went idle; start from an empty room so that 5 means our 5 players.
-    await waitFor('ffprobe\'s session to expire', async () => (await channel('demo')).viewers === 0,
-      { timeoutMs: (IDLE_TIMEOUT_SECONDS + 3 * TICK_SECONDS) * 1000 });
+    // A 0 counts only from a tick after that session's idle timeout: a tick
+    // from before ffprobe's requests also says 0.
+    await waitFor('ffprobe\'s session to expire', async () => {
+      const c = await channel('demo');
+      return c.viewers === 0 && new Date(c.at).getTime() >= ffprobeDoneAt + (IDLE_TIMEOUT_SECONDS + 1) * 1000;
+    }, { timeoutMs: (IDLE_TIMEOUT_SECONDS + 4 * TICK_SECONDS) * 1000 });
     viewers = new Proc('viewers', BIN, ['viewers', '--url', playlistUrl(), '--count', '5', '--ramp', '1s']);
     await waitFor('the API to report 5 viewers', async () => (await channel('demo'))?.viewers === 5,
       { timeoutMs: 30000 });

@@ -1,36 +1,18 @@
-// A minimal M3U8 (RFC 8216) reader for the viewer simulator, and the rules
-// it follows URLs by (http only, one origin): only what a player needs to
-// follow a live stream. Pure functions on value types; thread-safe.
+// A minimal M3U8 (RFC 8216) reader: what a player needs to follow a live
+// stream (the viewer simulator's players). Pure functions on value types;
+// thread-safe.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
-#include "net/url.h"
 
 namespace headcount {
-
-// Parses the URL the simulator is given: an absolute http:// URL (ParseUrl,
-// net/url.h). Fails (kInvalidArgument) for https:// (the simulator speaks
-// plain HTTP only; the message says so) and for whatever ParseUrl refuses.
-// Error messages never quote the URL (its query may hold secrets).
-Result<Url> ParseHttpUrl(std::string_view url);
-
-// Resolves `reference` (a URI from a playlist fetched from `base`) per RFC
-// 3986 §5.2 (ResolveUrl): absolute, network-path, absolute-path,
-// relative-path (merged with the base's directory, "." and ".." removed) or
-// query-only. Fails (kInvalidArgument) when the result is on another origin
-// than `base` (another scheme, host or port: a player keeps one connection
-// to one origin), and for whatever ResolveUrl refuses (other schemes,
-// spaces and control characters).
-Result<Url> ResolveReference(const Url& base, std::string_view reference);
-
-// `target` without its query, for logs: queries carry session ids.
-std::string_view PathForLog(std::string_view target);
 
 // What a player needs from a playlist.
 struct M3u8Playlist {
@@ -58,5 +40,11 @@ struct M3u8Playlist {
 // number tag is not a decimal integer in range, or a URI line has no #EXTINF
 // before it.
 Result<M3u8Playlist> ParseM3u8(std::string_view text);
+
+// The URI of the EXT-X-MAP (init section) in effect for the media segment
+// whose URI line is `segment_uri`, both compared without their query; nullopt
+// when the playlist does not list that segment or no EXT-X-MAP comes before
+// it. Used to find the init segment that gives an fMP4 segment its timescale.
+std::optional<std::string> MapUriFor(std::string_view media_playlist, std::string_view segment_uri);
 
 }  // namespace headcount

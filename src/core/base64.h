@@ -1,5 +1,5 @@
 // Base64 (RFC 4648 §4, padded) and base64url (§5, unpadded) codecs for the
-// origin: payloads in DATERANGE attributes and session ids in URLs.
+// HLS side: payloads in DATERANGE attributes and session ids in URLs.
 // Pure functions, thread-safe.
 #pragma once
 

@@ -1,10 +1,10 @@
-#include "ivs_emulator/id3_ts.h"
+#include "hls/id3_ts.h"
 
 #include <gtest/gtest.h>
 
-#include "ivs_emulator/testing/ts_fixture.h"
+#include "hls/testing/ts_fixture.h"
 
-namespace headcount::ivs_emulator {
+namespace headcount {
 namespace {
 
 using testing::MakeSegment;
@@ -116,4 +116,4 @@ TEST(InjectId3Test, RefusesWhatIsNotATransportStream) {
 }
 
 }  // namespace
-}  // namespace headcount::ivs_emulator
+}  // namespace headcount

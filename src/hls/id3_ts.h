@@ -13,7 +13,7 @@
 
 #include "core/result.h"
 
-namespace headcount::ivs_emulator {
+namespace headcount {
 
 inline constexpr std::size_t kTsPacketBytes = 188;
 inline constexpr std::uint8_t kTsSyncByte = 0x47;
@@ -47,4 +47,4 @@ Result<std::string> InjectId3(std::string_view segment, const std::vector<std::s
 // xor), the checksum of PSI sections.
 std::uint32_t Crc32Mpeg2(std::string_view bytes);
 
-}  // namespace headcount::ivs_emulator
+}  // namespace headcount

@@ -1,4 +1,5 @@
-#include "origin/playlist.h"
+// HLS playlist rewriting (see playlist.h).
+#include "hls/playlist.h"
 
 #include <algorithm>
 #include <array>
@@ -6,10 +7,11 @@
 #include <span>
 #include <vector>
 
+#include "core/base64.h"
 #include "core/strings.h"
 #include "core/time_text.h"
+#include "hls/m3u8_text.h"
 #include "net/url.h"
-#include "origin/base64.h"
 
 namespace headcount {
 namespace {
@@ -29,39 +31,8 @@ constexpr std::array<std::string_view, 11> kSegmentTags = {
     "EXT-X-MAP",     kProgramDateTimeTag, "EXT-X-DATERANGE",     "EXT-X-GAP",
     "EXT-X-BITRATE", "EXT-X-PART",        "EXT-X-PRELOAD-HINT"};
 
-// Splits `text` into lines on LF, dropping one CR before each LF. A final
-// newline does not start another line.
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    start = end + 1;
-  }
-  return lines;
-}
-
-bool IsTag(std::string_view line) { return line.starts_with("#EXT"); }
-
-// "EXTINF" for "#EXTINF:1.0,"; empty for anything that is not a tag.
-std::string_view TagName(std::string_view line) {
-  if (!IsTag(line)) return {};
-  const std::size_t colon = line.find(':');
-  return line.substr(1, colon == std::string_view::npos ? std::string_view::npos : colon - 1);
-}
-
 bool Contains(std::span<const std::string_view> set, std::string_view name) {
   return std::find(set.begin(), set.end(), name) != set.end();
-}
-
-// A URI line is any non-blank line that does not start with '#'.
-bool IsUriLine(std::string_view line) {
-  const std::string_view t = Trim(line);
-  return !t.empty() && t.front() != '#';
 }
 
 // `uri` with `query` appended to its query component (before any fragment),
@@ -88,32 +59,12 @@ std::string AppendQuery(std::string_view uri, std::string_view query) {
 // whose attribute list does not parse is copied unchanged: never refuse to
 // serve a playlist for a tag this code does not understand.
 std::string RewriteUriAttribute(std::string_view line, std::string_view query) {
-  const std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return std::string(line);
-  std::size_t pos = colon + 1;
-  while (pos < line.size()) {
-    const std::size_t eq = line.find('=', pos);
-    if (eq == std::string_view::npos) break;
-    const std::string_view name = Trim(line.substr(pos, eq - pos));
-    std::size_t value_end;
-    if (eq + 1 < line.size() && line[eq + 1] == '"') {
-      const std::size_t close = line.find('"', eq + 2);
-      if (close == std::string_view::npos) break;
-      if (name == "URI") {
-        const std::string_view uri = line.substr(eq + 2, close - (eq + 2));
-        std::string out(line.substr(0, eq + 2));
-        out += AppendQuery(uri, query);
-        out += line.substr(close);
-        return out;
-      }
-      value_end = close + 1;
-    } else {
-      value_end = std::min(line.find(',', eq + 1), line.size());
-    }
-    if (value_end < line.size() && line[value_end] != ',') break;
-    pos = value_end + 1;
-  }
-  return std::string(line);
+  const std::optional<M3u8Attribute> uri = FindAttribute(line, "URI");
+  if (!uri || !uri->quoted) return std::string(line);
+  std::string out(line.substr(0, uri->value_offset));
+  out += AppendQuery(uri->value, query);
+  out += line.substr(uri->value_offset + uri->value.size());
+  return out;
 }
 
 bool IsQuotable(std::string_view s) {
@@ -231,7 +182,7 @@ std::uint64_t PeakBitrate(
   for (const std::string_view line : SplitLines(media_playlist)) {
     if (TagName(line) == "EXTINF") {
       // #EXTINF:<duration>,[<title>]
-      const std::string_view value = line.substr(line.find(':') + 1);
+      const std::string_view value = TagValue(line);
       duration = std::strtod(std::string(value.substr(0, value.find(','))).c_str(), nullptr);
     } else if (IsUriLine(line)) {
       const std::optional<std::uint64_t> size = segment_size(Trim(line));

@@ -1,13 +1,13 @@
 // ID3 timed metadata injected into MPEG-2 TS segments (see id3_ts.h). The
 // layout follows ISO/IEC 13818-1 (packets, PSI, PES) and Apple's "Timed
 // Metadata for HTTP Live Streaming" (the descriptors and the ID3 stream).
-#include "ivs_emulator/id3_ts.h"
+#include "hls/id3_ts.h"
 
 #include <algorithm>
 #include <optional>
 #include <set>
 
-namespace headcount::ivs_emulator {
+namespace headcount {
 namespace {
 
 constexpr std::size_t kTsHeaderBytes = 4;
@@ -330,4 +330,4 @@ Result<std::string> InjectId3(std::string_view segment, const std::vector<std::s
   return out;
 }
 
-}  // namespace headcount::ivs_emulator
+}  // namespace headcount

@@ -1,12 +1,13 @@
-// A minimal M3U8 reader and the simulator's URL rules (see m3u8_reader.h).
+// A minimal M3U8 reader (see m3u8_reader.h).
 // Pure functions; thread-safe.
-#include "viewers/m3u8_reader.h"
+#include "hls/m3u8_reader.h"
 
 #include <charconv>
 #include <limits>
 #include <optional>
 
 #include "core/strings.h"
+#include "hls/m3u8_text.h"
 
 namespace headcount {
 namespace {
@@ -20,38 +21,7 @@ std::optional<std::int64_t> ParseDecimalInteger(std::string_view s) {
   return value;
 }
 
-// If `line` is the tag `name` (with or without ":value"), stores the value.
-bool MatchTag(std::string_view line, std::string_view name, std::string_view* value) {
-  if (line.substr(0, name.size()) != name) return false;
-  const std::string_view rest = line.substr(name.size());
-  if (!rest.empty() && rest.front() != ':') return false;  // a longer tag name
-  *value = rest.empty() ? rest : rest.substr(1);
-  return true;
-}
-
 }  // namespace
-
-Result<Url> ParseHttpUrl(std::string_view url) {
-  Result<Url> parsed = ParseUrl(url);
-  if (!parsed.ok()) return parsed.error();
-  if (parsed->scheme != "http") {
-    return Error::InvalidArgument(
-        "https:// URLs are not supported: the viewer simulator speaks plain HTTP; "
-        "give the origin's http:// address");
-  }
-  return parsed;
-}
-
-Result<Url> ResolveReference(const Url& base, std::string_view reference) {
-  Result<Url> resolved = ResolveUrl(base, reference);
-  if (!resolved.ok()) return Error::InvalidArgument("playlist URI: " + resolved.error().message());
-  if (!resolved->SameOrigin(base)) {
-    return Error::InvalidArgument("playlist URI points to another origin, which is not supported");
-  }
-  return resolved;
-}
-
-std::string_view PathForLog(std::string_view target) { return target.substr(0, target.find('?')); }
 
 Result<M3u8Playlist> ParseM3u8(std::string_view text) {
   M3u8Playlist out;
@@ -60,17 +30,16 @@ Result<M3u8Playlist> ParseM3u8(std::string_view text) {
   bool saw_extinf = false;       // an #EXTINF waits for its URI line
   bool saw_stream_inf = false;   // an #EXT-X-STREAM-INF waits for its URI line
   bool saw_segment_tag = false;  // any media-playlist-only tag
-  while (!text.empty()) {
-    const size_t newline = text.find('\n');
-    const std::string_view line = Trim(text.substr(0, newline));
-    text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+  for (const std::string_view raw : SplitLines(text)) {
+    const std::string_view line = Trim(raw);
     if (first_line) {
       if (line != "#EXTM3U") return Error::InvalidArgument("playlist does not start with #EXTM3U");
       first_line = false;
       continue;
     }
     if (line.empty()) continue;
-    std::string_view value;
+    const std::string_view name = TagName(line);
+    const std::string_view value = TagValue(line);
     if (line.front() != '#') {  // a URI line
       if (saw_stream_inf) {
         out.variant_uris.emplace_back(line);
@@ -82,16 +51,16 @@ Result<M3u8Playlist> ParseM3u8(std::string_view text) {
         return Error::InvalidArgument(
             "playlist has a URI line without #EXTINF or #EXT-X-STREAM-INF");
       }
-    } else if (MatchTag(line, "#EXT-X-STREAM-INF", &value)) {
+    } else if (name == "EXT-X-STREAM-INF") {
       if (saw_stream_inf) {
         return Error::InvalidArgument("playlist has an #EXT-X-STREAM-INF without a URI line");
       }
       saw_stream_inf = true;
       out.multivariant = true;
-    } else if (MatchTag(line, "#EXTINF", &value)) {
+    } else if (name == "EXTINF") {
       saw_extinf = true;
       saw_segment_tag = true;
-    } else if (MatchTag(line, "#EXT-X-TARGETDURATION", &value)) {
+    } else if (name == "EXT-X-TARGETDURATION") {
       const std::optional<std::int64_t> n = ParseDecimalInteger(value);
       if (!n || *n > std::numeric_limits<std::int32_t>::max()) {
         return Error::InvalidArgument("playlist has a bad #EXT-X-TARGETDURATION");
@@ -99,12 +68,12 @@ Result<M3u8Playlist> ParseM3u8(std::string_view text) {
       out.target_duration = std::chrono::seconds(*n);
       have_target_duration = true;
       saw_segment_tag = true;
-    } else if (MatchTag(line, "#EXT-X-MEDIA-SEQUENCE", &value)) {
+    } else if (name == "EXT-X-MEDIA-SEQUENCE") {
       const std::optional<std::int64_t> n = ParseDecimalInteger(value);
       if (!n) return Error::InvalidArgument("playlist has a bad #EXT-X-MEDIA-SEQUENCE");
       out.media_sequence = *n;
       saw_segment_tag = true;
-    } else if (MatchTag(line, "#EXT-X-ENDLIST", &value)) {
+    } else if (name == "EXT-X-ENDLIST") {
       out.ended = true;
       saw_segment_tag = true;
     }
@@ -128,6 +97,22 @@ Result<M3u8Playlist> ParseM3u8(std::string_view text) {
     return Error::InvalidArgument("playlist has a bad #EXT-X-MEDIA-SEQUENCE");
   }
   return out;
+}
+
+std::optional<std::string> MapUriFor(std::string_view media_playlist,
+                                     std::string_view segment_uri) {
+  const auto without_query = [](std::string_view uri) { return uri.substr(0, uri.find('?')); };
+  std::optional<std::string> map;
+  for (const std::string_view raw : SplitLines(media_playlist)) {
+    const std::string_view line = Trim(raw);
+    if (TagName(line) == "EXT-X-MAP") {
+      const std::optional<M3u8Attribute> uri = FindAttribute(line, "URI");
+      map = uri ? std::optional<std::string>(uri->value) : std::nullopt;
+    } else if (IsUriLine(line) && without_query(line) == without_query(segment_uri)) {
+      return map;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace headcount

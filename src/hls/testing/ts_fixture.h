@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace headcount::ivs_emulator::testing {
+namespace headcount::testing {
 
 inline std::uint32_t ReferenceCrc32(const std::string& bytes) {
   // Table-driven, unlike id3_ts.cc's bitwise one.
@@ -241,4 +241,4 @@ inline ParsedTs ParseTs(const std::string& ts_bytes) {
   return ts;
 }
 
-}  // namespace headcount::ivs_emulator::testing
+}  // namespace headcount::testing

@@ -1,5 +1,5 @@
-// Tests for the M3U8 reader and URL resolution the viewer simulator uses.
-#include "viewers/m3u8_reader.h"
+// Tests for the M3U8 reader.
+#include "hls/m3u8_reader.h"
 
 #include <gtest/gtest.h>
 
@@ -89,80 +89,17 @@ TEST(M3u8Reader, TagNamesMatchExactly) {
   EXPECT_FALSE(ParseM3u8("#EXTM3U\n#EXT-X-TARGETDURATIONX:2\n").ok());
 }
 
-TEST(HttpUrl, ParsesHttpUrls) {
-  Result<Url> u = ParseHttpUrl("http://Example.COM:8080/hls/demo/master.m3u8?token=x#frag");
-  ASSERT_TRUE(u.ok()) << u.error().ToString();
-  EXPECT_EQ(u->host, "example.com");
-  EXPECT_EQ(u->port, 8080);
-  EXPECT_EQ(u->Target(), "/hls/demo/master.m3u8?token=x");
-  EXPECT_EQ(u->HostHeader(), "example.com:8080");
-
-  u = ParseHttpUrl("http://origin");
-  ASSERT_TRUE(u.ok());
-  EXPECT_EQ(u->port, 80);
-  EXPECT_EQ(u->Target(), "/");
-  EXPECT_EQ(u->HostHeader(), "origin");
-
-  u = ParseHttpUrl("http://[::1]:9000/a.m3u8");
-  ASSERT_TRUE(u.ok());
-  EXPECT_EQ(u->host, "::1");
-  EXPECT_EQ(u->HostHeader(), "[::1]:9000");
-}
-
-TEST(HttpUrl, RejectsHttpsWithAClearMessage) {
-  Result<Url> u = ParseHttpUrl("https://example.com/a.m3u8");
-  ASSERT_FALSE(u.ok());
-  EXPECT_EQ(u.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_NE(u.error().message().find("https"), std::string::npos);
-}
-
-TEST(HttpUrl, RejectsBadUrls) {
-  for (const char* bad : {"", "example.com/a.m3u8", "ftp://h/a", "http:/h/a", "http://",
-                          "http://:80/a", "http://h:0/a", "http://h:65536/a", "http://h:x/a",
-                          "http://user:pw@h/a", "http://h/a b.m3u8", "http://[::1/a"}) {
-    EXPECT_FALSE(ParseHttpUrl(bad).ok()) << "accepted: " << bad;
-  }
-}
-
-Url PlaylistUrl(std::string_view text) {
-  Result<Url> url = ParseHttpUrl(text);
-  EXPECT_TRUE(url.ok()) << text;
-  return url.ok() ? *url : Url{};
-}
-
-TEST(ResolveReference, ResolvesAgainstThePlaylistUrlAndKeepsQueries) {
-  const Url base = PlaylistUrl("http://origin:8080/hls/demo/master.m3u8?hcs=old");
-  const auto target = [&](std::string_view ref) {
-    Result<Url> r = ResolveReference(base, ref);
-    return r.ok() ? r->Target() : "error: " + r.error().message();
-  };
-  EXPECT_EQ(target("low/index.m3u8?hcs=s1"), "/hls/demo/low/index.m3u8?hcs=s1");
-  EXPECT_EQ(target("index.m3u8?v=2&hcs=s1"), "/hls/demo/index.m3u8?v=2&hcs=s1");
-  EXPECT_EQ(target("./a/./b.ts"), "/hls/demo/a/b.ts");
-  EXPECT_EQ(target("../other/x.ts?hcs=s1"), "/hls/other/x.ts?hcs=s1");
-  EXPECT_EQ(target("../../../../x.ts"), "/x.ts");
-  EXPECT_EQ(target("/abs/seg.ts?hcs=s1"), "/abs/seg.ts?hcs=s1");
-  EXPECT_EQ(target("?hcs=s2"), "/hls/demo/master.m3u8?hcs=s2");
-  EXPECT_EQ(target("seg.ts#t=3"), "/hls/demo/seg.ts");
-  EXPECT_EQ(target("http://ORIGIN:8080/live/x.ts?hcs=s1"), "/live/x.ts?hcs=s1");
-  EXPECT_EQ(target("//origin:8080/live/y.ts"), "/live/y.ts");
-}
-
-TEST(ResolveReference, RefusesOtherOriginsAndSchemesWithoutQuotingTheQuery) {
-  const Url base = PlaylistUrl("http://origin:8080/hls/demo/index.m3u8");
-  for (const char* bad :
-       {"http://cdn.example/seg.ts?token=SECRET", "http://origin/seg.ts?token=SECRET",
-        "http://origin:9090/seg.ts", "https://origin:8080/seg.ts", "data:text/plain,hi",
-        "//cdn.example/seg.ts", "seg 1.ts?token=SECRET"}) {
-    Result<Url> r = ResolveReference(base, bad);
-    ASSERT_FALSE(r.ok()) << "accepted: " << bad;
-    EXPECT_EQ(r.error().message().find("SECRET"), std::string::npos) << r.error().message();
-  }
-}
-
-TEST(PathForLog, DropsTheQuery) {
-  EXPECT_EQ(PathForLog("/hls/a.ts?hcs=secret"), "/hls/a.ts");
-  EXPECT_EQ(PathForLog("/hls/a.ts"), "/hls/a.ts");
+TEST(MapUriFor, GivesTheInitSectionInEffectForASegment) {
+  constexpr std::string_view kPlaylist =
+      "#EXTM3U\n#EXT-X-TARGETDURATION:1\n"
+      "#EXTINF:1,\nbefore.m4s\n"
+      "#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:1,\nseg_1.m4s?hcs=x\n"
+      "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init_2.mp4\",BYTERANGE=\"100@0\"\n"
+      "#EXTINF:1,\nseg_2.m4s\n";
+  EXPECT_EQ(MapUriFor(kPlaylist, "seg_1.m4s"), "init.mp4");
+  EXPECT_EQ(MapUriFor(kPlaylist, "seg_2.m4s?hcs=y"), "init_2.mp4");
+  EXPECT_EQ(MapUriFor(kPlaylist, "before.m4s"), std::nullopt);  // no map before it
+  EXPECT_EQ(MapUriFor(kPlaylist, "gone.m4s"), std::nullopt);
 }
 
 }  // namespace

@@ -1,14 +1,14 @@
-#include "origin/playlist.h"
+#include "hls/playlist.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <vector>
 
+#include "core/base64.h"
 #include "core/payload.h"
 #include "core/time_text.h"
-#include "origin/base64.h"
-#include "origin/testdata.h"
+#include "hls/testdata.h"
 
 namespace headcount {
 namespace {

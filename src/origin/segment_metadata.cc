@@ -1,0 +1,101 @@
+// Timed metadata in served segments, and the cache of rewrites (see
+// segment_metadata.h).
+#include "origin/segment_metadata.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+#include <vector>
+
+#include "core/small_file.h"
+#include "hls/bmff.h"
+#include "hls/emsg.h"
+#include "hls/id3_ts.h"
+
+namespace headcount {
+namespace {
+
+// TXXX description: empty, as Amazon IVS sends PutMetadata (players that
+// read IVS streams read the value alone).
+constexpr std::string_view kTxxxDescription = "";
+
+}  // namespace
+
+std::shared_ptr<const std::string> SegmentMetadata::Rewrite(
+    const std::filesystem::path& path, const std::string& version_key, SegmentKind kind,
+    const std::optional<SegmentPayload>& payload, const InitFinder& find_init) {
+  if (kind == SegmentKind::kFmp4 && !payload) return nullptr;
+  const std::string key =
+      version_key + '\n' + (payload ? std::to_string(payload->generation) : std::string("-"));
+  if (std::optional<std::shared_ptr<const std::string>> hit = Lookup(key)) return *hit;
+
+  std::optional<std::string> init_segment;
+  if (kind == SegmentKind::kFmp4) {
+    init_segment = find_init ? find_init() : std::nullopt;
+    if (!init_segment) {
+      spdlog::debug("origin: {} served without metadata: no init segment maps it", path.string());
+      return nullptr;
+    }
+  }
+  Result<std::string> segment = ReadSmallFile(path, kMaxRewrittenSegmentBytes);
+  if (!segment.ok()) {
+    spdlog::debug("origin: segment served as it is: {}", segment.error().ToString());
+    // Too large stays too large; a file that vanished or failed to read may
+    // be back on the next request.
+    if (segment.error().code() == ErrorCode::kInvalidArgument) Insert(key, nullptr);
+    return nullptr;
+  }
+  const std::string tag = payload ? Id3TxxxTag(kTxxxDescription, payload->payload) : std::string();
+  Result<std::string> rewritten = Error::Internal("unset");
+  if (kind == SegmentKind::kTransportStream) {
+    rewritten =
+        InjectId3(*segment, payload ? std::vector<std::string>{tag} : std::vector<std::string>{});
+  } else {
+    Result<Fmp4Timescales> timescales = ReadTimescales(*init_segment);
+    rewritten = timescales.ok() ? InsertId3Emsg(*segment, *timescales, tag, payload->id)
+                                : Result<std::string>(timescales.error());
+  }
+  if (!rewritten.ok()) {
+    spdlog::debug("origin: {} served without metadata: {}", path.string(),
+                  rewritten.error().ToString());
+    Insert(key, nullptr);  // the same bytes fail the same way: do not read them again
+    return nullptr;
+  }
+  auto bytes = std::make_shared<const std::string>(std::move(*rewritten));
+  Insert(key, bytes);
+  return bytes;
+}
+
+std::size_t SegmentMetadata::CachedBytes() {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+std::optional<std::shared_ptr<const std::string>> SegmentMetadata::Lookup(const std::string& key) {
+  std::lock_guard lock(mu_);
+  const auto it = cache_.find(key);
+  if (it == cache_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::size_t SegmentMetadata::Cost(const std::shared_ptr<const std::string>& bytes) {
+  return bytes ? bytes->size() : kAsIsEntryBytes;
+}
+
+void SegmentMetadata::Insert(const std::string& key, std::shared_ptr<const std::string> bytes) {
+  const std::size_t cost = Cost(bytes);
+  if (cost > cache_bytes_) return;
+  std::lock_guard lock(mu_);
+  if (cache_.contains(key)) return;
+  while (!order_.empty() && bytes_ + cost > cache_bytes_) {
+    const auto oldest = cache_.find(order_.front());
+    bytes_ -= Cost(oldest->second);
+    cache_.erase(oldest);
+    order_.pop_front();
+  }
+  bytes_ += cost;
+  order_.push_back(key);
+  cache_.emplace(key, std::move(bytes));
+}
+
+}  // namespace headcount
