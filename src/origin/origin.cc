@@ -216,121 +216,134 @@ std::optional<Origin::ServableFile> Origin::Resolve(std::string_view channel,
   return ServableFile{std::move(*real), version_of(st)};
 }
 
-HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string& channel,
-                                   std::string_view name, const ServableFile& file) {
-  // The last read of this playlist, if the file has not changed since.
-  CachedPlaylist cached;
+Result<Origin::CachedPlaylist> Origin::LoadPlaylist(const ServableFile& file) {
   {
     std::lock_guard lock(cache_mu_);
     const auto it = playlists_.find(file.path.native());
-    if (it != playlists_.end() && it->second.version == file.version) cached = it->second;
+    if (it != playlists_.end() && it->second.version == file.version) return it->second;
   }
-  if (!cached.source) {
-    Result<std::string> read = ReadSmallFile(file.path, kMaxPlaylistBytes);
-    if (!read.ok()) {
-      if (read.error().code() == ErrorCode::kNotFound) return NotFound();
-      spdlog::error("origin: cannot serve a playlist: {}", read.error().ToString());
-      return HttpResponse::Error(500, "playlist unavailable");
-    }
-    cached = CachedPlaylist{file.version, std::make_shared<const std::string>(std::move(*read)), 0,
-                            nullptr};
-  }
-  const std::string& source = *cached.source;
+  Result<std::string> read = ReadSmallFile(file.path, kMaxPlaylistBytes);
+  if (!read.ok()) return read.error();
+  return CachedPlaylist{file.version, std::make_shared<const std::string>(std::move(*read)), 0,
+                        nullptr};
+}
 
-  const WallTime now = clock_.Now();
-  const bool head = request.method == "HEAD";
+std::string Origin::PlaylistSession(const HttpRequest& request, const std::string& channel,
+                                    WallTime now) {
   const std::optional<std::string> presented = request.Query(kSessionParameter);
-  std::string id;
   // Touch verifies the id itself (one HMAC per request, not two); HEAD
   // refreshes nothing, so it only verifies.
+  const bool head = request.method == "HEAD";
   const bool valid =
       presented && (head ? sessions_.Verify(channel, *presented)
                          : sessions_.Touch(channel, *presented, now, Activity::kPlaylist,
                                            request.client_address));
-  if (valid) {
-    id = *presented;
-  } else if (presented) {
+  if (valid) return *presented;
+  if (presented) {
     // A bad id (a lost or rotated key, another node's or channel's id) stays
     // in the player's URL for as long as it plays: a fresh id on each reload
     // would start a session per reload, many viewers for one. The
     // replacement is derived from it, so every reload gets the same one.
     // (Redirecting once to a URL with a fresh id would also do, but only for
     // players that reload the redirected URL, and at a round trip's cost.)
-    id = sessions_.Replacement(channel, *presented, request.client_address);
-  } else if (Result<std::string> minted = sessions_.Mint(channel); minted.ok()) {
-    id = std::move(*minted);
-  } else {
-    // Never refuse media: serve it uncounted.
-    spdlog::warn("origin: serving a playlist without a session: {}", minted.error().ToString());
+    return sessions_.Replacement(channel, *presented, request.client_address);
   }
+  Result<std::string> minted = sessions_.Mint(channel);
+  if (minted.ok()) return std::move(*minted);
+  // Never refuse media: serve it uncounted.
+  spdlog::warn("origin: serving a playlist without a session: {}", minted.error().ToString());
+  return {};
+}
 
-  // A player that asked for a media playlist with no session would reload
-  // that same URL, and get a new id each time: hand it a one-variant
-  // multivariant playlist instead, whose variant URI carries its session.
-  if (!presented && !id.empty() && IsMediaPlaylist(source)) {
-    const fs::path dir = file.path.parent_path();
-    const std::uint64_t bandwidth =
-        PeakBitrate(source, [&](std::string_view uri) -> std::optional<std::uint64_t> {
-          if (!IsServableFileName(uri)) return std::nullopt;  // only plain names beside it
-          std::error_code ec;
-          const auto size = fs::file_size(dir / fs::path(uri), ec);
-          if (ec) return std::nullopt;
-          return size;
-        });
-    HttpResponse r;
-    r.status = 200;
-    r.content_type = std::string(kPlaylistContentType);
-    r.body = WrapMediaPlaylist(std::string(name) + "?" + std::string(kSessionParameter) + "=" + id,
-                               bandwidth);
-    r.headers.emplace_back("Cache-Control", std::string(kPlaylistCacheControl));
-    return r;
-  }
+HttpResponse Origin::WrappedMediaPlaylist(std::string_view name, const ServableFile& file,
+                                          const std::string& source, const std::string& id) {
+  const fs::path dir = file.path.parent_path();
+  const std::uint64_t bandwidth =
+      PeakBitrate(source, [&](std::string_view uri) -> std::optional<std::uint64_t> {
+        if (!IsServableFileName(uri)) return std::nullopt;  // only plain names beside it
+        std::error_code ec;
+        const auto size = fs::file_size(dir / fs::path(uri), ec);
+        if (ec) return std::nullopt;
+        return size;
+      });
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = std::string(kPlaylistContentType);
+  r.body = WrapMediaPlaylist(std::string(name) + "?" + std::string(kSessionParameter) + "=" + id,
+                             bandwidth);
+  r.headers.emplace_back("Cache-Control", std::string(kPlaylistCacheControl));
+  return r;
+}
 
-  const std::string session_query =
-      id.empty() ? std::string() : std::string(kSessionParameter) + "=" + id;
+Result<std::string> Origin::RewriteForSession(CachedPlaylist& cached, const ServableFile& file,
+                                              const std::string& channel,
+                                              const std::string& session_query, WallTime now) {
+  const std::string& source = *cached.source;
   std::optional<PublishedDateRange> published = LatestDateRange(channel, now);
   const std::uint64_t generation = published ? published->generation : 0;
   PlaylistRewrite rewrite;
   if (published) rewrite.daterange = std::move(published->tag);
-  std::string body;
   if (session_query.empty()) {
     // No session to carry (the random generator failed): URIs stay as they are.
-    Result<std::string> plain = RewritePlaylist(source, rewrite);
-    if (!plain.ok()) return HttpResponse::Error(503, "playlist not ready");
-    body = std::move(*plain);
-  } else if (cached.pieces && cached.daterange_generation == generation) {
-    body = JoinPieces(*cached.pieces, session_query);
+    return RewritePlaylist(source, rewrite);
+  }
+  if (cached.pieces && cached.daterange_generation == generation) {
+    return JoinPieces(*cached.pieces, session_query);
+  }
+  // Rewritten once with a marker where the session query goes; the cut
+  // pieces serve every later request until the file or payload changes.
+  rewrite.session_query = std::string(1, kSessionMarker);
+  Result<std::string> marked = RewritePlaylist(source, rewrite);
+  if (!marked.ok()) {
+    // Typically a playlist caught mid-write by a muxer without temp_file.
+    spdlog::warn("origin: {} is not a servable playlist: {}", file.path.string(),
+                 marked.error().ToString());
+    return marked.error();
+  }
+  std::string body;
+  std::optional<std::vector<std::string>> pieces = SplitAtMarker(*marked, source);
+  if (pieces) {
+    body = JoinPieces(*pieces, session_query);
+    cached.pieces = std::make_shared<const std::vector<std::string>>(std::move(*pieces));
+    cached.daterange_generation = generation;
   } else {
-    // Rewritten once with a marker where the session query goes; the cut
-    // pieces serve every later request until the file or payload changes.
-    rewrite.session_query = std::string(1, kSessionMarker);
-    Result<std::string> marked = RewritePlaylist(source, rewrite);
-    if (!marked.ok()) {
-      // Typically a playlist caught mid-write by a muxer without temp_file.
-      spdlog::warn("origin: {} is not a servable playlist: {}", file.path.string(),
-                   marked.error().ToString());
-      return HttpResponse::Error(503, "playlist not ready");
-    }
-    std::optional<std::vector<std::string>> pieces = SplitAtMarker(*marked, source);
-    if (pieces) {
-      body = JoinPieces(*pieces, session_query);
-      cached.pieces = std::make_shared<const std::vector<std::string>>(std::move(*pieces));
-      cached.daterange_generation = generation;
-    } else {
-      rewrite.session_query = session_query;
-      Result<std::string> direct = RewritePlaylist(source, rewrite);
-      if (!direct.ok()) return HttpResponse::Error(503, "playlist not ready");
-      body = std::move(*direct);
-    }
-    std::lock_guard lock(cache_mu_);
-    if (playlists_.size() >= kMaxCachedPlaylists) playlists_.clear();
-    playlists_.insert_or_assign(file.path.native(), cached);
+    rewrite.session_query = session_query;
+    Result<std::string> direct = RewritePlaylist(source, rewrite);
+    if (!direct.ok()) return direct.error();
+    body = std::move(*direct);
+  }
+  std::lock_guard lock(cache_mu_);
+  if (playlists_.size() >= kMaxCachedPlaylists) playlists_.clear();
+  playlists_.insert_or_assign(file.path.native(), cached);
+  return body;
+}
+
+HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string& channel,
+                                   std::string_view name, const ServableFile& file) {
+  Result<CachedPlaylist> cached = LoadPlaylist(file);
+  if (!cached.ok()) {
+    if (cached.error().code() == ErrorCode::kNotFound) return NotFound();
+    spdlog::error("origin: cannot serve a playlist: {}", cached.error().ToString());
+    return HttpResponse::Error(500, "playlist unavailable");
+  }
+  const WallTime now = clock_.Now();
+  const std::string id = PlaylistSession(request, channel, now);
+
+  // A player that asked for a media playlist with no session would reload
+  // that same URL, and get a new id each time: hand it a one-variant
+  // multivariant playlist instead, whose variant URI carries its session.
+  if (!request.Query(kSessionParameter) && !id.empty() && IsMediaPlaylist(*cached->source)) {
+    return WrappedMediaPlaylist(name, file, *cached->source, id);
   }
 
+  const std::string session_query =
+      id.empty() ? std::string() : std::string(kSessionParameter) + "=" + id;
+  Result<std::string> body = RewriteForSession(*cached, file, channel, session_query, now);
+  if (!body.ok()) return HttpResponse::Error(503, "playlist not ready");
   HttpResponse r;
   r.status = 200;
   r.content_type = std::string(kPlaylistContentType);
-  r.body = std::move(body);
+  r.body = std::move(*body);
   r.headers.emplace_back("Cache-Control", std::string(kPlaylistCacheControl));
   return r;
 }

@@ -150,6 +150,21 @@ class Origin final : public Source, public Publisher {
   std::optional<ServableFile> Resolve(std::string_view channel, std::string_view name);
   HttpResponse ServePlaylist(const HttpRequest& request, const std::string& channel,
                              std::string_view name, const ServableFile& file);
+  // The cached read of `file` if it has not changed since, else a fresh read.
+  Result<CachedPlaylist> LoadPlaylist(const ServableFile& file);
+  // The session id a playlist answer carries: the presented one when valid
+  // (touched, unless HEAD), a stable replacement for a bad one, a new one
+  // when none was presented; empty when none could be minted.
+  std::string PlaylistSession(const HttpRequest& request, const std::string& channel, WallTime now);
+  // A one-variant multivariant playlist whose variant URI carries `id`.
+  HttpResponse WrappedMediaPlaylist(std::string_view name, const ServableFile& file,
+                                    const std::string& source, const std::string& id);
+  // `cached` rewritten for one session (`session_query` may be empty), with
+  // the channel's latest DATERANGE; keeps the marker-cut pieces in `cached`
+  // and the playlist cache. Fails when the source is not a servable playlist.
+  Result<std::string> RewriteForSession(CachedPlaylist& cached, const ServableFile& file,
+                                        const std::string& channel,
+                                        const std::string& session_query, WallTime now);
   HttpResponse ServeSegment(const HttpRequest& request, const std::string& channel,
                             std::string_view name, const ServableFile& file,
                             std::string_view content_type);
