@@ -1,7 +1,7 @@
 // bench/coldstart/loading.mjs: where the start of a process goes before it
 // does any work. Times (median wall clock of many spawns) an empty C++ main
-// linked with nothing, with headcount's shared libraries except libcurl, and
-// with all of them; `headcount --version` through the Lambda zip's bundled
+// linked with nothing and with all of headcount's shared libraries;
+// `headcount --version` through the Lambda zip's bundled
 // loader; and node loading the two AWS SDK clients the baseline imports.
 // Used by coldstart.mjs, which puts the table in docs/benchmarks.md.
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { QUICK, ROOT, fmt, median, table, tempDir } from '../tick/lib.mjs';
 
 const RUNS = QUICK ? 15 : 41;
 
-// The libraries `binary` names itself (DT_NEEDED), e.g. ["libcurl.so.4", ...].
+// The libraries `binary` names itself (DT_NEEDED), e.g. ["libsqlite3.so.0", ...].
 function neededLibraries(binary) {
   const out = spawnSync('readelf', ['-d', binary], { encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`readelf -d ${binary}: ${out.stderr}`);
@@ -60,12 +60,9 @@ export function loadingSection(taskRoot) {
 function measureLoading(taskRoot, dir) {
   const binary = join(taskRoot, 'bin/headcount');
   const needed = neededLibraries(binary).filter((l) => !/^lib(c|m|stdc\+\+|gcc_s)\.so/.test(l));
-  const withoutCurl = needed.filter((l) => !l.startsWith('libcurl.'));
   const programs = [
     ['empty C++ program', emptyProgram(dir, 'plain', [])],
-    [`empty program + headcount's libraries except libcurl (${withoutCurl.join(', ')})`,
-      emptyProgram(dir, 'nocurl', withoutCurl)],
-    ['empty program + all of headcount\'s libraries (adds libcurl)', emptyProgram(dir, 'all', needed)],
+    [`empty program + headcount's libraries (${needed.join(', ')})`, emptyProgram(dir, 'all', needed)],
   ];
   const rows = programs.map(([what, program]) => [what, String(loadedCount(program)), fmt(startMs(program, []), 1)]);
   const loader = join(taskRoot, 'lib/ld-linux-x86-64.so.2');
@@ -79,9 +76,9 @@ function measureLoading(taskRoot, dir) {
 
 What a process costs before it does any work: the median wall time of
 ${RUNS} runs of each program to its exit, spawned from node. Each shared
-library costs the dynamic loader a map, relocations and symbol lookups;
-libcurl brings most of them (LDAP, Kerberos, SASL, RTMP, SSH, GnuTLS, IDN,
-PSL, Brotli, zstd, nghttp2), none of which headcount uses. The empty
+library costs the dynamic loader a map, relocations and symbol lookups
+(libcurl, with its LDAP, Kerberos, SASL, RTMP, SSH and other libraries, left
+the build in favour of src/http_client/). The empty
 program's row is mostly what spawning a process from node costs; read the
 other rows as differences from it.
 
