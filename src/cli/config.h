@@ -87,6 +87,9 @@ struct Config {
   MetadataFormat ivs_metadata_format = MetadataFormat::kV1;
   double ivs_account_tps = kDefaultAccountTps;
   double ivs_channel_tps = kDefaultChannelTps;
+  // [ivs] burst: PutMetadata calls let through at once (the account
+  // bucket's capacity); unset = one second's quota (ivs_account_tps).
+  std::optional<double> ivs_burst;
   std::size_t ivs_publish_concurrency = kDefaultPublishConcurrency;
 };
 

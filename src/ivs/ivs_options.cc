@@ -54,6 +54,10 @@ Status ValidateIvsOptions(const IvsOptions& options) {
   }
   if (Status s = CheckTps("account_tps", options.account_tps); !s.ok()) return s;
   if (Status s = CheckTps("channel_tps", options.channel_tps); !s.ok()) return s;
+  if (options.burst && !(*options.burst >= kMinBurst && *options.burst <= kMaxTps)) {
+    return Error::InvalidArgument("ivs: burst must be between 1 and " +
+                                  std::to_string(static_cast<long long>(kMaxTps)));
+  }
   if (options.publish_concurrency < 1 || options.publish_concurrency > kMaxPublishConcurrency) {
     return Error::InvalidArgument("ivs: publish_concurrency must be between 1 and " +
                                   std::to_string(kMaxPublishConcurrency));

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -30,6 +31,8 @@ inline constexpr std::int64_t kMaxPlausibleViewers = 100'000'000;
 inline constexpr double kDefaultAccountTps = 155.0;
 inline constexpr double kDefaultChannelTps = 5.0;
 inline constexpr double kMaxTps = 1'000'000.0;
+// The smallest burst: one call at a time, evenly spaced at 1/rate.
+inline constexpr double kMinBurst = 1.0;
 // PutMetadata calls in flight at once in PublishAll.
 inline constexpr std::size_t kDefaultPublishConcurrency = 16;
 inline constexpr std::size_t kMaxPublishConcurrency = 256;
@@ -79,14 +82,19 @@ struct IvsOptions {
   // PutMetadata quotas to stay under; 0 = unlimited.
   double account_tps = kDefaultAccountTps;
   double channel_tps = kDefaultChannelTps;
+  // PutMetadata calls the account bucket lets through at once before the
+  // pacing at account_tps starts (the bucket's capacity); nullopt = one
+  // second's quota (account_tps). kMinBurst to kMaxTps. The per-channel
+  // bucket has no burst.
+  std::optional<double> burst = std::nullopt;
   std::size_t publish_concurrency = kDefaultPublishConcurrency;
   std::chrono::milliseconds publish_timeout = kDefaultPublishTimeout;
 };
 
 // OK, or kInvalidArgument naming the first bad field: a channel that is not
 // an IVS channel ARN, a tag value without a key or over the tag limits, a TPS negative, not finite
-// or above kMaxTps, a concurrency outside [1, kMaxPublishConcurrency], non-positive timeouts or
-// page limit, negative retries.
+// or above kMaxTps, a burst outside [kMinBurst, kMaxTps], a concurrency outside [1,
+// kMaxPublishConcurrency], non-positive timeouts or page limit, negative retries.
 Status ValidateIvsOptions(const IvsOptions& options);
 
 }  // namespace headcount
