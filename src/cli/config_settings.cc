@@ -313,7 +313,7 @@ Status SetIvsBurst(Config& c, const std::string& v) {
   return {};
 }
 
-// Empty when unset: one second's quota, whatever ivs.account_tps is.
+// Empty when unset: DefaultBurst of whatever ivs.account_tps is.
 std::string ShowIvsBurst(const Config& c) { return c.ivs_burst ? ShowNumber(*c.ivs_burst) : ""; }
 
 Status SetIvsConcurrency(Config& c, const std::string& v) {
@@ -413,7 +413,7 @@ const std::vector<Setting>& AllSettings() {
       Row("ivs.burst", "HEADCOUNT_IVS_BURST", "--ivs-burst",
           "PutMetadata calls let through at once before pacing at ivs.account_tps, 1 to " +
               std::to_string(static_cast<long long>(kMaxTps)) + "; 1 = evenly spaced",
-          SetIvsBurst, ShowIvsBurst, "ivs.account_tps"),
+          SetIvsBurst, ShowIvsBurst, "0.9 × ivs.account_tps"),
       Row("ivs.publish_concurrency", "HEADCOUNT_IVS_PUBLISH_CONCURRENCY", "--ivs-concurrency",
           "PutMetadata calls in flight at once, 1 to " + std::to_string(kMaxPublishConcurrency),
           SetIvsConcurrency,

@@ -1,6 +1,7 @@
 // IvsOptions checks and the metadata-format names.
 #include "ivs/ivs_options.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace headcount {
@@ -32,6 +33,10 @@ Result<MetadataFormat> ParseMetadataFormat(std::string_view text) {
   if (text == "seed") return MetadataFormat::kSeed;
   return Error::InvalidArgument("ivs: metadata format \"" + std::string(text) +
                                 "\" is not one of v1, seed");
+}
+
+double DefaultBurst(double account_tps) {
+  return std::max(kMinBurst, account_tps * kDefaultBurstShare);
 }
 
 Status ValidateIvsOptions(const IvsOptions& options) {

@@ -43,7 +43,8 @@ IvsPublisher::IvsPublisher(aws::AwsClient& client, const Clock& clock, IvsOption
       clock_(clock),
       options_(std::move(options)),
       sleep_(std::move(sleep)),
-      account_bucket_(options_.account_tps, options_.burst.value_or(options_.account_tps)),
+      account_bucket_(options_.account_tps,
+                      options_.burst.value_or(DefaultBurst(options_.account_tps))),
       account_rate_(options_.account_tps) {}
 
 double IvsPublisher::account_rate() const {

@@ -24,10 +24,11 @@ namespace headcount {
 
 // The per-channel bucket holds one token: calls to one channel are spaced
 // evenly at 1/channel_tps (a tick sends one per channel anyway). The
-// account bucket holds IvsOptions::burst, by default one second's quota:
-// a tick of up to account_tps channels goes out at once, a bigger one is
-// paced at the rate after that. This is the shape IVS (like the emulator)
-// enforces: a bucket of one second's quota refilled at the quota.
+// account bucket holds IvsOptions::burst, by default nine tenths of one
+// second's quota (kDefaultBurstShare): a tick of up to 139 channels goes
+// out at once, a bigger one is paced at account_tps after that. IVS (like
+// the emulator) enforces a bucket of one second's quota refilled at the
+// quota; the tenth kept back absorbs latency jitter.
 inline constexpr double kChannelBucketCapacity = 1.0;
 // Adaptive backoff of the account rate (AIMD): a ThrottlingException (or
 // HTTP 429) answer halves the rate in force, never below

@@ -254,16 +254,16 @@ TEST(IvsPublisher, PacesUnderTheAccountQuotaAndRotatesWhatItSkips) {
 
   std::size_t published = 0;
   const auto first = PacedTick(f, batch, Start(), &published);
-  // A burst of one second's quota (155), then 155 TPS for 10 s.
-  EXPECT_GE(published, 1700u);
-  EXPECT_LE(published, 1706u);
+  // A burst of nine tenths of a second's quota (139), then 155 TPS for 10 s.
+  EXPECT_GE(published, 1685u);
+  EXPECT_LE(published, 1692u);
   EXPECT_EQ(first.size() + published, 2000u);
   EXPECT_EQ(transport.RequestCount(), published);
 
   // 50 s later the bucket is full again.
   const auto second = PacedTick(f, batch, Start() + 60s, &published);
-  EXPECT_GE(published, 1700u);
-  EXPECT_LE(published, 1706u);
+  EXPECT_GE(published, 1685u);
+  EXPECT_LE(published, 1692u);
   EXPECT_NE(first, second);
   // Those left out last minute go first this minute.
   for (const auto& channel : first) EXPECT_FALSE(second.contains(channel)) << channel;
@@ -360,7 +360,7 @@ TEST(IvsPublisher, TwentyChannelsAtDefaultsGoOutAtOnce) {
   Batch batch = Batch::Numbered(20);
   auto outcomes = f.publisher->PublishAll(batch.items, Deadline(f.clock, Start() + 54s));
   for (const auto& o : outcomes) EXPECT_TRUE(o.ok() && o->published);
-  // 20 is far under one second's quota (155): nobody waits for a slot.
+  // 20 is far under the burst (139 of the 155 a second): nobody waits.
   EXPECT_EQ(f.slept, std::chrono::nanoseconds(0));
   const auto times = transport.times();
   ASSERT_EQ(times.size(), 20u);
@@ -377,12 +377,13 @@ TEST(IvsPublisher, PacesAtTheRateAfterTheBurst) {
   for (const auto& o : outcomes) EXPECT_TRUE(o.ok() && o->published);
   const auto times = transport.times();
   ASSERT_EQ(times.size(), 200u);
-  for (std::size_t i = 0; i < 155; ++i) EXPECT_EQ(times[i], Start()) << i;
-  // The other 45 one every 1/155 s: the k-th after the burst at k/155 s
-  // (rounded up to the clock's tick).
-  for (std::size_t k = 1; k <= 45; ++k) {
-    const std::chrono::duration<double> due(static_cast<double>(k) / 155.0);
-    const auto off = times[154 + k] - Start();
+  // The burst: 139.5 tokens, so 139 calls at once.
+  for (std::size_t i = 0; i < 139; ++i) EXPECT_EQ(times[i], Start()) << i;
+  // The other 61 one every 1/155 s: with half a token left, the k-th after
+  // the burst at (k - 0.5)/155 s (rounded up to the clock's tick).
+  for (std::size_t k = 1; k <= 61; ++k) {
+    const std::chrono::duration<double> due((static_cast<double>(k) - 0.5) / 155.0);
+    const auto off = times[138 + k] - Start();
     EXPECT_GE(off, std::chrono::floor<std::chrono::microseconds>(due)) << k;
     EXPECT_LE(off, std::chrono::ceil<std::chrono::microseconds>(due) + 1us) << k;
   }
