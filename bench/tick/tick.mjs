@@ -265,8 +265,10 @@ ${SEED_SIZE > 0 ? `### The seed's own size (${int(SEED_SIZE)} channels, every se
 
 The seed's deployment: ${int(SEED_SIZE)} live channels, DynamoDB, the emulator's
 quotas on, and \`headcount tick --source ivs --store dynamodb\` with no other
-setting (a burst of 139, nine tenths of a second's quota, \`ivs.burst\`, then 155 TPS). Whole
-process, GNU time; the median of ${SEED_REPS} runs, each on a fresh emulator and dynalite.
+setting (\`ivs.burst\`: 139 calls at once, nine tenths of a second's quota,
+then 155 TPS). Whole process, GNU time (CPU = user + system, in steps of 10
+ms, so the CPU ratio is coarse here); the median of ${SEED_REPS} runs, each on a
+fresh emulator and dynalite.
 
 ${seedTable}
 
