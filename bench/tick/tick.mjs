@@ -3,7 +3,8 @@
 // its own against a fresh headcount-ivs-emulator and a fresh dynalite on
 // loopback, measured with GNU time; plus the floor (bench/tick/floor.cc).
 //   node tick.mjs OUT_DIR     prints the tables, writes OUT_DIR/tick.md
-// HEADCOUNT_BENCH_QUICK=1: 100 and 1,000 channels only. Then warm ticks in
+// HEADCOUNT_BENCH_QUICK=1: 100 and 1,000 channels only. Then the seed's own
+// size at defaults (HEADCOUNT_BENCH_TICK_SEED, 20 channels) and warm ticks in
 // one Lambda process (bench/tick/warm.mjs, HEADCOUNT_BENCH_WARM_SIZES).
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,11 @@ if (!outDir) { console.error('usage: node tick.mjs OUT_DIR'); process.exit(2); }
 const SIZES = process.env.HEADCOUNT_BENCH_TICK_SIZES?.split(',').map(Number)
   ?? (QUICK ? [100, 1000] : [100, 1000, 10000, 50000]);
 const PACED_SIZE = Number(process.env.HEADCOUNT_BENCH_TICK_PACED ?? (QUICK ? 1000 : 10000));
+// The seed's own size (issue 18, point 5): its 20 live channels, every
+// setting at its default (quotas on), DynamoDB; HEADCOUNT_BENCH_TICK_SEED=0
+// skips it. Small and noisy, so the median of SEED_REPS runs.
+const SEED_SIZE = Number(process.env.HEADCOUNT_BENCH_TICK_SEED ?? 20);
+const SEED_REPS = 5;
 // One run's cap: a run that takes longer is killed and reported as such.
 const RUN_TIMEOUT_S = Number(process.env.HEADCOUNT_BENCH_RUN_TIMEOUT ?? (QUICK ? 120 : 300));
 const repsFor = (n) => (n <= 1000 ? 3 : 1);
@@ -29,7 +35,7 @@ const TABLE = 'headcount';
 
 // --- one measured tick ------------------------------------------------------
 
-async function runOnce({ impl, store, channels, paced }) {
+async function runOnce({ impl, store, channels, paced, seed = false }) {
   const emulator = await startEmulator(channels, { quotas: paced });
   let dynalite = null;
   const dir = tempDir('headcount-bench-tick-');
@@ -60,7 +66,7 @@ async function runOnce({ impl, store, channels, paced }) {
     const ddbRequests = Object.values(ddb).reduce((a, b) => a + b, 0);
     const ivsRequests = ivs.listChannels + ivs.listStreams + ivs.getStream + ivs.putMetadata;
     const result = {
-      impl, store, channels, paced, timedOut: m.timedOut, code: m.code,
+      impl, store, channels, paced, seed, timedOut: m.timedOut, code: m.code,
       wall_s: m.wall_s, tick_s: (report.duration_ms ?? NaN) / 1000, cpu_s: m.cpu_s, rss_mb: m.rss_mb,
       ivs, ivsRequests, ddb, ddbRequests,
       published: ivs.putMetadata - ivs.putMetadataErrors,
@@ -84,15 +90,17 @@ async function runOnce({ impl, store, channels, paced }) {
 // The median run (by wall time) of `reps` runs.
 async function run(spec) {
   const runs = [];
-  for (let i = 0; i < repsFor(spec.channels); i++) {
+  for (let i = 0; i < (spec.reps ?? repsFor(spec.channels)); i++) {
     const r = await runOnce(spec);
     runs.push(r);
-    const what = `${spec.impl} ${spec.store} ${spec.channels}${spec.paced ? ' paced' : ''}`;
+    const what = `${spec.impl} ${spec.store} ${spec.channels}${spec.seed ? ' seed size, defaults' : spec.paced ? ' paced' : ''}`;
     console.error(`  ${what}: ${r.timedOut ? `killed after ${RUN_TIMEOUT_S} s` : `${fmt(r.wall_s)} s wall, ${fmt(r.cpu_s)} s CPU, ${fmt(r.rss_mb, 1)} MiB`}`);
     if (r.timedOut) break;
   }
   runs.sort((a, b) => (a.wall_s || Infinity) - (b.wall_s || Infinity));
-  return runs[Math.floor((runs.length - 1) / 2)];
+  const median = runs[Math.floor((runs.length - 1) / 2)];
+  median.walls = runs.map((r) => r.wall_s);
+  return median;
 }
 
 // --- the floor: parse + SQLite write, no HTTP --------------------------------
@@ -118,6 +126,11 @@ try {
   for (const [impl, store] of [['headcount', 'sqlite'], ['headcount', 'dynamodb'], ['baseline', 'dynamodb']]) {
     if (PACED_SIZE > 0) results.push(await run({ impl, store, channels: PACED_SIZE, paced: true }));
   }
+  for (const impl of ['headcount', 'baseline']) {
+    if (SEED_SIZE > 0) {
+      results.push(await run({ impl, store: 'dynamodb', channels: SEED_SIZE, paced: true, seed: true, reps: SEED_REPS }));
+    }
+  }
   floors = floor();
   for (const channels of WARM_SIZES) {
     for (const impl of ['headcount', 'baseline']) warmRuns.push(await runWarm(impl, channels));
@@ -128,8 +141,9 @@ try {
 
 // --- report -------------------------------------------------------------------
 
-const find = (impl, store, channels, paced = false) =>
-  results.find((r) => r.impl === impl && r.store === store && r.channels === channels && r.paced === paced);
+const find = (impl, store, channels, paced = false, seed = false) =>
+  results.find((r) => r.impl === impl && r.store === store && r.channels === channels && r.paced === paced
+    && r.seed === seed);
 const name = (r) => (r.impl === 'headcount' ? `headcount, ${r.store === 'sqlite' ? 'SQLite' : 'DynamoDB'}` : 'baseline (Node.js seed), DynamoDB');
 const wallCell = (r) => (r.timedOut ? `did not finish in ${RUN_TIMEOUT_S} s` : fmt(r.wall_s));
 // Whether the tick did its whole job: every channel stored, read back and published.
@@ -161,11 +175,22 @@ const ratioRows = SIZES.map((n) => {
 const ratioTable = table(['channels', 'wall (DynamoDB)', 'CPU (DynamoDB)', 'peak RSS (DynamoDB)', 'wall (vs SQLite)',
   'CPU (vs SQLite)', 'peak RSS (vs SQLite)'], ratioRows);
 
-const pacedRows = results.filter((r) => r.paced).map((r) => [int(r.channels), name(r), wallCell(r),
+const pacedRows = results.filter((r) => r.paced && !r.seed).map((r) => [int(r.channels), name(r), wallCell(r),
   r.timedOut ? '—' : fmt(r.cpu_s), r.timedOut ? '—' : fmt(r.rss_mb, 1), int(r.ivs.putMetadata), int(r.published), int(r.ivs.throttled),
   r.impl === 'headcount' ? int(r.skipped) : '—']);
 const pacedTable = table(['channels', 'implementation', 'wall s', 'CPU s', 'peak RSS MiB', 'PutMetadata sent',
   'accepted', 'throttled (429)', 'skipped (reported)'], pacedRows);
+
+// The seed's own size: the runs, and headcount against the baseline.
+const seedRows = results.filter((r) => r.seed).map((r) => [int(r.channels), name(r), wallCell(r),
+  r.timedOut ? '—' : fmt(r.cpu_s), r.timedOut ? '—' : fmt(r.rss_mb, 1), reqCell(r), int(r.published),
+  int(r.ivs.throttled), r.walls.map((w) => fmt(w)).join(', ')]);
+const seedTable = table(['channels', 'implementation', 'wall s', 'CPU s', 'peak RSS MiB', 'requests IVS / DynamoDB',
+  'PutMetadata accepted', 'throttled (429)', 'wall s of each run'], seedRows);
+const sb = find('baseline', 'dynamodb', SEED_SIZE, true, true);
+const sh = find('headcount', 'dynamodb', SEED_SIZE, true, true);
+const seedSpeed = sb && sh ? ratio(sb.wall_s, sh.wall_s) : NaN;
+const seedCpu = sb && sh ? ratio(sb.cpu_s, sh.cpu_s) : NaN;
 
 let floorTable = '(bench_tick_floor was not built: configure with -DHEADCOUNT_BUILD_BENCH=ON)';
 if (floors) {
@@ -236,6 +261,20 @@ throttled and the SDK's retries give up.
 
 ${pacedTable}
 
+${SEED_SIZE > 0 ? `### The seed's own size (${int(SEED_SIZE)} channels, every setting at its default)
+
+The seed's deployment: ${int(SEED_SIZE)} live channels, DynamoDB, the emulator's
+quotas on, and \`headcount tick --source ivs --store dynamodb\` with no other
+setting (\`ivs.burst\`: 139 calls at once, nine tenths of a second's quota,
+then 155 TPS). Whole process, GNU time (CPU = user + system, in steps of 10
+ms, so the CPU ratio is coarse here); the median of ${SEED_REPS} runs, each on a
+fresh emulator and dynalite.
+
+${seedTable}
+
+Baseline ÷ headcount: ${ratioCell(seedSpeed)} in wall time, ${ratioCell(seedCpu)} in CPU time.
+Target, at least 10× faster (wall): ${sb && sh ? verdict(seedSpeed, 10, sb.ok && sh.ok) : 'not measured'}.
+` : ''}
 ### Floor
 
 \`bench_tick_floor\` (bench/tick/floor.cc): the ListStreams pages of the same

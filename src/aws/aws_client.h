@@ -128,8 +128,10 @@ class AwsClient {
   // An answer saying the credentials expired (IsExpiredCredentialsError) is
   // retried once, at once, when the provider's Invalidate says fresh ones
   // may come; otherwise, or when it comes again, it is kRejected.
-  // When the last attempt got an AWS error answer, *aws_error (if given)
-  // holds it, whatever the returned code; otherwise it is left untouched.
+  // *aws_error (if given) holds the AWS error answer of the last attempt
+  // that got one, whatever the returned code, also when a later attempt
+  // succeeded (a caller can tell it was throttled on the way: the IVS
+  // publisher backs off on it); with no error answer it is left untouched.
   // Logs retries at debug level; never logs headers, credentials or bodies.
   Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& input,
                               WallTime deadline, AwsError* aws_error = nullptr);

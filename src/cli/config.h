@@ -90,6 +90,10 @@ struct Config {
   MetadataFormat ivs_metadata_format = MetadataFormat::kV1;
   double ivs_account_tps = kDefaultAccountTps;
   double ivs_channel_tps = kDefaultChannelTps;
+  // [ivs] burst: PutMetadata calls let through at once (the account
+  // bucket's capacity); unset = DefaultBurst(ivs_account_tps), nine tenths
+  // of one second's quota.
+  std::optional<double> ivs_burst;
   std::size_t ivs_publish_concurrency = kDefaultPublishConcurrency;
 };
 

@@ -318,6 +318,16 @@ Status SetIvsChannelTps(Config& c, const std::string& v) {
   return {};
 }
 
+Status SetIvsBurst(Config& c, const std::string& v) {
+  auto n = ParseNumber(v, kMinBurst, kMaxTps);
+  if (!n.ok()) return n.error();
+  c.ivs_burst = *n;
+  return {};
+}
+
+// Empty when unset: DefaultBurst of whatever ivs.account_tps is.
+std::string ShowIvsBurst(const Config& c) { return c.ivs_burst ? ShowNumber(*c.ivs_burst) : ""; }
+
 Status SetIvsConcurrency(Config& c, const std::string& v) {
   const auto n = ParseWhole<unsigned long long>(v);
   if (!n || *n < 1 || *n > kMaxPublishConcurrency) {
@@ -416,6 +426,10 @@ const std::vector<Setting>& AllSettings() {
       Row("ivs.channel_tps", "HEADCOUNT_IVS_CHANNEL_TPS", "--ivs-channel-tps",
           "PutMetadata calls per second per channel, 0 = no limit", SetIvsChannelTps,
           [](const Config& c) { return ShowNumber(c.ivs_channel_tps); }),
+      Row("ivs.burst", "HEADCOUNT_IVS_BURST", "--ivs-burst",
+          "PutMetadata calls let through at once before pacing at ivs.account_tps, 1 to " +
+              std::to_string(static_cast<long long>(kMaxTps)) + "; 1 = evenly spaced",
+          SetIvsBurst, ShowIvsBurst, "0.9 × ivs.account_tps"),
       Row("ivs.publish_concurrency", "HEADCOUNT_IVS_PUBLISH_CONCURRENCY", "--ivs-concurrency",
           "PutMetadata calls in flight at once, 1 to " + std::to_string(kMaxPublishConcurrency),
           SetIvsConcurrency,

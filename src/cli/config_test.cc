@@ -302,6 +302,16 @@ account_tps = 100
   EXPECT_EQ(c->ivs_channels.size(), 2u);
   EXPECT_EQ(c->ivs_metadata_format, MetadataFormat::kSeed);
   EXPECT_EQ(c->ivs_account_tps, 100);
+  EXPECT_FALSE(c->ivs_burst.has_value());  // one second's quota
+  env_["HEADCOUNT_IVS_BURST"] = "40";
+  auto with_burst = LoadConfig(source_);
+  ASSERT_TRUE(with_burst.ok()) << with_burst.error().message();
+  EXPECT_EQ(with_burst->ivs_burst, 40.0);
+  env_["HEADCOUNT_IVS_BURST"] = "0.5";
+  EXPECT_NE(ErrorOf().find("ivs.burst (env HEADCOUNT_IVS_BURST): \"0.5\" is not a number from 1"),
+            std::string::npos)
+      << ErrorOf();
+  env_.erase("HEADCOUNT_IVS_BURST");
   env_["HEADCOUNT_IVS_CHANNELS"] = "arn:aws:ivs:us-west-2:1:channel/A, not-an-arn";
   EXPECT_NE(ErrorOf().find("not-an-arn\" is not an IVS channel ARN"), std::string::npos);
 }

@@ -114,6 +114,7 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
     options.metadata_format = config.ivs_metadata_format;
     options.account_tps = config.ivs_account_tps;
     options.channel_tps = config.ivs_channel_tps;
+    options.burst = config.ivs_burst;
     options.publish_concurrency = config.ivs_publish_concurrency;
     auto ivs = MakeIvsAdapters(options, env, clock);
     if (!ivs.ok()) return Setting("tick.source = ivs", ivs.error());

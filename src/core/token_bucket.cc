@@ -39,6 +39,17 @@ bool TokenBucket::TryTake(WallTime now) {
   return true;
 }
 
+void TokenBucket::SetRate(WallTime now, double rate) {
+  // At rate 0 nothing is taken or earned, so the bucket is still full.
+  Refill(now);
+  rate_ = std::max(rate, 0.0);
+}
+
+void TokenBucket::DropSaved(WallTime now) {
+  Refill(now);
+  tokens_ = std::min(tokens_, 0.0);
+}
+
 bool TokenBucket::Full(WallTime now) {
   if (rate_ == 0) return true;
   Refill(now);

@@ -13,10 +13,12 @@ namespace headcount {
 // (0.2 s * 5/s); this much short still counts as whole.
 inline constexpr double kTokenEpsilon = 1e-9;
 
-// Refills at `rate` tokens per second up to `capacity`; starts full. A rate
+// Refills at `rate` tokens per second up to `capacity`; starts full, so up
+// to `capacity` takes go at once (the burst), then one every 1/rate. A rate
 // of 0 means unlimited (every reservation is "now"). Reservations may drive
 // the level below zero: each one books the next free slot, so callers that
 // reserve in turn are spaced 1/rate apart however late they actually send.
+// Over any interval of length T the takes are at most capacity + rate * T.
 class TokenBucket {
  public:
   // `rate` >= 0; `capacity` >= 1 (a capacity of 1 spaces requests evenly,
@@ -37,7 +39,18 @@ class TokenBucket {
   // forgetting it then loses nothing.
   bool Full(WallTime now);
 
+  // From `now` on, refills at `rate` (>= 0; 0 = unlimited) instead: what
+  // was earned up to `now` is kept at the old rate, and slots already
+  // booked stay booked (the debt is repaid at the new rate). The adaptive
+  // backoff of the IVS publisher halves and restores its rate with it.
+  void SetRate(WallTime now, double rate);
+
+  // Drops the tokens saved up at `now` (no burst until it refills); slots
+  // already booked stay booked.
+  void DropSaved(WallTime now);
+
   double rate() const { return rate_; }
+  double capacity() const { return capacity_; }
 
  private:
   void Refill(WallTime now);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "core/time_text.h"
 
 namespace headcount {
@@ -74,6 +76,58 @@ TEST(TokenBucket, CanTakeTakesNothingAndTimeGoingBackEarnsNothing) {
   EXPECT_FALSE(bucket.TryTake(t0 - std::chrono::seconds(10)));
   EXPECT_FALSE(bucket.CanTake(t0 + milliseconds(500)));
   EXPECT_TRUE(bucket.TryTake(t0 + milliseconds(1000)));
+}
+
+TEST(TokenBucket, SetRateKeepsWhatWasEarnedAndRefillsAtTheNewRate) {
+  const WallTime t0 = Start();
+  TokenBucket bucket(10.0, 10.0);
+  for (int i = 0; i < 10; ++i) bucket.Take(t0);
+  // 0.5 s at 10/s earned 5 tokens; from then on 5/s.
+  bucket.SetRate(t0 + 500ms, 5.0);
+  EXPECT_EQ(bucket.rate(), 5.0);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(bucket.TryTake(t0 + 500ms)) << i;
+  }
+  EXPECT_EQ(bucket.NextFree(t0 + 500ms), t0 + 700ms);
+  // A booked slot stays booked: the debt is repaid at the new rate.
+  bucket.Take(t0 + 500ms);
+  bucket.SetRate(t0 + 500ms, 1.0);
+  EXPECT_EQ(bucket.NextFree(t0 + 500ms), t0 + 2500ms);
+  // Back up: refills to the capacity, never past it.
+  bucket.SetRate(t0 + 2500ms, 10.0);
+  EXPECT_TRUE(bucket.Full(t0 + 3500ms));
+  EXPECT_EQ(bucket.capacity(), 10.0);
+}
+
+TEST(TokenBucket, DropSavedEndsTheBurstButKeepsBookings) {
+  const WallTime t0 = Start();
+  TokenBucket bucket(10.0, 10.0);
+  bucket.Take(t0);
+  bucket.DropSaved(t0);
+  EXPECT_EQ(bucket.NextFree(t0), t0 + 100ms);
+  bucket.Take(t0);
+  bucket.Take(t0);
+  bucket.DropSaved(t0);  // slots at 100 and 200 ms stay booked
+  EXPECT_EQ(bucket.NextFree(t0), t0 + 300ms);
+  EXPECT_TRUE(bucket.Full(t0 + 1200ms));
+}
+
+TEST(TokenBucket, NeverMoreThanCapacityPlusRateTimesTheInterval) {
+  // Whoever books every slot as soon as it is free sends, in any interval
+  // of length T, at most capacity + rate * T.
+  const WallTime t0 = Start();
+  TokenBucket bucket(155.0, 155.0);
+  std::vector<WallTime> sent;
+  for (int i = 0; i < 500; ++i) {
+    sent.push_back(bucket.NextFree(t0));
+    bucket.Take(t0);
+  }
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    for (std::size_t j = i; j < sent.size(); ++j) {
+      const double t = std::chrono::duration<double>(sent[j] - sent[i]).count();
+      ASSERT_LE(static_cast<double>(j - i + 1), 155.0 + 155.0 * t + 1e-6) << i << " " << j;
+    }
+  }
 }
 
 }  // namespace

@@ -45,8 +45,18 @@ TEST(IvsOptions, DefaultsAreValidAndBadValuesAreNamed) {
   EXPECT_NE(message({.account_tps = -1}).find("account_tps"), std::string::npos);
   EXPECT_NE(message({.channel_tps = std::numeric_limits<double>::infinity()}).find("channel_tps"),
             std::string::npos);
+  EXPECT_NE(message({.burst = 0.5}).find("burst"), std::string::npos);
+  EXPECT_NE(message({.burst = std::numeric_limits<double>::quiet_NaN()}).find("burst"),
+            std::string::npos);
+  EXPECT_EQ(message({.burst = 1.0}), "ok");
   EXPECT_NE(message({.publish_concurrency = 0}).find("publish_concurrency"), std::string::npos);
   EXPECT_NE(message({.max_list_pages = 0}).find("max_list_pages"), std::string::npos);
+}
+
+TEST(IvsOptions, DefaultBurstIsNineTenthsOfASecondsQuota) {
+  EXPECT_EQ(DefaultBurst(155), 139.5);
+  EXPECT_EQ(DefaultBurst(10), 9.0);
+  EXPECT_EQ(DefaultBurst(0.5), kMinBurst);  // never below one call
 }
 
 TEST(IvsOptions, MetadataFormatNames) {

@@ -1,6 +1,7 @@
 // IvsOptions checks and the metadata-format names.
 #include "ivs/ivs_options.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace headcount {
@@ -34,6 +35,10 @@ Result<MetadataFormat> ParseMetadataFormat(std::string_view text) {
                                 "\" is not one of v1, seed");
 }
 
+double DefaultBurst(double account_tps) {
+  return std::max(kMinBurst, account_tps * kDefaultBurstShare);
+}
+
 Status ValidateIvsOptions(const IvsOptions& options) {
   for (const std::string& arn : options.channels) {
     if (!IsIvsChannelArn(arn)) {
@@ -54,6 +59,10 @@ Status ValidateIvsOptions(const IvsOptions& options) {
   }
   if (Status s = CheckTps("account_tps", options.account_tps); !s.ok()) return s;
   if (Status s = CheckTps("channel_tps", options.channel_tps); !s.ok()) return s;
+  if (options.burst && !(*options.burst >= kMinBurst && *options.burst <= kMaxTps)) {
+    return Error::InvalidArgument("ivs: burst must be between 1 and " +
+                                  std::to_string(static_cast<long long>(kMaxTps)));
+  }
   if (options.publish_concurrency < 1 || options.publish_concurrency > kMaxPublishConcurrency) {
     return Error::InvalidArgument("ivs: publish_concurrency must be between 1 and " +
                                   std::to_string(kMaxPublishConcurrency));

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -30,6 +31,15 @@ inline constexpr std::int64_t kMaxPlausibleViewers = 100'000'000;
 inline constexpr double kDefaultAccountTps = 155.0;
 inline constexpr double kDefaultChannelTps = 5.0;
 inline constexpr double kMaxTps = 1'000'000.0;
+// The smallest burst: one call at a time, evenly spaced at 1/rate.
+inline constexpr double kMinBurst = 1.0;
+// The default burst, as a share of one second's quota. IVS (like the
+// emulator) refills a bucket of one second's quota and counts a call when
+// it handles it; the publisher counts it when it sends. Calls that left
+// spread out by latency can be handled closer together, so a burst of the
+// whole quota leaves no room for that and gets a few calls throttled; the
+// tenth kept back absorbs a tenth of a second of it.
+inline constexpr double kDefaultBurstShare = 0.9;
 // PutMetadata calls in flight at once in PublishAll.
 inline constexpr std::size_t kDefaultPublishConcurrency = 16;
 inline constexpr std::size_t kMaxPublishConcurrency = 256;
@@ -79,14 +89,23 @@ struct IvsOptions {
   // PutMetadata quotas to stay under; 0 = unlimited.
   double account_tps = kDefaultAccountTps;
   double channel_tps = kDefaultChannelTps;
+  // PutMetadata calls the account bucket lets through at once before the
+  // pacing at account_tps starts (the bucket's capacity); nullopt =
+  // DefaultBurst(account_tps). kMinBurst to kMaxTps. The per-channel bucket
+  // has no burst.
+  std::optional<double> burst = std::nullopt;
   std::size_t publish_concurrency = kDefaultPublishConcurrency;
   std::chrono::milliseconds publish_timeout = kDefaultPublishTimeout;
 };
 
+// The burst when IvsOptions::burst is unset: kDefaultBurstShare of one
+// second's quota (139.5 of 155), at least kMinBurst.
+double DefaultBurst(double account_tps);
+
 // OK, or kInvalidArgument naming the first bad field: a channel that is not
 // an IVS channel ARN, a tag value without a key or over the tag limits, a TPS negative, not finite
-// or above kMaxTps, a concurrency outside [1, kMaxPublishConcurrency], non-positive timeouts or
-// page limit, negative retries.
+// or above kMaxTps, a burst outside [kMinBurst, kMaxTps], a concurrency outside [1,
+// kMaxPublishConcurrency], non-positive timeouts or page limit, negative retries.
 Status ValidateIvsOptions(const IvsOptions& options);
 
 }  // namespace headcount

@@ -1,5 +1,5 @@
-// IvsPublisher: quota slots, rotation, PutMetadata and what its answers
-// mean. Thread-safe (see the header).
+// IvsPublisher: quota slots, rotation, PutMetadata, what its answers mean
+// and the backoff they drive. Thread-safe (see the header).
 #include "ivs/ivs_publisher.h"
 
 #include <spdlog/spdlog.h>
@@ -43,7 +43,36 @@ IvsPublisher::IvsPublisher(aws::AwsClient& client, const Clock& clock, IvsOption
       clock_(clock),
       options_(std::move(options)),
       sleep_(std::move(sleep)),
-      account_bucket_(options_.account_tps, kQuotaBucketCapacity) {}
+      account_bucket_(options_.account_tps,
+                      options_.burst.value_or(DefaultBurst(options_.account_tps))),
+      account_rate_(options_.account_tps) {}
+
+double IvsPublisher::account_rate() const {
+  std::lock_guard lock(mu_);
+  return account_rate_;
+}
+
+void IvsPublisher::AdaptRate(bool throttled, bool accepted, std::uint64_t rate_generation) {
+  const double configured = options_.account_tps;
+  if (configured <= 0) return;  // unlimited: nothing to back off from
+  std::lock_guard lock(mu_);
+  double rate = account_rate_;
+  if (throttled) {
+    if (rate_generation != rate_generation_) return;  // already halved for it
+    rate = std::max(std::min(configured, kMinBackoffTps), rate / 2);
+    ++rate_generation_;
+    // IVS said the account is over its quota: no more burst from what was
+    // saved up, only the halved rate.
+    account_bucket_.DropSaved(clock_.Now());
+    spdlog::warn("ivs: PutMetadata throttled; account rate {} TPS (configured {})", FormatTps(rate),
+                 FormatTps(configured));
+  } else if (accepted && rate < configured) {
+    rate = std::min(configured, rate + configured / kBackoffRecoveryCalls);
+  }
+  if (rate == account_rate_) return;
+  account_rate_ = rate;
+  account_bucket_.SetRate(clock_.Now(), rate);
+}
 
 void IvsPublisher::PruneChannelBuckets(WallTime now) {
   for (auto it = channel_buckets_.begin(); it != channel_buckets_.end();) {
@@ -61,28 +90,34 @@ IvsPublisher::Slot IvsPublisher::Reserve(const ChannelId& channel,
   if (options_.channel_tps > 0) {
     if (channel_buckets_.size() >= kMaxChannelBuckets) PruneChannelBuckets(now);
     channel_bucket =
-        &channel_buckets_.try_emplace(channel, options_.channel_tps, kQuotaBucketCapacity)
+        &channel_buckets_.try_emplace(channel, options_.channel_tps, kChannelBucketCapacity)
              .first->second;
     channel_at = channel_bucket->NextFree(now);
   }
   const WallTime at = std::max(account_at, channel_at);
   if (deadline && at >= *deadline) {
     if (account_at >= channel_at) {
-      return {std::nullopt, std::string(kQuotaReasonPrefix) + "account limit of " +
-                                FormatTps(options_.account_tps) +
-                                " TPS leaves no slot before the tick deadline"};
+      const std::string backed_off = account_rate_ < options_.account_tps
+                                         ? " (" + FormatTps(account_rate_) + " while throttled)"
+                                         : std::string();
+      return {std::nullopt,
+              std::string(kQuotaReasonPrefix) + "account limit of " +
+                  FormatTps(options_.account_tps) + " TPS" + backed_off +
+                  " leaves no slot before the tick deadline",
+              rate_generation_};
     }
-    return {std::nullopt, std::string(kQuotaReasonPrefix) + "channel limit of " +
-                              FormatTps(options_.channel_tps) +
-                              " TPS leaves no slot before the tick deadline"};
+    return {std::nullopt,
+            std::string(kQuotaReasonPrefix) + "channel limit of " +
+                FormatTps(options_.channel_tps) + " TPS leaves no slot before the tick deadline",
+            rate_generation_};
   }
   account_bucket_.Take(now);
   if (channel_bucket != nullptr) channel_bucket->Take(now);
-  return {at, {}};
+  return {at, {}, rate_generation_};
 }
 
 Result<PublishOutcome> IvsPublisher::Send(const Summary& summary, const std::string& metadata,
-                                          const Deadline& deadline) {
+                                          const Deadline& deadline, std::uint64_t rate_generation) {
   // Retries (throttling, 5xx, network) stay inside the tick's deadline, but
   // a call always gets kMinPublishCallTime, and never more than
   // publish_timeout.
@@ -96,8 +131,11 @@ Result<PublishOutcome> IvsPublisher::Send(const Summary& summary, const std::str
   Result<nlohmann::json> answer =
       client_.Call("PutMetadata", {{"channelArn", summary.channel}, {"metadata", metadata}},
                    call_deadline, &aws_error);
-  if (answer.ok()) return PublishOutcome::Published();
+  // aws_error holds the last error answer of any attempt, also when a
+  // later attempt was accepted: a throttled attempt counts either way.
   const bool answered = aws_error.http_status != 0;
+  AdaptRate(answered && IsThrottling(aws_error), answer.ok(), rate_generation);
+  if (answer.ok()) return PublishOutcome::Published();
   if (answered && IsNotBroadcasting(aws_error)) {
     return PublishOutcome::Skipped(std::string(kNotBroadcastingReason));
   }
@@ -128,7 +166,7 @@ Result<PublishOutcome> IvsPublisher::PublishPaced(const Summary& summary,
   if (const WallTime now = clock_.Now(); *slot.at > now) sleep_(*slot.at - now);
   if (deadline.Expired()) return PublishOutcome::Skipped(std::string(kDeadlineReason));
   *started = true;
-  return Send(summary, metadata, deadline);
+  return Send(summary, metadata, deadline, slot.rate_generation);
 }
 
 Result<PublishOutcome> IvsPublisher::Publish(const Summary& summary, const std::string& payload) {

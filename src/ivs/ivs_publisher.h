@@ -1,10 +1,11 @@
 // IvsPublisher: sends each channel's summary into its stream as Amazon IVS
 // timed metadata (PutMetadata), paced under the account and per-channel
-// quotas. Thread-safe: the pacing state is guarded by mu_; AwsClient is
-// thread-safe.
+// quotas, backing off when IVS throttles. Thread-safe: the pacing state is
+// guarded by mu_; AwsClient is thread-safe.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -21,9 +22,22 @@
 
 namespace headcount {
 
-// A token bucket of one token: PutMetadata calls are spaced evenly at
-// 1/rate and never bunched (IVS documents no burst allowance).
-inline constexpr double kQuotaBucketCapacity = 1.0;
+// The per-channel bucket holds one token: calls to one channel are spaced
+// evenly at 1/channel_tps (a tick sends one per channel anyway). The
+// account bucket holds IvsOptions::burst, by default nine tenths of one
+// second's quota (kDefaultBurstShare): a tick of up to 139 channels goes
+// out at once, a bigger one is paced at account_tps after that. IVS (like
+// the emulator) enforces a bucket of one second's quota refilled at the
+// quota; the tenth kept back absorbs latency jitter.
+inline constexpr double kChannelBucketCapacity = 1.0;
+// Adaptive backoff of the account rate (AIMD): a ThrottlingException (or
+// HTTP 429) answer halves the rate in force, never below
+// min(account_tps, kMinBackoffTps) and drops the burst saved up in the
+// bucket; each call accepted afterwards adds
+// account_tps / kBackoffRecoveryCalls, up to account_tps. Calls booked
+// before a halving do not halve it again (they met the same congestion).
+inline constexpr double kMinBackoffTps = 1.0;
+inline constexpr double kBackoffRecoveryCalls = 100.0;
 // A call that starts just before the tick's deadline still gets this long
 // for its attempt (the deadline stops new work, not work in flight).
 inline constexpr std::chrono::milliseconds kMinPublishCallTime{2000};
@@ -54,9 +68,9 @@ class IvsPublisher final : public Publisher {
   Result<PublishOutcome> Publish(const Summary& summary, const std::string& payload) override;
 
   // Publishes the items on up to options.publish_concurrency threads, each
-  // call booked on the account bucket (options.account_tps) and its
-  // channel's bucket (options.channel_tps). Items go in channel-ARN order,
-  // starting after the last channel started by the previous call, so the
+  // call booked on the account bucket (options.burst at once, then
+  // account_rate() a second) and its channel's bucket (options.channel_tps). Items go in
+  // channel-ARN order, starting after the last channel started by the previous call, so the
   // channels a quota leaves out change from tick to tick. With a deadline,
   // an item whose slot would fall at or after it is
   // Skipped(kQuotaReasonPrefix + which limit), and one not started when it
@@ -65,11 +79,16 @@ class IvsPublisher final : public Publisher {
   std::vector<Result<PublishOutcome>> PublishAll(std::span<const PublishItem> items,
                                                  const Deadline& deadline) override;
 
+  // The account rate in force: options.account_tps, or less while backing
+  // off after throttling (see kMinBackoffTps). 0 = unlimited.
+  double account_rate() const;
+
  private:
   // A booked send time, or why there is none before the deadline.
   struct Slot {
     std::optional<WallTime> at;
     std::string quota_reason;
+    std::uint64_t rate_generation = 0;  // rate_generation_ when booked
   };
 
   // Books the next slot of the account and of `channel`, unless it would
@@ -78,9 +97,14 @@ class IvsPublisher final : public Publisher {
   // Waits for a slot, then sends. *started tells whether a call was made.
   Result<PublishOutcome> PublishPaced(const Summary& summary, const std::string& payload,
                                       const Deadline& deadline, bool* started);
-  // One PutMetadata call and the classification of its answer.
+  // One PutMetadata call and the classification of its answer; adapts the
+  // account rate to it (AdaptRate).
   Result<PublishOutcome> Send(const Summary& summary, const std::string& metadata,
-                              const Deadline& deadline);
+                              const Deadline& deadline, std::uint64_t rate_generation);
+  // After a call booked at `rate_generation`: halves the account rate if
+  // it was throttled (at any attempt) and no halving happened since it was
+  // booked; otherwise, if accepted, recovers a step.
+  void AdaptRate(bool throttled, bool accepted, std::uint64_t rate_generation);
   // Item indices in channel order, rotated to start after cursor_.
   std::vector<std::size_t> RotatedOrder(std::span<const PublishItem> items);
   // Forgets channel buckets that are full. Requires mu_ held.
@@ -91,9 +115,11 @@ class IvsPublisher final : public Publisher {
   const IvsOptions options_;
   const SleepFunction sleep_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   // Guarded by mu_.
   TokenBucket account_bucket_;
+  double account_rate_;                // what account_bucket_ refills at
+  std::uint64_t rate_generation_ = 0;  // halvings so far
   std::unordered_map<ChannelId, TokenBucket> channel_buckets_;
   ChannelId cursor_;  // the last channel the previous PublishAll started
 };

@@ -39,6 +39,7 @@ class AutoTransport final : public aws::HttpTransport {
   Result<aws::HttpResponse> Send(const aws::HttpRequest& request) override {
     std::lock_guard lock(mu_);
     bodies_.push_back(request.body);
+    if (timed_clock_ != nullptr) times_.push_back(timed_clock_->Now());
     if (clock_ != nullptr) clock_->Advance(latency_);
     return aws::HttpResponse{204, {}, ""};
   }
@@ -47,14 +48,25 @@ class AutoTransport final : public aws::HttpTransport {
     clock_ = clock;
     latency_ = latency;
   }
+  // Records the clock's time of every request from now on.
+  void RecordTimes(const FakeClock* clock) {
+    std::lock_guard lock(mu_);
+    timed_clock_ = clock;
+  }
   std::size_t RequestCount() const {
     std::lock_guard lock(mu_);
     return bodies_.size();
+  }
+  std::vector<WallTime> times() const {
+    std::lock_guard lock(mu_);
+    return times_;
   }
 
  private:
   mutable std::mutex mu_;
   std::vector<std::string> bodies_;
+  const FakeClock* timed_clock_ = nullptr;
+  std::vector<WallTime> times_;
   FakeClock* clock_ = nullptr;
   std::chrono::milliseconds latency_{0};
 };
@@ -83,8 +95,9 @@ struct Batch {
 };
 
 struct PublisherFixture : ClientFixture {
-  explicit PublisherFixture(IvsOptions o = {}, aws::HttpTransport* transport = nullptr)
-      : ClientFixture(transport), options(std::move(o)) {
+  explicit PublisherFixture(IvsOptions o = {}, aws::HttpTransport* transport = nullptr,
+                            int max_attempts = 3)
+      : ClientFixture(transport, max_attempts), options(std::move(o)) {
     publisher =
         std::make_unique<IvsPublisher>(*client, clock, options, [this](std::chrono::nanoseconds d) {
           slept += d;
@@ -241,15 +254,16 @@ TEST(IvsPublisher, PacesUnderTheAccountQuotaAndRotatesWhatItSkips) {
 
   std::size_t published = 0;
   const auto first = PacedTick(f, batch, Start(), &published);
-  // 155 TPS for 10 s, evenly spaced from a bucket of one token.
-  EXPECT_GE(published, 1545u);
-  EXPECT_LE(published, 1556u);
+  // A burst of nine tenths of a second's quota (139), then 155 TPS for 10 s.
+  EXPECT_GE(published, 1685u);
+  EXPECT_LE(published, 1692u);
   EXPECT_EQ(first.size() + published, 2000u);
   EXPECT_EQ(transport.RequestCount(), published);
 
+  // 50 s later the bucket is full again.
   const auto second = PacedTick(f, batch, Start() + 60s, &published);
-  EXPECT_GE(published, 1545u);
-  EXPECT_LE(published, 1556u);
+  EXPECT_GE(published, 1685u);
+  EXPECT_LE(published, 1692u);
   EXPECT_NE(first, second);
   // Those left out last minute go first this minute.
   for (const auto& channel : first) EXPECT_FALSE(second.contains(channel)) << channel;
@@ -337,6 +351,153 @@ TEST(IvsPublisher, CallsOverlapUpToTheConcurrency) {
   auto outcomes = f.publisher->PublishAll(batch.items, Deadline(f.clock, std::nullopt));
   for (const auto& o : outcomes) EXPECT_TRUE(o.ok() && o->published);
   EXPECT_EQ(transport.MaxInFlight(), 8);
+}
+
+TEST(IvsPublisher, TwentyChannelsAtDefaultsGoOutAtOnce) {
+  AutoTransport transport;
+  PublisherFixture f(IvsOptions{}, &transport);
+  transport.RecordTimes(&f.clock);
+  Batch batch = Batch::Numbered(20);
+  auto outcomes = f.publisher->PublishAll(batch.items, Deadline(f.clock, Start() + 54s));
+  for (const auto& o : outcomes) EXPECT_TRUE(o.ok() && o->published);
+  // 20 is far under the burst (139 of the 155 a second): nobody waits.
+  EXPECT_EQ(f.slept, std::chrono::nanoseconds(0));
+  const auto times = transport.times();
+  ASSERT_EQ(times.size(), 20u);
+  for (const WallTime t : times) EXPECT_EQ(t, Start());
+}
+
+TEST(IvsPublisher, PacesAtTheRateAfterTheBurst) {
+  AutoTransport transport;
+  // One call at a time, so the FakeClock advances by each wait alone.
+  PublisherFixture f(IvsOptions{.publish_concurrency = 1}, &transport);
+  transport.RecordTimes(&f.clock);
+  Batch batch = Batch::Numbered(200);
+  auto outcomes = f.publisher->PublishAll(batch.items, Deadline(f.clock, Start() + 54s));
+  for (const auto& o : outcomes) EXPECT_TRUE(o.ok() && o->published);
+  const auto times = transport.times();
+  ASSERT_EQ(times.size(), 200u);
+  // The burst: 139.5 tokens, so 139 calls at once.
+  for (std::size_t i = 0; i < 139; ++i) EXPECT_EQ(times[i], Start()) << i;
+  // The other 61 one every 1/155 s: with half a token left, the k-th after
+  // the burst at (k - 0.5)/155 s (rounded up to the clock's tick).
+  for (std::size_t k = 1; k <= 61; ++k) {
+    const std::chrono::duration<double> due((static_cast<double>(k) - 0.5) / 155.0);
+    const auto off = times[138 + k] - Start();
+    EXPECT_GE(off, std::chrono::floor<std::chrono::microseconds>(due)) << k;
+    EXPECT_LE(off, std::chrono::ceil<std::chrono::microseconds>(due) + 1us) << k;
+  }
+}
+
+TEST(IvsPublisher, BurstOfOneSpacesEvenly) {
+  AutoTransport transport;
+  PublisherFixture f(IvsOptions{.account_tps = 10, .burst = 1.0, .publish_concurrency = 1},
+                     &transport);
+  transport.RecordTimes(&f.clock);
+  Batch batch = Batch::Numbered(3);
+  auto outcomes = f.publisher->PublishAll(batch.items, Deadline(f.clock, std::nullopt));
+  EXPECT_EQ(transport.times(), (std::vector<WallTime>{Start(), Start() + 100ms, Start() + 200ms}));
+}
+
+// PutMetadata answers in script order: 's' accepted, 't' throttled.
+class ScriptedTransport final : public aws::HttpTransport {
+ public:
+  explicit ScriptedTransport(std::string script) : script_(std::move(script)) {}
+  Result<aws::HttpResponse> Send(const aws::HttpRequest& /*request*/) override {
+    std::lock_guard lock(mu_);
+    const char next = sent_ < script_.size() ? script_[sent_] : 's';
+    ++sent_;
+    if (next == 't') {
+      return aws::HttpResponse{
+          429, {{"x-amzn-ErrorType", "ThrottlingException"}}, R"({"message":"Rate exceeded"})"};
+    }
+    return aws::HttpResponse{204, {}, ""};
+  }
+
+ private:
+  std::mutex mu_;
+  const std::string script_;
+  std::size_t sent_ = 0;
+};
+
+TEST(IvsPublisher, ThrottlingHalvesTheRateAndSuccessRestoresIt) {
+  // A throttled attempt retried and accepted, then accepted calls.
+  ScriptedTransport transport("t");
+  PublisherFixture f(IvsOptions{}, &transport);
+  const Summary s = MakeSummary(Arn(1));
+  EXPECT_EQ(f.publisher->account_rate(), 155.0);
+  ASSERT_TRUE(f.publisher->Publish(s, "{}")->published);
+  EXPECT_EQ(f.publisher->account_rate(), 77.5);
+  // Each accepted call adds 155/100 TPS: 50 take it back to 155.
+  for (int i = 0; i < 49; ++i) {
+    f.clock.Advance(1s);
+    ASSERT_TRUE(f.publisher->Publish(s, "{}")->published);
+  }
+  EXPECT_LT(f.publisher->account_rate(), 155.0);
+  EXPECT_GT(f.publisher->account_rate(), 150.0);
+  f.clock.Advance(1s);
+  ASSERT_TRUE(f.publisher->Publish(s, "{}")->published);
+  EXPECT_EQ(f.publisher->account_rate(), 155.0);
+  f.clock.Advance(1s);
+  ASSERT_TRUE(f.publisher->Publish(s, "{}")->published);
+  EXPECT_EQ(f.publisher->account_rate(), 155.0);  // never above the setting
+}
+
+TEST(IvsPublisher, BackedOffRatePacesTheNextCallsAndHasAFloor) {
+  // Every call throttled once (then accepted): the rate halves each time,
+  // down to 1 TPS and no lower.
+  ScriptedTransport transport("tststststs");
+  PublisherFixture f(IvsOptions{.account_tps = 8, .burst = 1.0, .publish_concurrency = 1},
+                     &transport);
+  const Summary s = MakeSummary(Arn(1));
+  std::vector<double> rates;
+  for (int i = 0; i < 5; ++i) {
+    f.clock.Advance(10s);
+    ASSERT_TRUE(f.publisher->Publish(s, "{}")->published);
+    rates.push_back(f.publisher->account_rate());
+  }
+  EXPECT_EQ(rates, (std::vector<double>{4, 2, 1, 1, 1}));
+  // At about 1 TPS the next two calls are about a second apart (the
+  // first one accepted already adds 8/100 TPS back).
+  f.clock.Advance(10s);
+  const auto before = f.slept;
+  Batch batch = Batch::Numbered(2);
+  auto outcomes = f.publisher->PublishAll(batch.items, Deadline(f.clock, std::nullopt));
+  for (const auto& o : outcomes) EXPECT_TRUE(o.ok() && o->published);
+  EXPECT_GT(f.slept - before, std::chrono::nanoseconds(900ms));
+  EXPECT_LE(f.slept - before, std::chrono::nanoseconds(1s));
+}
+
+// Holds every call until `target` calls are in flight, then throttles them
+// all (one attempt each).
+class ThrottleAllTogether final : public aws::HttpTransport {
+ public:
+  explicit ThrottleAllTogether(int target) : target_(target) {}
+  Result<aws::HttpResponse> Send(const aws::HttpRequest& /*request*/) override {
+    std::unique_lock lock(mu_);
+    ++arrived_;
+    cv_.notify_all();
+    cv_.wait_for(lock, 2s, [this] { return arrived_ >= target_; });
+    return aws::HttpResponse{429, {{"x-amzn-ErrorType", "ThrottlingException"}}, "{}"};
+  }
+
+ private:
+  const int target_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int arrived_ = 0;
+};
+
+TEST(IvsPublisher, CallsThrottledTogetherHalveTheRateOnce) {
+  ThrottleAllTogether transport(16);
+  PublisherFixture f(IvsOptions{}, &transport, /*max_attempts=*/1);
+  Batch batch = Batch::Numbered(16);
+  auto outcomes = f.publisher->PublishAll(batch.items, Deadline(f.clock, std::nullopt));
+  for (const auto& o : outcomes) {
+    ASSERT_TRUE(o.ok());
+    EXPECT_TRUE(o->skip_reason.starts_with(kThrottledReasonPrefix)) << o->skip_reason;
+  }
+  EXPECT_EQ(f.publisher->account_rate(), 77.5);
 }
 
 }  // namespace

@@ -290,6 +290,12 @@ WindowOutcome DynamoStore::WindowEach(std::span<const ChannelId> channels, Secon
   if (distinct.empty() || from > to) return outcome;
   const WallTime deadline = CallDeadline();
 
+  // Query, not BatchGetItem, by the cost rule of docs/dynamodb.md ("Why a
+  // Query per channel"): N Query calls cost about N read units (a channel's
+  // few small items are summed, then rounded up to 4 KB once), BatchGetItem
+  // on the exact keys costs one unit per key, found or not: N x K for a
+  // window of K buckets. BatchGetItem is never cheaper; only for K = 1 does
+  // it cost the same with fewer requests, and a tick reads K = kWindowBuckets.
   // Every Query runs to its own end: one that fails (or finds the deadline
   // passed, and then sends nothing) leaves the others' results.
   std::vector<std::vector<Sample>> found(distinct.size());
