@@ -23,7 +23,7 @@ stage_fmt_us() {
 stage_end() {
   local wall=$((${EPOCHREALTIME/./} - stage_started))
   local cpu=$((($(stage_children_ticks) - stage_ticks) * 1000000 / stage_clock_ticks))
-  stage_rows+=("$(printf '%-34s %7s %7s %s' "$stage_name" "$(stage_fmt_us $wall)" "$(stage_fmt_us $cpu)" "${1:-}")")
+  stage_rows+=("$(printf '%-44s %7s %7s %s' "$stage_name" "$(stage_fmt_us $wall)" "$(stage_fmt_us $cpu)" "${1:-}")")
   echo "-- $stage_name: $(stage_fmt_us $wall) wall, $(stage_fmt_us $cpu) CPU${1:+ ($1)}"
   stage_name=""
 }
@@ -38,8 +38,8 @@ stage() {
 stage_summary() {
   [ -z "$stage_name" ] || stage_end "$([ "$1" = 0 ] || echo failed)"
   echo "== stage times (m:ss; CPU is user + sys of the stage's processes)"
-  printf '%-34s %7s %7s\n' stage wall CPU
+  printf '%-44s %7s %7s\n' stage wall CPU
   printf '%s\n' "${stage_rows[@]}"
-  printf '%-34s %7s %7s\n' total "$(stage_fmt_us $((${EPOCHREALTIME/./} - stage_run_started)))" \
+  printf '%-44s %7s %7s\n' total "$(stage_fmt_us $((${EPOCHREALTIME/./} - stage_run_started)))" \
     "$(stage_fmt_us $(($(stage_children_ticks) * 1000000 / stage_clock_ticks)))"
 }
