@@ -146,6 +146,7 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
                    "ivs.include_offline",
                    "ivs.metadata_format",
                    "ivs.account_tps",
+                   "ivs.burst",
                    "ivs.channel_tps",
                    "ivs.publish_concurrency"});
 }
@@ -165,7 +166,7 @@ void AddTick(CLI::App& app, TickCommand& c, std::string& sub_config) {
                   {"server.listen", "log.level", "tick.source", "tick.interval", "store.kind",
                    "store.database", "store.retention", "dynamodb.table", "dynamodb.create_table",
                    "ivs.channels", "ivs.channel_tag", "ivs.include_offline", "ivs.metadata_format",
-                   "ivs.account_tps", "ivs.channel_tps", "ivs.publish_concurrency"});
+                   "ivs.account_tps", "ivs.burst", "ivs.channel_tps", "ivs.publish_concurrency"});
 }
 
 void AddHistory(CLI::App& app, HistoryCommand& c, std::string& sub_config) {
