@@ -10,6 +10,7 @@
 
 #include "core/samples.h"
 #include "core/time_text.h"
+#include "net/url.h"
 #include "store/dynamo/dynamo_items.h"
 
 namespace headcount::config_internal {
@@ -100,11 +101,7 @@ Status SetListen(Config& c, const std::string& v) {
   return {};
 }
 
-std::string ShowListen(const Config& c) {
-  const bool v6 = c.listen_address.find(':') != std::string::npos;
-  const std::string host = v6 ? "[" + c.listen_address + "]" : c.listen_address;
-  return host + ":" + std::to_string(c.listen_port);
-}
+std::string ShowListen(const Config& c) { return HostPort(c.listen_address, c.listen_port); }
 
 Status SetHlsRoot(Config& c, const std::string& v) {
   if (v.empty()) return Error::InvalidArgument("must not be empty");

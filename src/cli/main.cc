@@ -9,6 +9,7 @@
 #include "cli/config.h"
 #include "cli/lambda.h"
 #include "core/time_text.h"
+#include "net/url.h"
 
 namespace headcount {
 namespace {
@@ -211,10 +212,10 @@ CLI::App* AddLambda(CLI::App& app, std::string& sub_config) {
 
 // http://<server.listen>, with a wildcard address replaced by loopback.
 std::string LocalServerUrl(const Config& config) {
-  const bool v6 = config.listen_address.find(':') != std::string::npos;
-  std::string host = config.listen_address == "0.0.0.0" ? "127.0.0.1" : config.listen_address;
-  if (v6) host = host == "::" ? "[::1]" : "[" + host + "]";
-  return "http://" + host + ":" + std::to_string(config.listen_port);
+  std::string host = config.listen_address;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  return "http://" + HostPort(host, config.listen_port);
 }
 
 int RunServeCommand(const ServeCommand& c, const ConfigFiles& files) {

@@ -54,13 +54,6 @@ bool IsToken(std::string_view s) {
   });
 }
 
-// "host:port" with the port always written, IPv6 in brackets: a CONNECT
-// target (RFC 9110 §9.3.6) and the pool's endpoint key.
-std::string Authority(const std::string& host, std::uint16_t port) {
-  const bool ipv6 = host.find(':') != std::string::npos;
-  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(std::shared_ptr<Client::State> state, HttpRequest request, Client::Handler handler)
@@ -90,15 +83,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (!proxy.ok()) return Finish(Error::InvalidArgument("http: " + proxy.error().message()));
     proxy_ = std::move(*proxy);
     tls_ = url_.scheme == "https";
-    const std::string target_endpoint = url_.scheme + "://" + Authority(url_.host, url_.port);
+    const std::string target_endpoint = url_.scheme + "://" + HostPort(url_.host, url_.port);
     if (!proxy_) {
       endpoint_ = target_endpoint;
     } else if (tls_) {
       // A tunnel to the target: its connections are the target's, via this proxy.
-      endpoint_ = target_endpoint + " via " + Authority(proxy_->host, proxy_->port);
+      endpoint_ = target_endpoint + " via " + HostPort(proxy_->host, proxy_->port);
     } else {
       // Plain http through a proxy: one connection to the proxy carries requests for any host.
-      endpoint_ = "proxy://" + Authority(proxy_->host, proxy_->port);
+      endpoint_ = "proxy://" + HostPort(proxy_->host, proxy_->port);
     }
     BuildRequest();
     Acquire();
@@ -187,7 +180,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void ProxyConnect() {
     step_ = "proxy CONNECT";
-    const std::string authority = Authority(url_.host, url_.port);
+    const std::string authority = HostPort(url_.host, url_.port);
     connect_request_.emplace(http::verb::connect, authority, 11);
     connect_request_->set(http::field::host, authority);
     if (!proxy_->authorization.empty()) {

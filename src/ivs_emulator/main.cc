@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ivs_emulator/emulator.h"
+#include "net/url.h"
 #include "server/http_server.h"
 
 namespace headcount::ivs_emulator {
@@ -161,9 +162,7 @@ int Serve(const EmulatorOptions& options, const ListenAddress& address, int thre
     std::cerr << "headcount-ivs-emulator: " << s.error().message() << "\n";
     return kExitFailed;
   }
-  const bool v6 = address.host.find(':') != std::string::npos;
-  std::cout << "listening on http://" << (v6 ? "[" + address.host + "]" : address.host) << ":"
-            << server.port() << std::endl;
+  std::cout << "listening on http://" << HostPort(address.host, server.port()) << std::endl;
   spdlog::info(
       "ivs emulator: {} channels in {} (account {}), PutMetadata quotas {}/s per channel, "
       "{}/s per account",

@@ -174,6 +174,12 @@ std::string Merge(std::string_view base_path, std::string_view reference_path) {
   return merged;
 }
 
+// An IPv6 literal in brackets, any other host as it is.
+std::string Bracketed(std::string_view host) {
+  return host.find(':') != std::string_view::npos ? "[" + std::string(host) + "]"
+                                                  : std::string(host);
+}
+
 }  // namespace
 
 std::uint16_t Url::DefaultPort(std::string_view scheme) {
@@ -181,9 +187,11 @@ std::uint16_t Url::DefaultPort(std::string_view scheme) {
 }
 
 std::string Url::HostHeader() const {
-  std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (!HasDefaultPort()) out += ":" + std::to_string(port);
-  return out;
+  return HasDefaultPort() ? Bracketed(host) : HostPort(host, port);
+}
+
+std::string HostPort(std::string_view host, std::uint16_t port) {
+  return Bracketed(host) + ":" + std::to_string(port);
 }
 
 std::string Url::Origin() const { return scheme + "://" + HostHeader(); }

@@ -102,4 +102,9 @@ Result<Url> ResolveReference(const Url& base, std::string_view reference);
 // `target` without its query, for logs: queries carry session ids.
 std::string_view PathForLog(std::string_view target);
 
+// "host:port" with the port always written and an IPv6 literal in brackets:
+// "127.0.0.1:8080", "[::1]:8080". For listen addresses, log lines and
+// CONNECT targets; `host` is given without brackets, as Url stores it.
+std::string HostPort(std::string_view host, std::uint16_t port);
+
 }  // namespace headcount

@@ -286,5 +286,13 @@ TEST(PathForLog, DropsTheQuery) {
   EXPECT_EQ(PathForLog("/hls/a.ts"), "/hls/a.ts");
 }
 
+TEST(HostPortTest, WritesThePortAlwaysAndBracketsIpv6) {
+  EXPECT_EQ(HostPort("127.0.0.1", 8080), "127.0.0.1:8080");
+  EXPECT_EQ(HostPort("::1", 8080), "[::1]:8080");
+  EXPECT_EQ(HostPort("example.com", 443), "example.com:443");
+  EXPECT_EQ(Parsed("http://[::1]/").HostHeader(), "[::1]");
+  EXPECT_EQ(Parsed("http://[::1]:81/").HostHeader(), "[::1]:81");
+}
+
 }  // namespace
 }  // namespace headcount

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "net/url.h"
 #include "server/http_connection.h"
 
 namespace headcount {
@@ -43,12 +44,6 @@ std::string ClientAddress(const tcp::endpoint& peer) {
     return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_string();
   }
   return address.to_string();
-}
-
-// "127.0.0.1:8080", "[::1]:8080".
-std::string HostPort(const std::string& address, std::uint16_t port) {
-  if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
-  return address + ":" + std::to_string(port);
 }
 
 // Accepts connections on the first I/O context and hands them out to all of
