@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "aws/sigv4.h"
+#include "aws/testing/credentials_fixtures.h"
 #include "aws/testing/test_http_server.h"
 #include "core/strings.h"
 #include "core/time_text.h"
@@ -25,8 +26,8 @@ using testing::ReceivedRequest;
 using testing::TestHttpServer;
 
 constexpr char kKeyId[] = "AKIDINTEGRATION";
-constexpr char kSecret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-constexpr char kToken[] = "INTEGRATIONSESSIONTOKEN";
+using testing::kSecret;
+using testing::kToken;
 
 // Checks a received request's signature the way the service would: sign
 // the same method, path, query, body and signed headers, at its X-Amz-Date.

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "aws/aws_client.h"
+#include "aws/testing/credentials_fixtures.h"
 #include "aws/testing/fake_transport.h"
 #include "core/time_text.h"
 
@@ -16,10 +17,10 @@ namespace {
 using namespace std::chrono_literals;
 using testing::FakeTransport;
 
-constexpr char kSecret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-constexpr char kToken[] = "SESSIONTOKENEXAMPLE";
+using testing::kSecret;
+using testing::kToken;
 
-WallTime Start() { return *ParseRfc3339("2026-03-01T12:00:00Z"); }
+WallTime ClientT0() { return *ParseRfc3339("2026-03-01T12:00:00Z"); }
 
 // A client over a FakeTransport whose sleeps advance a FakeClock.
 struct Fixture {
@@ -36,7 +37,7 @@ struct Fixture {
     client = std::move(*created);
   }
 
-  FakeClock clock{Start()};
+  FakeClock clock{ClientT0()};
   StaticCredentialsProvider credentials{Credentials("AKIDEXAMPLE", kSecret, kToken)};
   FakeTransport transport;
   std::vector<std::chrono::nanoseconds> sleeps;
@@ -112,7 +113,7 @@ TEST(AwsErrors, ThrottlingAnd5xxAreRetryable) {
 TEST(AwsClient, RestJsonRequestShape) {
   Fixture f;
   f.transport.PushResponse(200, R"({"streams":[]})");
-  Result<nlohmann::json> r = f.client->Call("ListStreams", {{"maxResults", 100}}, Start() + 10s);
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {{"maxResults", 100}}, ClientT0() + 10s);
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ((*r)["streams"], nlohmann::json::array());
   ASSERT_EQ(f.transport.requests().size(), 1u);
@@ -137,7 +138,7 @@ TEST(AwsClient, Json10RequestShape) {
   options.endpoint = "http://127.0.0.1:8000";
   Fixture f(kDynamoDbService, options);
   f.transport.PushResponse(200, "");
-  Result<nlohmann::json> r = f.client->Call("Query", {{"TableName", "t"}}, Start() + 10s);
+  Result<nlohmann::json> r = f.client->Call("Query", {{"TableName", "t"}}, ClientT0() + 10s);
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(*r, nlohmann::json::object());
   const HttpRequest sent = f.transport.requests()[0];
@@ -157,7 +158,7 @@ TEST(AwsClient, RetriesThrottlingAnd503ThenSucceeds) {
   f.transport.PushResponse(503, "");
   f.transport.Push(Error::Unavailable("connection reset"));
   f.transport.PushResponse(200, R"({"ok":true})");
-  Result<nlohmann::json> r = f.client->Call("PutMetadata", {}, Start() + 30s);
+  Result<nlohmann::json> r = f.client->Call("PutMetadata", {}, ClientT0() + 30s);
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(f.transport.requests().size(), 4u);
   ASSERT_EQ(f.sleeps.size(), 3u);
@@ -179,7 +180,7 @@ TEST(AwsClient, BackoffIsCappedAndJittered) {
   options.backoff_cap = 400ms;
   Fixture f(kIvsService, options);
   for (int i = 0; i < 12; ++i) f.transport.PushResponse(500, "");
-  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, Start() + 1h);
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, ClientT0() + 1h);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kRejected);  // attempts ran out; the last answer
   ASSERT_EQ(f.sleeps.size(), 11u);
@@ -198,7 +199,7 @@ TEST(AwsClient, CallsSharingABudgetMakeMaxAttemptsInAll) {
   f.transport.PushResponse(500, "");
   f.transport.PushResponse(200, "{}");
   for (int i = 0; i < 10; ++i) f.transport.PushResponse(500, "");
-  RetryBudget budget = f.client->StartBudget(Start() + 1h);
+  RetryBudget budget = f.client->StartBudget(ClientT0() + 1h);
   Result<nlohmann::json> first = f.client->Call("ListStreams", {}, budget);  // 2 attempts
   ASSERT_TRUE(first.ok()) << first.error().ToString();
   Result<nlohmann::json> second = f.client->Call("ListStreams", {}, budget);  // the one left
@@ -217,7 +218,7 @@ TEST(AwsClient, StopsAtTheDeadlineWithoutSleepingPastIt) {
   for (int i = 0; i < 100; ++i) {
     f.transport.PushResponse(400, R"({"__type":"ThrottlingException","message":"slow"})");
   }
-  const WallTime deadline = Start() + 1s;
+  const WallTime deadline = ClientT0() + 1s;
   AwsError aws_error;
   Result<nlohmann::json> r = f.client->Call("PutMetadata", {}, deadline, &aws_error);
   ASSERT_FALSE(r.ok());
@@ -232,7 +233,7 @@ TEST(AwsClient, StopsAtTheDeadlineWithoutSleepingPastIt) {
 
 TEST(AwsClient, PastDeadlineMakesNoRequest) {
   Fixture f;
-  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, Start());
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, ClientT0());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kDeadlineExceeded);
   EXPECT_TRUE(f.transport.requests().empty());
@@ -243,7 +244,7 @@ TEST(AwsClient, DoesNotRetryValidationException) {
   f.transport.PushResponse(400, R"({"message":"metadata too large"})",
                            {{"x-amzn-ErrorType", "ValidationException:http://x/"}});
   AwsError aws_error;
-  Result<nlohmann::json> r = f.client->Call("PutMetadata", {}, Start() + 30s, &aws_error);
+  Result<nlohmann::json> r = f.client->Call("PutMetadata", {}, ClientT0() + 30s, &aws_error);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
   EXPECT_EQ(aws_error.code, "ValidationException");
@@ -257,7 +258,7 @@ TEST(AwsClient, NetworkFailuresRunOutAsUnavailable) {
   AwsClientOptions options;
   options.max_attempts = 3;
   Fixture f(kIvsService, options);
-  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, Start() + 1h);  // nothing queued
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, ClientT0() + 1h);  // nothing queued
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable);
   EXPECT_EQ(f.transport.requests().size(), 3u);
@@ -266,7 +267,7 @@ TEST(AwsClient, NetworkFailuresRunOutAsUnavailable) {
 TEST(AwsClient, BadJsonAnswerIsRejected) {
   Fixture f;
   f.transport.PushResponse(200, "not json");
-  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, Start() + 1s);
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, ClientT0() + 1s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
 }
@@ -277,7 +278,7 @@ class FailingCredentials final : public CredentialsProvider {
 };
 
 TEST(AwsClient, CredentialErrorsAreReturnedUnretried) {
-  FakeClock clock{Start()};
+  FakeClock clock{ClientT0()};
   FailingCredentials credentials;
   FakeTransport transport;
   AwsClientOptions options{.region = "us-west-2",
@@ -285,7 +286,7 @@ TEST(AwsClient, CredentialErrorsAreReturnedUnretried) {
   auto client = AwsClient::Create(kIvsService, options, credentials, transport, clock,
                                   [](std::chrono::nanoseconds) {});
   ASSERT_TRUE(client.ok());
-  Result<nlohmann::json> r = (*client)->Call("ListStreams", {}, Start() + 1s);
+  Result<nlohmann::json> r = (*client)->Call("ListStreams", {}, ClientT0() + 1s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
   EXPECT_TRUE(transport.requests().empty());
@@ -324,7 +325,7 @@ constexpr char kExpiredBody[] =
     R"("message":"The security token included in the request is expired"})";
 
 TEST(AwsClient, ExpiredCredentialsAreRefreshedOnceAndTheCallRetriedAtOnce) {
-  FakeClock clock{Start()};
+  FakeClock clock{ClientT0()};
   RotatingCredentials credentials(/*can_refresh=*/true);
   FakeTransport transport;
   std::vector<std::chrono::nanoseconds> sleeps;
@@ -335,7 +336,7 @@ TEST(AwsClient, ExpiredCredentialsAreRefreshedOnceAndTheCallRetriedAtOnce) {
   ASSERT_TRUE(client.ok());
   transport.PushResponse(400, kExpiredBody);
   transport.PushResponse(200, R"({"Items":[]})");
-  Result<nlohmann::json> r = (*client)->Call("Query", {}, Start() + 10s);
+  Result<nlohmann::json> r = (*client)->Call("Query", {}, ClientT0() + 10s);
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   const std::vector<HttpRequest> sent = transport.requests();
   ASSERT_EQ(sent.size(), 2u);
@@ -349,7 +350,7 @@ TEST(AwsClient, ExpiredCredentialsAreRefreshedOnceAndTheCallRetriedAtOnce) {
   transport.PushResponse(400, kExpiredBody);
   transport.PushResponse(200, "{}");  // never reached
   AwsError error;
-  r = (*client)->Call("Query", {}, Start() + 10s, &error);
+  r = (*client)->Call("Query", {}, ClientT0() + 10s, &error);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
   EXPECT_NE(r.error().message().find("ExpiredTokenException"), std::string::npos);
@@ -358,7 +359,7 @@ TEST(AwsClient, ExpiredCredentialsAreRefreshedOnceAndTheCallRetriedAtOnce) {
 }
 
 TEST(AwsClient, ExpiredCredentialsThatCannotChangeFailAtOnce) {
-  FakeClock clock{Start()};
+  FakeClock clock{ClientT0()};
   RotatingCredentials credentials(/*can_refresh=*/false);
   FakeTransport transport;
   auto client = AwsClient::Create(
@@ -368,7 +369,7 @@ TEST(AwsClient, ExpiredCredentialsThatCannotChangeFailAtOnce) {
   transport.PushResponse(403,
                          R"({"message":"The security token included in the request is expired"})",
                          {{"x-amzn-ErrorType", "ExpiredTokenException"}});
-  Result<nlohmann::json> r = (*client)->Call("ListStreams", {}, Start() + 10s);
+  Result<nlohmann::json> r = (*client)->Call("ListStreams", {}, ClientT0() + 10s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kRejected);
   EXPECT_NE(r.error().message().find("ExpiredTokenException"), std::string::npos);
@@ -399,7 +400,7 @@ TEST(AwsClient, NeverLogsSecretsOrSignatures) {
   Fixture f;
   f.transport.PushResponse(503, R"({"message":"busy"})");
   f.transport.PushResponse(200, "{}");
-  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, Start() + 30s);
+  Result<nlohmann::json> r = f.client->Call("ListStreams", {}, ClientT0() + 30s);
   spdlog::set_default_logger(previous);
   ASSERT_TRUE(r.ok());
 

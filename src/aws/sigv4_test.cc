@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/strings.h"
+#include "core/testing/files.h"
 #include "core/time_text.h"
 
 namespace headcount::aws {
@@ -28,12 +29,7 @@ const fs::path kSuiteDir = HEADCOUNT_AWS_SIGNING_SUITE_DIR;
 // are not implemented, so their files are not in the repo at all.
 const std::map<std::string, std::string> kUnsupportedCases = {};
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using headcount::testing::ReadFile;
 
 struct ParsedRequest {
   std::string method;

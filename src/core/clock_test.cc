@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/time.h"
 #include "core/time_text.h"
 
 namespace headcount {
@@ -10,7 +11,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-WallTime At(std::string_view rfc3339) { return *ParseRfc3339(rfc3339); }
+using testing::At;
 
 TEST(BucketStartTest, FloorsToTheMinute) {
   EXPECT_EQ(FormatRfc3339(BucketStart(At("2026-11-25T12:03:59.999Z"), seconds{60})),

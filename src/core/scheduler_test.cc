@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/testing/time.h"
 #include "core/time_text.h"
 
 namespace headcount {
@@ -14,7 +15,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-WallTime At(std::string_view rfc3339) { return *ParseRfc3339(rfc3339); }
+using testing::At;
 
 // Jumps a FakeClock to each wake-up instant (plus a scripted lateness), and
 // stops after a set number of waits.

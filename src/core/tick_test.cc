@@ -11,6 +11,7 @@
 
 #include "core/payload.h"
 #include "core/testing/fakes.h"
+#include "core/testing/time.h"
 #include "core/time_text.h"
 
 namespace headcount {
@@ -21,7 +22,7 @@ using testing::MemoryStore;
 using testing::RecordingPublisher;
 using testing::ScriptedSource;
 
-WallTime At(std::string_view rfc3339) { return *ParseRfc3339(rfc3339); }
+using testing::At;
 Seconds Bucket(std::string_view rfc3339) { return std::chrono::floor<seconds>(At(rfc3339)); }
 
 class TickTest : public ::testing::Test {

@@ -12,11 +12,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
-WallTime Start() { return *ParseRfc3339("2026-03-01T12:00:00Z"); }
+WallTime TokenBucketT0() { return *ParseRfc3339("2026-03-01T12:00:00Z"); }
 
 TEST(TokenBucket, BooksSlotsOneIntervalApart) {
   TokenBucket bucket(2.0, 1.0);
-  const WallTime t0 = Start();
+  const WallTime t0 = TokenBucketT0();
   EXPECT_EQ(bucket.NextFree(t0), t0);
   bucket.Take(t0);
   EXPECT_EQ(bucket.NextFree(t0), t0 + 500ms);
@@ -32,7 +32,7 @@ TEST(TokenBucket, BooksSlotsOneIntervalApart) {
 
 TEST(TokenBucket, CapacityAllowsABurst) {
   TokenBucket bucket(1.0, 3.0);
-  const WallTime t0 = Start();
+  const WallTime t0 = TokenBucketT0();
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(bucket.NextFree(t0), t0);
     bucket.Take(t0);
@@ -42,7 +42,7 @@ TEST(TokenBucket, CapacityAllowsABurst) {
 
 TEST(TokenBucket, ZeroRateIsUnlimited) {
   TokenBucket bucket(0.0, 1.0);
-  const WallTime t0 = Start();
+  const WallTime t0 = TokenBucketT0();
   for (int i = 0; i < 1000; ++i) bucket.Take(t0);
   EXPECT_EQ(bucket.NextFree(t0), t0);
   EXPECT_TRUE(bucket.Full(t0));
@@ -79,7 +79,7 @@ TEST(TokenBucket, CanTakeTakesNothingAndTimeGoingBackEarnsNothing) {
 }
 
 TEST(TokenBucket, SetRateKeepsWhatWasEarnedAndRefillsAtTheNewRate) {
-  const WallTime t0 = Start();
+  const WallTime t0 = TokenBucketT0();
   TokenBucket bucket(10.0, 10.0);
   for (int i = 0; i < 10; ++i) bucket.Take(t0);
   // 0.5 s at 10/s earned 5 tokens; from then on 5/s.
@@ -100,7 +100,7 @@ TEST(TokenBucket, SetRateKeepsWhatWasEarnedAndRefillsAtTheNewRate) {
 }
 
 TEST(TokenBucket, DropSavedEndsTheBurstButKeepsBookings) {
-  const WallTime t0 = Start();
+  const WallTime t0 = TokenBucketT0();
   TokenBucket bucket(10.0, 10.0);
   bucket.Take(t0);
   bucket.DropSaved(t0);
@@ -115,7 +115,7 @@ TEST(TokenBucket, DropSavedEndsTheBurstButKeepsBookings) {
 TEST(TokenBucket, NeverMoreThanCapacityPlusRateTimesTheInterval) {
   // Whoever books every slot as soon as it is free sends, in any interval
   // of length T, at most capacity + rate * T.
-  const WallTime t0 = Start();
+  const WallTime t0 = TokenBucketT0();
   TokenBucket bucket(155.0, 155.0);
   std::vector<WallTime> sent;
   for (int i = 0; i < 500; ++i) {

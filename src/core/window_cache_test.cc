@@ -153,7 +153,7 @@ TEST_F(WindowCacheTest, AFailedWriteIsReadBack) {
 }
 
 // A store that writes the batch and then throws: nothing said what was written.
-class ThrowingStore final : public Store {
+class WritesThenThrowsStore final : public Store {
  public:
   Result<std::size_t> Record(std::span<const Sample> samples) override {
     (void)memory.Record(samples);
@@ -169,7 +169,7 @@ class ThrowingStore final : public Store {
 };
 
 TEST(WindowCacheThrow, AWriteThatThrowsIsUnknown) {
-  ThrowingStore store;
+  WritesThenThrowsStore store;
   WindowCache cache(store, kLen);
   for (int n = 0; n <= 5; ++n) {
     store.throw_on_record = n == 5;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "http_client/beast_transport.h"
+#include "http_client/testing/fixtures.h"
 #include "http_client/testing/test_certs.h"
 #include "http_client/testing/test_server.h"
 #include "http_client/testing/tinyproxy.h"
@@ -23,20 +24,8 @@ using testing::TestServer;
 using testing::Tinyproxy;
 using testing::WriteTempFile;
 
-EnvironmentLookup MapLookup(std::map<std::string, std::string, std::less<>> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-HttpRequest Get(std::string url) {
-  HttpRequest request;
-  request.url = std::move(url);
-  return request;
-}
-
+using testing::Get;
+using testing::MapLookup;
 std::size_t Count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
   for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;

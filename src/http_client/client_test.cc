@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "http_client/beast_transport.h"
+#include "http_client/testing/fixtures.h"
 #include "http_client/testing/test_server.h"
 
 namespace headcount::http_client {
@@ -31,12 +32,7 @@ std::string UrlOf(const TestServer& server, const std::string& path = "/") {
   return "http://127.0.0.1:" + std::to_string(server.port()) + path;
 }
 
-HttpRequest Get(std::string url) {
-  HttpRequest request;
-  request.url = std::move(url);
-  return request;
-}
-
+using testing::Get;
 TEST(HttpClient, TenSequentialRequestsShareOneConnection) {
   TestServer server([](const ReceivedRequest& r) { return ScriptedResponse{.body = r.target}; });
   BeastTransport transport(ClientOptions{});

@@ -6,6 +6,8 @@
 
 #include <map>
 
+#include "http_client/testing/fixtures.h"
+
 namespace headcount::http_client {
 namespace {
 
@@ -91,14 +93,7 @@ TEST(ParseProxyUrl, RefusedWithoutQuotingTheSecret) {
   }
 }
 
-EnvironmentLookup MapLookup(std::map<std::string, std::string, std::less<>> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
+using testing::MapLookup;
 Url MustParse(const char* text) {
   Result<Url> url = ParseUrl(text);
   EXPECT_TRUE(url.ok());

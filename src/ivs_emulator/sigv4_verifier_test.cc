@@ -14,33 +14,33 @@ namespace {
 using testing::SignedRequest;
 using testing::SignOptions;
 
-const WallTime kNow =
+const WallTime kSignedAt =
     std::chrono::sys_days{std::chrono::year{2026} / 11 / 25} + std::chrono::hours{12};
 const VerifierConfig kConfig{"test", "test", "us-west-2", "ivs"};
 
 std::string TypeOf(const std::optional<AuthFailure>& f) { return f ? f->error_type : "accepted"; }
 
 TEST(VerifySigV4Test, AcceptsAValidSignature) {
-  const auto request = SignedRequest("ListStreams", R"({"maxResults":10})", kNow);
-  EXPECT_EQ(TypeOf(VerifySigV4(request, kConfig, kNow)), "accepted");
+  const auto request = SignedRequest("ListStreams", R"({"maxResults":10})", kSignedAt);
+  EXPECT_EQ(TypeOf(VerifySigV4(request, kConfig, kSignedAt)), "accepted");
 }
 
 TEST(VerifySigV4Test, AcceptsSkewUpToFifteenMinutesEitherWay) {
-  const auto old = SignedRequest("ListStreams", "{}", kNow - std::chrono::minutes(14));
-  EXPECT_EQ(TypeOf(VerifySigV4(old, kConfig, kNow)), "accepted");
-  const auto ahead = SignedRequest("ListStreams", "{}", kNow + std::chrono::minutes(14));
-  EXPECT_EQ(TypeOf(VerifySigV4(ahead, kConfig, kNow)), "accepted");
+  const auto old = SignedRequest("ListStreams", "{}", kSignedAt - std::chrono::minutes(14));
+  EXPECT_EQ(TypeOf(VerifySigV4(old, kConfig, kSignedAt)), "accepted");
+  const auto ahead = SignedRequest("ListStreams", "{}", kSignedAt + std::chrono::minutes(14));
+  EXPECT_EQ(TypeOf(VerifySigV4(ahead, kConfig, kSignedAt)), "accepted");
 }
 
 TEST(VerifySigV4Test, RejectsExpiredAndFutureSignatures) {
-  const auto old = SignedRequest("ListStreams", "{}", kNow - std::chrono::minutes(16));
-  const auto expired = VerifySigV4(old, kConfig, kNow);
+  const auto old = SignedRequest("ListStreams", "{}", kSignedAt - std::chrono::minutes(16));
+  const auto expired = VerifySigV4(old, kConfig, kSignedAt);
   ASSERT_EQ(TypeOf(expired), "InvalidSignatureException");
   EXPECT_EQ(expired->message,
             "Signature expired: 20261125T114400Z is now earlier than 20261125T114500Z "
             "(20261125T120000Z - 15 min.)");
-  const auto ahead = SignedRequest("ListStreams", "{}", kNow + std::chrono::minutes(16));
-  const auto future = VerifySigV4(ahead, kConfig, kNow);
+  const auto ahead = SignedRequest("ListStreams", "{}", kSignedAt + std::chrono::minutes(16));
+  const auto future = VerifySigV4(ahead, kConfig, kSignedAt);
   ASSERT_EQ(TypeOf(future), "InvalidSignatureException");
   EXPECT_NE(future->message.find("Signature not yet current"), std::string::npos);
 }
@@ -48,7 +48,8 @@ TEST(VerifySigV4Test, RejectsExpiredAndFutureSignatures) {
 TEST(VerifySigV4Test, RejectsAWrongSecret) {
   SignOptions opt;
   opt.secret_access_key = "wrong";
-  const auto failure = VerifySigV4(SignedRequest("ListStreams", "{}", kNow, opt), kConfig, kNow);
+  const auto failure =
+      VerifySigV4(SignedRequest("ListStreams", "{}", kSignedAt, opt), kConfig, kSignedAt);
   ASSERT_EQ(TypeOf(failure), "InvalidSignatureException");
   EXPECT_EQ(failure->message.rfind("The request signature we calculated does not match", 0), 0u);
   // The texts it was computed over help a client author; they hold no secret.
@@ -59,7 +60,8 @@ TEST(VerifySigV4Test, RejectsAWrongSecret) {
 TEST(VerifySigV4Test, RejectsAnUnknownAccessKey) {
   SignOptions opt;
   opt.access_key_id = "AKIDOTHER";
-  const auto failure = VerifySigV4(SignedRequest("ListStreams", "{}", kNow, opt), kConfig, kNow);
+  const auto failure =
+      VerifySigV4(SignedRequest("ListStreams", "{}", kSignedAt, opt), kConfig, kSignedAt);
   ASSERT_EQ(TypeOf(failure), "UnrecognizedClientException");
   EXPECT_EQ(failure->message, "The security token included in the request is invalid.");
 }
@@ -67,52 +69,53 @@ TEST(VerifySigV4Test, RejectsAnUnknownAccessKey) {
 TEST(VerifySigV4Test, RejectsTheWrongRegionOrService) {
   SignOptions region;
   region.region = "eu-west-1";
-  EXPECT_EQ(TypeOf(VerifySigV4(SignedRequest("ListStreams", "{}", kNow, region), kConfig, kNow)),
+  EXPECT_EQ(TypeOf(VerifySigV4(SignedRequest("ListStreams", "{}", kSignedAt, region), kConfig,
+                               kSignedAt)),
             "InvalidSignatureException");
   SignOptions service;
   service.service = "dynamodb";
   const auto failure =
-      VerifySigV4(SignedRequest("ListStreams", "{}", kNow, service), kConfig, kNow);
+      VerifySigV4(SignedRequest("ListStreams", "{}", kSignedAt, service), kConfig, kSignedAt);
   ASSERT_EQ(TypeOf(failure), "InvalidSignatureException");
   EXPECT_EQ(failure->message, "Credential should be scoped to correct service: 'ivs'. ");
 }
 
 TEST(VerifySigV4Test, RejectsATamperedBodyPathOrHeader) {
-  auto body = SignedRequest("PutMetadata", R"({"metadata":"a"})", kNow);
+  auto body = SignedRequest("PutMetadata", R"({"metadata":"a"})", kSignedAt);
   body.body = R"({"metadata":"b"})";
-  EXPECT_EQ(TypeOf(VerifySigV4(body, kConfig, kNow)), "InvalidSignatureException");
-  auto path = SignedRequest("ListStreams", "{}", kNow);
+  EXPECT_EQ(TypeOf(VerifySigV4(body, kConfig, kSignedAt)), "InvalidSignatureException");
+  auto path = SignedRequest("ListStreams", "{}", kSignedAt);
   path.target = path.path = "/ListChannels";
-  EXPECT_EQ(TypeOf(VerifySigV4(path, kConfig, kNow)), "InvalidSignatureException");
-  auto header = SignedRequest("ListStreams", "{}", kNow);
+  EXPECT_EQ(TypeOf(VerifySigV4(path, kConfig, kSignedAt)), "InvalidSignatureException");
+  auto header = SignedRequest("ListStreams", "{}", kSignedAt);
   header.headers["host"] = "evil.example";
-  EXPECT_EQ(TypeOf(VerifySigV4(header, kConfig, kNow)), "InvalidSignatureException");
+  EXPECT_EQ(TypeOf(VerifySigV4(header, kConfig, kSignedAt)), "InvalidSignatureException");
 }
 
 TEST(VerifySigV4Test, RejectsMissingOrMalformedAuthentication) {
-  auto none = SignedRequest("ListStreams", "{}", kNow);
+  auto none = SignedRequest("ListStreams", "{}", kSignedAt);
   none.headers.erase("authorization");
-  const auto missing = VerifySigV4(none, kConfig, kNow);
+  const auto missing = VerifySigV4(none, kConfig, kSignedAt);
   ASSERT_EQ(TypeOf(missing), "MissingAuthenticationTokenException");
   EXPECT_EQ(missing->message, "Missing Authentication Token");
 
-  auto basic = SignedRequest("ListStreams", "{}", kNow);
+  auto basic = SignedRequest("ListStreams", "{}", kSignedAt);
   basic.headers["authorization"] = "Basic dGVzdDp0ZXN0";
-  EXPECT_EQ(TypeOf(VerifySigV4(basic, kConfig, kNow)), "IncompleteSignatureException");
+  EXPECT_EQ(TypeOf(VerifySigV4(basic, kConfig, kSignedAt)), "IncompleteSignatureException");
 
-  auto partial = SignedRequest("ListStreams", "{}", kNow);
+  auto partial = SignedRequest("ListStreams", "{}", kSignedAt);
   partial.headers["authorization"] =
       "AWS4-HMAC-SHA256 Credential=test/20261125/us-west-2/ivs/aws4_request";
-  EXPECT_EQ(TypeOf(VerifySigV4(partial, kConfig, kNow)), "IncompleteSignatureException");
+  EXPECT_EQ(TypeOf(VerifySigV4(partial, kConfig, kSignedAt)), "IncompleteSignatureException");
 
-  auto no_date = SignedRequest("ListStreams", "{}", kNow);
+  auto no_date = SignedRequest("ListStreams", "{}", kSignedAt);
   no_date.headers.erase("x-amz-date");
-  EXPECT_EQ(TypeOf(VerifySigV4(no_date, kConfig, kNow)), "IncompleteSignatureException");
+  EXPECT_EQ(TypeOf(VerifySigV4(no_date, kConfig, kSignedAt)), "IncompleteSignatureException");
 
-  auto host_unsigned = SignedRequest("ListStreams", "{}", kNow);
+  auto host_unsigned = SignedRequest("ListStreams", "{}", kSignedAt);
   auto& auth = host_unsigned.headers["authorization"];
   auth.replace(auth.find("SignedHeaders=content-type;host;"), 32, "SignedHeaders=content-type;");
-  EXPECT_EQ(TypeOf(VerifySigV4(host_unsigned, kConfig, kNow)), "IncompleteSignatureException");
+  EXPECT_EQ(TypeOf(VerifySigV4(host_unsigned, kConfig, kSignedAt)), "IncompleteSignatureException");
 }
 
 // Requests of AWS's own signing test suite, signed by AWS's reference signer,

@@ -11,6 +11,7 @@
 
 #include "core/base64.h"
 #include "core/payload.h"
+#include "core/testing/files.h"
 #include "core/time_text.h"
 #include "hls/testdata.h"
 
@@ -22,11 +23,7 @@ using std::chrono::seconds;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-void WriteFile(const fs::path& p, std::string_view data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << data;
-}
-
+using testing::WriteFile;
 void SetModified(const fs::path& p, WallTime t) {
   fs::last_write_time(p, std::chrono::file_clock::from_sys(t));
 }

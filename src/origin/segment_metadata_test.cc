@@ -10,6 +10,7 @@
 #include <random>
 
 #include "core/payload.h"
+#include "core/testing/files.h"
 #include "hls/id3_ts.h"
 #include "hls/testing/fmp4_fixture.h"
 #include "hls/testing/ts_fixture.h"
@@ -20,15 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void WriteFile(const fs::path& p, std::string_view data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << data;
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::ReadFile;
+using testing::WriteFile;
 
 // The packets of `ts` not on `skip_pid` nor the PMT PID 0x1000 (the
 // fixture's), in order: the media a rewrite must leave alone.

@@ -16,7 +16,7 @@ using std::chrono::seconds;
 using Key = SessionTable::Key;
 using StartResult = SessionTable::StartResult;
 
-const WallTime kT0 = *ParseRfc3339("2026-11-25T12:00:00Z");
+const WallTime kTableT0 = *ParseRfc3339("2026-11-25T12:00:00Z");
 
 Key KeyOf(unsigned n) {
   Key key{};
@@ -48,7 +48,7 @@ TEST(SessionTableTest, CountsMatchABruteForceModel) {
   std::vector<Model> model(kKeys);
   SessionTable table(Limits(kKeys, kPerClient));
   std::mt19937 random(14);
-  WallTime now = kT0;
+  WallTime now = kTableT0;
   const auto active = [&](const Model& m) { return m.tracked && m.last_seen > now - seconds(30); };
   // The table drops the idle sessions, the model forgets them.
   const auto expire = [&] {
@@ -100,26 +100,26 @@ TEST(SessionTableTest, CountsMatchABruteForceModel) {
 TEST(SessionTableTest, ExpiresTheOldestFirstWithinALimit) {
   SessionTable table(Limits());
   for (unsigned k = 0; k < 5; ++k) {
-    ASSERT_EQ(table.Start(KeyOf(k), "demo", "", kT0 + seconds(k)), StartResult::kStarted);
+    ASSERT_EQ(table.Start(KeyOf(k), "demo", "", kTableT0 + seconds(k)), StartResult::kStarted);
   }
-  ASSERT_TRUE(table.Refresh(KeyOf(0), "demo", kT0 + seconds(10)));  // now the newest
+  ASSERT_TRUE(table.Refresh(KeyOf(0), "demo", kTableT0 + seconds(10)));  // now the newest
   // At +33 s, sessions 1, 2 and 3 are idle (seen at +1, +2, +3).
-  EXPECT_EQ(table.Expire(kT0 + seconds(33), 2), 2u);
-  EXPECT_FALSE(table.Refresh(KeyOf(1), "demo", kT0 + seconds(33)));
-  EXPECT_FALSE(table.Refresh(KeyOf(2), "demo", kT0 + seconds(33)));
-  EXPECT_EQ(table.Expire(kT0 + seconds(33)), 1u);
+  EXPECT_EQ(table.Expire(kTableT0 + seconds(33), 2), 2u);
+  EXPECT_FALSE(table.Refresh(KeyOf(1), "demo", kTableT0 + seconds(33)));
+  EXPECT_FALSE(table.Refresh(KeyOf(2), "demo", kTableT0 + seconds(33)));
+  EXPECT_EQ(table.Expire(kTableT0 + seconds(33)), 1u);
   EXPECT_EQ(table.size(), 2u);
   EXPECT_EQ(table.CountByChannel(), (std::map<ChannelId, std::int64_t>{{"demo", 2}}));
-  EXPECT_EQ(table.Expire(kT0 + seconds(40)), 2u);  // 4 (+4) and 0 (+10)
+  EXPECT_EQ(table.Expire(kTableT0 + seconds(40)), 2u);  // 4 (+4) and 0 (+10)
   EXPECT_TRUE(table.CountByChannel().empty());
 }
 
 TEST(SessionTableTest, RefreshIsForItsOwnChannelOnly) {
   SessionTable table(Limits());
-  ASSERT_EQ(table.Start(KeyOf(1), "demo", "", kT0), StartResult::kStarted);
-  EXPECT_FALSE(table.Refresh(KeyOf(1), "other", kT0 + seconds(20)));
-  EXPECT_FALSE(table.Refresh(KeyOf(2), "demo", kT0 + seconds(20)));
-  table.Expire(kT0 + seconds(30));
+  ASSERT_EQ(table.Start(KeyOf(1), "demo", "", kTableT0), StartResult::kStarted);
+  EXPECT_FALSE(table.Refresh(KeyOf(1), "other", kTableT0 + seconds(20)));
+  EXPECT_FALSE(table.Refresh(KeyOf(2), "demo", kTableT0 + seconds(20)));
+  table.Expire(kTableT0 + seconds(30));
   EXPECT_EQ(table.size(), 0u) << "the other channel's refresh did not keep it";
 }
 
@@ -128,29 +128,29 @@ TEST(SessionTableTest, AnEarlierTimeCountsAsTheNewest) {
   // lock carries the earlier time. It must not be dropped before a session
   // seen after it, nor break the order of expiry.
   SessionTable table(Limits());
-  ASSERT_EQ(table.Start(KeyOf(1), "demo", "", kT0), StartResult::kStarted);
-  ASSERT_EQ(table.Start(KeyOf(2), "demo", "", kT0 + seconds(10)), StartResult::kStarted);
-  ASSERT_TRUE(table.Refresh(KeyOf(1), "demo", kT0 + seconds(9)));  // as if at +10
-  table.Expire(kT0 + seconds(39));
+  ASSERT_EQ(table.Start(KeyOf(1), "demo", "", kTableT0), StartResult::kStarted);
+  ASSERT_EQ(table.Start(KeyOf(2), "demo", "", kTableT0 + seconds(10)), StartResult::kStarted);
+  ASSERT_TRUE(table.Refresh(KeyOf(1), "demo", kTableT0 + seconds(9)));  // as if at +10
+  table.Expire(kTableT0 + seconds(39));
   EXPECT_EQ(table.size(), 2u);
-  table.Expire(kT0 + seconds(40));
+  table.Expire(kTableT0 + seconds(40));
   EXPECT_EQ(table.size(), 0u);
 }
 
 TEST(SessionTableTest, RefusalsFirstDropIdleSessions) {
   SessionTable table(Limits(/*max_sessions=*/2, /*per_client=*/1));
-  ASSERT_EQ(table.Start(KeyOf(1), "demo", "198.51.100.1", kT0), StartResult::kStarted);
-  ASSERT_EQ(table.Start(KeyOf(2), "demo", "198.51.100.2", kT0), StartResult::kStarted);
-  EXPECT_EQ(table.Start(KeyOf(3), "demo", "198.51.100.3", kT0 + seconds(1)),
+  ASSERT_EQ(table.Start(KeyOf(1), "demo", "198.51.100.1", kTableT0), StartResult::kStarted);
+  ASSERT_EQ(table.Start(KeyOf(2), "demo", "198.51.100.2", kTableT0), StartResult::kStarted);
+  EXPECT_EQ(table.Start(KeyOf(3), "demo", "198.51.100.3", kTableT0 + seconds(1)),
             StartResult::kTableFull);
   // Once the first two are idle, room is made without a count in between.
-  EXPECT_EQ(table.Start(KeyOf(3), "demo", "198.51.100.3", kT0 + seconds(30)),
+  EXPECT_EQ(table.Start(KeyOf(3), "demo", "198.51.100.3", kTableT0 + seconds(30)),
             StartResult::kStarted);
-  EXPECT_EQ(table.Start(KeyOf(4), "demo", "198.51.100.3", kT0 + seconds(31)),
+  EXPECT_EQ(table.Start(KeyOf(4), "demo", "198.51.100.3", kTableT0 + seconds(31)),
             StartResult::kClientAtCap);
-  EXPECT_EQ(table.Start(KeyOf(4), "demo", "198.51.100.3", kT0 + seconds(60)),
+  EXPECT_EQ(table.Start(KeyOf(4), "demo", "198.51.100.3", kTableT0 + seconds(60)),
             StartResult::kStarted);
-  EXPECT_EQ(table.Start(KeyOf(4), "demo", "198.51.100.3", kT0 + seconds(61)),
+  EXPECT_EQ(table.Start(KeyOf(4), "demo", "198.51.100.3", kTableT0 + seconds(61)),
             StartResult::kAlreadyTracked);
   EXPECT_EQ(table.size(), 1u);
 }

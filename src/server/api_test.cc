@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/time_text.h"
+#include "server/testing/answer.h"
 #include "server/testing/request.h"
 
 namespace headcount {
@@ -67,29 +68,15 @@ class FakeHistory final : public HistoryReader {
   Seconds asked_to{};
 };
 
-// An answer that may come later, from another thread.
-struct Answer {
-  std::promise<HttpResponse> promise;
-  std::future<HttpResponse> future = promise.get_future();
-  std::atomic<bool> arrived{false};
-
-  bool Ready(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
-    return future.wait_for(wait) == std::future_status::ready;
-  }
-};
+using http_testing::Answer;
+using http_testing::HasHeader;
+using http_testing::RespondTo;
 
 // Calls api.Handle; the answer lands in the returned Answer.
 std::shared_ptr<Answer> Ask(Api& api, const HttpRequest& request) {
   auto answer = std::make_shared<Answer>();
-  api.Handle(request, HttpResponder::FromFunction([answer](HttpResponse r) {
-               answer->arrived = true;
-               answer->promise.set_value(std::move(r));
-             }));
+  api.Handle(request, RespondTo(answer));
   return answer;
-}
-
-bool HasHeader(const HttpResponse& r, const std::string& name, const std::string& value) {
-  return std::find(r.headers.begin(), r.headers.end(), std::pair(name, value)) != r.headers.end();
 }
 
 class ApiTest : public ::testing::Test {

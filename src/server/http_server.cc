@@ -46,6 +46,11 @@ std::string ClientAddress(const tcp::endpoint& peer) {
   return address.to_string();
 }
 
+}  // namespace
+
+// Not in the anonymous namespace: HttpServer::Impl holds one.
+namespace http_internal {
+
 // Accepts connections on the first I/O context and hands them out to all of
 // them in turn; a connection runs on the context its socket was accepted for.
 class Listener : public std::enable_shared_from_this<Listener> {
@@ -113,7 +118,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   ServerContext& context_;
 };
 
-}  // namespace
+}  // namespace http_internal
 
 // Stop() destroys the io_contexts (and with them every pending handler,
 // session and socket) before the context the sessions use.
@@ -127,7 +132,7 @@ struct HttpServer::Impl {
   // One per I/O thread; the first also runs the listener.
   std::vector<std::unique_ptr<net::io_context>> contexts;
   std::vector<net::executor_work_guard<Executor>> work;
-  std::shared_ptr<Listener> listener;
+  std::shared_ptr<http_internal::Listener> listener;
   std::vector<std::thread> threads;
 };
 
@@ -183,7 +188,8 @@ Status HttpServer::Start() {
   const std::uint16_t bound_port = acceptor.local_endpoint(ec).port();
   if (ec) return Error::Io("cannot listen on " + where + ": " + ec.message());
 
-  impl->listener = std::make_shared<Listener>(contexts, std::move(acceptor), impl->context);
+  impl->listener =
+      std::make_shared<http_internal::Listener>(contexts, std::move(acceptor), impl->context);
   impl->listener->Run();
   for (net::io_context* ioc : contexts) {
     impl->work.push_back(net::make_work_guard(*ioc));

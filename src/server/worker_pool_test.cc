@@ -11,6 +11,8 @@
 #include <memory>
 #include <thread>
 
+#include "server/testing/answer.h"
+
 namespace headcount {
 namespace {
 
@@ -19,29 +21,9 @@ using ::testing::HasSubstr;
 // How long a test waits for something that should happen.
 constexpr std::chrono::seconds kWait{10};
 
-// An answer that may come later, from another thread.
-struct Answer {
-  std::promise<HttpResponse> promise;
-  std::future<HttpResponse> future = promise.get_future();
-  std::atomic<bool> arrived{false};
-  std::thread::id thread;
-
-  bool Ready(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
-    return future.wait_for(wait) == std::future_status::ready;
-  }
-};
-
-HttpResponder RespondTo(const std::shared_ptr<Answer>& answer) {
-  return HttpResponder::FromFunction([answer](HttpResponse r) {
-    answer->thread = std::this_thread::get_id();
-    answer->arrived = true;
-    answer->promise.set_value(std::move(r));
-  });
-}
-
-bool HasHeader(const HttpResponse& r, const std::string& name, const std::string& value) {
-  return std::find(r.headers.begin(), r.headers.end(), std::pair(name, value)) != r.headers.end();
-}
+using http_testing::Answer;
+using http_testing::HasHeader;
+using http_testing::RespondTo;
 
 // Waits until `started` counts `n` (a worker took the work), up to kWait.
 bool WaitStarted(const std::atomic<int>& started, int n) {
