@@ -189,6 +189,19 @@ export function peakRssMb(pid) {
   } catch { return NaN; }
 }
 
+// CPU time (user + sys) a live process has used so far, ms, or NaN; counted
+// in clock ticks (CLK_TCK, 100 per second on Linux), so 10 ms steps.
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) in parentheses;
+    // utime and stime are the 14th and 15th of the line.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch { return NaN; }
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
 function clientConfig(endpoint) {
   return { endpoint, region: AWS_ENV.AWS_REGION,
     credentials: { accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: AWS_ENV.AWS_SECRET_ACCESS_KEY } };

@@ -91,6 +91,15 @@ describe('lambda.zip', () => {
     assert.ok(libs.has('libc.so.6'));
   });
 
+  // The release build links everything but glibc in (HEADCOUNT_STATIC), so
+  // a cold start loads nothing else.
+  test('the binary needs only glibc: libc, libm and the loader', () => {
+    const loaderName = loader.split('/').pop();
+    assert.deepEqual(needed(join(dir, 'bin/headcount')).filter((n) => n !== loaderName).sort(),
+      ['libc.so.6', 'libm.so.6']);
+    assert.deepEqual(readdirSync(join(dir, 'lib')).sort(), ['libc.so.6', 'libm.so.6', loaderName].sort());
+  });
+
   test('the bundled loader resolves every library inside the directory', () => {
     const list = spawnSync('/usr/bin/env', ['-i', loader, '--library-path', join(dir, 'lib'), '--list', join(dir, 'bin/headcount')],
       { encoding: 'utf8' });
