@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser } from 'm3u8-parser';
 
@@ -12,6 +13,7 @@ import {
   BIN, Proc, cleanup, fetchMediaPlaylist, freePort, getJson, headcountDateRanges, run, sleep, startTestStream,
   tempDir, waitFor,
 } from './harness.mjs';
+import { checkDashboard, dashboardQueries } from './grafana-check.mjs';
 
 const TICK_SECONDS = 2;
 const IDLE_TIMEOUT_SECONDS = 4;
@@ -175,6 +177,28 @@ describe('embedded pipeline: ffmpeg + serve + viewers', () => {
     const text = await (await fetch(`${base}/metrics`)).text();
     assert.match(text, /^headcount_ticks_total\{result="ok"\} [1-9]\d*$/m);
     assert.match(text, /^headcount_channel_viewers\{channel="demo"\} \d+$/m);
+  });
+
+  test('docs/grafana/headcount.json queries what /metrics exports; promtool accepts /metrics', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana/headcount.json', import.meta.url), 'utf8'));
+    assert.ok(dashboardQueries(dashboard).length >= 10, 'the dashboard has its panels');
+    assert.deepEqual(checkDashboard(dashboard, text), []);
+    // The check itself catches a misspelled metric and a label no series has.
+    const broken = {
+      panels: [
+        { title: 'a', targets: [{ expr: 'sum(headcount_channel_viewer)' }] },
+        { title: 'b', targets: [{ expr: 'sum by (chanel) (headcount_channel_viewers)' }] },
+      ],
+    };
+    const problems = checkDashboard(broken, text).join('\n');
+    assert.match(problems, /panel "a": headcount_channel_viewer is not a metric the server exports/);
+    assert.match(problems, /panel "b": label "chanel" is on none of headcount_channel_viewers/);
+    // Debian's prometheus package (scripts/setup) brings promtool: names,
+    // units, _total counters and HELP text by Prometheus's own lint.
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.equal(lint.error, undefined, 'promtool is installed (scripts/setup)');
+    assert.equal(lint.status, 0, lint.stdout + lint.stderr);
   });
 
   test('SIGTERM stops serve cleanly', async () => {
