@@ -128,7 +128,10 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
   AddConfigFlag(c.cmd, sub_config);
   AddSettingFlags(c.cmd, c.flags,
                   {"server.listen",
+                   "server.trusted_proxies",
+                   "server.cors_origins",
                    "origin.hls_root",
+                   "origin.count",
                    "origin.session_idle_timeout",
                    "origin.live_timeout",
                    "origin.max_sessions_per_client",
