@@ -179,7 +179,12 @@ class ServeRoutes {
 
   void Handle(const HttpRequest& req, HttpResponder respond) {
     if (req.path.starts_with(hls_routes_)) {
-      if (origin_ != nullptr) return respond.Respond(origin_->Handle(req));
+      if (origin_ != nullptr) {
+        // Pages of other origins play the stream with hls.js (fetch/XHR).
+        HttpResponse r = origin_->Handle(req);
+        cors_.Apply(req, r);
+        return respond.Respond(std::move(r));
+      }
       return respond.Respond(
           HttpResponse::Error(404,
                               "no HLS here: this server counts Amazon IVS channels (tick.source "
@@ -190,6 +195,16 @@ class ServeRoutes {
       if (heartbeats_ != nullptr) return respond.Respond(heartbeats_->Handle(req));
       return respond.Respond(HttpResponse::Error(
           404, "no heartbeats here: this server counts Amazon IVS channels (tick.source = ivs)"));
+    }
+    if (req.path == kChannelsRoute) {
+      // headcount.js reads the counts here when a stream carries none.
+      // (std::function wants a copyable callable: the responder is shared.)
+      auto shared = std::make_shared<HttpResponder>(std::move(respond));
+      return api_.Handle(req, HttpResponder::FromFunction(
+                                  [this, origin = req.Header("origin"), shared](HttpResponse r) {
+                                    cors_.ApplyForOrigin(origin, r);
+                                    shared->Respond(std::move(r));
+                                  }));
     }
     if (Api::Serves(req.path)) return api_.Handle(req, std::move(respond));
     if (req.path.starts_with(kStaticRoutes)) return respond.Respond(HandleStatic(req));
@@ -223,6 +238,7 @@ class ServeRoutes {
   }
 
   static constexpr std::string_view kStaticRoutes = "/static/";
+  static constexpr std::string_view kChannelsRoute = "/api/channels";
 
   Origin* const origin_;            // null when the source is IVS
   HeartbeatApi* const heartbeats_;  // null when the source is IVS

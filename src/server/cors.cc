@@ -70,10 +70,19 @@ bool CorsPolicy::Allows(std::string_view origin) const {
 }
 
 void CorsPolicy::Apply(const HttpRequest& request, HttpResponse& response) const {
+  ApplyForOrigin(request.Header("origin"), response);
+}
+
+void CorsPolicy::ApplyForOrigin(const std::optional<std::string>& origin,
+                                HttpResponse& response) const {
+  if (empty()) return;  // same origin only: nothing to say
+  if (any_) {           // the same answer for every origin: it does not vary
+    response.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    return;
+  }
   response.headers.emplace_back("Vary", "Origin");
-  const std::optional<std::string> origin = request.Header("origin");
-  if (!origin || !Allows(*origin)) return;
-  response.headers.emplace_back("Access-Control-Allow-Origin", any_ ? "*" : *origin);
+  if (origin && Allows(*origin))
+    response.headers.emplace_back("Access-Control-Allow-Origin", *origin);
 }
 
 HttpResponse CorsPolicy::Preflight(const HttpRequest& request, std::string_view methods) const {

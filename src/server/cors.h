@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,12 +35,16 @@ class CorsPolicy {
   // True when a page of `origin` (an Origin header's value) may call.
   bool Allows(std::string_view origin) const;
 
-  // Adds to `response` what lets the requesting page read it: `Vary: Origin`
-  // always (an answer differs by Origin; a cache must not mix them), and
-  // Access-Control-Allow-Origin when the request's Origin is allowed ("*"
-  // when every origin is). Credentials are never allowed: nothing here
-  // reads cookies.
+  // Adds to `response` what lets the requesting page read it: with a list
+  // of origins, `Vary: Origin` (the answer differs by Origin; a cache must
+  // not mix them) and Access-Control-Allow-Origin when the request's Origin
+  // is allowed; with "*", Access-Control-Allow-Origin: * alone (the same for
+  // everyone, so a CDN keeps one copy); with none, nothing. Credentials are
+  // never allowed: nothing here reads cookies.
   void Apply(const HttpRequest& request, HttpResponse& response) const;
+  // The same for a request whose Origin header was `origin` (none: nullopt),
+  // for an answer given after the request is gone.
+  void ApplyForOrigin(const std::optional<std::string>& origin, HttpResponse& response) const;
 
   // The answer to a preflight (OPTIONS with Origin and
   // Access-Control-Request-Method) for a route serving `methods` ("POST"
