@@ -293,7 +293,10 @@ int RunServe(const Config& config) {
 
   LiveState live;
   Metrics metrics;
-  if (origin) metrics.SetSessionsCallback([&] { return origin->ActiveSessions(clock.Now()); });
+  if (origin) {
+    metrics.SetSessionsCallback([&] { return origin->ActiveSessions(clock.Now()); });
+    metrics.SetHeartbeatViewersCallback([&] { return heartbeats->ActiveTotal(clock.Now()); });
+  }
   ApiOptions api_options;
   api_options.bucket_length = config.tick_interval;
   // Store queries and ticks block: they run here, never on the I/O threads.
