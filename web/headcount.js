@@ -56,6 +56,97 @@ function payloadFromApi(doc, channel) {
   };
 }
 
+// Reports `video` as a viewer of `channel` to `server` (an origin; default:
+// the one this script came from) while it plays: a token, then a heartbeat
+// every heartbeat_s; "left" on pause, end and pagehide (sendBeacon), a new
+// token after a 403. Draws nothing; /watch uses it alone. Returns { stop() },
+// which sends "left" if needed and removes every listener.
+export function countViewer(video, { channel, server } = {}) {
+  const base = new URL(server ?? MODULE_URL.origin).origin;
+  const api = `${base}/api/channels/${encodeURIComponent(channel)}`;
+  let stopped = false;
+  let token = null;
+  let intervalMs = DEFAULT_HEARTBEAT_MS;
+  let beatTimer = null;
+  let playing = false;
+
+  // A POST that needs no CORS preflight (no body type but text/plain) and
+  // survives the page going away.
+  const post = (path, body) => fetch(`${api}/${path}`, {
+    method: 'POST', keepalive: true, cache: 'no-store', credentials: 'omit',
+    headers: body === undefined ? {} : { 'content-type': 'text/plain' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const schedule = (ms, fn) => {
+    clearTimeout(beatTimer);
+    beatTimer = setTimeout(fn, ms);
+  };
+  const beat = async () => {
+    if (!playing || stopped) return;
+    try {
+      if (token === null) {
+        const r = await post('viewers');
+        if (r.status !== 201) return schedule(RETRY_MS, beat);
+        const answer = await r.json();
+        if (!playing || stopped) return;
+        token = String(answer.token);
+        intervalMs = Math.max(1000, Number(answer.heartbeat_s) * 1000 || DEFAULT_HEARTBEAT_MS);
+      }
+      const sent = token;
+      const r = await post('heartbeat', { token: sent });
+      if (r.status === 403 && token === sent) token = null;  // expired: ask for a new one now
+      schedule(r.status === 403 ? 0 : r.ok ? intervalMs : RETRY_MS, beat);
+    } catch {
+      schedule(RETRY_MS, beat);
+    }
+  };
+  const leave = (beacon) => {
+    clearTimeout(beatTimer);
+    if (token === null) return;
+    const message = { token, left: true };
+    token = null;
+    // A string body goes as text/plain: no preflight, and sent even as the page unloads.
+    if (beacon && navigator.sendBeacon?.(`${api}/heartbeat`, JSON.stringify(message))) return;
+    post('heartbeat', message).catch(() => {});
+  };
+  const onPlaying = () => {
+    if (playing) return;
+    playing = true;
+    beat();
+  };
+  const onStopped = () => {
+    playing = false;
+    leave(false);
+  };
+  const onPageHide = () => {
+    playing = false;
+    leave(true);
+  };
+  const onPageShow = (event) => {
+    if (event.persisted && !video.paused && !video.ended) onPlaying();
+  };
+  video.addEventListener('playing', onPlaying);
+  video.addEventListener('pause', onStopped);
+  video.addEventListener('ended', onStopped);
+  window.addEventListener('pagehide', onPageHide);
+  window.addEventListener('pageshow', onPageShow);
+  if (!video.paused && !video.ended && video.readyState > 2) onPlaying();
+
+  return {
+    stop() {
+      if (stopped) return;
+      playing = false;
+      leave(false);
+      stopped = true;
+      video.removeEventListener('playing', onPlaying);
+      video.removeEventListener('pause', onStopped);
+      video.removeEventListener('ended', onStopped);
+      window.removeEventListener('pagehide', onPageHide);
+      window.removeEventListener('pageshow', onPageShow);
+    },
+  };
+}
+
 // Counts `video` as a viewer of `channel` on `server` (an origin such as
 // "https://hc.example"; default: the one this script came from) and draws
 // the overlay over it. Returns { detach(), overlay } (overlay: the drawn
@@ -66,7 +157,7 @@ export function attach(video, { channel, server } = {}) {
   if (!CHANNEL_PATTERN.test(channel ?? '')) throw new TypeError(`headcount: "${channel}" is not a channel id`);
   if (video[ATTACHMENT]) return video[ATTACHMENT];
   const base = new URL(server ?? MODULE_URL.origin).origin;
-  const api = `${base}/api/channels/${encodeURIComponent(channel)}`;
+  let detached = false;
 
   // --- the overlay ---------------------------------------------------------
   const host = document.createElement('div');
@@ -133,89 +224,16 @@ export function attach(video, { channel, server } = {}) {
   };
   fallbackTimer = setTimeout(pollApi, FALLBACK_AFTER_MS);
 
-  // --- heartbeats while playing ------------------------------------------------
-  let token = null;
-  let intervalMs = DEFAULT_HEARTBEAT_MS;
-  let beatTimer = null;
-  let playing = false;
-  let detached = false;
-
-  // A POST that needs no CORS preflight (no body type but text/plain) and
-  // survives the page going away.
-  const post = (path, body) => fetch(`${api}/${path}`, {
-    method: 'POST', keepalive: true, cache: 'no-store', credentials: 'omit',
-    headers: body === undefined ? {} : { 'content-type': 'text/plain' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const schedule = (ms, fn) => {
-    clearTimeout(beatTimer);
-    beatTimer = setTimeout(fn, ms);
-  };
-  const beat = async () => {
-    if (!playing || detached) return;
-    try {
-      if (token === null) {
-        const r = await post('viewers');
-        if (r.status !== 201) return schedule(RETRY_MS, beat);
-        const answer = await r.json();
-        if (!playing || detached) return;
-        token = String(answer.token);
-        intervalMs = Math.max(1000, Number(answer.heartbeat_s) * 1000 || DEFAULT_HEARTBEAT_MS);
-      }
-      const sent = token;
-      const r = await post('heartbeat', { token: sent });
-      if (r.status === 403 && token === sent) token = null;  // expired: ask for a new one now
-      schedule(r.status === 403 ? 0 : r.ok ? intervalMs : RETRY_MS, beat);
-    } catch {
-      schedule(RETRY_MS, beat);
-    }
-  };
-  const leave = (beacon) => {
-    clearTimeout(beatTimer);
-    if (token === null) return;
-    const message = { token, left: true };
-    token = null;
-    // A string body goes as text/plain: no preflight, and sent even as the page unloads.
-    if (beacon && navigator.sendBeacon?.(`${api}/heartbeat`, JSON.stringify(message))) return;
-    post('heartbeat', message).catch(() => {});
-  };
-  const onPlaying = () => {
-    if (playing) return;
-    playing = true;
-    beat();
-  };
-  const onStopped = () => {
-    playing = false;
-    leave(false);
-  };
-  const onPageHide = () => {
-    playing = false;
-    leave(true);
-  };
-  const onPageShow = (event) => {
-    if (event.persisted && !video.paused && !video.ended) onPlaying();
-  };
-  video.addEventListener('playing', onPlaying);
-  video.addEventListener('pause', onStopped);
-  video.addEventListener('ended', onStopped);
-  window.addEventListener('pagehide', onPageHide);
-  window.addEventListener('pageshow', onPageShow);
+  const viewer = countViewer(video, { channel, server: base });
   window.addEventListener('resize', place);
-  if (!video.paused && !video.ended && video.readyState > 2) onPlaying();
 
   const attachment = {
     overlay: overlayElement,
     detach() {
       if (detached) return;
-      playing = false;
-      leave(false);
       detached = true;
+      viewer.stop();
       clearTimeout(fallbackTimer);
-      video.removeEventListener('playing', onPlaying);
-      video.removeEventListener('pause', onStopped);
-      video.removeEventListener('ended', onStopped);
-      window.removeEventListener('pagehide', onPageHide);
-      window.removeEventListener('pageshow', onPageShow);
       window.removeEventListener('resize', place);
       tracks.removeEventListener?.('addtrack', onAddTrack);
       for (const track of watched) track.removeEventListener('cuechange', onCues);

@@ -12,6 +12,7 @@ import { HEADCOUNT_ATTRIBUTE, HEADCOUNT_CLASS, payloadOfCue } from './cues.js';
 import { decodePayload } from './payload.js';
 import { accept, reject } from './overlay.js';
 import { createPlaybackWatch } from './playback.js';
+import { countViewer } from './headcount.js';
 
 const DEFAULT_PLAYLIST = 'stream.m3u8';
 // A live playlist that has not changed for this long (or 3 target durations,
@@ -142,5 +143,8 @@ export function main() {
   video.textTracks.addEventListener('addtrack', (e) => watchTextTrack(e.track));
   for (const track of Array.from(video.textTracks)) watchTextTrack(track);
   video.addEventListener('timeupdate', () => watch.timeUpdate(video.currentTime));
+  // Counted by its heartbeats too (with --count heartbeats, by those alone;
+  // a channel counts the larger of sessions and heartbeats, so never twice).
+  countViewer(video, { channel, server: location.origin });
   watch.run();
 }

@@ -3,7 +3,8 @@
 // stream with its own hls.js and loads headcount.js with one script tag.
 // The overlay over the page's video shows the stream's payload, the API
 // counts the playing page once (from its heartbeats: serve runs with
-// --count heartbeats), and pausing lets it leave. The page logs no errors.
+// --count heartbeats), and pausing or closing it lets it leave. The page
+// logs no errors.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -106,5 +107,16 @@ describe('browser: headcount.js on another site\'s hls.js page', () => {
     }, base);
     assert.equal(left, 0);
     await page.close();
+  });
+
+  test('closing the page lets it leave at once (sendBeacon on pagehide)', async () => {
+    const { page, errors } = await openPage(browser.context, `${siteUrl}/`);
+    await waitFor('the page to be counted', async () => (await viewersOf(base, 'live')) === 1,
+      { timeoutMs: 60000, intervalMs: 500 });
+    assert.deepEqual(errors, []);
+    await page.close({ runBeforeUnload: true });
+    // Well before the 30 s a silent viewer takes to expire.
+    await waitFor('the closed page to leave the count', async () => (await viewersOf(base, 'live')) === 0,
+      { timeoutMs: 10000, intervalMs: 250 });
   });
 });
