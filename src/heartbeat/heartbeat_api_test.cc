@@ -139,8 +139,9 @@ TEST_F(HeartbeatApiRateTest, TokensAndHeartbeatsAreRateLimitedPerAddress) {
   EXPECT_EQ(refused.status, 429);
   EXPECT_EQ(HeaderOf(refused, "Retry-After"), "1");
   EXPECT_EQ(Post("/api/channels/live/viewers", "", "", "203.0.113.5").status, 201);
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(Post("/api/channels/live/heartbeat", Beat(token)).status, 204);
+  }
   EXPECT_EQ(Post("/api/channels/live/heartbeat", Beat(token)).status, 429);
   clock_.Advance(seconds(1));
   EXPECT_EQ(Post("/api/channels/live/viewers").status, 201);

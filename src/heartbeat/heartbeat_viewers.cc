@@ -92,8 +92,9 @@ BeatResult HeartbeatViewers::Beat(std::string_view channel, std::string_view tok
   RawToken raw;
   if (!Verify(channel, token, raw)) return BeatResult::kInvalid;
   std::uint32_t issued = 0;
-  for (std::size_t i = 0; i < kTokenIssuedBytes; ++i)
+  for (std::size_t i = 0; i < kTokenIssuedBytes; ++i) {
     issued = issued << 8 | raw[kTokenNonceBytes + i];
+  }
 
   std::lock_guard lock(mu_);
   table_.Expire(now, kMaxExpiredPerBeat);

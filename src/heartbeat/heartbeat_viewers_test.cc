@@ -20,7 +20,7 @@ HeartbeatOptions HeartbeatTestOptions(std::size_t per_client = 0) {
   return o;
 }
 
-std::map<ChannelId, std::int64_t> Counts(
+std::map<ChannelId, std::int64_t> HeartbeatCounts(
     std::initializer_list<std::pair<const ChannelId, std::int64_t>> c) {
   return c;
 }
@@ -32,10 +32,10 @@ TEST(HeartbeatViewersTest, CountsFromTheSecondHeartbeatUntilExpiry) {
   EXPECT_EQ(v.Beat("live", token, "10.0.0.1", kHeartbeatT0), BeatResult::kAccepted);
   EXPECT_TRUE(v.CountActive(kHeartbeatT0).empty());  // a one-shot probe never counts
   EXPECT_EQ(v.Beat("live", token, "10.0.0.1", kHeartbeatT0 + seconds(10)), BeatResult::kAccepted);
-  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(10)), Counts({{"live", 1}}));
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(10)), HeartbeatCounts({{"live", 1}}));
   EXPECT_EQ(v.ActiveTotal(kHeartbeatT0 + seconds(10)), 1);
   // Counted until expires_s without a heartbeat, then gone.
-  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(39)), Counts({{"live", 1}}));
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(39)), HeartbeatCounts({{"live", 1}}));
   EXPECT_TRUE(v.CountActive(kHeartbeatT0 + seconds(40)).empty());
   // Its record is gone and the token is older than expires_s: refused.
   EXPECT_EQ(v.Beat("live", token, "10.0.0.1", kHeartbeatT0 + seconds(41)), BeatResult::kExpired);
@@ -51,7 +51,7 @@ TEST(HeartbeatViewersTest, HeartbeatsFasterThanHalfTheIntervalAreIgnored) {
   }
   EXPECT_TRUE(v.CountActive(kHeartbeatT0 + seconds(4)).empty());
   EXPECT_EQ(v.Beat("live", token, "a", kHeartbeatT0 + seconds(5)), BeatResult::kAccepted);
-  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(5)), Counts({{"live", 1}}));
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(5)), HeartbeatCounts({{"live", 1}}));
   // Ignored beats do not refresh it either: 30 s after the last taken, gone.
   EXPECT_EQ(v.Beat("live", token, "a", kHeartbeatT0 + seconds(9)), BeatResult::kTooSoon);
   EXPECT_TRUE(v.CountActive(kHeartbeatT0 + seconds(35)).empty());
@@ -81,7 +81,7 @@ TEST(HeartbeatViewersTest, LeftRemovesAtOnce) {
   const std::string token = *v.Mint("live", kHeartbeatT0);
   ASSERT_EQ(v.Beat("live", token, "a", kHeartbeatT0), BeatResult::kAccepted);
   ASSERT_EQ(v.Beat("live", token, "a", kHeartbeatT0 + seconds(10)), BeatResult::kAccepted);
-  ASSERT_EQ(v.CountActive(kHeartbeatT0 + seconds(10)), Counts({{"live", 1}}));
+  ASSERT_EQ(v.CountActive(kHeartbeatT0 + seconds(10)), HeartbeatCounts({{"live", 1}}));
   EXPECT_EQ(v.Beat("live", token, "a", kHeartbeatT0 + seconds(11), /*left=*/true),
             BeatResult::kLeft);
   EXPECT_TRUE(v.CountActive(kHeartbeatT0 + seconds(11)).empty());
@@ -97,7 +97,7 @@ TEST(HeartbeatViewersTest, OneAddressStopsAtItsCap) {
       EXPECT_EQ(r, i < 3 ? BeatResult::kAccepted : BeatResult::kClientAtCap) << i;
     }
   }
-  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(10)), Counts({{"live", 3}}));
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(10)), HeartbeatCounts({{"live", 3}}));
   // Another address is not held to this one's cap.
   const std::string token = *v.Mint("live", kHeartbeatT0);
   EXPECT_EQ(v.Beat("live", token, "10.0.0.2", kHeartbeatT0), BeatResult::kAccepted);

@@ -81,8 +81,9 @@ void CorsPolicy::ApplyForOrigin(const std::optional<std::string>& origin,
     return;
   }
   response.headers.emplace_back("Vary", "Origin");
-  if (origin && Allows(*origin))
+  if (origin && Allows(*origin)) {
     response.headers.emplace_back("Access-Control-Allow-Origin", *origin);
+  }
 }
 
 HttpResponse CorsPolicy::Preflight(const HttpRequest& request, std::string_view methods) const {

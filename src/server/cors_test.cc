@@ -21,7 +21,7 @@ HttpRequest CorsRequest(std::string method, std::string origin, std::string want
   return r;
 }
 
-std::optional<std::string> HeaderOf(const HttpResponse& r, std::string_view name) {
+std::optional<std::string> CorsHeaderOf(const HttpResponse& r, std::string_view name) {
   const auto it = std::find_if(r.headers.begin(), r.headers.end(),
                                [&](const auto& h) { return h.first == name; });
   if (it == r.headers.end()) return std::nullopt;
@@ -53,19 +53,19 @@ TEST(CorsPolicyTest, AllowsOnlyTheListedOriginsAndVariesByOrigin) {
   const CorsPolicy cors = CorsFrom("https://a.example");
   HttpResponse allowed;
   cors.Apply(CorsRequest("POST", "https://A.example"), allowed);
-  EXPECT_EQ(HeaderOf(allowed, "Access-Control-Allow-Origin"), "https://A.example");
-  EXPECT_EQ(HeaderOf(allowed, "Vary"), "Origin");
+  EXPECT_EQ(CorsHeaderOf(allowed, "Access-Control-Allow-Origin"), "https://A.example");
+  EXPECT_EQ(CorsHeaderOf(allowed, "Vary"), "Origin");
   HttpResponse other;
   cors.Apply(CorsRequest("POST", "https://evil.example"), other);
-  EXPECT_FALSE(HeaderOf(other, "Access-Control-Allow-Origin"));
-  EXPECT_EQ(HeaderOf(other, "Vary"), "Origin");
+  EXPECT_FALSE(CorsHeaderOf(other, "Access-Control-Allow-Origin"));
+  EXPECT_EQ(CorsHeaderOf(other, "Vary"), "Origin");
 
   const HttpResponse pre =
       cors.Preflight(CorsRequest("OPTIONS", "https://a.example", "POST"), "POST");
   EXPECT_EQ(pre.status, 204);
-  EXPECT_EQ(HeaderOf(pre, "Access-Control-Allow-Origin"), "https://a.example");
-  EXPECT_EQ(HeaderOf(pre, "Access-Control-Allow-Methods"), "POST");
-  EXPECT_EQ(HeaderOf(pre, "Access-Control-Allow-Headers"), "Content-Type");
+  EXPECT_EQ(CorsHeaderOf(pre, "Access-Control-Allow-Origin"), "https://a.example");
+  EXPECT_EQ(CorsHeaderOf(pre, "Access-Control-Allow-Methods"), "POST");
+  EXPECT_EQ(CorsHeaderOf(pre, "Access-Control-Allow-Headers"), "Content-Type");
   EXPECT_EQ(cors.Preflight(CorsRequest("OPTIONS", "https://evil.example", "POST"), "POST").status,
             403);
   EXPECT_EQ(cors.Preflight(CorsRequest("OPTIONS", "https://a.example", "DELETE"), "POST").status,
@@ -78,8 +78,8 @@ TEST(CorsPolicyTest, StarAllowsAnyOriginButNotOpaqueOnes) {
   const CorsPolicy cors = CorsFrom("*");
   HttpResponse r;
   cors.Apply(CorsRequest("GET", "https://anything.example"), r);
-  EXPECT_EQ(HeaderOf(r, "Access-Control-Allow-Origin"), "*");
-  EXPECT_FALSE(HeaderOf(r, "Vary")) << "one answer for every origin: a CDN keeps one copy";
+  EXPECT_EQ(CorsHeaderOf(r, "Access-Control-Allow-Origin"), "*");
+  EXPECT_FALSE(CorsHeaderOf(r, "Vary")) << "one answer for every origin: a CDN keeps one copy";
   EXPECT_FALSE(cors.Allows("null"));
 }
 

@@ -21,7 +21,6 @@ using namespace std::chrono_literals;
 using http_testing::Client;
 using http_testing::Get;
 using http_testing::HttpServerTest;
-using http_testing::RawResponse;
 using http_testing::Steady;
 using ::testing::HasSubstr;
 

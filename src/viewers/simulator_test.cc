@@ -124,7 +124,7 @@ TEST_F(SimulatorTest, NPlayersAreNSessionsThatFollowTheLiveEdge) {
   EXPECT_EQ(stats.players_started, 3);
   EXPECT_EQ(stats.players_active, 0);  // Run has returned
   EXPECT_EQ(stats.errors, 0);
-  constexpr std::int64_t kSegments = 3 * 7;  // 7 segments for each of 3 players
+  constexpr std::int64_t kSegments = std::int64_t{3} * 7;  // 7 segments for each of 3 players
   EXPECT_EQ(stats.segment_requests, kSegments);
   EXPECT_EQ(stats.playlist_requests + stats.segment_requests,
             static_cast<std::int64_t>(requests.size()));
@@ -150,9 +150,9 @@ TEST_F(SimulatorTest, HeartbeatPlayersReportAtTheirPaceAndStillFetchMedia) {
     if (r.path == "/api/channels/live/heartbeat") beats[r.body].push_back(Ms(r.at));
   }
   EXPECT_EQ(tokens, 2);
-  EXPECT_EQ(beats, (std::map<std::string, std::vector<std::int64_t>>{
-                       {R"({"token":"t1"})", {0, 2000, 4000}},
-                       {R"({"token":"t2"})", {0, 2000, 4000}}}));
+  EXPECT_EQ(beats,
+            (std::map<std::string, std::vector<std::int64_t>>{
+                {R"({"token":"t1"})", {0, 2000, 4000}}, {R"({"token":"t2"})", {0, 2000, 4000}}}));
   EXPECT_EQ(origin.Connections(), 4) << "a media and a heartbeat connection per player";
   const SimulatorStats stats = simulator.stats();
   EXPECT_EQ(stats.heartbeats, 6);

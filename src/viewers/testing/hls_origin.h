@@ -34,10 +34,10 @@ inline constexpr std::size_t kSegmentBytes = 1000;
 
 // One request as the origin saw it.
 struct Seen {
-  WallTime at;       // on the test's fake clock
-  std::string path;  // without the query; "" for a connection hung up on
-  std::string hcs;   // the session id parameter, "" when absent
-  int connection;    // which TCP connection carried it
+  WallTime at;         // on the test's fake clock
+  std::string path;    // without the query; "" for a connection hung up on
+  std::string hcs;     // the session id parameter, "" when absent
+  int connection;      // which TCP connection carried it
   std::string body{};  // a POST's body
 };
 
