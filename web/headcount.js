@@ -186,8 +186,10 @@ export function attach(video, { channel, server } = {}) {
   // --- the payload: the stream's cues, else the API -------------------------
   let lastCueAt = -Infinity;
   let fallbackTimer = null;
-  const onCues = (event) => {
-    for (const cue of Array.from(event.target?.activeCues ?? [])) {
+  // The track's own active cues: video.js's events do not carry the track
+  // as their target, so each track gets a handler of its own.
+  const readCues = (track) => {
+    for (const cue of Array.from(track.activeCues ?? [])) {
       const r = payloadOfCue(cue);
       if (!r) continue;
       if (!r.ok) {
@@ -198,12 +200,13 @@ export function attach(video, { channel, server } = {}) {
       overlay.accept(r.payload, r.key, r.source);
     }
   };
-  const watched = new Set();
+  const watched = new Map();  // track -> its cuechange handler
   const watchTrack = (track) => {
     if (!track || track.kind !== 'metadata' || watched.has(track)) return;
-    watched.add(track);
+    const onCueChange = () => readCues(track);
+    watched.set(track, onCueChange);
     if (track.mode === 'disabled') track.mode = 'hidden';  // cues fire, nothing is drawn
-    track.addEventListener('cuechange', onCues);
+    track.addEventListener('cuechange', onCueChange);
   };
   const tracks = textTracksOf(video);
   const onAddTrack = (event) => watchTrack(event.track);
@@ -236,7 +239,7 @@ export function attach(video, { channel, server } = {}) {
       clearTimeout(fallbackTimer);
       window.removeEventListener('resize', place);
       tracks.removeEventListener?.('addtrack', onAddTrack);
-      for (const track of watched) track.removeEventListener('cuechange', onCues);
+      for (const [track, onCueChange] of watched) track.removeEventListener('cuechange', onCueChange);
       resize?.disconnect();
       host.remove();
       delete video[ATTACHMENT];

@@ -54,13 +54,15 @@ function spokenAgo(stepsBack, seconds) {
 // watch page, or buildOverlay's). Returns { accept, reject }:
 //   accept(payload, key, source) shows `payload` unless it is the one on
 //     screen or older than it. `key` identifies it (the DATERANGE ID, or the
-//     cue's); v1 payloads are ordered by `at`, the seed's by arrival.
+//     cue's); v1 payloads are ordered by `at`, the seed's by arrival; one
+//     from the stream replaces one from the API (source "api") regardless.
 //   reject(error, source) notes bad metadata; what is shown stays.
 export function createOverlay(overlay) {
   const part = (className) => overlay.querySelector(`.${className}`);
   // The payload on screen and what identifies it.
   let shown = null;
   let shownKey = null;
+  let shownSource = null;
   let updates = 0;
 
   function render(payload) {
@@ -114,9 +116,13 @@ export function createOverlay(overlay) {
   return {
     accept(payload, key, source) {
       if (shown && key === shownKey) return;
-      if (shown && payload.at !== null && shown.at !== null && payload.at <= shown.at) return;
+      // The API's view (headcount.js's fallback) is ahead of the stream by
+      // its latency: the stream's payload replaces it whatever its time.
+      const overApi = shownSource === 'api' && source !== 'api';
+      if (shown && !overApi && payload.at !== null && shown.at !== null && payload.at <= shown.at) return;
       shown = payload;
       shownKey = key;
+      shownSource = source;
       overlay.dataset.id = key;
       overlay.dataset.source = source;
       render(payload);

@@ -7,6 +7,7 @@
 // logs no errors.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 
@@ -39,6 +40,27 @@ function hlsJsPage(server) {
 </body></html>`;
 }
 
+// video.js from npm (`video.js`); HEADCOUNT_VIDEOJS_DIR names another copy.
+const VIDEOJS_DIR = process.env.HEADCOUNT_VIDEOJS_DIR
+  ?? new URL('../../node_modules/video.js/dist/', import.meta.url).pathname;
+const hasVideoJs = existsSync(join(VIDEOJS_DIR, 'video.min.js'));
+
+// The same with video.js (its VHS plays HLS in Chrome; its emulated text
+// tracks carry the metadata cues), its files served by the site itself.
+function videoJsPage(server) {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>A video.js page</title>
+<link rel="stylesheet" href="/vjs/video-js.min.css">
+<script src="/vjs/video.min.js"></script>
+</head><body style="margin:0">
+<video-js id="player" class="video-js" muted autoplay playsinline controls width="640" height="360"></video-js>
+<script>
+  videojs('player', { muted: true, autoplay: true }).src({ src: '${server}/hls/live/stream.m3u8', type: 'application/x-mpegURL' });
+</script>
+<script type="module" src="${server}/static/headcount.js" data-channel="live" data-video="#player video"></script>
+</body></html>`;
+}
+
 async function viewersOf(base, channel) {
   const { channels } = await getJson(`${base}/api/channels`);
   return channels.find((c) => c.id === channel)?.viewers;
@@ -63,8 +85,14 @@ describe('browser: headcount.js on another site\'s hls.js page', () => {
     }));
     base = base.replace('127.0.0.1', 'localhost');
     site = createServer((req, res) => {
+      const file = req.url.match(/^\/vjs\/(video\.min\.js|video-js\.min\.css)$/)?.[1];
+      if (file && hasVideoJs) {
+        res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/css' });
+        res.end(readFileSync(join(VIDEOJS_DIR, file)));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(hlsJsPage(base));
+      res.end(req.url === '/videojs' ? videoJsPage(base) : hlsJsPage(base));
     });
     await new Promise((resolve) => site.listen(sitePort, '127.0.0.1', resolve));
     browser = await launchBrowser();
@@ -118,5 +146,25 @@ describe('browser: headcount.js on another site\'s hls.js page', () => {
     // Well before the 30 s a silent viewer takes to expire.
     await waitFor('the closed page to leave the count', async () => (await viewersOf(base, 'live')) === 0,
       { timeoutMs: 10000, intervalMs: 250 });
+  });
+
+  test('video.js: the playing page is counted once and shows the stream\'s payload', { skip: !hasVideoJs && 'npm video.js is not installed' }, async () => {
+    await waitFor('the count to be 0 again', async () => (await viewersOf(base, 'live')) === 0, { timeoutMs: 40000 });
+    const { page, errors } = await openPage(browser.context, `${siteUrl}/videojs`);
+    await waitFor('the video.js page to be counted once', async () => (await viewersOf(base, 'live')) === 1,
+      { timeoutMs: 60000, intervalMs: 500 });
+    await waitFor('the overlay to show the stream\'s payload', async () => {
+      const o = await page.evaluate(() => {
+        const overlay = document.querySelector('[data-headcount]')?.shadowRoot?.querySelector('.overlay');
+        return { ...(overlay?.dataset ?? {}), hasData: overlay?.classList.contains('has-data') ?? false };
+      });
+      return o.hasData && ['daterange', 'id3'].includes(o.source) && o.count === '1' ? o : false;
+    }, { timeoutMs: 30000, intervalMs: 250 });
+    await screenshot(page, 'headcount-js-videojs.png');
+    await page.evaluate(() => document.querySelector('#player video').pause());
+    await waitFor('the paused page to leave the count', async () => (await viewersOf(base, 'live')) === 0,
+      { timeoutMs: 15000, intervalMs: 250 });
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 });
