@@ -4,7 +4,8 @@
 // The overlay over the page's video shows the stream's payload, the API
 // counts the playing page once (from its heartbeats: serve runs with
 // --count heartbeats), and pausing or closing it lets it leave. The page
-// logs no errors.
+// logs no errors. The same page with video.js instead of hls.js runs when
+// npm video.js is there (HEADCOUNT_VIDEOJS_DIR: its dist/ folder).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
