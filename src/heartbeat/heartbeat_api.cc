@@ -39,10 +39,8 @@ HttpResponse TooMany(std::string_view message, std::chrono::seconds retry_after)
 bool IsAcceptedBodyType(const HttpRequest& request) {
   const std::optional<std::string> type = request.Header("content-type");
   if (!type) return true;
-  const std::string media = AsciiLower(type->substr(0, type->find(';')));
-  std::string_view trimmed = media;
-  while (!trimmed.empty() && trimmed.back() == ' ') trimmed.remove_suffix(1);
-  return trimmed == "application/json" || trimmed == "text/plain";
+  const std::string media = AsciiLower(Trim(std::string_view(*type).substr(0, type->find(';'))));
+  return media == "application/json" || media == "text/plain";
 }
 
 }  // namespace

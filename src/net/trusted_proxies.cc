@@ -7,16 +7,12 @@
 #include <boost/asio/ip/network_v6.hpp>
 #include <cstring>
 
+#include "core/strings.h"
+
 namespace headcount {
 namespace {
 
 namespace ip = boost::asio::ip;
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // `text` as an address, an IPv4-mapped IPv6 one as IPv4; "[v6]" accepted.
 std::optional<ip::address> ParseAddress(std::string_view text) {

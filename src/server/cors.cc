@@ -7,18 +7,12 @@
 namespace headcount {
 namespace {
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
-
 // True when the comma-separated `list` holds `item` (trimmed, exact).
 bool ListHas(std::string_view list, std::string_view item) {
   std::size_t start = 0;
   while (start <= list.size()) {
     const std::size_t comma = std::min(list.find(',', start), list.size());
-    if (TrimSpaces(list.substr(start, comma - start)) == item) return true;
+    if (Trim(list.substr(start, comma - start)) == item) return true;
     start = comma + 1;
   }
   return false;
@@ -32,7 +26,7 @@ Result<CorsPolicy> CorsPolicy::Parse(std::string_view text) {
   std::size_t entries = 0;
   while (start <= text.size()) {
     const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string entry(TrimSpaces(text.substr(start, comma - start)));
+    const std::string entry(Trim(text.substr(start, comma - start)));
     start = comma + 1;
     if (entry.empty()) continue;
     ++entries;
