@@ -8,12 +8,12 @@
 // FRAG_PARSING_METADATA). Both go through the one decoder, payload.js, and
 // the newest bucket wins whichever carried it. Goes "offline" when the video or the playlist stops moving, and keeps
 // retrying until the stream is back (playback.js).
+import { HEADCOUNT_ATTRIBUTE, HEADCOUNT_CLASS, payloadOfCue } from './cues.js';
 import { decodePayload } from './payload.js';
 import { accept, reject } from './overlay.js';
 import { createPlaybackWatch } from './playback.js';
+import { countViewer } from './headcount.js';
 
-const HEADCOUNT_CLASS = 'com.headcount.viewers';
-const HEADCOUNT_ATTRIBUTE = 'X-HEADCOUNT';
 const DEFAULT_PLAYLIST = 'stream.m3u8';
 // A live playlist that has not changed for this long (or 3 target durations,
 // whichever is longer) belongs to a stream that stopped.
@@ -54,24 +54,13 @@ function readDateRanges(details) {
   else reject(r.error, 'DATERANGE');
 }
 
-// A metadata cue: hls.js makes one per DATERANGE attribute ({key, data}) and
-// one per ID3 frame (TXXX, as the origin and IVS deliver timed metadata; plain
-// text in either payload format). The overlay notes which one it showed
+// A metadata cue (cues.js): the overlay notes which one it showed
 // (data-source "daterange" or "id3").
 function readCue(cue) {
-  const value = cue?.value;
-  if (!value || typeof value !== 'object') return;
-  let r;
-  let source;
-  if (value.key === HEADCOUNT_ATTRIBUTE) {
-    r = decodePayload(value.data, { base64: true });
-    source = 'daterange';
-  } else if (value.key === 'TXXX' || value.key === 'PRIV') {
-    r = decodePayload(typeof value.data === 'string' ? value.data : value.info ?? value.data);
-    source = 'id3';
-  } else return;
-  if (r.ok) accept(r.payload, cue.id || `cue-${cue.startTime}`, source);
-  else reject(r.error, source);
+  const r = payloadOfCue(cue);
+  if (!r) return;
+  if (r.ok) accept(r.payload, r.key, r.source);
+  else reject(r.error, r.source);
 }
 
 function watchTextTrack(track) {
@@ -154,5 +143,8 @@ export function main() {
   video.textTracks.addEventListener('addtrack', (e) => watchTextTrack(e.track));
   for (const track of Array.from(video.textTracks)) watchTextTrack(track);
   video.addEventListener('timeupdate', () => watch.timeUpdate(video.currentTime));
+  // Counted by its heartbeats too (with --count heartbeats, by those alone;
+  // a channel counts the larger of sessions and heartbeats, so never twice).
+  countViewer(video, { channel, server: location.origin });
   watch.run();
 }

@@ -109,6 +109,8 @@ int RunViewers(const ViewersArgs& args) {
   options.count = args.count;
   options.ramp = args.ramp;
   options.duration = args.duration;
+  options.heartbeat = args.heartbeat;
+  options.channel = args.channel;
   ViewerSimulator simulator(options, SystemAlarms());
   SignalWatcher signals([&](int) { simulator.Stop(); });
   if (Status st = simulator.Run(); !st.ok()) {

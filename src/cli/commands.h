@@ -39,6 +39,8 @@ struct ViewersArgs {
   int count = 1;
   std::chrono::milliseconds ramp{0};
   std::chrono::milliseconds duration{0};
+  bool heartbeat = false;  // also send heartbeats (SimulatorOptions::heartbeat)
+  std::string channel;     // their channel; empty = from the URL
 };
 // `headcount viewers`: N simulated HLS players until the duration ends or SIGINT/SIGTERM.
 int RunViewers(const ViewersArgs& args);

@@ -47,6 +47,16 @@ std::optional<std::string> TomlText(const toml::node& node) {
 
 }  // namespace
 
+std::string_view CountModeName(CountMode mode) {
+  switch (mode) {
+    case CountMode::kSessions:
+      return "sessions";
+    case CountMode::kHeartbeats:
+      return "heartbeats";
+  }
+  return "sessions";
+}
+
 std::string_view SourceKindName(SourceKind kind) {
   switch (kind) {
     case SourceKind::kOrigin:

@@ -14,7 +14,9 @@
 
 #include "core/result.h"
 #include "ivs/ivs_options.h"
+#include "net/trusted_proxies.h"
 #include "origin/origin.h"
+#include "server/cors.h"
 #include "store/sqlite/pruner.h"
 
 namespace headcount {
@@ -29,9 +31,16 @@ enum class StoreKind {
   kSqlite,    // "sqlite": the database file
   kDynamoDb,  // "dynamodb": a DynamoDB table
 };
-// The names the settings use: "origin", "ivs"; "sqlite", "dynamodb".
+// [origin] count: how the built-in origin's viewers are counted.
+enum class CountMode {
+  kSessions,    // "sessions": signed session ids in playlist URIs (and heartbeats)
+  kHeartbeats,  // "heartbeats": player heartbeats; playlists cacheable by a CDN
+};
+// The names the settings use: "origin", "ivs"; "sqlite", "dynamodb";
+// "sessions", "heartbeats".
 std::string_view SourceKindName(SourceKind kind);
 std::string_view StoreKindName(StoreKind kind);
+std::string_view CountModeName(CountMode mode);
 
 // Where the session key lives when origin.session_key_file is not set and
 // store.kind is dynamodb (there is no database file to put it beside).
@@ -43,8 +52,17 @@ struct Config {
   // [server] listen: where `serve` accepts HTTP (origin, API, pages).
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
+  // [server] trusted_proxies: CIDRs of the proxies (CDN, load balancer)
+  // whose X-Forwarded-For names the client; none by default.
+  TrustedProxies trusted_proxies;
+  // [server] cors_origins: page origins that may call the heartbeat API and
+  // load /static/ (or "*"); same origin only by default.
+  CorsPolicy cors_origins;
   // [origin] hls_root: one sub-folder per channel, as ffmpeg's HLS muxer writes it.
   std::filesystem::path hls_root = "hls";
+  // [origin] count: sessions (ids in playlist URIs) or heartbeats (players
+  // report; playlists and segments cacheable, the same for every viewer).
+  CountMode count = CountMode::kSessions;
   // [origin] session_idle_timeout: a viewer who made no request for this long has left.
   std::chrono::seconds session_idle_timeout = kDefaultSessionIdleTimeout;
   // [origin] live_timeout: a channel is live while a playlist of it changed this recently.

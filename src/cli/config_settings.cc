@@ -181,6 +181,30 @@ Status SetLogLevel(Config& c, const std::string& v) {
   return Error::InvalidArgument("\"" + v + "\" is not one of trace, debug, info, warn, error, off");
 }
 
+Status SetCount(Config& c, const std::string& v) {
+  for (const CountMode mode : {CountMode::kSessions, CountMode::kHeartbeats}) {
+    if (v == CountModeName(mode)) {
+      c.count = mode;
+      return {};
+    }
+  }
+  return Error::InvalidArgument("\"" + v + "\" is not sessions or heartbeats");
+}
+
+Status SetTrustedProxies(Config& c, const std::string& v) {
+  auto proxies = TrustedProxies::Parse(v);
+  if (!proxies.ok()) return proxies.error();
+  c.trusted_proxies = std::move(*proxies);
+  return {};
+}
+
+Status SetCorsOrigins(Config& c, const std::string& v) {
+  auto cors = CorsPolicy::Parse(v);
+  if (!cors.ok()) return cors.error();
+  c.cors_origins = std::move(*cors);
+  return {};
+}
+
 Status SetSource(Config& c, const std::string& v) {
   for (const SourceKind kind : {SourceKind::kOrigin, SourceKind::kIvs}) {
     if (v == SourceKindName(kind)) {
@@ -358,9 +382,22 @@ const std::vector<Setting>& AllSettings() {
   static const std::vector<Setting> kSettings = {
       Row("server.listen", "HEADCOUNT_LISTEN", "--listen", "address:port to serve HTTP on",
           SetListen, ShowListen),
+      Row(
+          "server.trusted_proxies", "HEADCOUNT_TRUSTED_PROXIES", "--trusted-proxies",
+          "CIDRs of proxies (CDN, load balancer) whose X-Forwarded-For names the client, "
+          "comma-separated",
+          SetTrustedProxies, [](const Config& c) { return c.trusted_proxies.ToString(); }, "none"),
+      Row(
+          "server.cors_origins", "HEADCOUNT_CORS_ORIGINS", "--cors-origins",
+          "page origins that may call the heartbeat API and load /static/, comma-separated, or *",
+          SetCorsOrigins, [](const Config& c) { return c.cors_origins.ToString(); },
+          "none (same origin only)"),
       Row("origin.hls_root", "HEADCOUNT_HLS_ROOT", "--hls-root",
           "folder with one sub-folder of HLS playlists and segments per channel", SetHlsRoot,
           [](const Config& c) { return c.hls_root.string(); }),
+      Row("origin.count", "HEADCOUNT_COUNT", "--count",
+          "sessions (ids in playlist URIs) or heartbeats (players report; cacheable playlists)",
+          SetCount, [](const Config& c) { return std::string(CountModeName(c.count)); }),
       Row("origin.session_idle_timeout", "HEADCOUNT_SESSION_IDLE_TIMEOUT", "--session-idle-timeout",
           "a viewer with no request for this long has left, " + Range(kMinTimeout, kMaxTimeout),
           SetIdleTimeout, [](const Config& c) { return FormatDuration(c.session_idle_timeout); }),

@@ -279,6 +279,46 @@ TEST_F(ConfigTest, SessionCapIsANumber) {
   EXPECT_NE(ErrorOf().find("origin.max_sessions_per_client (env"), std::string::npos);
 }
 
+TEST_F(ConfigTest, CountModeProxiesAndCorsFromFileEnvAndFlag) {
+  WriteFile(R"(
+[server]
+trusted_proxies = ["10.0.0.0/8", "2001:db8::/32"]
+cors_origins = "https://a.example, https://b.example"
+[origin]
+count = "heartbeats"
+)");
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->count, CountMode::kHeartbeats);
+  EXPECT_EQ(c->trusted_proxies.ToString(), "10.0.0.0/8,2001:db8::/32");
+  EXPECT_TRUE(c->cors_origins.Allows("https://b.example"));
+  EXPECT_FALSE(c->cors_origins.Allows("https://c.example"));
+
+  env_["HEADCOUNT_COUNT"] = "sessions";
+  source_.flags["server.cors_origins"] = "*";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->count, CountMode::kSessions);
+  EXPECT_TRUE(c->cors_origins.allows_any());
+}
+
+TEST_F(ConfigTest, BadCountProxiesAndCorsSayWhy) {
+  env_["HEADCOUNT_COUNT"] = "viewers";
+  std::string e = ErrorOf();
+  EXPECT_NE(e.find("origin.count (env HEADCOUNT_COUNT)"), std::string::npos) << e;
+  EXPECT_NE(e.find("sessions or heartbeats"), std::string::npos) << e;
+  env_.clear();
+  source_.flags["server.trusted_proxies"] = "10.0.0.1/8";
+  e = ErrorOf();
+  EXPECT_NE(e.find("server.trusted_proxies (flag --trusted-proxies)"), std::string::npos) << e;
+  EXPECT_NE(e.find("write 10.0.0.0/8"), std::string::npos) << e;
+  source_.flags.clear();
+  source_.flags["server.cors_origins"] = "https://a.example/";
+  e = ErrorOf();
+  EXPECT_NE(e.find("server.cors_origins (flag --cors-origins)"), std::string::npos) << e;
+  EXPECT_NE(e.find("not a page origin"), std::string::npos) << e;
+}
+
 TEST_F(ConfigTest, CloudSettingsFromTomlTypes) {
   WriteFile(R"(
 [tick]

@@ -128,7 +128,10 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
   AddConfigFlag(c.cmd, sub_config);
   AddSettingFlags(c.cmd, c.flags,
                   {"server.listen",
+                   "server.trusted_proxies",
+                   "server.cors_origins",
                    "origin.hls_root",
+                   "origin.count",
                    "origin.session_idle_timeout",
                    "origin.live_timeout",
                    "origin.max_sessions_per_client",
@@ -187,13 +190,19 @@ void AddViewers(CLI::App& app, ViewersCommand& c) {
   c.cmd = app.add_subcommand(
       "viewers",
       "Simulate N HLS players watching a stream (playlist reloads at the target-duration\n"
-      "pace, every new segment fetched once): for demos, tests and benchmarks.");
+      "pace, every new segment fetched once), with --heartbeat also reporting themselves\n"
+      "as headcount.js does: for demos, tests and benchmarks (also through a CDN).");
   c.cmd->add_option("--url", c.args.url, "playlist URL (http://...m3u8)")->required();
   c.cmd->add_option("--count", c.args.count, "number of players (1-100000)")
       ->required()
       ->check(CLI::Range(1, 100000));
   c.cmd->add_option("--ramp", c.ramp, "start the players evenly over this long (default 0s)");
   c.cmd->add_option("--duration", c.duration, "stop after this long (default 0s: until Ctrl-C)");
+  c.cmd->add_flag("--heartbeat", c.args.heartbeat,
+                  "each player also reports itself through the heartbeat API of the URL's server "
+                  "(a token, then a heartbeat every heartbeat_s), as headcount.js does");
+  c.cmd->add_option("--channel", c.args.channel,
+                    "the heartbeats' channel (default: the folder after /hls/ in --url)");
   c.cmd->add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 }

@@ -20,6 +20,9 @@
 #include "core/tick.h"
 #include "core/time_text.h"
 #include "core/window_cache.h"
+#include "heartbeat/combined_source.h"
+#include "heartbeat/heartbeat_api.h"
+#include "heartbeat/heartbeat_viewers.h"
 #include "origin/origin.h"
 #include "origin/session_key.h"
 #include "server/api.h"
@@ -64,9 +67,16 @@ void LogTick(const TickReport& r) {
   }
 }
 
+// The built-in HLS origin and its heartbeat viewers, signed with one key.
+struct OriginParts {
+  std::unique_ptr<Origin> origin;
+  std::unique_ptr<HeartbeatViewers> heartbeats;
+};
+
 // The built-in HLS origin of `config` (hls_root created if missing, the
-// session key loaded or created), or the exit code to stop with.
-std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, const Clock& clock) {
+// session key loaded or created) and its heartbeat viewers, or the exit
+// code to stop with.
+std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clock) {
   std::error_code ec;
   std::filesystem::create_directories(config.hls_root, ec);
   if (!std::filesystem::is_directory(config.hls_root, ec)) {
@@ -80,6 +90,9 @@ std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, cons
     return session_key.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
 
+  HeartbeatOptions heartbeat_options;
+  heartbeat_options.key = *session_key;
+  heartbeat_options.max_viewers_per_client = config.max_sessions_per_client;
   OriginOptions origin_options;
   origin_options.session_key = std::move(*session_key);
   origin_options.hls_root = config.hls_root;
@@ -87,13 +100,17 @@ std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, cons
   origin_options.live_timeout = config.live_timeout;
   origin_options.max_sessions_per_client = config.max_sessions_per_client;
   origin_options.segment_metadata = config.segment_metadata;
-  return std::make_unique<Origin>(origin_options, clock);
+  origin_options.cacheable = config.count == CountMode::kHeartbeats;
+  return OriginParts{std::make_unique<Origin>(origin_options, clock),
+                     std::make_unique<HeartbeatViewers>(std::move(heartbeat_options))};
 }
 
 // What the start-up line says about the source and the store.
 std::string Describe(const Config& config) {
-  std::string out = config.source == SourceKind::kIvs ? "counting Amazon IVS channels"
-                                                      : "HLS root " + config.hls_root.string();
+  std::string out = config.source == SourceKind::kIvs
+                        ? "counting Amazon IVS channels"
+                        : "HLS root " + config.hls_root.string() + ", counting " +
+                              std::string(CountModeName(config.count));
   out += config.store == StoreKind::kDynamoDb ? ", DynamoDB table " + config.dynamodb_table
                                               : ", database " + config.database.string();
   return out;
@@ -148,8 +165,12 @@ class SerialTicks {
 // would have get a 404 that says why.
 class ServeRoutes {
  public:
-  ServeRoutes(Origin* origin, Api& api, WorkerPool& workers, SerialTicks& ticks, const Clock& clock)
+  // `heartbeats` is null when `origin` is.
+  ServeRoutes(Origin* origin, HeartbeatApi* heartbeats, const CorsPolicy& cors, Api& api,
+              WorkerPool& workers, SerialTicks& ticks, const Clock& clock)
       : origin_(origin),
+        heartbeats_(heartbeats),
+        cors_(cors),
         api_(api),
         workers_(workers),
         ticks_(ticks),
@@ -158,15 +179,36 @@ class ServeRoutes {
 
   void Handle(const HttpRequest& req, HttpResponder respond) {
     if (req.path.starts_with(hls_routes_)) {
-      if (origin_ != nullptr) return respond.Respond(origin_->Handle(req));
+      if (origin_ != nullptr) {
+        // Pages of other origins play the stream with hls.js (fetch/XHR).
+        HttpResponse r = origin_->Handle(req);
+        cors_.Apply(req, r);
+        return respond.Respond(std::move(r));
+      }
       return respond.Respond(
           HttpResponse::Error(404,
                               "no HLS here: this server counts Amazon IVS channels (tick.source "
                               "= ivs); play them from their IVS playback URL"));
     }
     if (req.path == "/api/tick") return HandleTick(req, std::move(respond));
+    if (HeartbeatApi::Serves(req.path)) {
+      if (heartbeats_ != nullptr) return respond.Respond(heartbeats_->Handle(req));
+      return respond.Respond(HttpResponse::Error(
+          404, "no heartbeats here: this server counts Amazon IVS channels (tick.source = ivs)"));
+    }
+    if (req.path == kChannelsRoute) {
+      // headcount.js reads the counts here when a stream carries none.
+      // (std::function wants a copyable callable: the responder is shared.)
+      auto shared = std::make_shared<HttpResponder>(std::move(respond));
+      return api_.Handle(req, HttpResponder::FromFunction(
+                                  [this, origin = req.Header("origin"), shared](HttpResponse r) {
+                                    cors_.ApplyForOrigin(origin, r);
+                                    shared->Respond(std::move(r));
+                                  }));
+    }
     if (Api::Serves(req.path)) return api_.Handle(req, std::move(respond));
-    if (ServesWeb(req.path)) return respond.Respond(HandleWeb(req));  // /, /watch/..., /static/...
+    if (req.path.starts_with(kStaticRoutes)) return respond.Respond(HandleStatic(req));
+    if (ServesWeb(req.path)) return respond.Respond(HandleWeb(req));  // /, /watch/...
     respond.Respond(HttpResponse::Error(404, "not found"));
   }
 
@@ -186,7 +228,21 @@ class ServeRoutes {
                     [this] { return HttpResponse::Json(200, ticks_.Run(clock_.Now()).ToJson()); });
   }
 
-  Origin* const origin_;  // null when the source is IVS
+  // /static/<file>: what other sites' pages load (headcount.js and the
+  // modules it imports) when server.cors_origins allows them.
+  HttpResponse HandleStatic(const HttpRequest& req) const {
+    if (req.method == "OPTIONS") return cors_.Preflight(req, "GET, HEAD");
+    HttpResponse r = HandleWeb(req);
+    cors_.Apply(req, r);
+    return r;
+  }
+
+  static constexpr std::string_view kStaticRoutes = "/static/";
+  static constexpr std::string_view kChannelsRoute = "/api/channels";
+
+  Origin* const origin_;            // null when the source is IVS
+  HeartbeatApi* const heartbeats_;  // null when the source is IVS
+  const CorsPolicy& cors_;
   Api& api_;
   WorkerPool& workers_;
   SerialTicks& ticks_;
@@ -210,10 +266,23 @@ int RunServe(const Config& config) {
   }
   Pipeline& parts = **pipeline;
   std::unique_ptr<Origin> origin;
+  std::unique_ptr<HeartbeatViewers> heartbeats;
+  std::unique_ptr<HeartbeatApi> heartbeat_api;
+  std::unique_ptr<CombinedSource> combined;
   if (!ivs) {
     auto made = MakeOrigin(config, clock);
     if (const int* code = std::get_if<int>(&made)) return *code;
-    origin = std::move(std::get<std::unique_ptr<Origin>>(made));
+    OriginParts& parts = std::get<OriginParts>(made);
+    origin = std::move(parts.origin);
+    heartbeats = std::move(parts.heartbeats);
+    // A channel is one the origin serves: a folder under the root (with
+    // ffmpeg writing into it, or it is not live and counts nothing).
+    heartbeat_api = std::make_unique<HeartbeatApi>(
+        *heartbeats, clock, config.cors_origins, [root = config.hls_root](std::string_view c) {
+          std::error_code ec;
+          return std::filesystem::is_directory(root / std::string(c), ec);
+        });
+    combined = std::make_unique<CombinedSource>(*origin, *heartbeats);
   }
   auto pruner = MaybeStartPruner(config, clock);
   if (!pruner.ok()) {
@@ -224,7 +293,10 @@ int RunServe(const Config& config) {
 
   LiveState live;
   Metrics metrics;
-  if (origin) metrics.SetSessionsCallback([&] { return origin->ActiveSessions(clock.Now()); });
+  if (origin) {
+    metrics.SetSessionsCallback([&] { return origin->ActiveSessions(clock.Now()); });
+    metrics.SetHeartbeatViewersCallback([&] { return heartbeats->ActiveTotal(clock.Now()); });
+  }
   ApiOptions api_options;
   api_options.bucket_length = config.tick_interval;
   // Store queries and ticks block: they run here, never on the I/O threads.
@@ -233,18 +305,25 @@ int RunServe(const Config& config) {
   worker_options.threads = api_options.max_history_queries + 1;
   WorkerPool workers(worker_options);
   Api api(live, parts.history(), metrics, clock, workers, api_options);
-  Source& source = origin ? static_cast<Source&>(*origin) : *parts.source();
+  Source& source = origin ? static_cast<Source&>(*combined) : *parts.source();
   Publisher& publisher = origin ? static_cast<Publisher&>(*origin) : *parts.publisher();
   // Ticks read the window back from what this process wrote, once it has
   // written all of it (docs/dynamodb.md); the API reads history from the store.
   WindowCache window(parts.store(), config.tick_interval);
   TickRunner runner(source, window, publisher, clock);
   SerialTicks ticks(parts, runner, live, metrics, config.tick_interval);
-  ServeRoutes routes(origin.get(), api, workers, ticks, clock);
+  ServeRoutes routes(origin.get(), heartbeat_api.get(), config.cors_origins, api, workers, ticks,
+                     clock);
 
   HttpServerOptions server_options;
   server_options.address = config.listen_address;
   server_options.port = config.listen_port;
+  if (!config.trusted_proxies.empty()) {
+    server_options.client_address = [&proxies = config.trusted_proxies](
+                                        const std::string& peer, const HttpRequest& request) {
+      return proxies.ClientAddress(peer, request.Header("x-forwarded-for"));
+    };
+  }
   // An asked-for tick may wait for the running one, then run its own.
   server_options.response_timeout =
       std::max<std::chrono::seconds>(kDefaultResponseTimeout, 2 * config.tick_interval);

@@ -23,6 +23,24 @@ constexpr std::string_view kPlaylistCacheControl = "no-cache";
 // Segments never change once written; a minute covers a live window.
 constexpr std::string_view kSegmentCacheControl = "max-age=60";
 
+// Cache-Control of a playlist with OriginOptions::cacheable: a media
+// playlist changes about once per target duration, so a cache that keeps
+// it half of that serves a reload at most half a segment late, and the
+// origin sees about two requests per target duration per cache.
+std::string CacheablePlaylistControl(std::string_view source) {
+  constexpr std::string_view kTag = "#EXT-X-TARGETDURATION:";
+  const std::size_t at = source.find(kTag);
+  if (at == std::string_view::npos) {
+    return "public, max-age=" + std::to_string(kMultivariantPlaylistMaxAge.count());
+  }
+  long long target = 0;
+  for (std::size_t i = at + kTag.size();
+       i < source.size() && source[i] >= '0' && source[i] <= '9' && target < 86400; ++i) {
+    target = target * 10 + (source[i] - '0');
+  }
+  return "public, max-age=" + std::to_string(std::max(1LL, target / 2));
+}
+
 struct MediaType {
   std::string_view extension;
   std::string_view content_type;
@@ -327,7 +345,9 @@ HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string
     return HttpResponse::Error(500, "playlist unavailable");
   }
   const WallTime now = clock_.Now();
-  const std::string id = PlaylistSession(request, channel, now);
+  // Cacheable: no session id, so the answer is the same for every viewer.
+  const std::string id =
+      options_.cacheable ? std::string() : PlaylistSession(request, channel, now);
 
   // A player that asked for a media playlist with no session would reload
   // that same URL, and get a new id each time: hand it a one-variant
@@ -344,7 +364,9 @@ HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string
   r.status = 200;
   r.content_type = std::string(kPlaylistContentType);
   r.body = std::move(*body);
-  r.headers.emplace_back("Cache-Control", std::string(kPlaylistCacheControl));
+  r.headers.emplace_back("Cache-Control", options_.cacheable
+                                              ? CacheablePlaylistControl(*cached->source)
+                                              : std::string(kPlaylistCacheControl));
   return r;
 }
 
@@ -360,7 +382,11 @@ HttpResponse Origin::ServeSegment(const HttpRequest& request, const std::string&
   HttpResponse r;
   r.status = 200;
   r.content_type = std::string(content_type);
-  r.headers.emplace_back("Cache-Control", std::string(kSegmentCacheControl));
+  r.headers.emplace_back(
+      "Cache-Control",
+      options_.cacheable
+          ? "public, max-age=" + std::to_string(kCacheableSegmentMaxAge.count()) + ", immutable"
+          : std::string(kSegmentCacheControl));
   const bool ts = name.ends_with(".ts");
   if (options_.segment_metadata && (ts || name.ends_with(".m4s"))) {
     std::optional<SegmentPayload> payload;

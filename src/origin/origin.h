@@ -62,7 +62,21 @@ struct OriginOptions {
   // Put the latest payload into the media segments served (.ts: ID3 in a
   // timed-metadata stream; .m4s: an ID3 emsg box), see segment_metadata.h.
   bool segment_metadata = true;
+  // --count heartbeats: playlists carry no session ids and every answer is
+  // the same for every viewer, so a CDN can cache it: Cache-Control public,
+  // max-age half the target duration for media playlists
+  // (kMultivariantPlaylistMaxAge for multivariant ones), and segments
+  // immutable for kCacheableSegmentMaxAge. Sessions are then never handed
+  // out; the count comes from player heartbeats.
+  bool cacheable = false;
 };
+
+// Cache lifetimes with OriginOptions::cacheable. A multivariant playlist
+// changes only when the encoder's ladder does; a segment never changes once
+// written (the encoder must not reuse segment names within this long:
+// README "Behind a CDN").
+inline constexpr std::chrono::seconds kMultivariantPlaylistMaxAge{30};
+inline constexpr std::chrono::seconds kCacheableSegmentMaxAge = std::chrono::hours{24};
 
 // [A-Za-z0-9._-]{1,128}, not starting with '.', ending in .m3u8, .ts, .m4s,
 // .mp4, .aac or .vtt.
@@ -75,6 +89,8 @@ class Origin final : public Source, public Publisher {
   Origin(OriginOptions options, const Clock& clock);
 
   // Serves GET and HEAD of <url_prefix>/<channel>/<file> from hls_root:
+  //  - .m3u8 with options.cacheable: the playlist with the DATERANGE, no
+  //    session id, and a public Cache-Control (see OriginOptions::cacheable);
   //  - .m3u8: the playlist rewritten for the caller's session (a valid `hcs`
   //    is refreshed and kept; a bad one is replaced by
   //    ViewerSessions::Replacement, the same id on every reload)

@@ -50,7 +50,7 @@ bool SessionTable::ClientHasRoom(std::string_view client) const {
 }
 
 SessionTable::StartResult SessionTable::Start(const Key& key, std::string_view channel,
-                                              std::string_view client, WallTime now) {
+                                              std::string_view client, WallTime now, bool counted) {
   if (sessions_.contains(key)) {
     // Tracked for this channel: a refresh. For another (a tag valid for two
     // channels, which takes a 96-bit collision): left as it is.
@@ -68,13 +68,42 @@ SessionTable::StartResult SessionTable::Start(const Key& key, std::string_view c
   if (!client.empty() && max_sessions_per_client_ != 0) {
     held = &*clients_.try_emplace(std::string(client), 0).first;
   }
-  ChannelCounts::value_type* count = &*channels_.try_emplace(ChannelId(channel), 0).first;
+  ChannelCounts::value_type* tally = &*channels_.try_emplace(ChannelId(channel)).first;
   latest_ = std::max(latest_, now);
-  Node& node = *sessions_.try_emplace(key, Entry{count, held, latest_}).first;
+  Node& node = *sessions_.try_emplace(key, Entry{tally, held, latest_, counted}).first;
   LinkNewest(node);
-  ++count->second;
+  ++tally->second.tracked;
+  if (counted) {
+    ++tally->second.counted;
+    ++counted_;
+  }
   if (held != nullptr) ++held->second;
   return StartResult::kStarted;
+}
+
+std::optional<SessionTable::Tracked> SessionTable::Find(const Key& key,
+                                                        std::string_view channel) const {
+  const auto it = sessions_.find(key);
+  if (it == sessions_.end() || it->second.channel->first != channel) return std::nullopt;
+  return Tracked{it->second.last_seen, it->second.counted};
+}
+
+bool SessionTable::Count(const Key& key, std::string_view channel) {
+  const auto it = sessions_.find(key);
+  if (it == sessions_.end() || it->second.channel->first != channel) return false;
+  if (!it->second.counted) {
+    it->second.counted = true;
+    ++it->second.channel->second.counted;
+    ++counted_;
+  }
+  return true;
+}
+
+bool SessionTable::Remove(const Key& key, std::string_view channel) {
+  const auto it = sessions_.find(key);
+  if (it == sessions_.end() || it->second.channel->first != channel) return false;
+  Erase(*it);
+  return true;
 }
 
 void SessionTable::Erase(Node& node) {
@@ -82,7 +111,11 @@ void SessionTable::Erase(Node& node) {
   // Erased through iterators: erase(key) with a key that lives in the
   // element it erases is not promised to work.
   Entry& e = node.second;
-  if (--e.channel->second == 0) channels_.erase(channels_.find(e.channel->first));
+  if (e.counted) {
+    --e.channel->second.counted;
+    --counted_;
+  }
+  if (--e.channel->second.tracked == 0) channels_.erase(channels_.find(e.channel->first));
   if (e.client != nullptr && --e.client->second == 0) {
     clients_.erase(clients_.find(e.client->first));
   }
@@ -100,7 +133,11 @@ std::size_t SessionTable::Expire(WallTime now, std::size_t limit) {
 }
 
 std::map<ChannelId, std::int64_t> SessionTable::CountByChannel() const {
-  return {channels_.begin(), channels_.end()};
+  std::map<ChannelId, std::int64_t> out;
+  for (const auto& [channel, tally] : channels_) {
+    if (tally.counted > 0) out.emplace(channel, tally.counted);
+  }
+  return out;
 }
 
 }  // namespace headcount

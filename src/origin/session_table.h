@@ -11,6 +11,10 @@
 // without its buckets and exact to the nanosecond: every refresh carries the
 // newest time, so the list needs no sorting. Counts per channel and per
 // client change as sessions start and end; a count reads them.
+//
+// A session may be tracked without being counted (a heartbeat viewer before
+// its second heartbeat): it holds its client's share and expires like any
+// other, but is not in its channel's count until Count() is called.
 #pragma once
 
 #include <array>
@@ -19,6 +23,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -64,12 +69,29 @@ class SessionTable {
   // back by D keeps the sessions seen meanwhile up to D longer.
   bool Refresh(const Key& key, std::string_view channel, WallTime now);
 
-  // Starts tracking `key` for `channel`, seen at `now`. `client` (a peer
-  // address) is held to max_sessions_per_client; an empty one is not
-  // limited. Before refusing for a full table or a client at its cap, drops
-  // the sessions idle at `now` (they are the oldest: no sweep).
-  StartResult Start(const Key& key, std::string_view channel, std::string_view client,
-                    WallTime now);
+  // Starts tracking `key` for `channel`, seen at `now`, in the channel's
+  // count unless `counted` is false. `client` (a peer address) is held to
+  // max_sessions_per_client; an empty one is not limited. Before refusing
+  // for a full table or a client at its cap, drops the sessions idle at
+  // `now` (they are the oldest: no sweep).
+  StartResult Start(const Key& key, std::string_view channel, std::string_view client, WallTime now,
+                    bool counted = true);
+
+  // A tracked session as Find sees it.
+  struct Tracked {
+    WallTime last_seen;
+    bool counted = false;
+  };
+  // The session of `key` when it is tracked for `channel` (idle ones not
+  // yet expired included); nullopt otherwise. Changes nothing.
+  std::optional<Tracked> Find(const Key& key, std::string_view channel) const;
+
+  // Puts the session of `key` into its channel's count (no refresh); false
+  // when it is not tracked for `channel`. Counting a counted one does nothing.
+  bool Count(const Key& key, std::string_view channel);
+
+  // Ends the session of `key` now; false when it is not tracked for `channel`.
+  bool Remove(const Key& key, std::string_view channel);
 
   // Drops the sessions idle at `now`, oldest first, at most `limit` of them
   // (a request bounds its own share of the work). Returns how many.
@@ -78,18 +100,25 @@ class SessionTable {
   // Tracked sessions, idle ones not yet expired included: call Expire(now)
   // first for the count at `now`.
   std::size_t size() const { return sessions_.size(); }
-  // Tracked sessions per channel (channels without one absent); O(channels).
+  // Counted sessions among them.
+  std::size_t counted() const { return counted_; }
+  // Counted sessions per channel (channels without one absent); O(channels).
   std::map<ChannelId, std::int64_t> CountByChannel() const;
 
  private:
   struct Entry;
   using Node = std::pair<const Key, Entry>;
-  using ChannelCounts = std::unordered_map<ChannelId, std::int64_t>;
+  struct ChannelTally {
+    std::int64_t counted = 0;  // sessions in the channel's count
+    std::size_t tracked = 0;   // every session of the channel, counted or not
+  };
+  using ChannelCounts = std::unordered_map<ChannelId, ChannelTally>;
   using ClientCounts = std::unordered_map<std::string, std::size_t>;
   struct Entry {
-    ChannelCounts::value_type* channel;  // its channel's count (the key names it)
+    ChannelCounts::value_type* channel;  // its channel's tally (the key names it)
     ClientCounts::value_type* client;    // its client's count; null when not limited
     WallTime last_seen;
+    bool counted = true;
     Node* older = nullptr;  // neighbours in the activity list
     Node* newer = nullptr;
   };
@@ -114,8 +143,9 @@ class SessionTable {
   Node* oldest_ = nullptr;
   Node* newest_ = nullptr;
   WallTime latest_ = WallTime::min();  // the newest last_seen ever set
-  ChannelCounts channels_;             // sessions per channel, none at 0
+  ChannelCounts channels_;             // sessions per channel, none tracking 0
   ClientCounts clients_;               // sessions per limited client, none at 0
+  std::size_t counted_ = 0;            // counted sessions, over all channels
 };
 
 }  // namespace headcount

@@ -155,5 +155,36 @@ TEST(SessionTableTest, RefusalsFirstDropIdleSessions) {
   EXPECT_EQ(table.size(), 1u);
 }
 
+// A session started uncounted holds its client's share and expires, but is
+// in its channel's count only once Count() is called; Remove ends it at once.
+TEST(SessionTableTest, UncountedSessionsHoldTheCapButNotTheCount) {
+  SessionTable table(Limits(1000, /*per_client=*/2));
+  ASSERT_EQ(table.Start(KeyOf(1), "a", "10.0.0.1", kTableT0, /*counted=*/false), StartResult::kStarted);
+  EXPECT_TRUE(table.CountByChannel().empty());
+  EXPECT_EQ(table.counted(), 0U);
+  ASSERT_TRUE(table.Find(KeyOf(1), "a").has_value());
+  EXPECT_FALSE(table.Find(KeyOf(1), "a")->counted);
+  EXPECT_FALSE(table.Find(KeyOf(1), "b").has_value());
+
+  ASSERT_EQ(table.Start(KeyOf(2), "a", "10.0.0.1", kTableT0, false), StartResult::kStarted);
+  EXPECT_EQ(table.Start(KeyOf(3), "a", "10.0.0.1", kTableT0, false), StartResult::kClientAtCap);
+
+  EXPECT_FALSE(table.Count(KeyOf(1), "b"));
+  EXPECT_TRUE(table.Count(KeyOf(1), "a"));
+  EXPECT_TRUE(table.Count(KeyOf(1), "a"));  // once only
+  EXPECT_EQ(table.CountByChannel(), (std::map<ChannelId, std::int64_t>{{"a", 1}}));
+  EXPECT_EQ(table.counted(), 1U);
+
+  EXPECT_FALSE(table.Remove(KeyOf(1), "b"));
+  EXPECT_TRUE(table.Remove(KeyOf(1), "a"));
+  EXPECT_TRUE(table.CountByChannel().empty());
+  EXPECT_EQ(table.counted(), 0U);
+  EXPECT_EQ(table.size(), 1U);
+  EXPECT_EQ(table.Start(KeyOf(3), "a", "10.0.0.1", kTableT0, false), StartResult::kStarted);
+
+  EXPECT_EQ(table.Expire(kTableT0 + seconds(30)), 2U);
+  EXPECT_EQ(table.size(), 0U);
+}
+
 }  // namespace
 }  // namespace headcount

@@ -279,7 +279,8 @@ class Session : public std::enable_shared_from_this<Session> {
             request.headers.emplace(AsciiLower(field.name_string()), std::string(field.value()));
         if (!inserted) (it->second += ", ") += field.value();  // RFC 9110 5.3
       }
-      request.client_address = client_;
+      request.client_address =
+          options_.client_address ? options_.client_address(client_, request) : client_;
       request.body = std::move(message.body());
       exchange_.path = request.path;
       response = CallHandler(request);

@@ -46,6 +46,12 @@ struct HttpServerOptions {
   // Connections beyond these are closed right after accept.
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_client = 256;  // per peer IP address
+  // The client address handlers see (HttpRequest::client_address), from the
+  // peer's address and the request (headers set, client_address not yet):
+  // e.g. from X-Forwarded-For behind a trusted proxy. Unset: the peer's.
+  // Called on the I/O thread; must be quick and thread-safe. Connection
+  // limits and the access log always use the peer's address.
+  std::function<std::string(const std::string& peer, const HttpRequest& request)> client_address;
 };
 
 // What the server did with one request, for metrics. `path` is the decoded

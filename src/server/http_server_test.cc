@@ -21,7 +21,6 @@ using namespace std::chrono_literals;
 using http_testing::Client;
 using http_testing::Get;
 using http_testing::HttpServerTest;
-using http_testing::RawResponse;
 using http_testing::Steady;
 using ::testing::HasSubstr;
 
@@ -55,6 +54,20 @@ TEST_F(HttpServerTest, GetPassesTheRequestToTheHandler) {
   EXPECT_EQ(exchanges[0].path, "/hello world");
   EXPECT_EQ(exchanges[0].status, 200);
   EXPECT_EQ(exchanges[0].body_bytes, r->body.size());
+}
+
+// The client_address option decides what handlers see as the client, from
+// the peer and the request's headers (serve believes X-Forwarded-For from a
+// trusted proxy that way).
+TEST_F(HttpServerTest, ClientAddressOptionSetsTheHandlersClient) {
+  options_.client_address = [](const std::string& peer, const HttpRequest& request) {
+    return peer + "|" + request.Header("x-forwarded-for").value_or("none");
+  };
+  Start();
+  auto c = Connect();
+  auto r = c->Exchange(Get("/x", "X-Forwarded-For: 198.51.100.7\r\n"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["client"], "127.0.0.1|198.51.100.7");
 }
 
 TEST_F(HttpServerTest, AccessLogHasNoQueryString) {

@@ -16,6 +16,7 @@ constexpr std::string_view kTickDuration = "headcount_tick_duration_seconds";
 constexpr std::string_view kTickChannels = "headcount_tick_channels";
 constexpr std::string_view kChannelViewers = "headcount_channel_viewers";
 constexpr std::string_view kSessionsActive = "headcount_sessions_active";
+constexpr std::string_view kHeartbeatViewersActive = "headcount_heartbeat_viewers_active";
 constexpr std::string_view kHttpRequests = "headcount_http_requests_total";
 
 constexpr HttpRoute kAllRoutes[] = {
@@ -259,6 +260,8 @@ Metrics::Metrics() {
   registry_.DeclareGauge(std::string(kChannelViewers),
                          "Viewers of each live channel in the newest minute of the last tick.");
   registry_.DeclareGauge(std::string(kSessionsActive), "Viewer sessions the origin holds now.");
+  registry_.DeclareGauge(std::string(kHeartbeatViewersActive),
+                         "Heartbeat viewers counted now (from their second heartbeat on).");
   registry_.DeclareCounter(std::string(kHttpRequests), "HTTP responses, by route and status code.");
   // Series that exist from the start, so rate() and alerts see a zero.
   registry_.Add(kTicksTotal, {{"result", "ok"}}, 0);
@@ -301,6 +304,12 @@ void Metrics::CountRequest(std::string_view route, int status) {
 
 void Metrics::SetSessionsCallback(std::function<std::int64_t()> callback) {
   registry_.SetCallback(kSessionsActive, [callback = std::move(callback)] {
+    return static_cast<double>(callback());
+  });
+}
+
+void Metrics::SetHeartbeatViewersCallback(std::function<std::int64_t()> callback) {
+  registry_.SetCallback(kHeartbeatViewersActive, [callback = std::move(callback)] {
     return static_cast<double>(callback());
   });
 }

@@ -111,6 +111,8 @@ class Metrics {
   // Where headcount_sessions_active comes from (e.g. the origin's session
   // table), called at render time. Without one the gauge has no value.
   void SetSessionsCallback(std::function<std::int64_t()> callback);
+  // The same for headcount_heartbeat_viewers_active (src/heartbeat).
+  void SetHeartbeatViewersCallback(std::function<std::int64_t()> callback);
 
   // The text exposition (Content-Type kContentType).
   std::string Render() const;

@@ -222,7 +222,8 @@ TEST(MetricsTest, FreshMetricsRenderZeroTicksAndNoSessionsWithoutCallback) {
   for (const char* family :
        {"headcount_ticks_total counter", "headcount_tick_duration_seconds histogram",
         "headcount_tick_channels gauge", "headcount_channel_viewers gauge",
-        "headcount_sessions_active gauge", "headcount_http_requests_total counter"}) {
+        "headcount_sessions_active gauge", "headcount_heartbeat_viewers_active gauge",
+        "headcount_http_requests_total counter"}) {
     EXPECT_THAT(text, HasSubstr(std::string("# TYPE ") + family + "\n"));
   }
 }
@@ -230,12 +231,14 @@ TEST(MetricsTest, FreshMetricsRenderZeroTicksAndNoSessionsWithoutCallback) {
 TEST(MetricsTest, SessionsCallbackAndHttpRequests) {
   Metrics m;
   m.SetSessionsCallback([] { return std::int64_t{17}; });
+  m.SetHeartbeatViewersCallback([] { return std::int64_t{4}; });
   m.CountRequest(HttpRoute::kApi, 200);
   m.CountRequest(ClassifyRoute("/api/channels"), 200);
   m.CountRequest("hls_segment", 404);
   m.CountRequest("/some/raw/path", 200);  // not a route name: "other"
   const std::string text = m.Render();
   EXPECT_EQ(ValueOf(text, "headcount_sessions_active", {}), "17");
+  EXPECT_EQ(ValueOf(text, "headcount_heartbeat_viewers_active", {}), "4");
   EXPECT_EQ(ValueOf(text, "headcount_http_requests_total", {{"route", "api"}, {"code", "200"}}),
             "2");
   EXPECT_EQ(

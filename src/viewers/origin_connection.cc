@@ -36,14 +36,38 @@ OriginConnection::OriginConnection(const net::any_io_executor& strand, RunContex
 }
 
 void OriginConnection::Get(const std::string& target, Kind kind, Callback done) {
+  request_.method(http::verb::get);
   request_.target(target);
+  request_.erase(http::field::content_type);
+  request_.body().clear();
+  request_.prepare_payload();
   kind_ = kind;
+  Send(std::move(done));
+}
+
+void OriginConnection::Post(const std::string& target, std::string body, Callback done) {
+  request_.method(http::verb::post);
+  request_.target(target);
+  request_.set(http::field::content_type, "application/json");
+  request_.body() = std::move(body);
+  request_.prepare_payload();
+  kind_ = Kind::kApi;
   Send(std::move(done));
 }
 
 void OriginConnection::Send(Callback done) {
   const bool segment = kind_ == Kind::kSegment;
-  ++(segment ? ctx_.counters.segment_requests : ctx_.counters.playlist_requests);
+  switch (kind_) {
+    case Kind::kPlaylist:
+      ++ctx_.counters.playlist_requests;
+      break;
+    case Kind::kSegment:
+      ++ctx_.counters.segment_requests;
+      break;
+    case Kind::kApi:
+      ++ctx_.counters.api_requests;
+      break;
+  }
   parser_.emplace();
   parser_->body_limit(segment ? kMaxSegmentBytes : kMaxPlaylistBytes);
   parser_->get().body().keep_text = !segment;
@@ -85,9 +109,8 @@ void OriginConnection::OnWrite(beast::error_code ec, Callback done) {
 void OriginConnection::OnRead(beast::error_code ec, Callback done) {
   if (ec == http::error::body_limit) {
     Close();  // the rest of the body is still on the wire
-    return done(Error::Rejected(kind_ == Kind::kSegment
-                                    ? "segment larger than kMaxSegmentBytes"
-                                    : "playlist larger than kMaxPlaylistBytes"));
+    return done(Error::Rejected(kind_ == Kind::kSegment ? "segment larger than kMaxSegmentBytes"
+                                                        : "answer larger than kMaxPlaylistBytes"));
   }
   if (ec) return OnNetworkError(ec, std::move(done));
   stream_.expires_never();

@@ -69,8 +69,9 @@ class OriginConnection : public std::enable_shared_from_this<OriginConnection> {
  public:
   // What is fetched: a playlist is kept (up to kMaxPlaylistBytes, 1 MiB) and
   // counted in playlist_requests, a segment only counted (up to
-  // kMaxSegmentBytes, 64 MiB).
-  enum class Kind { kPlaylist, kSegment };
+  // kMaxSegmentBytes, 64 MiB), an API answer (a heartbeat token) kept as a
+  // playlist is and counted in api_requests.
+  enum class Kind { kPlaylist, kSegment, kApi };
 
   struct Response {
     unsigned status = 0;
@@ -93,6 +94,10 @@ class OriginConnection : public std::enable_shared_from_this<OriginConnection> {
   // request at a time.
   void Get(const std::string& target, Kind kind, Callback done);
 
+  // POSTs `body` (Content-Type application/json) to `target`, as Get does
+  // (Kind::kApi).
+  void Post(const std::string& target, std::string body, Callback done);
+
   // Closes the connection; the next Get opens a new one.
   void Close();
 
@@ -114,7 +119,7 @@ class OriginConnection : public std::enable_shared_from_this<OriginConnection> {
   RunContext& ctx_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
-  boost::beast::http::request<boost::beast::http::empty_body> request_;
+  boost::beast::http::request<boost::beast::http::string_body> request_;
   std::optional<boost::beast::http::response_parser<CountedBody>> parser_;
   Kind kind_ = Kind::kPlaylist;
 

@@ -18,6 +18,8 @@ SimulatorStats Snapshot(const SimulatorCounters& c) {
   s.players_active = c.players_active.load();
   s.playlist_requests = c.playlist_requests.load();
   s.segment_requests = c.segment_requests.load();
+  s.api_requests = c.api_requests.load();
+  s.heartbeats = c.heartbeats_sent.load();
   s.bytes = c.bytes.load();
   s.errors = c.errors.load();
   return s;

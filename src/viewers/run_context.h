@@ -22,6 +22,8 @@ struct SimulatorCounters {
   std::atomic<std::int64_t> players_active{0};
   std::atomic<std::int64_t> playlist_requests{0};
   std::atomic<std::int64_t> segment_requests{0};
+  std::atomic<std::int64_t> api_requests{0};
+  std::atomic<std::int64_t> heartbeats_sent{0};
   std::atomic<std::int64_t> bytes{0};
   std::atomic<std::int64_t> errors{0};
 };
@@ -41,6 +43,8 @@ struct RunContext {
   void Warn(int player, std::string_view path, std::string_view why);
 
   const Url entry;
+  // With heartbeats: "/api/channels/<channel>/" on the entry's server.
+  std::string api_prefix;
   boost::asio::ip::tcp::resolver::results_type endpoints;  // set before players start
   SimulatorCounters& counters;
   Alarms& alarms;

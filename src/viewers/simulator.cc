@@ -22,8 +22,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/samples.h"
 #include "core/time_text.h"
 #include "net/url.h"
+#include "viewers/heartbeater.h"
 #include "viewers/player.h"
 #include "viewers/run_context.h"
 
@@ -34,6 +36,7 @@ namespace {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using viewers::Heartbeater;
 using viewers::Player;
 using viewers::RunContext;
 
@@ -66,13 +69,13 @@ class StatsReporter {
     const auto rate = [seconds](std::int64_t d) { return static_cast<double>(d) / seconds; };
     spdlog::info(
         "viewers: {}{}/{} players active/started, {:.1f} requests/s ({:.1f} playlists/s, {:.1f} "
-        "segments/s), {:.2f} MB/s, {} errors ({} new)",
+        "segments/s), {:.2f} MB/s, {} heartbeats, {} errors ({} new)",
         prefix, now.players_active, now.players_started,
         rate(now.playlist_requests + now.segment_requests - last_.playlist_requests -
              last_.segment_requests),
         rate(now.playlist_requests - last_.playlist_requests),
         rate(now.segment_requests - last_.segment_requests), rate(now.bytes - last_.bytes) / 1e6,
-        now.errors, now.errors - last_.errors);
+        now.heartbeats, now.errors, now.errors - last_.errors);
     last_ = now;
     last_at_ = at;
   }
@@ -95,6 +98,16 @@ void WarnIfFewFileDescriptors(int players) {
         "(ulimit -n) or connections will fail",
         players, needed, limit.rlim_cur);
   }
+}
+
+// The channel of an origin URL path, /hls/<channel>/...; empty when the path
+// is not one.
+std::string ChannelOfPath(std::string_view path) {
+  constexpr std::string_view kPrefix = "/hls/";
+  if (!path.starts_with(kPrefix)) return "";
+  path.remove_prefix(kPrefix.size());
+  const std::size_t slash = path.find('/');
+  return slash == std::string_view::npos ? "" : std::string(path.substr(0, slash));
 }
 
 Status CheckOptions(const SimulatorOptions& o) {
@@ -129,13 +142,19 @@ bool RunPlayers(const SimulatorOptions& options, RunContext& ctx, net::io_contex
   };
   const WallTime start = ctx.alarms.clock().Now();
   std::vector<std::shared_ptr<Player>> players;
+  std::vector<std::shared_ptr<Heartbeater>> heartbeaters;
   std::optional<StatsReporter> reporter;
   std::unique_ptr<Alarm> end;
   try {
     players.reserve(static_cast<std::size_t>(options.count));
     for (int i = 0; i < options.count; ++i) {
+      const WallTime at = start + options.ramp * i / options.count;
       players.push_back(std::make_shared<Player>(io, i, ctx));
-      players.back()->Start(start + options.ramp * i / options.count);
+      players.back()->Start(at);
+      if (options.heartbeat) {
+        heartbeaters.push_back(std::make_shared<Heartbeater>(io, i, ctx));
+        heartbeaters.back()->Start(at);
+      }
     }
     reporter.emplace(io, ctx.counters, ctx.alarms);
     reporter->Start();
@@ -191,11 +210,17 @@ Status ViewerSimulator::Run() {
   if (Status s = CheckOptions(options_); !s.ok()) return s;
   Result<Url> entry = ParseHttpUrl(options_.url);
   if (!entry.ok()) return Error::InvalidArgument("url: " + entry.error().message());
+  std::string channel = options_.channel.empty() ? ChannelOfPath(entry->path) : options_.channel;
+  if (options_.heartbeat && !IsValidChannelId(channel)) {
+    return Error::InvalidArgument(
+        "heartbeat: no channel (the url's path is not /hls/<channel>/...; give one)");
+  }
   WarnIfFewFileDescriptors(options_.count);
 
   try {
     // Declared before the io_context: players destroyed with it still use it.
     RunContext ctx(*entry, *counters_, alarms_, options_.count);
+    ctx.api_prefix = "/api/channels/" + channel + "/";
     net::io_context io(options_.threads);
 
     // Every player connects to the same origin: resolve it once.

@@ -32,6 +32,13 @@ struct SimulatorOptions {
   std::chrono::milliseconds duration{0};
   // Threads running the players, 1..kMaxSimulatorThreads.
   int threads = 1;
+  // Each player also reports itself through the heartbeat API of `serve`
+  // on the stream's server (a CDN passes it on): a token from
+  // POST /api/channels/<channel>/viewers, then a heartbeat every
+  // heartbeat_s (a new token after a 403), on a connection of its own.
+  bool heartbeat = false;
+  // The channel of the heartbeats; empty = the folder after /hls/ in `url`.
+  std::string channel{};
 };
 
 // A snapshot of the counters. Requests count attempts, including failed ones.
@@ -40,8 +47,10 @@ struct SimulatorStats {
   std::int64_t players_active = 0;   // started and not yet finished or stopped
   std::int64_t playlist_requests = 0;
   std::int64_t segment_requests = 0;
-  std::int64_t bytes = 0;   // response body bytes received (playlists and segments)
-  std::int64_t errors = 0;  // failed connections/requests, HTTP 4xx/5xx, bad playlists
+  std::int64_t api_requests = 0;  // token requests and heartbeats (attempts)
+  std::int64_t heartbeats = 0;    // heartbeats answered 204
+  std::int64_t bytes = 0;         // response body bytes received (playlists and segments)
+  std::int64_t errors = 0;        // failed connections/requests, HTTP 4xx/5xx, bad playlists
 };
 
 struct SimulatorCounters;  // atomics shared with the players (run_context.h)

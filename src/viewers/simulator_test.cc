@@ -124,11 +124,41 @@ TEST_F(SimulatorTest, NPlayersAreNSessionsThatFollowTheLiveEdge) {
   EXPECT_EQ(stats.players_started, 3);
   EXPECT_EQ(stats.players_active, 0);  // Run has returned
   EXPECT_EQ(stats.errors, 0);
-  constexpr std::int64_t kSegments = 3 * 7;  // 7 segments for each of 3 players
+  constexpr std::int64_t kSegments = std::int64_t{3} * 7;  // 7 segments for each of 3 players
   EXPECT_EQ(stats.segment_requests, kSegments);
   EXPECT_EQ(stats.playlist_requests + stats.segment_requests,
             static_cast<std::int64_t>(requests.size()));
   EXPECT_GE(stats.bytes, kSegments * static_cast<std::int64_t>(kSegmentBytes));
+}
+
+// --heartbeat: each player also asks for a token and heartbeats at the
+// pace the token's answer sets, on a connection of its own, media included.
+TEST_F(SimulatorTest, HeartbeatPlayersReportAtTheirPaceAndStillFetchMedia) {
+  TestOrigin origin(TestOrigin::Mode::kLive, clock_);
+  ViewerSimulator simulator({.url = origin.Url(),
+                             .count = 2,
+                             .duration = milliseconds(4500),
+                             .heartbeat = true,
+                             .channel = "live"},
+                            alarms_);
+  const Status status = simulator.Run();
+  ASSERT_TRUE(status.ok()) << status.error().ToString();
+  std::map<std::string, std::vector<std::int64_t>> beats;  // by token
+  int tokens = 0;
+  for (const Seen& r : origin.Requests()) {
+    if (r.path == "/api/channels/live/viewers") ++tokens;
+    if (r.path == "/api/channels/live/heartbeat") beats[r.body].push_back(Ms(r.at));
+  }
+  EXPECT_EQ(tokens, 2);
+  EXPECT_EQ(beats,
+            (std::map<std::string, std::vector<std::int64_t>>{
+                {R"({"token":"t1"})", {0, 2000, 4000}}, {R"({"token":"t2"})", {0, 2000, 4000}}}));
+  EXPECT_EQ(origin.Connections(), 4) << "a media and a heartbeat connection per player";
+  const SimulatorStats stats = simulator.stats();
+  EXPECT_EQ(stats.heartbeats, 6);
+  EXPECT_EQ(stats.api_requests, 8);
+  EXPECT_EQ(stats.segment_requests, 2 * 7);
+  EXPECT_EQ(stats.errors, 0);
 }
 
 TEST_F(SimulatorTest, ManyPlayersOnTwoThreadsAreExactlyThatManySessions) {

@@ -73,6 +73,8 @@ TEST(WebTest, StaticFilesWithTheirContentTypes) {
         Case{"playback.js", "text/javascript; charset=utf-8"},
         Case{"overlay.js", "text/javascript; charset=utf-8"},
         Case{"source.js", "text/javascript; charset=utf-8"},
+        Case{"cues.js", "text/javascript; charset=utf-8"},
+        Case{"headcount.js", "text/javascript; charset=utf-8"},
         Case{"dashboard.js", "text/javascript; charset=utf-8"},
         Case{"payload.js", "text/javascript; charset=utf-8"},
         Case{"headcount.css", "text/css; charset=utf-8"}, Case{"favicon.svg", "image/svg+xml"}}) {

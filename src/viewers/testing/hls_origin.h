@@ -34,10 +34,11 @@ inline constexpr std::size_t kSegmentBytes = 1000;
 
 // One request as the origin saw it.
 struct Seen {
-  WallTime at;       // on the test's fake clock
-  std::string path;  // without the query; "" for a connection hung up on
-  std::string hcs;   // the session id parameter, "" when absent
-  int connection;    // which TCP connection carried it
+  WallTime at;         // on the test's fake clock
+  std::string path;    // without the query; "" for a connection hung up on
+  std::string hcs;     // the session id parameter, "" when absent
+  int connection;      // which TCP connection carried it
+  std::string body{};  // a POST's body
 };
 
 // Sequence number in ".../seg_<n>.ts", or -1.
@@ -62,7 +63,8 @@ inline std::string QueryParam(std::string_view query, std::string_view name) {
   return "";
 }
 
-// Imitates a session-counting origin: /live/master.m3u8 mints an id when the
+// Imitates a session-counting origin (and the heartbeat API of channel
+// "live", tokens t1, t2, ...): /live/master.m3u8 mints an id when the
 // request has none and puts it in every URI it hands out; /live/low/index.m3u8
 // is a live playlist (target duration 1) that gains a segment every second of
 // `clock` and carries the caller's id on each segment URI. Thread-safe.
@@ -107,7 +109,7 @@ class TestOrigin {
     return connections_;
   }
 
-  http::response<http::string_body> Handle(const http::request<http::empty_body>& request,
+  http::response<http::string_body> Handle(const http::request<http::string_body>& request,
                                            int connection) {
     const std::string target(request.target());
     const std::size_t q = target.find('?');
@@ -115,8 +117,9 @@ class TestOrigin {
     std::string hcs = q == std::string::npos ? "" : QueryParam(target.substr(q + 1), "hcs");
     {
       const std::lock_guard<std::mutex> lock(mu_);
-      seen_.push_back({clock_.Now(), path, hcs, connection});
+      seen_.push_back({clock_.Now(), path, hcs, connection, request.body()});
       if (path == "/live/master.m3u8" && hcs.empty()) hcs = "s" + std::to_string(++minted_);
+      if (path == "/api/channels/live/viewers") hcs = "t" + std::to_string(++tokens_);
     }
     http::response<http::string_body> response(http::status::ok, request.version());
     response.keep_alive(request.keep_alive());
@@ -124,6 +127,13 @@ class TestOrigin {
     if (mode_ == Mode::kNotFound) {
       response.result(http::status::not_found);
       response.body() = "not found";
+    } else if (request.method() == http::verb::post && path == "/api/channels/live/viewers") {
+      // The heartbeat API of `serve`, with a 2 s heartbeat.
+      response.result(http::status::created);
+      response.set(http::field::content_type, "application/json");
+      response.body() = R"({"token":")" + hcs + R"(","heartbeat_s":2,"expires_s":6})";
+    } else if (request.method() == http::verb::post && path == "/api/channels/live/heartbeat") {
+      response.result(http::status::no_content);
     } else if (path == "/live/master.m3u8") {
       response.body() =
           "#EXTM3U\n"
@@ -176,7 +186,7 @@ class TestOrigin {
     TestOrigin* origin_;
     const int id_;
     beast::flat_buffer buffer_;
-    http::request<http::empty_body> request_;
+    http::request<http::string_body> request_;
   };
 
   void Accept() {
@@ -238,6 +248,7 @@ class TestOrigin {
   std::vector<Seen> seen_;
   int connections_ = 0;
   int minted_ = 0;
+  int tokens_ = 0;
 };
 
 }  // namespace headcount::testing

@@ -1,0 +1,135 @@
+#include "heartbeat/heartbeat_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/samples.h"
+#include "core/strings.h"
+
+namespace headcount {
+namespace {
+
+constexpr std::string_view kChannelsPrefix = "/api/channels/";
+constexpr std::string_view kViewersSuffix = "/viewers";
+constexpr std::string_view kHeartbeatSuffix = "/heartbeat";
+
+// The channel of a heartbeat API path, and whether it is the viewers route;
+// nullopt for other paths.
+std::optional<std::pair<std::string_view, bool>> SplitPath(std::string_view path) {
+  if (!path.starts_with(kChannelsPrefix)) return std::nullopt;
+  path.remove_prefix(kChannelsPrefix.size());
+  for (const bool viewers : {true, false}) {
+    const std::string_view suffix = viewers ? kViewersSuffix : kHeartbeatSuffix;
+    if (path.size() > suffix.size() && path.ends_with(suffix)) {
+      const std::string_view channel = path.substr(0, path.size() - suffix.size());
+      if (channel.find('/') != std::string_view::npos) return std::nullopt;
+      return std::pair{channel, viewers};
+    }
+  }
+  return std::nullopt;
+}
+
+HttpResponse TooMany(std::string_view message, std::chrono::seconds retry_after) {
+  HttpResponse r = HttpResponse::Error(429, message);
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after.count()));
+  return r;
+}
+
+// True for JSON and plain text (what sendBeacon sends for a string), and
+// for no content type at all.
+bool IsAcceptedBodyType(const HttpRequest& request) {
+  const std::optional<std::string> type = request.Header("content-type");
+  if (!type) return true;
+  const std::string media = AsciiLower(Trim(std::string_view(*type).substr(0, type->find(';'))));
+  return media == "application/json" || media == "text/plain";
+}
+
+}  // namespace
+
+HeartbeatApi::HeartbeatApi(HeartbeatViewers& viewers, const Clock& clock, const CorsPolicy& cors,
+                           std::function<bool(std::string_view)> channel_exists,
+                           HeartbeatApiOptions options)
+    : viewers_(viewers),
+      clock_(clock),
+      cors_(cors),
+      channel_exists_(std::move(channel_exists)),
+      token_limit_(options.token_rate, options.token_burst),
+      heartbeat_limit_(options.heartbeat_rate, options.heartbeat_burst) {}
+
+bool HeartbeatApi::Serves(std::string_view path) { return SplitPath(path).has_value(); }
+
+HttpResponse HeartbeatApi::Handle(const HttpRequest& request) {
+  const auto split = SplitPath(request.path);
+  if (!split) return HttpResponse::Error(404, "not found");
+  if (request.method == "OPTIONS") return cors_.Preflight(request, "POST");
+  HttpResponse r = Dispatch(request, split->first, split->second);
+  cors_.Apply(request, r);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+HttpResponse HeartbeatApi::Dispatch(const HttpRequest& request, std::string_view channel,
+                                    bool viewers) {
+  if (request.method != "POST") {
+    HttpResponse r = HttpResponse::Error(405, "use POST");
+    r.headers.emplace_back("Allow", "POST, OPTIONS");
+    return r;
+  }
+  return viewers ? NewViewer(request, channel) : Heartbeat(request, channel);
+}
+
+HttpResponse HeartbeatApi::NewViewer(const HttpRequest& request, std::string_view channel) {
+  const WallTime now = clock_.Now();
+  if (!token_limit_.TryTake(request.client_address, now)) {
+    return TooMany("too many new viewers from this address", token_limit_.RetryAfter());
+  }
+  if (!IsValidChannelId(channel) || !channel_exists_(channel)) {
+    return HttpResponse::Error(404, "no such channel");
+  }
+  Result<std::string> token = viewers_.Mint(channel, now);
+  if (!token.ok()) return HttpResponse::Error(500, "cannot make a token");
+  const nlohmann::json body = {{"token", *token},
+                               {"heartbeat_s", viewers_.interval().count()},
+                               {"expires_s", viewers_.expiry().count()}};
+  return HttpResponse::Json(201, body.dump());
+}
+
+HttpResponse HeartbeatApi::Heartbeat(const HttpRequest& request, std::string_view channel) {
+  // The server already bounds every body (HttpServerOptions::max_body_bytes);
+  // this route's are tiny, so anything larger is not a heartbeat.
+  if (request.body.size() > kMaxHeartbeatBodyBytes) {
+    return HttpResponse::Error(
+        413, "a heartbeat is at most " + std::to_string(kMaxHeartbeatBodyBytes) + " bytes");
+  }
+  if (!IsAcceptedBodyType(request)) {
+    return HttpResponse::Error(415, "send application/json or text/plain");
+  }
+  const WallTime now = clock_.Now();
+  if (!heartbeat_limit_.TryTake(request.client_address, now)) {
+    return TooMany("too many heartbeats from this address", heartbeat_limit_.RetryAfter());
+  }
+  const nlohmann::json body =
+      nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object() || !body.contains("token") || !body["token"].is_string() ||
+      (body.contains("left") && !body["left"].is_boolean())) {
+    return HttpResponse::Error(400, R"(the body is {"token":"...","left":true|false})");
+  }
+  const bool left = body.value("left", false);
+  switch (viewers_.Beat(channel, body["token"].get_ref<const std::string&>(),
+                        request.client_address, now, left)) {
+    case BeatResult::kAccepted:
+    case BeatResult::kTooSoon:
+    case BeatResult::kLeft:
+      return HttpResponse::Text(204, "");
+    case BeatResult::kInvalid:
+      return HttpResponse::Error(403, "not a token of this channel");
+    case BeatResult::kExpired:
+      return HttpResponse::Error(403, "token expired: ask for a new one");
+    case BeatResult::kClientAtCap:
+      return HttpResponse::Error(429, "this address holds the most viewers it may");
+    case BeatResult::kTableFull:
+      return HttpResponse::Unavailable("too many viewers", viewers_.expiry());
+  }
+  return HttpResponse::Error(500, "internal error");
+}
+
+}  // namespace headcount

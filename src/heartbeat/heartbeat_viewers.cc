@@ -1,0 +1,145 @@
+#include "heartbeat/heartbeat_viewers.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/base64.h"
+
+namespace headcount {
+namespace {
+
+// Expired records one Beat drops on its way, at most (as origin sessions).
+constexpr std::size_t kMaxExpiredPerBeat = 16;
+
+// The token key is the MAC of this label under the session key. It starts
+// with '\n', which no channel name does, so it is never the message of an
+// origin session id's tag, and it differs from the origin's replacement label.
+constexpr std::string_view kTokenKeyLabel = "\nheadcount heartbeat token";
+
+crypto::HmacSha256 TokenSigner(std::string key) {
+  if (key.empty()) {
+    key.assign(kSessionKeyBytes, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), int(key.size())) != 1) {
+      spdlog::critical("heartbeat: the system random generator failed; cannot make a key");
+      std::abort();
+    }
+  }
+  crypto::Sha256Digest derived = crypto::HmacSha256(key).Sign({kTokenKeyLabel});
+  OPENSSL_cleanse(key.data(), key.size());
+  crypto::HmacSha256 signer(crypto::AsBytes(derived));
+  OPENSSL_cleanse(derived.data(), derived.size());
+  return signer;
+}
+
+std::string_view AsChars(const unsigned char* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
+constexpr std::size_t kSignedBytes = kTokenNonceBytes + kTokenIssuedBytes;
+
+std::int64_t SecondsOf(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+HeartbeatViewers::HeartbeatViewers(HeartbeatOptions options)
+    : interval_(options.interval),
+      expiry_(options.expiry),
+      max_viewers_(options.max_viewers),
+      signer_(TokenSigner(std::move(options.key))),
+      table_({.idle_timeout = options.expiry,
+              .max_sessions = options.max_viewers,
+              .max_sessions_per_client = options.max_viewers_per_client}) {}
+
+void HeartbeatViewers::Sign(std::string_view channel, RawToken& raw) const {
+  const crypto::Sha256Digest mac = signer_.Sign({channel, "\n", AsChars(raw.data(), kSignedBytes)});
+  std::memcpy(raw.data() + kSignedBytes, mac.data(), kTokenTagBytes);
+}
+
+Result<std::string> HeartbeatViewers::Mint(std::string_view channel, WallTime now) const {
+  RawToken raw{};
+  if (RAND_bytes(raw.data(), int(kTokenNonceBytes)) != 1) {
+    return Error::Internal("random generator failed");
+  }
+  const auto issued = static_cast<std::uint32_t>(std::max<std::int64_t>(0, SecondsOf(now)));
+  for (std::size_t i = 0; i < kTokenIssuedBytes; ++i) {
+    raw[kTokenNonceBytes + i] =
+        static_cast<unsigned char>(issued >> (8 * (kTokenIssuedBytes - 1 - i)));
+  }
+  Sign(channel, raw);
+  return Base64UrlEncode(AsChars(raw.data(), raw.size()));
+}
+
+bool HeartbeatViewers::Verify(std::string_view channel, std::string_view token,
+                              RawToken& raw) const {
+  if (token.size() != kTokenChars) return false;
+  const Result<std::string> bytes = Base64UrlDecode(token);
+  if (!bytes.ok() || bytes->size() != raw.size()) return false;
+  std::memcpy(raw.data(), bytes->data(), raw.size());
+  RawToken expected = raw;
+  Sign(channel, expected);
+  return CRYPTO_memcmp(expected.data() + kSignedBytes, raw.data() + kSignedBytes, kTokenTagBytes) ==
+         0;
+}
+
+BeatResult HeartbeatViewers::Beat(std::string_view channel, std::string_view token,
+                                  std::string_view client, WallTime now, bool left) {
+  RawToken raw;
+  if (!Verify(channel, token, raw)) return BeatResult::kInvalid;
+  std::uint32_t issued = 0;
+  for (std::size_t i = 0; i < kTokenIssuedBytes; ++i) {
+    issued = issued << 8 | raw[kTokenNonceBytes + i];
+  }
+
+  std::lock_guard lock(mu_);
+  table_.Expire(now, kMaxExpiredPerBeat);
+  if (left) {
+    (void)table_.Remove(raw, channel);
+    return BeatResult::kLeft;
+  }
+  if (const std::optional<SessionTable::Tracked> seen = table_.Find(raw, channel)) {
+    // Half the interval: a player's timer may run a little early or late,
+    // and one that sends a burst (a reload, a bug, a loop) counts as one.
+    if (now - seen->last_seen < interval_ / 2) return BeatResult::kTooSoon;
+    (void)table_.Refresh(raw, channel, now);
+    (void)table_.Count(raw, channel);
+    return BeatResult::kAccepted;
+  }
+  if (SecondsOf(now) - std::int64_t{issued} > expiry_.count()) return BeatResult::kExpired;
+  switch (table_.Start(raw, channel, client, now, /*counted=*/false)) {
+    case SessionTable::StartResult::kStarted:
+      full_logged_ = false;
+      return BeatResult::kAccepted;
+    case SessionTable::StartResult::kAlreadyTracked:  // for another channel: 96-bit collision
+      return BeatResult::kInvalid;
+    case SessionTable::StartResult::kClientAtCap:
+      return BeatResult::kClientAtCap;
+    case SessionTable::StartResult::kTableFull:
+      if (!full_logged_) {
+        full_logged_ = true;
+        spdlog::warn("heartbeat: {} viewers tracked, the maximum; new viewers are not counted",
+                     max_viewers_);
+      }
+      return BeatResult::kTableFull;
+  }
+  return BeatResult::kTableFull;
+}
+
+std::map<ChannelId, std::int64_t> HeartbeatViewers::CountActive(WallTime now) {
+  std::lock_guard lock(mu_);
+  table_.Expire(now);
+  return table_.CountByChannel();
+}
+
+std::int64_t HeartbeatViewers::ActiveTotal(WallTime now) {
+  std::lock_guard lock(mu_);
+  table_.Expire(now);
+  return std::int64_t(table_.counted());
+}
+
+}  // namespace headcount

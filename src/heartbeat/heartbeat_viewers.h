@@ -1,0 +1,124 @@
+// Viewers counted from player heartbeats (behind a CDN, or on a page that no
+// part of headcount serves): signed tokens bound to a channel, and the table
+// of tokens heard from recently, which is the heartbeat count. Thread-safe
+// (one mutex guards the table).
+//
+// A viewer record is keyed by SessionTable::Key, 24 bytes no client can
+// steer without the key: a token's raw bytes here. A later kind of viewer
+// (a CMCD `sid`, issue #22) gets its record the same way, with its key the
+// MAC of channel and sid under a key of its own, in this same table, so caps,
+// expiry and counts apply to both alike.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "core/samples.h"
+#include "crypto/hmac_sha256.h"
+#include "origin/session_table.h"
+#include "origin/sessions.h"
+
+namespace headcount {
+
+// What a token's answer tells the player: heartbeat every kHeartbeatInterval;
+// a viewer not heard from for kHeartbeatExpiry has left.
+inline constexpr std::chrono::seconds kHeartbeatInterval{10};
+inline constexpr std::chrono::seconds kHeartbeatExpiry{30};
+// Heartbeat viewers tracked at once, over all channels (as origin sessions).
+inline constexpr std::size_t kMaxHeartbeatViewers = kMaxSessions;
+// A token is base64url(nonce || issued || tag): a random nonce, the second it
+// was made (big-endian, since the epoch) and the first kTokenTagBytes of
+// HMAC-SHA256(token key, channel + "\n" + nonce + issued). 24 bytes, 32
+// characters. The token key is derived from the session key, so a token is
+// never an origin session id nor the other way round.
+inline constexpr std::size_t kTokenNonceBytes = 8;
+inline constexpr std::size_t kTokenIssuedBytes = 4;
+inline constexpr std::size_t kTokenTagBytes = 12;
+inline constexpr std::size_t kTokenChars = 32;
+static_assert(kTokenNonceBytes + kTokenIssuedBytes + kTokenTagBytes == SessionTable::kKeyBytes);
+
+struct HeartbeatOptions {
+  // The session key (origin.session_key_file); empty = random per process.
+  std::string key;
+  std::chrono::seconds interval = kHeartbeatInterval;
+  std::chrono::seconds expiry = kHeartbeatExpiry;
+  std::size_t max_viewers = kMaxHeartbeatViewers;
+  // Viewer records (counted or not yet) one client address may hold; 0 = no
+  // limit. serve sets origin.max_sessions_per_client.
+  std::size_t max_viewers_per_client = kDefaultMaxSessionsPerClient;
+};
+
+// What became of one heartbeat.
+enum class BeatResult {
+  kAccepted,     // the viewer was refreshed, started, or counted from now on
+  kTooSoon,      // within interval / 2 of the last one taken: ignored
+  kLeft,         // "left": the viewer is gone at once
+  kInvalid,      // not a token of this key for this channel
+  kExpired,      // no record, and made more than `expiry` ago
+  kClientAtCap,  // the client holds max_viewers_per_client records
+  kTableFull,    // max_viewers tracked
+};
+
+class HeartbeatViewers {
+ public:
+  // Aborts as ViewerSessions does when `options.key` is empty and the
+  // random generator fails.
+  explicit HeartbeatViewers(HeartbeatOptions options = {});
+  HeartbeatViewers(const HeartbeatViewers&) = delete;
+  HeartbeatViewers& operator=(const HeartbeatViewers&) = delete;
+
+  // A fresh token for `channel`, made at `now`. Stateless: nothing is
+  // stored until its first heartbeat. Fails (Internal) only if the random
+  // generator fails.
+  Result<std::string> Mint(std::string_view channel, WallTime now) const;
+
+  // One heartbeat of `token` for `channel` from `client` at `now`:
+  //  - a token that is not this key's for this channel: kInvalid;
+  //  - `left`: the viewer's record is dropped (kLeft, with or without one);
+  //  - no record: the token starts one, not yet counted, if it was made
+  //    within `expiry` of `now` (else kExpired) and `client` has room
+  //    (else kClientAtCap; kTableFull when the table is);
+  //  - a record: heard from less than interval / 2 ago, ignored (kTooSoon);
+  //    else refreshed and, from this second heartbeat on, counted.
+  // So a one-shot probe is never a viewer, and a viewer stops counting
+  // `expiry` after its last heartbeat. A token whose record has expired
+  // cannot start over once it is older than `expiry`: the player asks for
+  // a new one.
+  BeatResult Beat(std::string_view channel, std::string_view token, std::string_view client,
+                  WallTime now, bool left = false);
+
+  // Counted viewers per channel at `now` (channels without one absent).
+  // Drops expired records: O(channels + records expired).
+  std::map<ChannelId, std::int64_t> CountActive(WallTime now);
+  // Counted viewers over all channels at `now`, for /metrics.
+  std::int64_t ActiveTotal(WallTime now);
+
+  std::chrono::seconds interval() const { return interval_; }
+  std::chrono::seconds expiry() const { return expiry_; }
+
+ private:
+  using RawToken = SessionTable::Key;
+
+  void Sign(std::string_view channel, RawToken& raw) const;
+  // `raw` when `token` decodes to a token signed for `channel`.
+  bool Verify(std::string_view channel, std::string_view token, RawToken& raw) const;
+
+  const std::chrono::seconds interval_;
+  const std::chrono::seconds expiry_;
+  const std::size_t max_viewers_;
+  const crypto::HmacSha256 signer_;
+
+  // Guarded by mu_.
+  std::mutex mu_;
+  SessionTable table_;
+  bool full_logged_ = false;
+};
+
+}  // namespace headcount

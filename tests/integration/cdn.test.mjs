@@ -1,0 +1,195 @@
+// `headcount serve --count heartbeats` behind a CDN stand-in: nginx with
+// proxy_cache, started here on a free port, honouring the origin's
+// Cache-Control and passing the heartbeat API on with X-Forwarded-For.
+// 50 simulated heartbeating players (`headcount viewers --heartbeat`) play
+// through it: the API counts 50 while the origin sees about one playlist
+// request per target duration. Forged tokens and one-shot probes count 0;
+// 1,000 tokens from one address stop at the cap; CORS preflights pass only
+// for the configured origin.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import {
+  BIN, Proc, cleanup, freePort, getJson, sleep, startServe, startTestStream, tempDir, waitFor,
+} from './harness.mjs';
+
+const VIEWERS = 50;
+const CAP = 100;  // --max-sessions-per-client: also the cap of heartbeat tokens
+const PAGE = 'https://page.example';
+const hasNginx = spawnSync('nginx', ['-v']).status === 0;
+
+// A playlist that is live for the whole test (--live-timeout 1h) without a stream.
+function writeStaticChannel(hls, channel) {
+  mkdirSync(join(hls, channel), { recursive: true });
+  writeFileSync(join(hls, channel, 'stream.m3u8'),
+    '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg_1.ts\n');
+}
+
+// nginx as a CDN: /hls/ cached as the origin's Cache-Control says (misses of
+// one URL collapsed into one origin request), /api/ passed on.
+async function startCdn(dir, originPort) {
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  const temp = (name) => `${name}_temp_path ${join(dir, name)};`;
+  writeFileSync(conf, `
+${process.getuid?.() === 0 ? 'user root;' : ''}
+daemon off;
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
+  proxy_cache_path ${join(dir, 'cache')} levels=1:2 keys_zone=hls:10m max_size=200m inactive=10m use_temp_path=off;
+  upstream origin { server 127.0.0.1:${originPort}; keepalive 8; }
+  server {
+    listen 127.0.0.1:${port};
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    location /hls/ { proxy_pass http://origin; proxy_cache hls; proxy_cache_lock on; }
+    location /api/ { proxy_pass http://origin; }
+  }
+}
+`);
+  const proc = new Proc('nginx', 'nginx', ['-e', join(dir, 'error.log'), '-p', dir, '-c', conf]);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor('nginx to answer', async () => (await fetch(`${base}/api/channels`)).ok);
+  return { proc, base };
+}
+
+// The origin's count of answered playlist requests, from /metrics.
+async function originPlaylistRequests(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let n = 0;
+  for (const m of text.matchAll(/^headcount_http_requests_total\{[^}]*route="hls_playlist"[^}]*\} (\d+)/gm)) n += Number(m[1]);
+  return n;
+}
+
+async function viewersOf(base, channel) {
+  const { channels } = await getJson(`${base}/api/channels`);
+  return channels.find((c) => c.id === channel)?.viewers;
+}
+
+const post = (url, body, headers = {}) => fetch(url, {
+  method: 'POST', body: body === undefined ? undefined : JSON.stringify(body),
+  headers: { 'content-type': 'application/json', ...headers },
+});
+
+describe('serve --count heartbeats behind a caching CDN', { skip: !hasNginx && 'nginx is not installed (nginx-light)' }, () => {
+  let dir;
+  let origin;
+  let cdn;
+  before(async () => {
+    dir = tempDir('headcount-cdn-');
+    const hls = join(dir, 'hls');
+    await startTestStream(hls, 'live');
+    writeStaticChannel(hls, 'probe');
+    writeStaticChannel(hls, 'crowd');
+    // Requests come from nginx on 127.0.0.1 (trusted) or straight from this
+    // test on 127.0.0.1 with a made-up X-Forwarded-For, which is believed
+    // too: each "address" below is one.
+    origin = await startServe(dir, {
+      extraArgs: ['--count', 'heartbeats', '--trusted-proxies', '127.0.0.1,::1', '--cors-origins', PAGE,
+        '--max-sessions-per-client', String(CAP), '--live-timeout', '1h'],
+    });
+    mkdirSync(join(dir, 'nginx'));
+    cdn = await startCdn(join(dir, 'nginx'), origin.port);
+  });
+  after(async () => {
+    await Proc.stopAll();
+    cleanup(dir);
+  });
+
+  test(`${VIEWERS} heartbeating players through the CDN count ${VIEWERS}; the origin sees few playlist requests`, async (t) => {
+    const sim = new Proc('viewers', BIN, ['viewers', '--url', `${cdn.base}/hls/live/stream.m3u8`,
+      '--count', String(VIEWERS), '--ramp', '2s', '--heartbeat', '--log-level', 'warn']);
+    await waitFor(`the count to reach ${VIEWERS}`, async () => (await viewersOf(origin.base, 'live')) === VIEWERS,
+      { timeoutMs: 60000, intervalMs: 500 });
+    // Over 10 s the players reload the playlist ~500 times (1 s target
+    // duration); the CDN keeps it half a second, so the origin answers about
+    // two a second.
+    const before = await originPlaylistRequests(origin.base);
+    await sleep(10000);
+    const during = (await originPlaylistRequests(origin.base)) - before;
+    t.diagnostic(`the origin answered ${during} playlist requests in 10 s`);
+    assert.ok(during <= 40, `the origin answered ${during} playlist requests in 10 s`);
+    assert.equal(await viewersOf(origin.base, 'live'), VIEWERS, 'still counted once each');
+    assert.ok(!sim.output.includes('error'), sim.output.slice(-2000));
+    await sim.stop('SIGINT');
+  });
+
+  test('forged tokens and one-shot probes count 0', async () => {
+    const api = `${origin.base}/api/channels/probe`;
+    for (const token of ['A'.repeat(32), 'forged', '']) {
+      assert.equal((await post(`${api}/heartbeat`, { token })).status, 403, token);
+    }
+    const live = (await (await post(`${origin.base}/api/channels/live/viewers`)).json()).token;
+    assert.equal((await post(`${api}/heartbeat`, { token: live })).status, 403, "another channel's token");
+    for (let i = 0; i < 20; i++) {  // a probe: a token and one heartbeat, never a second
+      const { token } = await (await post(`${api}/viewers`, undefined, { 'x-forwarded-for': `198.51.100.${i}` })).json();
+      assert.equal((await post(`${api}/heartbeat`, { token }, { 'x-forwarded-for': `198.51.100.${i}` })).status, 204);
+    }
+    await sleep(4500);  // two ticks
+    assert.equal(await viewersOf(origin.base, 'probe'), 0);
+  });
+
+  test(`1,000 tokens from one address stop at the cap of ${CAP}`, async () => {
+    const api = `${origin.base}/api/channels/crowd`;
+    const from = { 'x-forwarded-for': '203.0.113.9' };
+    const tokens = [];
+    let limited = 0;
+    for (let i = 0; i < 1000; i++) {
+      const r = await post(`${api}/viewers`, undefined, from);
+      if (r.status === 201) tokens.push((await r.json()).token);
+      else if (r.status === 429) limited++;
+      else assert.fail(`token request: HTTP ${r.status}`);
+    }
+    assert.ok(tokens.length >= CAP, `${tokens.length} tokens`);
+    const beat = async () => {
+      const codes = {};
+      for (const token of tokens) {
+        const { status } = await post(`${api}/heartbeat`, { token }, from);
+        codes[status] = (codes[status] ?? 0) + 1;
+      }
+      return codes;
+    };
+    const first = await beat();
+    assert.equal(first[204], CAP, JSON.stringify(first));
+    await sleep(5500);  // the second heartbeat, at least heartbeat_s / 2 later
+    const second = await beat();
+    assert.equal(second[204], CAP, JSON.stringify(second));
+    await waitFor(`the count to be ${CAP}`, async () => (await viewersOf(origin.base, 'crowd')) === CAP);
+    // Another address is not held to this one's cap.
+    const other = { 'x-forwarded-for': '203.0.113.10' };
+    const { token } = await (await post(`${api}/viewers`, undefined, other)).json();
+    assert.equal((await post(`${api}/heartbeat`, { token }, other)).status, 204);
+    assert.ok(limited > 0 || tokens.length === 1000);
+  });
+
+  test('CORS preflights pass only for the configured page origin, through the CDN too', async () => {
+    const preflight = (base, path, origin, method = 'POST') => fetch(`${base}${path}`, {
+      method: 'OPTIONS', headers: { origin, 'access-control-request-method': method },
+    });
+    for (const base of [origin.base, cdn.base]) {
+      const ok = await preflight(base, '/api/channels/live/heartbeat', PAGE);
+      assert.equal(ok.status, 204);
+      assert.equal(ok.headers.get('access-control-allow-origin'), PAGE);
+      assert.match(ok.headers.get('access-control-allow-headers'), /content-type/i);
+      const no = await preflight(base, '/api/channels/live/heartbeat', 'https://evil.example');
+      assert.equal(no.status, 403);
+      assert.equal(no.headers.get('access-control-allow-origin'), null);
+    }
+    const script = await preflight(origin.base, '/static/overlay.js', PAGE, 'GET');
+    assert.equal(script.status, 204);
+    const get = await fetch(`${origin.base}/static/overlay.js`, { headers: { origin: PAGE } });
+    assert.equal(get.headers.get('access-control-allow-origin'), PAGE);
+    assert.match(get.headers.get('vary'), /Origin/);
+    const foreign = await fetch(`${origin.base}/static/overlay.js`, { headers: { origin: 'https://evil.example' } });
+    assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+  });
+});

@@ -1,0 +1,276 @@
+// headcount.js: the live viewer count over any page's video, with any player
+// (hls.js, video.js, the IVS player, Safari's own), from one script tag:
+//
+//   <script type="module" src="https://hc.example/static/headcount.js"
+//           data-channel="live" data-video="#player"></script>
+//
+// or from code:  import { attach } from 'https://hc.example/static/headcount.js';
+//                const counter = attach(videoElement, { channel: 'live' });  // counter.detach()
+//
+// While the video plays it reports the viewer to the server it came from
+// (POST /api/channels/{id}/viewers for a token, then a heartbeat every
+// heartbeat_s; "left" on pause, end and pagehide: docs/heartbeats.md). It
+// draws the overlay of /watch (overlay.js, in a shadow root so neither page's
+// styles reach the other) over the video, from the payload the stream carries
+// in its metadata cues (cues.js), or from /api/channels when the stream
+// carries none. Defines no globals; attaching a video twice returns the first
+// attachment; every network failure is retried quietly.
+import { payloadOfCue } from './cues.js';
+import { buildOverlay, createOverlay } from './overlay.js';
+
+// On a video element: its attachment, shared by every copy of this module.
+const ATTACHMENT = Symbol.for('headcount.attachment');
+const CHANNEL_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+// Until the token's answer says otherwise.
+const DEFAULT_HEARTBEAT_MS = 10000;
+// A failed token request or heartbeat is tried again after this long.
+const RETRY_MS = 5000;
+// No payload from the stream for this long: the overlay reads /api/channels
+// instead, every FALLBACK_POLL_MS, until the stream carries one again.
+const FALLBACK_AFTER_MS = 8000;
+const FALLBACK_POLL_MS = 10000;
+// Above the page's own layers, below its dialogs (which usually go higher).
+const OVERLAY_Z_INDEX = '1000';
+
+const MODULE_URL = new URL(import.meta.url);
+const withoutQuery = (url) => url.origin + url.pathname;
+
+// The text tracks of `video`: video.js keeps its own (emulated) list for
+// non-native tracks, where VHS puts the metadata cues; else the element's.
+function textTracksOf(video) {
+  const vjs = globalThis.videojs;
+  if (typeof vjs?.getPlayer === 'function') {
+    const player = vjs.getPlayer(video) ?? vjs.getPlayer(video.parentElement);
+    if (player && typeof player.textTracks === 'function') return player.textTracks();
+  }
+  return video.textTracks;
+}
+
+// The API's view of `channel` as a payload (payload.js's shape), or null.
+function payloadFromApi(doc, channel) {
+  const c = doc?.channels?.find?.((x) => x?.id === channel);
+  if (!c || !Array.isArray(c.buckets) || typeof c.at !== 'string') return null;
+  return {
+    format: 'v1', v: 1, at: Date.parse(c.at), i: doc.bucket_seconds ?? null,
+    m: c.buckets.map((b) => (Number.isSafeInteger(b?.viewers) ? b.viewers : null)), trend: c.trend ?? 'unknown',
+  };
+}
+
+// Reports `video` as a viewer of `channel` to `server` (an origin; default:
+// the one this script came from) while it plays: a token, then a heartbeat
+// every heartbeat_s; "left" on pause, end and pagehide (sendBeacon), a new
+// token after a 403. Draws nothing; /watch uses it alone. Returns { stop() },
+// which sends "left" if needed and removes every listener.
+export function countViewer(video, { channel, server } = {}) {
+  const base = new URL(server ?? MODULE_URL.origin).origin;
+  const api = `${base}/api/channels/${encodeURIComponent(channel)}`;
+  let stopped = false;
+  let token = null;
+  let intervalMs = DEFAULT_HEARTBEAT_MS;
+  let beatTimer = null;
+  let playing = false;
+
+  // A POST that needs no CORS preflight (no body type but text/plain) and
+  // survives the page going away.
+  const post = (path, body) => fetch(`${api}/${path}`, {
+    method: 'POST', keepalive: true, cache: 'no-store', credentials: 'omit',
+    headers: body === undefined ? {} : { 'content-type': 'text/plain' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const schedule = (ms, fn) => {
+    clearTimeout(beatTimer);
+    beatTimer = setTimeout(fn, ms);
+  };
+  const beat = async () => {
+    if (!playing || stopped) return;
+    try {
+      if (token === null) {
+        const r = await post('viewers');
+        if (r.status !== 201) return schedule(RETRY_MS, beat);
+        const answer = await r.json();
+        if (!playing || stopped) return;
+        token = String(answer.token);
+        intervalMs = Math.max(1000, Number(answer.heartbeat_s) * 1000 || DEFAULT_HEARTBEAT_MS);
+      }
+      const sent = token;
+      const r = await post('heartbeat', { token: sent });
+      if (r.status === 403 && token === sent) token = null;  // expired: ask for a new one now
+      schedule(r.status === 403 ? 0 : r.ok ? intervalMs : RETRY_MS, beat);
+    } catch {
+      schedule(RETRY_MS, beat);
+    }
+  };
+  const leave = (beacon) => {
+    clearTimeout(beatTimer);
+    if (token === null) return;
+    const message = { token, left: true };
+    token = null;
+    // A string body goes as text/plain: no preflight, and sent even as the page unloads.
+    if (beacon && navigator.sendBeacon?.(`${api}/heartbeat`, JSON.stringify(message))) return;
+    post('heartbeat', message).catch(() => {});
+  };
+  const onPlaying = () => {
+    if (playing) return;
+    playing = true;
+    beat();
+  };
+  const onStopped = () => {
+    playing = false;
+    leave(false);
+  };
+  const onPageHide = () => {
+    playing = false;
+    leave(true);
+  };
+  const onPageShow = (event) => {
+    if (event.persisted && !video.paused && !video.ended) onPlaying();
+  };
+  video.addEventListener('playing', onPlaying);
+  video.addEventListener('pause', onStopped);
+  video.addEventListener('ended', onStopped);
+  window.addEventListener('pagehide', onPageHide);
+  window.addEventListener('pageshow', onPageShow);
+  if (!video.paused && !video.ended && video.readyState > 2) onPlaying();
+
+  return {
+    stop() {
+      if (stopped) return;
+      playing = false;
+      leave(false);
+      stopped = true;
+      video.removeEventListener('playing', onPlaying);
+      video.removeEventListener('pause', onStopped);
+      video.removeEventListener('ended', onStopped);
+      window.removeEventListener('pagehide', onPageHide);
+      window.removeEventListener('pageshow', onPageShow);
+    },
+  };
+}
+
+// Counts `video` as a viewer of `channel` on `server` (an origin such as
+// "https://hc.example"; default: the one this script came from) and draws
+// the overlay over it. Returns { detach(), overlay } (overlay: the drawn
+// element, in an open shadow root). Throws TypeError for a non-video or a
+// bad channel id; nothing else throws.
+export function attach(video, { channel, server } = {}) {
+  if (!(video instanceof HTMLVideoElement)) throw new TypeError('headcount: attach() needs a <video> element');
+  if (!CHANNEL_PATTERN.test(channel ?? '')) throw new TypeError(`headcount: "${channel}" is not a channel id`);
+  if (video[ATTACHMENT]) return video[ATTACHMENT];
+  const base = new URL(server ?? MODULE_URL.origin).origin;
+  let detached = false;
+
+  // --- the overlay ---------------------------------------------------------
+  const host = document.createElement('div');
+  host.dataset.headcount = channel;
+  const shadow = host.attachShadow({ mode: 'open' });
+  const css = document.createElement('link');
+  css.rel = 'stylesheet';
+  css.href = `${base}/static/headcount.css`;
+  const overlayElement = buildOverlay(document);
+  overlayElement.dataset.state = 'playing';
+  shadow.append(css, overlayElement);
+  const overlay = createOverlay(overlayElement);
+  Object.assign(host.style, { position: 'absolute', pointerEvents: 'none', overflow: 'hidden', zIndex: OVERLAY_Z_INDEX });
+  const place = () => {
+    // The host is the video's sibling: both are placed from the same parent.
+    Object.assign(host.style, {
+      left: `${video.offsetLeft}px`, top: `${video.offsetTop}px`,
+      width: `${video.offsetWidth}px`, height: `${video.offsetHeight}px`,
+    });
+  };
+  video.after(host);
+  place();
+  const resize = typeof ResizeObserver === 'function' ? new ResizeObserver(place) : null;
+  resize?.observe(video);
+
+  // --- the payload: the stream's cues, else the API -------------------------
+  let lastCueAt = -Infinity;
+  let fallbackTimer = null;
+  // The track's own active cues: video.js's events do not carry the track
+  // as their target, so each track gets a handler of its own.
+  const readCues = (track) => {
+    for (const cue of Array.from(track.activeCues ?? [])) {
+      const r = payloadOfCue(cue);
+      if (!r) continue;
+      if (!r.ok) {
+        overlay.reject(r.error, r.source);
+        continue;
+      }
+      lastCueAt = performance.now();
+      overlay.accept(r.payload, r.key, r.source);
+    }
+  };
+  const watched = new Map();  // track -> its cuechange handler
+  const watchTrack = (track) => {
+    if (!track || track.kind !== 'metadata' || watched.has(track)) return;
+    const onCueChange = () => readCues(track);
+    watched.set(track, onCueChange);
+    if (track.mode === 'disabled') track.mode = 'hidden';  // cues fire, nothing is drawn
+    track.addEventListener('cuechange', onCueChange);
+  };
+  const tracks = textTracksOf(video);
+  const onAddTrack = (event) => watchTrack(event.track);
+  tracks.addEventListener?.('addtrack', onAddTrack);
+  for (let i = 0; i < (tracks.length ?? 0); i++) watchTrack(tracks[i]);
+
+  const pollApi = async () => {
+    fallbackTimer = setTimeout(pollApi, FALLBACK_POLL_MS);
+    if (performance.now() - lastCueAt < FALLBACK_AFTER_MS) return;
+    try {
+      const r = await fetch(`${base}/api/channels`, { cache: 'no-store' });
+      if (!r.ok) return;
+      const payload = payloadFromApi(await r.json(), channel);
+      if (payload && !detached) overlay.accept(payload, `api-${payload.at}`, 'api');
+    } catch {
+      // The server is unreachable: keep what is shown, try again later.
+    }
+  };
+  fallbackTimer = setTimeout(pollApi, FALLBACK_AFTER_MS);
+
+  const viewer = countViewer(video, { channel, server: base });
+  window.addEventListener('resize', place);
+
+  const attachment = {
+    overlay: overlayElement,
+    detach() {
+      if (detached) return;
+      detached = true;
+      viewer.stop();
+      clearTimeout(fallbackTimer);
+      window.removeEventListener('resize', place);
+      tracks.removeEventListener?.('addtrack', onAddTrack);
+      for (const [track, onCueChange] of watched) track.removeEventListener('cuechange', onCueChange);
+      resize?.disconnect();
+      host.remove();
+      delete video[ATTACHMENT];
+    },
+  };
+  video[ATTACHMENT] = attachment;
+  return attachment;
+}
+
+// <script type="module" src=".../headcount.js" data-channel="live"
+// data-video="#player" data-server="https://hc.example">: attaches the video
+// (data-video: a CSS selector; default the page's first <video>) for every
+// such tag that loads this script, once.
+function attachFromScriptTags() {
+  for (const script of document.querySelectorAll('script[src][data-channel]')) {
+    let src;
+    try {
+      src = new URL(script.src, location.href);
+    } catch {
+      continue;
+    }
+    if (withoutQuery(src) !== withoutQuery(MODULE_URL)) continue;
+    const video = document.querySelector(script.dataset.video || 'video');
+    if (!(video instanceof HTMLVideoElement)) continue;
+    try {
+      attach(video, { channel: script.dataset.channel, server: script.dataset.server });
+    } catch (e) {
+      console.warn(e.message);
+    }
+  }
+}
+
+attachFromScriptTags();
+if (document.readyState !== 'complete') window.addEventListener('load', attachFromScriptTags, { once: true });
