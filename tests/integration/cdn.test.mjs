@@ -106,6 +106,9 @@ describe('serve --count heartbeats behind a caching CDN', { skip: !hasNginx && '
     cdn = await startCdn(join(dir, 'nginx'), origin.port);
   });
   after(async () => {
+    // SIGTERM: the nginx master stops its workers (SIGKILL, as stopAll
+    // sends, would leave them running, holding the test's pipes open).
+    await cdn?.proc.stop('SIGTERM');
     await Proc.stopAll();
     cleanup(dir);
   });
