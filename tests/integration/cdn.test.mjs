@@ -28,8 +28,8 @@ function writeStaticChannel(hls, channel) {
     '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg_1.ts\n');
 }
 
-// nginx as a CDN: /hls/ cached as the origin's Cache-Control says (misses of
-// one URL collapsed into one origin request), /api/ passed on.
+// nginx as a CDN: /hls/ cached as the origin's Cache-Control says (misses
+// and refreshes of one URL collapsed into one origin request), /api/ passed on.
 async function startCdn(dir, originPort) {
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
@@ -51,7 +51,12 @@ http {
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    location /hls/ { proxy_pass http://origin; proxy_cache hls; proxy_cache_lock on; }
+    # One origin request per expiry: the lock collapses the misses of a new
+    # entry, "updating" the refreshes of an expired one (served stale meanwhile).
+    location /hls/ {
+      proxy_pass http://origin; proxy_cache hls; proxy_cache_lock on;
+      proxy_cache_use_stale updating; proxy_cache_background_update on;
+    }
     location /api/ { proxy_pass http://origin; }
   }
 }
@@ -101,6 +106,9 @@ describe('serve --count heartbeats behind a caching CDN', { skip: !hasNginx && '
     cdn = await startCdn(join(dir, 'nginx'), origin.port);
   });
   after(async () => {
+    // SIGTERM: the nginx master stops its workers (SIGKILL, as stopAll
+    // sends, would leave them running, holding the test's pipes open).
+    await cdn?.proc.stop('SIGTERM');
     await Proc.stopAll();
     cleanup(dir);
   });
