@@ -4,8 +4,8 @@
 // The overlay over the page's video shows the stream's payload, the API
 // counts the playing page once (from its heartbeats: serve runs with
 // --count heartbeats), and pausing or closing it lets it leave. The page
-// logs no errors. The same page with video.js instead of hls.js runs when
-// npm video.js is there (HEADCOUNT_VIDEOJS_DIR: its dist/ folder).
+// logs no errors. The same page with video.js (npm video.js, a dev
+// dependency; HEADCOUNT_VIDEOJS_DIR names another dist/ folder) instead of hls.js.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -149,7 +149,8 @@ describe('browser: headcount.js on another site\'s hls.js page', () => {
       { timeoutMs: 10000, intervalMs: 250 });
   });
 
-  test('video.js: the playing page is counted once and shows the stream\'s payload', { skip: !hasVideoJs && 'npm video.js is not installed' }, async () => {
+  test('video.js: the playing page is counted once and shows the stream\'s payload', async () => {
+    assert.ok(hasVideoJs, `video.js is in ${VIDEOJS_DIR} (package.json; scripts/setup runs npm ci)`);
     await waitFor('the count to be 0 again', async () => (await viewersOf(base, 'live')) === 0, { timeoutMs: 40000 });
     const { page, errors } = await openPage(browser.context, `${siteUrl}/videojs`);
     await waitFor('the video.js page to be counted once', async () => (await viewersOf(base, 'live')) === 1,
