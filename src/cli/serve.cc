@@ -22,6 +22,8 @@
 #include "core/window_cache.h"
 #include "origin/origin.h"
 #include "origin/session_key.h"
+#include "origin/upstream_fetcher.h"
+#include "origin/upstream_template.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/live_state.h"
@@ -64,12 +66,14 @@ void LogTick(const TickReport& r) {
   }
 }
 
-// The built-in HLS origin of `config` (hls_root created if missing, the
-// session key loaded or created), or the exit code to stop with.
-std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, const Clock& clock) {
+// The built-in HLS origin of `config` (hls_root created if missing, or the
+// upstream fetcher of proxy mode counting into `metrics`; the session key
+// loaded or created), or the exit code to stop with.
+std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, const Clock& clock,
+                                                      Metrics& metrics) {
   std::error_code ec;
-  std::filesystem::create_directories(config.hls_root, ec);
-  if (!std::filesystem::is_directory(config.hls_root, ec)) {
+  if (config.upstream.empty()) std::filesystem::create_directories(config.hls_root, ec);
+  if (config.upstream.empty() && !std::filesystem::is_directory(config.hls_root, ec)) {
     spdlog::error("origin.hls_root: {} is not a folder and could not be created",
                   config.hls_root.string());
     return kExitUsage;
@@ -87,13 +91,39 @@ std::variant<std::unique_ptr<Origin>, int> MakeOrigin(const Config& config, cons
   origin_options.live_timeout = config.live_timeout;
   origin_options.max_sessions_per_client = config.max_sessions_per_client;
   origin_options.segment_metadata = config.segment_metadata;
-  return std::make_unique<Origin>(origin_options, clock);
+  if (config.upstream.empty()) return std::make_unique<Origin>(origin_options, clock);
+
+  Result<UpstreamTemplate> upstream = UpstreamTemplate::Parse(config.upstream);
+  if (!upstream.ok()) {  // LoadConfig checked it
+    spdlog::error("origin.upstream: {}", upstream.error().message());
+    return kExitUsage;
+  }
+  origin_options.upstream = std::move(*upstream);
+  origin_options.upstream_channels = config.channels;
+  UpstreamFetcherOptions fetcher_options;
+  fetcher_options.timeout = config.upstream_timeout;
+  fetcher_options.cache_bytes = config.upstream_cache_bytes;
+  fetcher_options.ca_file = config.upstream_ca_file.string();
+  fetcher_options.on_fetch = [&metrics](UpstreamKind kind, std::string_view outcome) {
+    metrics.CountUpstreamFetch(UpstreamKindName(kind), outcome);
+  };
+  fetcher_options.on_lookup = [&metrics](UpstreamKind kind, std::string_view result) {
+    metrics.CountUpstreamLookup(UpstreamKindName(kind), result);
+  };
+  auto fetcher = UpstreamFetcher::Create(std::move(fetcher_options), clock);
+  if (!fetcher.ok()) {
+    spdlog::error("origin.upstream: {}", fetcher.error().message());
+    return kExitUsage;
+  }
+  return std::make_unique<Origin>(origin_options, clock, std::move(*fetcher));
 }
 
 // What the start-up line says about the source and the store.
 std::string Describe(const Config& config) {
   std::string out = config.source == SourceKind::kIvs ? "counting Amazon IVS channels"
-                                                      : "HLS root " + config.hls_root.string();
+                    : config.upstream.empty()
+                        ? "HLS root " + config.hls_root.string()
+                        : "upstream " + config.upstream;  // no query, no user info
   out += config.store == StoreKind::kDynamoDb ? ", DynamoDB table " + config.dynamodb_table
                                               : ", database " + config.database.string();
   return out;
@@ -158,7 +188,7 @@ class ServeRoutes {
 
   void Handle(const HttpRequest& req, HttpResponder respond) {
     if (req.path.starts_with(hls_routes_)) {
-      if (origin_ != nullptr) return respond.Respond(origin_->Handle(req));
+      if (origin_ != nullptr) return origin_->Handle(req, std::move(respond));
       return respond.Respond(
           HttpResponse::Error(404,
                               "no HLS here: this server counts Amazon IVS channels (tick.source "
@@ -209,9 +239,10 @@ int RunServe(const Config& config) {
     return pipeline.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
   Pipeline& parts = **pipeline;
+  Metrics metrics;
   std::unique_ptr<Origin> origin;
   if (!ivs) {
-    auto made = MakeOrigin(config, clock);
+    auto made = MakeOrigin(config, clock, metrics);
     if (const int* code = std::get_if<int>(&made)) return *code;
     origin = std::move(std::get<std::unique_ptr<Origin>>(made));
   }
@@ -223,7 +254,6 @@ int RunServe(const Config& config) {
   }
 
   LiveState live;
-  Metrics metrics;
   if (origin) metrics.SetSessionsCallback([&] { return origin->ActiveSessions(clock.Now()); });
   ApiOptions api_options;
   api_options.bucket_length = config.tick_interval;

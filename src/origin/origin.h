@@ -24,6 +24,9 @@
 #include "hls/playlist.h"
 #include "origin/segment_metadata.h"
 #include "origin/sessions.h"
+#include "origin/upstream_channels.h"
+#include "origin/upstream_fetcher.h"
+#include "origin/upstream_template.h"
 #include "server/http.h"
 
 namespace headcount {
@@ -62,17 +65,26 @@ struct OriginOptions {
   // Put the latest payload into the media segments served (.ts: ID3 in a
   // timed-metadata stream; .m4s: an ID3 emsg box), see segment_metadata.h.
   bool segment_metadata = true;
+  // Proxy mode (origin_upstream.cc): files come from this upstream HLS
+  // server instead of hls_root, through the fetcher given to the Origin.
+  std::optional<UpstreamTemplate> upstream;
+  // Proxy mode: the channels served; empty = those the upstream answers for.
+  std::vector<std::string> upstream_channels;
 };
 
 // [A-Za-z0-9._-]{1,128}, not starting with '.', ending in .m3u8, .ts, .m4s,
 // .mp4, .aac or .vtt.
 bool IsServableFileName(std::string_view name);
+// The Content-Type the origin serves a servable file name with.
+std::string_view MediaContentType(std::string_view name);
 
 class Origin final : public Source, public Publisher {
  public:
   // `clock` must outlive the origin. Nothing is read from disk until used:
   // hls_root may appear later (ffmpeg creates it).
   Origin(OriginOptions options, const Clock& clock);
+  // Proxy mode: options.upstream is set and `fetcher` fetches from it.
+  Origin(OriginOptions options, const Clock& clock, std::unique_ptr<UpstreamFetcher> fetcher);
 
   // Serves GET and HEAD of <url_prefix>/<channel>/<file> from hls_root:
   //  - .m3u8: the playlist rewritten for the caller's session (a valid `hcs`
@@ -95,6 +107,23 @@ class Origin final : public Source, public Publisher {
   // HEAD returns the GET response (body included, for Content-Length; the
   // server must not send it) and refreshes no session.
   HttpResponse Handle(const HttpRequest& request);
+
+  // The same, answering through `respond`: at once from hls_root, later (on
+  // the fetcher's thread, never waiting on this one) in proxy mode, where
+  // <url_prefix>/<channel>/<path> is fetched from the upstream template
+  // (origin_upstream.cc):
+  //  - channels as UpstreamChannels::Serves says, paths of plain names
+  //    (IsServableFileName) with '/' between them; the viewer's query but
+  //    `hcs` goes to the upstream (LL-HLS _HLS_msn/_HLS_part/_HLS_skip
+  //    too, held as long as the upstream holds them), and its Range header;
+  //  - 200 playlists are answered as from hls_root, their URIs to the
+  //    upstream first mapped onto this origin (UpstreamTemplate::MapUri);
+  //    200 and 206 media as the upstream sent them (200 .ts and .m4s with
+  //    the segment metadata, as from hls_root);
+  //  - an upstream 404 (or 410) is a 404, another 4xx keeps its status;
+  //    the upstream refused, unreachable, answering 5xx or too large: 502;
+  //    timed out: 504; all with a JSON error.
+  void Handle(const HttpRequest& request, HttpResponder respond);
 
   // Source: every channel directory with a valid name holding a .m3u8
   // modified within live_timeout of `now`, with its active sessions (0 when
@@ -162,9 +191,12 @@ class Origin final : public Source, public Publisher {
   // `cached` rewritten for one session (`session_query` may be empty), with
   // the channel's latest DATERANGE; keeps the marker-cut pieces in `cached`
   // and the playlist cache. Fails when the source is not a servable playlist.
-  Result<std::string> RewriteForSession(CachedPlaylist& cached, const ServableFile& file,
-                                        const std::string& channel,
-                                        const std::string& session_query, WallTime now);
+  // `cache_key` names the playlist in the cache and the log; `map_uri` as
+  // PlaylistRewrite's.
+  Result<std::string> RewriteForSession(
+      CachedPlaylist& cached, const std::string& cache_key, const std::string& channel,
+      const std::string& session_query, WallTime now,
+      const std::function<std::string(std::string_view)>& map_uri = nullptr);
   HttpResponse ServeSegment(const HttpRequest& request, const std::string& channel,
                             std::string_view name, const ServableFile& file,
                             std::string_view content_type);
@@ -174,6 +206,18 @@ class Origin final : public Source, public Publisher {
   std::optional<std::string> FindInitSegment(std::string_view channel,
                                              const std::filesystem::path& dir,
                                              std::string_view name);
+  // Proxy mode (origin_upstream.cc).
+  void HandleUpstream(const HttpRequest& request, HttpResponder respond);
+  void ServeUpstreamPlaylist(const HttpRequest& request, const std::string& channel,
+                             const std::string& path, const Url& url,
+                             const std::shared_ptr<const UpstreamFile>& file,
+                             HttpResponder respond);
+  void ServeUpstreamMedia(const HttpRequest& request, const std::string& channel,
+                          const std::string& path, const std::shared_ptr<const UpstreamFile>& file,
+                          HttpResponder respond);
+  Result<std::vector<ChannelReading>> PollUpstream(WallTime now);
+  // The segment payload of `channel` at `now`, if a fresh one exists.
+  std::optional<SegmentPayload> LatestSegmentPayload(const std::string& channel, WallTime now);
   // The DATERANGE to inject for `channel` at `now`, if a fresh one exists.
   std::optional<PublishedDateRange> LatestDateRange(const std::string& channel, WallTime now);
 
@@ -181,6 +225,7 @@ class Origin final : public Source, public Publisher {
   const Clock& clock_;
   ViewerSessions sessions_;
   SegmentMetadata segment_metadata_;
+  UpstreamChannels upstream_channels_;  // proxy mode only
 
   // Guarded by payload_mu_.
   std::mutex payload_mu_;
@@ -193,6 +238,10 @@ class Origin final : public Source, public Publisher {
   std::filesystem::path real_root_;  // canonical hls_root; empty = unknown
   FileVersion root_version_;         // of hls_root when real_root_ was found
   std::unordered_map<std::string, CachedPlaylist> playlists_;  // by real path
+
+  // Proxy mode only (null otherwise). Last, so that it goes first: its
+  // thread runs callbacks that use the members above.
+  const std::unique_ptr<UpstreamFetcher> fetcher_;
 };
 
 }  // namespace headcount
