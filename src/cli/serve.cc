@@ -278,6 +278,12 @@ int RunServe(const Config& config) {
   // An asked-for tick may wait for the running one, then run its own.
   server_options.response_timeout =
       std::max<std::chrono::seconds>(kDefaultResponseTimeout, 2 * config.tick_interval);
+  // A blocking LL-HLS reload is held by the upstream, then answered.
+  if (!config.upstream.empty()) {
+    server_options.response_timeout =
+        std::max(server_options.response_timeout,
+                 config.upstream_timeout + kMaxBlockingReloadHold + std::chrono::seconds(5));
+  }
   HttpServer server(
       server_options,
       [&routes](const HttpRequest& req, HttpResponder respond) {

@@ -26,7 +26,7 @@ using ::testing::Not;
 constexpr std::string_view kMediaPlaylist =
     "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:1\n"
     "#EXT-X-PROGRAM-DATE-TIME:2026-12-07T12:00:00.000Z\n"
-    "#EXTINF:4.0,\ns1.ts\n#EXTINF:4.0,\nhttp://127.0.0.1:PORT/live/cam/s2.ts\n"
+    "#EXTINF:4.0,\ns1.ts\n#EXTINF:4.0,\nhttp://127.0.0.1:{PORT}/live/cam/s2.ts\n"
     "#EXTINF:4.0,\n/live/cam/s3.ts\n#EXTINF:4.0,\nhttp://cdn.example/s4.ts\n";
 
 // The upstream: answers from `files` (by target without query), counts
@@ -52,8 +52,8 @@ class Upstream {
            http_client::HttpHeaders headers = {}) {
     std::lock_guard lock(mu_);
     std::string text = std::move(body);
-    for (std::size_t at; (at = text.find("PORT")) != std::string::npos;) {
-      text.replace(at, 4, std::to_string(server_.port()));
+    for (std::size_t at; (at = text.find("{PORT}")) != std::string::npos;) {
+      text.replace(at, 6, std::to_string(server_.port()));
     }
     files_[path] = ScriptedResponse{.status = status, .body = text, .headers = std::move(headers)};
   }
@@ -291,6 +291,43 @@ TEST_F(UpstreamProxyTest, LowLatencyDirectivesAndRangeGoUpstreamTheSessionDoesNo
   const std::string* range = http_client::FindHeader(seen[1].headers, "Range");
   ASSERT_NE(range, nullptr);
   EXPECT_EQ(*range, "bytes=0-6");
+}
+
+constexpr std::string_view kLowLatencyPlaylist =
+    "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n"
+    "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.5\n"
+    "#EXT-X-PART-INF:PART-TARGET=0.5\n#EXT-X-MEDIA-SEQUENCE:1\n"
+    "#EXT-X-MAP:URI=\"init.mp4\"\n"
+    "#EXT-X-PROGRAM-DATE-TIME:2026-12-07T12:00:00.000Z\n"
+    "#EXT-X-PART:DURATION=0.5,URI=\"s1.p0.m4s\",INDEPENDENT=YES\n"
+    "#EXT-X-PART:DURATION=0.5,URI=\"s1.m4s\",BYTERANGE=\"1000@2000\"\n"
+    "#EXTINF:1.0,\ns1.m4s\n"
+    "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"http://127.0.0.1:{PORT}/live/cam/s2.p0.m4s\"\n"
+    "#EXT-X-RENDITION-REPORT:URI=\"../cam/audio.m3u8\",LAST-MSN=1,LAST-PART=1\n";
+
+TEST_F(UpstreamProxyTest, LowLatencyPartsHintsAndReportsGoThroughTheProxy) {
+  upstream_.Put("/live/cam/ll.m3u8", std::string(kLowLatencyPlaylist));
+  auto proxy = MakeProxy(upstream_.Template());
+  const std::string id = SessionFor(*proxy, "/hls/cam/ll.m3u8");
+  const HttpResponse r = Call(*proxy, ProxyGet("/hls/cam/ll.m3u8?hcs=" + id));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr("#EXT-X-MAP:URI=\"init.mp4?hcs=" + id + "\"\n"));
+  EXPECT_THAT(r.body, HasSubstr("URI=\"s1.p0.m4s?hcs=" + id + "\",INDEPENDENT=YES\n"));
+  EXPECT_THAT(r.body, HasSubstr("URI=\"s1.m4s?hcs=" + id + "\",BYTERANGE=\"1000@2000\"\n"));
+  EXPECT_THAT(r.body, HasSubstr("TYPE=PART,URI=\"/hls/cam/s2.p0.m4s?hcs=" + id + "\"\n"));
+  EXPECT_THAT(r.body, HasSubstr("URI=\"/hls/cam/audio.m3u8?hcs=" + id + "\",LAST-MSN=1"));
+}
+
+TEST_F(UpstreamProxyTest, BlockingReloadIsHeldAsLongAsTheUpstreamHoldsIt) {
+  upstream_.Put("/live/cam/ll.m3u8", std::string(kLowLatencyPlaylist));
+  upstream_.Put("/live/cam/other.m3u8", std::string(kLowLatencyPlaylist));
+  auto proxy = MakeProxy(upstream_.Template(), {}, std::chrono::milliseconds(500));
+  ASSERT_EQ(Call(*proxy, ProxyGet("/hls/cam/ll.m3u8")).status, 200);  // target duration: 1 s
+  upstream_.SetDelay(std::chrono::milliseconds(1200));                // the upstream blocks
+  // Past the timeout, within it plus 3 target durations: answered.
+  EXPECT_EQ(Call(*proxy, ProxyGet("/hls/cam/ll.m3u8?_HLS_msn=2&_HLS_part=0")).status, 200);
+  // The same wait on a request that does not block is a timeout.
+  EXPECT_EQ(Call(*proxy, ProxyGet("/hls/cam/other.m3u8")).status, 504);
 }
 
 TEST_F(UpstreamProxyTest, OnlyConfiguredChannelsAndPlainPathsReachTheUpstream) {

@@ -192,7 +192,8 @@ void UpstreamFetcher::Start(const std::string& key, const UpstreamFetch& fetch) 
       const auto it = target_durations_.find(WithoutQuery(fetch.url));
       if (it != target_durations_.end()) target = it->second;
     }
-    request.timeout += kBlockingReloadTargetDurations * target;
+    request.timeout += std::min<std::chrono::milliseconds>(kBlockingReloadTargetDurations * target,
+                                                           kMaxBlockingReloadHold);
   }
   const UpstreamKind kind = fetch.kind;
   io_->client->Send(std::move(request), [this, key, kind](Result<hc::HttpResponse> response) {

@@ -54,7 +54,9 @@ inline constexpr std::chrono::seconds kMultivariantReuse{2};
 // up to 3 target durations; this many of the playlist's last target
 // duration are added to the timeout (kUnknownTargetDuration before one is known).
 inline constexpr int kBlockingReloadTargetDurations = 3;
-inline constexpr std::chrono::seconds kUnknownTargetDuration{10};
+inline constexpr std::chrono::seconds kUnknownTargetDuration{4};
+// The most a blocking reload adds to the timeout, whatever the target duration.
+inline constexpr std::chrono::seconds kMaxBlockingReloadHold{60};
 // Reused playlists and known target durations kept; past it they start over.
 inline constexpr std::size_t kMaxReusedPlaylists = 4096;
 // Requests waiting on one in-flight fetch, and fetches in flight at once:
