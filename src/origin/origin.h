@@ -108,8 +108,9 @@ class Origin final : public Source, public Publisher {
   // server must not send it) and refreshes no session.
   HttpResponse Handle(const HttpRequest& request);
 
-  // The same, answering through `respond`: at once from hls_root, later (on
-  // the fetcher's thread, never waiting on this one) in proxy mode, where
+  // The same, answering through `respond`: at once from hls_root; in proxy
+  // mode at once from the fetcher's cache, else later from the fetcher's
+  // thread (never waiting on this one), where
   // <url_prefix>/<channel>/<path> is fetched from the upstream template
   // (origin_upstream.cc):
   //  - channels as UpstreamChannels::Serves says, paths of plain names

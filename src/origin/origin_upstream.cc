@@ -1,6 +1,7 @@
 // The origin's proxy mode (`serve --upstream`): the files of
 // <url_prefix>/<channel>/<path> come from the upstream HLS server through the
-// UpstreamFetcher, and are answered from the fetcher's thread; sessions,
+// UpstreamFetcher, and are answered from its cache at once or from its
+// thread once fetched; sessions,
 // playlist rewriting and segment metadata are the origin's own (origin.cc).
 #include <spdlog/spdlog.h>
 

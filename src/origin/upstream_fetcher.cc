@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <charconv>
 #include <utility>
 
@@ -116,10 +115,6 @@ UpstreamFetcher::~UpstreamFetcher() {
   io_->client.reset();
 }
 
-void UpstreamFetcher::Post(std::function<void()> fn) {
-  boost::asio::post(io_->context, std::move(fn));
-}
-
 void UpstreamFetcher::Fetch(UpstreamFetch fetch, Callback callback) {
   const std::string key = KeyOf(fetch);
   const WallTime now = clock_.Now();
@@ -127,16 +122,14 @@ void UpstreamFetcher::Fetch(UpstreamFetch fetch, Callback callback) {
   if (std::shared_ptr<const UpstreamFile> hit = LookupLocked(key, fetch, now)) {
     lock.unlock();
     if (options_.on_lookup) options_.on_lookup(fetch.kind, "hit");
-    Post([callback = std::move(callback), hit = std::move(hit)] { callback(hit); });
-    return;
+    // Answered here, on the caller's thread: a hit needs no hop to the
+    // fetcher's one thread, and the callers' threads share the work.
+    return callback(std::move(hit));
   }
   if (const auto it = in_flight_.find(key); it != in_flight_.end()) {
     if (it->second.waiters.size() >= kMaxWaitersPerFetch) {
       lock.unlock();
-      Post([callback = std::move(callback)] {
-        callback(Error::Unavailable("upstream: too many requests wait on one fetch"));
-      });
-      return;
+      return callback(Error::Unavailable("upstream: too many requests wait on one fetch"));
     }
     it->second.waiters.push_back(std::move(callback));
     lock.unlock();
@@ -145,10 +138,7 @@ void UpstreamFetcher::Fetch(UpstreamFetch fetch, Callback callback) {
   }
   if (in_flight_.size() >= kMaxFetchesInFlight) {
     lock.unlock();
-    Post([callback = std::move(callback)] {
-      callback(Error::Unavailable("upstream: too many fetches in flight"));
-    });
-    return;
+    return callback(Error::Unavailable("upstream: too many fetches in flight"));
   }
   InFlight& flight = in_flight_[key];
   flight.fetch = fetch;

@@ -11,8 +11,8 @@
 //    one upstream request.
 // Bodies are buffered whole up to a bound per response (kMaxUpstreamMediaBytes,
 // kMaxUpstreamPlaylistBytes): no request can make it hold more.
-// No caller ever waits: Fetch returns at once and its callback runs later on
-// the fetcher's thread. Thread-safe.
+// No caller ever waits: Fetch answers a cache hit at once and anything else
+// later, on the fetcher's thread. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -114,10 +114,12 @@ class UpstreamFetcher {
   UpstreamFetcher(const UpstreamFetcher&) = delete;
   UpstreamFetcher& operator=(const UpstreamFetcher&) = delete;
 
-  // Answers `fetch` through `callback`, exactly once, on the fetcher's
-  // thread (never inside this call): the upstream's response of any status,
-  // or kUnavailable (unreachable; see IsTimedOut), kRejected (larger than
-  // the bound). Callbacks must not block.
+  // Answers `fetch` through `callback`, exactly once: inside this call, on
+  // the caller's thread, when the answer is reused or cached (or refused:
+  // too many waiting), else later on the fetcher's thread. The answer is the
+  // upstream's response of any status, or kUnavailable (unreachable, too
+  // many waiting; see IsTimedOut), kRejected (larger than the bound).
+  // Callbacks must not block.
   void Fetch(UpstreamFetch fetch, Callback callback);
 
   // Bytes held by the media cache, for tests and metrics.
@@ -146,7 +148,6 @@ class UpstreamFetcher {
   // Keeps `file` for later requests as its kind allows (requires mu_).
   void KeepLocked(const std::string& key, const UpstreamFetch& fetch,
                   const std::shared_ptr<const UpstreamFile>& file, WallTime now);
-  void Post(std::function<void()> fn);
 
   const UpstreamFetcherOptions options_;
   const Clock& clock_;
