@@ -97,8 +97,9 @@ void Origin::HandleUpstream(const HttpRequest& request, HttpResponder respond) {
   }
   const std::string_view rest = path.substr(prefix.size() + 1);
   const std::size_t slash = rest.find('/');
-  if (slash == std::string_view::npos)
+  if (slash == std::string_view::npos) {
     return respond.Respond(HttpResponse::Error(404, "not found"));
+  }
   const std::string channel(rest.substr(0, slash));
   const std::string file_path(rest.substr(slash + 1));
   if (!upstream_channels_.Serves(channel) || !IsServablePath(file_path)) {
@@ -116,8 +117,8 @@ void Origin::HandleUpstream(const HttpRequest& request, HttpResponder respond) {
   }
   const UpstreamKind kind = fetch.kind;
   auto responder = std::make_shared<HttpResponder>(std::move(respond));
-  fetcher_->Fetch(std::move(fetch), [this, request, channel, file_path, url, kind,
-                                     responder](Result<std::shared_ptr<const UpstreamFile>> r) {
+  fetcher_->Fetch(fetch, [this, request, channel, file_path, url, kind,
+                          responder](Result<std::shared_ptr<const UpstreamFile>> r) {
     if (!r.ok()) return responder->Respond(UpstreamFailure(r.error()));
     const int status = (*r)->status;
     if (status == 404 || status == 410) {
@@ -187,10 +188,12 @@ void Origin::ServeUpstreamMedia(const HttpRequest& request, const std::string& c
   auto response = std::make_shared<HttpResponse>();
   response->status = file->status;
   response->content_type = std::string(MediaContentType(path.substr(path.rfind('/') + 1)));
-  if (!file->content_range.empty())
+  if (!file->content_range.empty()) {
     response->headers.emplace_back("Content-Range", file->content_range);
-  if (!file->cache_control.empty())
+  }
+  if (!file->cache_control.empty()) {
     response->headers.emplace_back("Cache-Control", file->cache_control);
+  }
 
   const bool ts = path.ends_with(".ts");
   std::optional<SegmentPayload> payload;

@@ -115,7 +115,7 @@ UpstreamFetcher::~UpstreamFetcher() {
   io_->client.reset();
 }
 
-void UpstreamFetcher::Fetch(UpstreamFetch fetch, Callback callback) {
+void UpstreamFetcher::Fetch(const UpstreamFetch& fetch, Callback callback) {
   const std::string key = KeyOf(fetch);
   const WallTime now = clock_.Now();
   std::unique_lock lock(mu_);

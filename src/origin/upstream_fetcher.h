@@ -120,7 +120,7 @@ class UpstreamFetcher {
   // upstream's response of any status, or kUnavailable (unreachable, too
   // many waiting; see IsTimedOut), kRejected (larger than the bound).
   // Callbacks must not block.
-  void Fetch(UpstreamFetch fetch, Callback callback);
+  void Fetch(const UpstreamFetch& fetch, Callback callback);
 
   // Bytes held by the media cache, for tests and metrics.
   std::size_t CachedBytes();

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/result.h"
 #include "net/url.h"
@@ -55,7 +56,8 @@ class UpstreamTemplate {
   const Url& example() const { return example_; }
 
  private:
-  UpstreamTemplate(std::string text, Url example) : text_(std::move(text)), example_(example) {}
+  UpstreamTemplate(std::string text, Url example)
+      : text_(std::move(text)), example_(std::move(example)) {}
 
   std::string text_;  // as given
   Url example_;       // parsed with a stand-in channel, for origin and scheme
