@@ -196,13 +196,16 @@ void Origin::ServeUpstreamMedia(const HttpRequest& request, const std::string& c
   }
 
   const bool ts = path.ends_with(".ts");
+  // fMP4 media segments are .m4s (ffmpeg, OvenMediaEngine) or .mp4 (MediaMTX);
+  // an .mp4 that no playlist lists as a segment (an init section, a part)
+  // has no init section to be found below and goes out as it is.
+  const bool fmp4 = path.ends_with(".m4s") || path.ends_with(".mp4");
   std::optional<SegmentPayload> payload;
-  if (file->status == 200 && options_.segment_metadata && (ts || path.ends_with(".m4s"))) {
+  if (file->status == 200 && options_.segment_metadata && (ts || fmp4)) {
     payload = LatestSegmentPayload(channel, now);
   }
-  // No metadata to add (.m4s needs a payload; .ts always gets the stream).
-  if (file->status != 200 || !options_.segment_metadata || (!ts && !payload) ||
-      (!ts && !path.ends_with(".m4s"))) {
+  // No metadata to add (fMP4 needs a payload; .ts always gets the stream).
+  if (file->status != 200 || !options_.segment_metadata || (!ts && !fmp4) || (fmp4 && !payload)) {
     response->body = *file->body;
     return respond.Respond(std::move(*response));
   }

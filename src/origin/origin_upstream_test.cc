@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/tick.h"
+#include "hls/testing/fmp4_fixture.h"
 #include "http_client/testing/test_server.h"
 #include "origin/origin.h"
 
@@ -178,6 +179,33 @@ TEST_F(UpstreamProxyTest, PublishedPayloadIsInTheProxiedPlaylistAsDateRange) {
   const std::string id = SessionFor(*proxy, "/hls/cam/index.m3u8");
   const HttpResponse r = Call(*proxy, ProxyGet("/hls/cam/index.m3u8?hcs=" + id));
   EXPECT_THAT(r.body, HasSubstr("#EXT-X-DATERANGE:ID=\"hc-"));
+}
+
+TEST_F(UpstreamProxyTest, Fmp4SegmentsOfTheUpstreamGetTheEmsgInitSectionsDoNot) {
+  // MediaMTX names its fMP4 segments .mp4, like its init section.
+  upstream_.Put("/live/cam/index.m3u8",
+                "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MAP:URI=\"init.mp4\"\n"
+                "#EXTINF:1,\nseg_1.mp4\n#EXTINF:1,\nseg_2.m4s\n");
+  const std::string init = testing::MakeInit();
+  const std::string segment = testing::MakeMediaSegment(900000, 480000);
+  upstream_.Put("/live/cam/init.mp4", init);
+  upstream_.Put("/live/cam/seg_1.mp4", segment);
+  upstream_.Put("/live/cam/seg_2.m4s", segment);
+  auto proxy = MakeProxy(upstream_.Template(), {}, std::chrono::seconds(5),
+                         /*segment_metadata=*/true);
+  Summary summary;
+  summary.channel = "cam";
+  summary.at = std::chrono::floor<std::chrono::seconds>(clock_.Now());
+  ASSERT_TRUE(proxy->Publish(summary, R"({"v":1})").ok());
+  ASSERT_EQ(Call(*proxy, ProxyGet("/hls/cam/index.m3u8")).status, 200);  // the map is known
+  for (const char* name : {"seg_1.mp4", "seg_2.m4s"}) {
+    const HttpResponse r = Call(*proxy, ProxyGet(std::string("/hls/cam/") + name));
+    ASSERT_EQ(r.status, 200) << name;
+    EXPECT_NE(r.body.find("emsg"), std::string::npos) << name;
+    EXPECT_NE(r.body.find("aomedia.org/emsg/ID3"), std::string::npos) << name;
+    EXPECT_EQ(r.body.substr(r.body.find("moof")), segment.substr(segment.find("moof"))) << name;
+  }
+  EXPECT_EQ(Call(*proxy, ProxyGet("/hls/cam/init.mp4")).body, init);
 }
 
 TEST_F(UpstreamProxyTest, IdenticalConcurrentPlaylistRequestsShareOneUpstreamRequest) {
