@@ -159,6 +159,11 @@ Result<Config> LoadConfig(const ConfigSource& source) {
     return Error::InvalidArgument(
         "store.retention: must hold at least the 5 buckets of the window (5 x tick.interval)");
   }
+  if (!config.upstream.empty() && config.hls_root_given) {
+    return Error::InvalidArgument(
+        "origin.hls_root and origin.upstream exclude each other: serve files from a folder "
+        "(--hls-root) or from an upstream HLS server (--upstream), not both");
+  }
   if (config.session_key_file.empty()) {
     config.session_key_file = config.store == StoreKind::kSqlite
                                   ? std::filesystem::path(config.database.string() + ".session-key")

@@ -60,9 +60,23 @@ struct Config {
   CorsPolicy cors_origins;
   // [origin] hls_root: one sub-folder per channel, as ffmpeg's HLS muxer writes it.
   std::filesystem::path hls_root = "hls";
+  bool hls_root_given = false;  // set explicitly (it excludes origin.upstream)
   // [origin] count: sessions (ids in playlist URIs) or heartbeats (players
   // report; playlists and segments cacheable, the same for every viewer).
   CountMode count = CountMode::kSessions;
+  // [origin] upstream: proxy mode, the URL template of the upstream HLS
+  // server (origin/upstream_template.h); empty = serve hls_root.
+  std::string upstream;
+  // [origin] channels: the channels proxy mode serves; empty = any the
+  // upstream answers for.
+  std::vector<std::string> channels;
+  // [origin] upstream_timeout, upstream_cache_size, upstream_ca_file: the
+  // proxy's timeout per upstream request, media cache bound and CA bundle
+  // for https upstreams (empty = the system's).
+  std::chrono::seconds upstream_timeout =
+      std::chrono::duration_cast<std::chrono::seconds>(kDefaultUpstreamTimeout);
+  std::size_t upstream_cache_bytes = kDefaultUpstreamCacheBytes;
+  std::filesystem::path upstream_ca_file;
   // [origin] session_idle_timeout: a viewer who made no request for this long has left.
   std::chrono::seconds session_idle_timeout = kDefaultSessionIdleTimeout;
   // [origin] live_timeout: a channel is live while a playlist of it changed this recently.

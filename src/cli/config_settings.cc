@@ -9,8 +9,10 @@
 #include <sstream>
 
 #include "core/samples.h"
+#include "core/strings.h"
 #include "core/time_text.h"
 #include "net/url.h"
+#include "origin/upstream_template.h"
 #include "store/dynamo/dynamo_items.h"
 
 namespace headcount::config_internal {
@@ -23,6 +25,9 @@ constexpr seconds kMinTimeout{1};
 constexpr seconds kMaxTimeout = std::chrono::hours{1};
 constexpr seconds kMinRetention = std::chrono::hours{1};
 constexpr seconds kMaxRetention = std::chrono::days{3660};
+constexpr seconds kMaxUpstreamTimeout = std::chrono::minutes{5};
+// The media cache of proxy mode lives in memory.
+constexpr std::size_t kMaxUpstreamCacheBytes = std::size_t{64} << 30;
 
 // The whole of `text` as a T, or nothing (empty, trailing characters, out of
 // range). No leading '+' or spaces, unlike strtol.
@@ -106,6 +111,83 @@ std::string ShowListen(const Config& c) { return HostPort(c.listen_address, c.li
 Status SetHlsRoot(Config& c, const std::string& v) {
   if (v.empty()) return Error::InvalidArgument("must not be empty");
   c.hls_root = v;
+  c.hls_root_given = true;
+  return {};
+}
+
+Status SetUpstream(Config& c, const std::string& v) {
+  if (v.empty()) {
+    c.upstream.clear();
+    return {};
+  }
+  Result<UpstreamTemplate> parsed = UpstreamTemplate::Parse(v);
+  if (!parsed.ok()) return parsed.error();
+  c.upstream = v;
+  return {};
+}
+
+Status SetChannels(Config& c, const std::string& v) {
+  c.channels.clear();
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    const std::size_t comma = std::min(v.find(',', start), v.size());
+    const std::string channel(Trim(std::string_view(v).substr(start, comma - start)));
+    if (!channel.empty()) {
+      if (!IsValidChannelId(channel)) {
+        return Error::InvalidArgument("\"" + channel.substr(0, kMaxChannelIdBytes) +
+                                      "\" is not a channel name (1-" +
+                                      std::to_string(kMaxChannelIdBytes) + " of A-Z a-z 0-9 _ -)");
+      }
+      c.channels.push_back(channel);
+    }
+    start = comma + 1;
+  }
+  return {};
+}
+
+std::string ShowChannels(const Config& c) {
+  std::string out;
+  for (const auto& channel : c.channels) out += (out.empty() ? "" : ",") + channel;
+  return out;
+}
+
+Status SetUpstreamTimeout(Config& c, const std::string& v) {
+  auto s = SecondsBetween(v, kMinTimeout, kMaxUpstreamTimeout);
+  if (!s.ok()) return s.error();
+  c.upstream_timeout = *s;
+  return {};
+}
+
+// A whole number of bytes with an optional unit: KB, MB or GB (powers of 1024).
+Status SetUpstreamCacheSize(Config& c, const std::string& v) {
+  std::string digits = v;
+  std::size_t unit = 1;
+  for (const auto& [suffix, factor] : {std::pair<std::string_view, std::size_t>{"KB", 1U << 10},
+                                       {"MB", 1U << 20},
+                                       {"GB", 1U << 30}}) {
+    if (v.ends_with(suffix)) {
+      digits = v.substr(0, v.size() - suffix.size());
+      unit = factor;
+    }
+  }
+  const auto n = ParseWhole<unsigned long long>(digits);
+  if (!n || *n > kMaxUpstreamCacheBytes / unit) {
+    return Error::InvalidArgument("\"" + v + "\" is not a size like 256MB, from 0 to " +
+                                  std::to_string(kMaxUpstreamCacheBytes >> 30) + "GB");
+  }
+  c.upstream_cache_bytes = static_cast<std::size_t>(*n) * unit;
+  return {};
+}
+
+std::string ShowSize(std::size_t bytes) {
+  if (bytes != 0 && bytes % (1U << 30) == 0) return std::to_string(bytes >> 30) + "GB";
+  if (bytes != 0 && bytes % (1U << 20) == 0) return std::to_string(bytes >> 20) + "MB";
+  if (bytes != 0 && bytes % (1U << 10) == 0) return std::to_string(bytes >> 10) + "KB";
+  return std::to_string(bytes);
+}
+
+Status SetUpstreamCaFile(Config& c, const std::string& v) {
+  c.upstream_ca_file = v;
   return {};
 }
 
@@ -398,6 +480,26 @@ const std::vector<Setting>& AllSettings() {
       Row("origin.count", "HEADCOUNT_COUNT", "--count",
           "sessions (ids in playlist URIs) or heartbeats (players report; cacheable playlists)",
           SetCount, [](const Config& c) { return std::string(CountModeName(c.count)); }),
+      Row(
+          "origin.upstream", "HEADCOUNT_UPSTREAM", "--upstream",
+          "proxy mode: the upstream HLS server's URL template, http(s) with {channel} in the "
+          "path, e.g. http://127.0.0.1:8888/{channel}/; excludes origin.hls_root",
+          SetUpstream, [](const Config& c) { return c.upstream; }, "none"),
+      Row("origin.channels", "HEADCOUNT_CHANNELS", "--channels",
+          "proxy mode: the channels served, comma-separated", SetChannels, ShowChannels,
+          "any the upstream answers for"),
+      Row("origin.upstream_timeout", "HEADCOUNT_UPSTREAM_TIMEOUT", "--upstream-timeout",
+          "proxy mode: connect, read and total timeout of one upstream request, " +
+              Range(kMinTimeout, kMaxUpstreamTimeout),
+          SetUpstreamTimeout, [](const Config& c) { return FormatDuration(c.upstream_timeout); }),
+      Row("origin.upstream_cache_size", "HEADCOUNT_UPSTREAM_CACHE_SIZE", "--upstream-cache-size",
+          "proxy mode: memory for upstream segments, parts and init sections (LRU), e.g. 512MB",
+          SetUpstreamCacheSize, [](const Config& c) { return ShowSize(c.upstream_cache_bytes); }),
+      Row(
+          "origin.upstream_ca_file", "HEADCOUNT_UPSTREAM_CA_FILE", "--upstream-ca-file",
+          "proxy mode: PEM CA bundle that an https upstream's certificate must chain to",
+          SetUpstreamCaFile, [](const Config& c) { return c.upstream_ca_file.string(); },
+          "the system's CAs"),
       Row("origin.session_idle_timeout", "HEADCOUNT_SESSION_IDLE_TIMEOUT", "--session-idle-timeout",
           "a viewer with no request for this long has left, " + Range(kMinTimeout, kMaxTimeout),
           SetIdleTimeout, [](const Config& c) { return FormatDuration(c.session_idle_timeout); }),

@@ -1,5 +1,6 @@
 #include "cli/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -392,6 +393,43 @@ TEST_F(ConfigTest, ChannelTagFromFileEnvAndFlag) {
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->ivs_tag_key, "empty");
   EXPECT_EQ(c->ivs_tag_value, "");
+}
+
+TEST_F(ConfigTest, UpstreamProxySettings) {
+  WriteFile(
+      "[origin]\nupstream = \"http://127.0.0.1:8888/{channel}/\"\nchannels = [\"cam1\", "
+      "\"cam2\"]\n");
+  env_["HEADCOUNT_UPSTREAM_CACHE_SIZE"] = "512MB";
+  source_.flags["origin.upstream_timeout"] = "3s";
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->upstream, "http://127.0.0.1:8888/{channel}/");
+  EXPECT_EQ(c->channels, (std::vector<std::string>{"cam1", "cam2"}));
+  EXPECT_EQ(c->upstream_cache_bytes, std::size_t{512} << 20);
+  EXPECT_EQ(c->upstream_timeout, seconds(3));
+}
+
+TEST_F(ConfigTest, UpstreamAndHlsRootExcludeEachOther) {
+  source_.flags["origin.upstream"] = "http://127.0.0.1:8888/{channel}/";
+  source_.flags["origin.hls_root"] = "/srv/hls";
+  EXPECT_THAT(ErrorOf(),
+              ::testing::HasSubstr("origin.hls_root and origin.upstream exclude each other"));
+}
+
+TEST_F(ConfigTest, BadUpstreamSettingsNameTheSettingAndTheReason) {
+  source_.flags["origin.upstream"] = "http://{channel}.example/";
+  EXPECT_THAT(ErrorOf(),
+              ::testing::HasSubstr(
+                  "origin.upstream (flag --upstream): may hold {channel} in its path only"));
+  source_.flags.clear();
+  env_["HEADCOUNT_UPSTREAM"] = "ftp://h/{channel}/";
+  EXPECT_THAT(ErrorOf(), ::testing::HasSubstr("origin.upstream (env HEADCOUNT_UPSTREAM)"));
+  env_.clear();
+  source_.flags["origin.channels"] = "cam1,../etc";
+  EXPECT_THAT(ErrorOf(), ::testing::HasSubstr("\"../etc\" is not a channel name"));
+  source_.flags.clear();
+  source_.flags["origin.upstream_cache_size"] = "lots";
+  EXPECT_THAT(ErrorOf(), ::testing::HasSubstr("is not a size like 256MB"));
 }
 
 TEST_F(ConfigTest, BadChannelTagNamesTheSetting) {

@@ -25,6 +25,8 @@
 #include "heartbeat/heartbeat_viewers.h"
 #include "origin/origin.h"
 #include "origin/session_key.h"
+#include "origin/upstream_fetcher.h"
+#include "origin/upstream_template.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/live_state.h"
@@ -73,13 +75,15 @@ struct OriginParts {
   std::unique_ptr<HeartbeatViewers> heartbeats;
 };
 
-// The built-in HLS origin of `config` (hls_root created if missing, the
-// session key loaded or created) and its heartbeat viewers, or the exit
-// code to stop with.
-std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clock) {
+// The built-in HLS origin of `config` (hls_root created if missing, or the
+// upstream fetcher of proxy mode counting into `metrics`; the session key
+// loaded or created) and its heartbeat viewers, or the exit code to stop
+// with.
+std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clock,
+                                          Metrics& metrics) {
   std::error_code ec;
-  std::filesystem::create_directories(config.hls_root, ec);
-  if (!std::filesystem::is_directory(config.hls_root, ec)) {
+  if (config.upstream.empty()) std::filesystem::create_directories(config.hls_root, ec);
+  if (config.upstream.empty() && !std::filesystem::is_directory(config.hls_root, ec)) {
     spdlog::error("origin.hls_root: {} is not a folder and could not be created",
                   config.hls_root.string());
     return kExitUsage;
@@ -101,16 +105,45 @@ std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clo
   origin_options.max_sessions_per_client = config.max_sessions_per_client;
   origin_options.segment_metadata = config.segment_metadata;
   origin_options.cacheable = config.count == CountMode::kHeartbeats;
-  return OriginParts{std::make_unique<Origin>(origin_options, clock),
-                     std::make_unique<HeartbeatViewers>(std::move(heartbeat_options))};
+  auto heartbeats = std::make_unique<HeartbeatViewers>(std::move(heartbeat_options));
+  if (config.upstream.empty()) {
+    return OriginParts{std::make_unique<Origin>(origin_options, clock), std::move(heartbeats)};
+  }
+
+  Result<UpstreamTemplate> upstream = UpstreamTemplate::Parse(config.upstream);
+  if (!upstream.ok()) {  // LoadConfig checked it
+    spdlog::error("origin.upstream: {}", upstream.error().message());
+    return kExitUsage;
+  }
+  origin_options.upstream = std::move(*upstream);
+  origin_options.upstream_channels = config.channels;
+  UpstreamFetcherOptions fetcher_options;
+  fetcher_options.timeout = config.upstream_timeout;
+  fetcher_options.cache_bytes = config.upstream_cache_bytes;
+  fetcher_options.ca_file = config.upstream_ca_file.string();
+  fetcher_options.on_fetch = [&metrics](UpstreamKind kind, std::string_view outcome) {
+    metrics.CountUpstreamFetch(UpstreamKindName(kind), outcome);
+  };
+  fetcher_options.on_lookup = [&metrics](UpstreamKind kind, std::string_view result) {
+    metrics.CountUpstreamLookup(UpstreamKindName(kind), result);
+  };
+  auto fetcher = UpstreamFetcher::Create(std::move(fetcher_options), clock);
+  if (!fetcher.ok()) {
+    spdlog::error("origin.upstream: {}", fetcher.error().message());
+    return kExitUsage;
+  }
+  return OriginParts{std::make_unique<Origin>(origin_options, clock, std::move(*fetcher)),
+                     std::move(heartbeats)};
 }
 
 // What the start-up line says about the source and the store.
 std::string Describe(const Config& config) {
-  std::string out = config.source == SourceKind::kIvs
-                        ? "counting Amazon IVS channels"
-                        : "HLS root " + config.hls_root.string() + ", counting " +
-                              std::string(CountModeName(config.count));
+  std::string out = config.source == SourceKind::kIvs ? "counting Amazon IVS channels"
+                    : config.upstream.empty()
+                        ? "HLS root " + config.hls_root.string()
+                        : "upstream " + config.upstream;  // no query, no user info
+  if (config.source != SourceKind::kIvs)
+    out += ", counting " + std::string(CountModeName(config.count));
   out += config.store == StoreKind::kDynamoDb ? ", DynamoDB table " + config.dynamodb_table
                                               : ", database " + config.database.string();
   return out;
@@ -180,10 +213,18 @@ class ServeRoutes {
   void Handle(const HttpRequest& req, HttpResponder respond) {
     if (req.path.starts_with(hls_routes_)) {
       if (origin_ != nullptr) {
-        // Pages of other origins play the stream with hls.js (fetch/XHR).
-        HttpResponse r = origin_->Handle(req);
-        cors_.Apply(req, r);
-        return respond.Respond(std::move(r));
+        // Pages of other origins play the stream with hls.js (fetch/XHR):
+        // their answers carry the CORS headers, however late they come.
+        const auto page = req.headers.find("origin");
+        if (page == req.headers.end()) return origin_->Handle(req, std::move(respond));
+        auto inner = std::make_shared<HttpResponder>(std::move(respond));
+        return origin_->Handle(
+            req, HttpResponder::FromFunction(
+                     [inner, cors = cors_,
+                      page_origin = std::optional<std::string>(page->second)](HttpResponse r) {
+                       cors.ApplyForOrigin(page_origin, r);
+                       inner->Respond(std::move(r));
+                     }));
       }
       return respond.Respond(
           HttpResponse::Error(404,
@@ -265,23 +306,23 @@ int RunServe(const Config& config) {
     return pipeline.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
   Pipeline& parts = **pipeline;
+  Metrics metrics;
   std::unique_ptr<Origin> origin;
   std::unique_ptr<HeartbeatViewers> heartbeats;
   std::unique_ptr<HeartbeatApi> heartbeat_api;
   std::unique_ptr<CombinedSource> combined;
   if (!ivs) {
-    auto made = MakeOrigin(config, clock);
+    auto made = MakeOrigin(config, clock, metrics);
     if (const int* code = std::get_if<int>(&made)) return *code;
     OriginParts& parts = std::get<OriginParts>(made);
     origin = std::move(parts.origin);
     heartbeats = std::move(parts.heartbeats);
     // A channel is one the origin serves: a folder under the root (with
-    // ffmpeg writing into it, or it is not live and counts nothing).
+    // ffmpeg writing into it, or it is not live and counts nothing), or one
+    // the upstream serves.
     heartbeat_api = std::make_unique<HeartbeatApi>(
-        *heartbeats, clock, config.cors_origins, [root = config.hls_root](std::string_view c) {
-          std::error_code ec;
-          return std::filesystem::is_directory(root / std::string(c), ec);
-        });
+        *heartbeats, clock, config.cors_origins,
+        [&origin = *origin](std::string_view c) { return origin.ServesChannel(c); });
     combined = std::make_unique<CombinedSource>(*origin, *heartbeats);
   }
   auto pruner = MaybeStartPruner(config, clock);
@@ -292,7 +333,6 @@ int RunServe(const Config& config) {
   }
 
   LiveState live;
-  Metrics metrics;
   if (origin) {
     metrics.SetSessionsCallback([&] { return origin->ActiveSessions(clock.Now()); });
     metrics.SetHeartbeatViewersCallback([&] { return heartbeats->ActiveTotal(clock.Now()); });
@@ -327,6 +367,12 @@ int RunServe(const Config& config) {
   // An asked-for tick may wait for the running one, then run its own.
   server_options.response_timeout =
       std::max<std::chrono::seconds>(kDefaultResponseTimeout, 2 * config.tick_interval);
+  // A blocking LL-HLS reload is held by the upstream, then answered.
+  if (!config.upstream.empty()) {
+    server_options.response_timeout =
+        std::max(server_options.response_timeout,
+                 config.upstream_timeout + kMaxBlockingReloadHold + std::chrono::seconds(5));
+  }
   HttpServer server(
       server_options,
       [&routes](const HttpRequest& req, HttpResponder respond) {

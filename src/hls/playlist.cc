@@ -55,14 +55,20 @@ std::string AppendQuery(std::string_view uri, std::string_view query) {
   return out;
 }
 
+// `uri` mapped (opts.map_uri) and carrying the session query.
+std::string RewriteUri(std::string_view uri, const PlaylistRewrite& opts) {
+  if (!opts.map_uri) return AppendQuery(uri, opts.session_query);
+  return AppendQuery(opts.map_uri(uri), opts.session_query);
+}
+
 // Rewrites the quoted URI attribute of a tag line's attribute list. A line
 // whose attribute list does not parse is copied unchanged: never refuse to
 // serve a playlist for a tag this code does not understand.
-std::string RewriteUriAttribute(std::string_view line, std::string_view query) {
+std::string RewriteUriAttribute(std::string_view line, const PlaylistRewrite& opts) {
   const std::optional<M3u8Attribute> uri = FindAttribute(line, "URI");
   if (!uri || !uri->quoted) return std::string(line);
   std::string out(line.substr(0, uri->value_offset));
-  out += AppendQuery(uri->value, query);
+  out += RewriteUri(uri->value, opts);
   out += line.substr(uri->value_offset + uri->value.size());
   return out;
 }
@@ -153,9 +159,10 @@ Result<std::string> RewritePlaylist(std::string_view source, const PlaylistRewri
     }
     const std::string_view line = lines[i];
     if (IsUriLine(line)) {
-      out += AppendQuery(Trim(line), opts.session_query);
-    } else if (!opts.session_query.empty() && Contains(kTagsWithUri, TagName(line))) {
-      out += RewriteUriAttribute(line, opts.session_query);
+      out += RewriteUri(Trim(line), opts);
+    } else if ((!opts.session_query.empty() || opts.map_uri) &&
+               Contains(kTagsWithUri, TagName(line))) {
+      out += RewriteUriAttribute(line, opts);
     } else {
       out += line;
     }

@@ -33,9 +33,14 @@ struct PlaylistRewrite {
   std::string session_query;
   // Inserted into media playlists that carry EXT-X-PROGRAM-DATE-TIME.
   std::optional<DateRangeTag> daterange;
+  // When set, every URI (URI lines and URI attributes) is first replaced by
+  // map_uri(uri), then gets session_query as above: the upstream proxy maps
+  // URIs that point at its upstream onto its own paths. Must be pure.
+  std::function<std::string(std::string_view uri)> map_uri = nullptr;
 };
 
 // Rewrites `source` for one client:
+//  - maps every URI through opts.map_uri when it is set;
 //  - appends opts.session_query to every relative URI: URI lines, and the
 //    URI="..." attribute of EXT-X-MAP, -MEDIA, -I-FRAME-STREAM-INF, -KEY,
 //    -SESSION-KEY, -PART, -PRELOAD-HINT and -RENDITION-REPORT; absolute URIs

@@ -166,6 +166,26 @@ TEST(RewritePlaylistTest, LowLatencyTagsCarryTheSession) {
   EXPECT_THAT(*out, HasSubstr("URI=\"../alt/a.m3u8?hcs=x\",LAST-MSN=1\n"));
 }
 
+TEST(RewritePlaylistTest, MapUriRunsOnEveryUriBeforeTheSession) {
+  const std::string in =
+      "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI=\"http://up/c/init.mp4\"\n"
+      "#EXTINF:4,\nhttp://up/c/s1.m4s\n"
+      "#EXT-X-PART:DURATION=1.0,URI=\"http://up/c/s2.p0.m4s\"\n"
+      "#EXTINF:4,\nhttp://cdn.example/s3.m4s\n";
+  PlaylistRewrite rewrite;
+  rewrite.session_query = "hcs=x";
+  rewrite.map_uri = [](std::string_view uri) {
+    return uri.starts_with("http://up/c/") ? "/hls/c/" + std::string(uri.substr(12))
+                                           : std::string(uri);
+  };
+  const Result<std::string> out = RewritePlaylist(in, rewrite);
+  ASSERT_TRUE(out.ok());
+  EXPECT_THAT(*out, HasSubstr("#EXT-X-MAP:URI=\"/hls/c/init.mp4?hcs=x\"\n"));
+  EXPECT_THAT(*out, HasSubstr("\n/hls/c/s1.m4s?hcs=x\n"));
+  EXPECT_THAT(*out, HasSubstr("URI=\"/hls/c/s2.p0.m4s?hcs=x\"\n"));
+  EXPECT_THAT(*out, HasSubstr("\nhttp://cdn.example/s3.m4s\n"));  // mapped to itself: no session
+}
+
 TEST(RewritePlaylistTest, CrlfInputGivesLfOutput) {
   std::string crlf;
   for (const char c : testdata::kFfmpegTsPlaylist) {

@@ -347,7 +347,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void OnTimeout() {
     const auto limit =
         connect_phase_ ? std::min(request_.connect_timeout, request_.timeout) : request_.timeout;
-    FailWith("timed out after " + std::to_string(limit.count()) + " ms (" +
+    FailWith(std::string(kTimedOutText) + " " + std::to_string(limit.count()) + " ms (" +
              (connect_phase_ ? "connect timeout" : "request timeout") + ")");
   }
 

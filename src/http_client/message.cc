@@ -28,4 +28,9 @@ std::string UrlForLog(std::string_view url) {
   return parsed->Origin() + parsed->path;
 }
 
+bool IsTimeout(const Error& error) {
+  return error.code() == ErrorCode::kUnavailable &&
+         error.message().find(kTimedOutText) != std::string::npos;
+}
+
 }  // namespace headcount::http_client

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.h"
+
 namespace headcount::http_client {
 
 // Defaults for one HTTP exchange.
@@ -55,6 +57,12 @@ struct HttpResponse {
   HttpHeaders headers;  // as received, names as the server spelled them
   std::string body;
 };
+
+// What the message of a request that ran out of time says (the error is
+// kUnavailable, see transport.h): IsTimeout tells it apart from a refused or
+// unreachable server, e.g. for a proxy's 504 against its 502.
+inline constexpr std::string_view kTimedOutText = "timed out after";
+bool IsTimeout(const Error& error);
 
 // Whether `method` is idempotent (RFC 9110 §9.2.2).
 bool IsIdempotentMethod(std::string_view method);

@@ -23,24 +23,6 @@ constexpr std::string_view kPlaylistCacheControl = "no-cache";
 // Segments never change once written; a minute covers a live window.
 constexpr std::string_view kSegmentCacheControl = "max-age=60";
 
-// Cache-Control of a playlist with OriginOptions::cacheable: a media
-// playlist changes about once per target duration, so a cache that keeps
-// it half of that serves a reload at most half a segment late, and the
-// origin sees about two requests per target duration per cache.
-std::string CacheablePlaylistControl(std::string_view source) {
-  constexpr std::string_view kTag = "#EXT-X-TARGETDURATION:";
-  const std::size_t at = source.find(kTag);
-  if (at == std::string_view::npos) {
-    return "public, max-age=" + std::to_string(kMultivariantPlaylistMaxAge.count());
-  }
-  long long target = 0;
-  for (std::size_t i = at + kTag.size();
-       i < source.size() && source[i] >= '0' && source[i] <= '9' && target < 86400; ++i) {
-    target = target * 10 + (source[i] - '0');
-  }
-  return "public, max-age=" + std::to_string(std::max(1LL, target / 2));
-}
-
 struct MediaType {
   std::string_view extension;
   std::string_view content_type;
@@ -149,19 +131,49 @@ OriginOptions Normalized(OriginOptions options) {
 
 }  // namespace
 
+std::string CacheablePlaylistControl(std::string_view playlist,
+                                     std::optional<std::chrono::seconds> upstream_max_age) {
+  constexpr std::string_view kTag = "#EXT-X-TARGETDURATION:";
+  const std::size_t at = playlist.find(kTag);
+  if (at == std::string_view::npos) {
+    return "public, max-age=" + std::to_string(kMultivariantPlaylistMaxAge.count());
+  }
+  long long target = 0;
+  for (std::size_t i = at + kTag.size();
+       i < playlist.size() && playlist[i] >= '0' && playlist[i] <= '9' && target < 86400; ++i) {
+    target = target * 10 + (playlist[i] - '0');
+  }
+  long long max_age = target / 2;
+  if (upstream_max_age) max_age = std::min<long long>(max_age, upstream_max_age->count());
+  return "public, max-age=" + std::to_string(std::max(1LL, max_age));
+}
+
+std::string CacheableSegmentControl() {
+  return "public, max-age=" + std::to_string(kCacheableSegmentMaxAge.count()) + ", immutable";
+}
+
 bool IsServableFileName(std::string_view name) {
   return !name.empty() && name.size() <= kMaxFileNameBytes && name.front() != '.' &&
          std::all_of(name.begin(), name.end(), [](char c) { return IsNameChar(c) || c == '.'; }) &&
          MediaTypeOf(name).has_value();
 }
 
-Origin::Origin(OriginOptions options, const Clock& clock)
+std::string_view MediaContentType(std::string_view name) {
+  const std::optional<MediaType> type = MediaTypeOf(name);
+  return type ? type->content_type : std::string_view("application/octet-stream");
+}
+
+Origin::Origin(OriginOptions options, const Clock& clock) : Origin(std::move(options), clock, {}) {}
+
+Origin::Origin(OriginOptions options, const Clock& clock, std::unique_ptr<UpstreamFetcher> fetcher)
     : options_(Normalized(std::move(options))),
       clock_(clock),
       sessions_(SessionOptions{.idle_timeout = options_.session_idle_timeout,
                                .key = options_.session_key,
                                .max_sessions = kMaxSessions,
-                               .max_sessions_per_client = options_.max_sessions_per_client}) {}
+                               .max_sessions_per_client = options_.max_sessions_per_client}),
+      upstream_channels_(options_.upstream_channels, options_.live_timeout),
+      fetcher_(std::move(fetcher)) {}
 
 HttpResponse Origin::Handle(const HttpRequest& request) {
   const std::string_view path = request.path;
@@ -293,14 +305,16 @@ HttpResponse Origin::WrappedMediaPlaylist(std::string_view name, const ServableF
   return r;
 }
 
-Result<std::string> Origin::RewriteForSession(CachedPlaylist& cached, const ServableFile& file,
-                                              const std::string& channel,
-                                              const std::string& session_query, WallTime now) {
+Result<std::string> Origin::RewriteForSession(
+    CachedPlaylist& cached, const std::string& cache_key, const std::string& channel,
+    const std::string& session_query, WallTime now,
+    const std::function<std::string(std::string_view)>& map_uri) {
   const std::string& source = *cached.source;
   std::optional<PublishedDateRange> published = LatestDateRange(channel, now);
   const std::uint64_t generation = published ? published->generation : 0;
   PlaylistRewrite rewrite;
   if (published) rewrite.daterange = std::move(published->tag);
+  rewrite.map_uri = map_uri;
   if (session_query.empty()) {
     // No session to carry (the random generator failed): URIs stay as they are.
     return RewritePlaylist(source, rewrite);
@@ -314,8 +328,7 @@ Result<std::string> Origin::RewriteForSession(CachedPlaylist& cached, const Serv
   Result<std::string> marked = RewritePlaylist(source, rewrite);
   if (!marked.ok()) {
     // Typically a playlist caught mid-write by a muxer without temp_file.
-    spdlog::warn("origin: {} is not a servable playlist: {}", file.path.string(),
-                 marked.error().ToString());
+    spdlog::warn("origin: {} is not a servable playlist: {}", cache_key, marked.error().ToString());
     return marked.error();
   }
   std::string body;
@@ -332,7 +345,7 @@ Result<std::string> Origin::RewriteForSession(CachedPlaylist& cached, const Serv
   }
   std::lock_guard lock(cache_mu_);
   if (playlists_.size() >= kMaxCachedPlaylists) playlists_.clear();
-  playlists_.insert_or_assign(file.path.native(), cached);
+  playlists_.insert_or_assign(cache_key, cached);
   return body;
 }
 
@@ -358,7 +371,8 @@ HttpResponse Origin::ServePlaylist(const HttpRequest& request, const std::string
 
   const std::string session_query =
       id.empty() ? std::string() : std::string(kSessionParameter) + "=" + id;
-  Result<std::string> body = RewriteForSession(*cached, file, channel, session_query, now);
+  Result<std::string> body =
+      RewriteForSession(*cached, file.path.native(), channel, session_query, now);
   if (!body.ok()) return HttpResponse::Error(503, "playlist not ready");
   HttpResponse r;
   r.status = 200;
@@ -382,22 +396,11 @@ HttpResponse Origin::ServeSegment(const HttpRequest& request, const std::string&
   HttpResponse r;
   r.status = 200;
   r.content_type = std::string(content_type);
-  r.headers.emplace_back(
-      "Cache-Control",
-      options_.cacheable
-          ? "public, max-age=" + std::to_string(kCacheableSegmentMaxAge.count()) + ", immutable"
-          : std::string(kSegmentCacheControl));
+  r.headers.emplace_back("Cache-Control", options_.cacheable ? CacheableSegmentControl()
+                                                             : std::string(kSegmentCacheControl));
   const bool ts = name.ends_with(".ts");
   if (options_.segment_metadata && (ts || name.ends_with(".m4s"))) {
-    std::optional<SegmentPayload> payload;
-    if (std::optional<PublishedDateRange> p = LatestDateRange(channel, clock_.Now())) {
-      payload = SegmentPayload{
-          std::move(p->payload),
-          static_cast<std::uint32_t>(
-              std::chrono::duration_cast<std::chrono::seconds>(p->tag.start.time_since_epoch())
-                  .count()),
-          p->generation};
-    }
+    const std::optional<SegmentPayload> payload = LatestSegmentPayload(channel, clock_.Now());
     const FileVersion& v = file.version;
     const std::string version_key = file.path.native() + '\n' + std::to_string(v.device) + ':' +
                                     std::to_string(v.inode) + ':' + std::to_string(v.size) + ':' +
@@ -436,6 +439,17 @@ std::optional<std::string> Origin::FindInitSegment(std::string_view channel, con
   return std::nullopt;
 }
 
+std::optional<SegmentPayload> Origin::LatestSegmentPayload(const std::string& channel,
+                                                           WallTime now) {
+  std::optional<PublishedDateRange> p = LatestDateRange(channel, now);
+  if (!p) return std::nullopt;
+  return SegmentPayload{std::move(p->payload),
+                        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                       p->tag.start.time_since_epoch())
+                                                       .count()),
+                        p->generation};
+}
+
 std::optional<Origin::PublishedDateRange> Origin::LatestDateRange(const std::string& channel,
                                                                   WallTime now) {
   std::lock_guard lock(payload_mu_);
@@ -445,6 +459,7 @@ std::optional<Origin::PublishedDateRange> Origin::LatestDateRange(const std::str
 }
 
 Result<std::vector<ChannelReading>> Origin::Poll(WallTime now, const Deadline& /*deadline*/) {
+  if (fetcher_) return PollUpstream(now);
   std::error_code ec;
   fs::directory_iterator it(options_.hls_root, ec);
   if (ec) {
@@ -500,5 +515,12 @@ Result<PublishOutcome> Origin::Publish(const Summary& summary, const std::string
 }
 
 std::int64_t Origin::ActiveSessions(WallTime now) { return sessions_.ActiveTotal(now); }
+
+bool Origin::ServesChannel(std::string_view channel) const {
+  if (options_.upstream) return upstream_channels_.Known(channel);
+  if (!IsValidChannelId(channel)) return false;
+  std::error_code ec;
+  return fs::is_directory(options_.hls_root / std::string(channel), ec);
+}
 
 }  // namespace headcount

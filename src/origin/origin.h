@@ -24,6 +24,9 @@
 #include "hls/playlist.h"
 #include "origin/segment_metadata.h"
 #include "origin/sessions.h"
+#include "origin/upstream_channels.h"
+#include "origin/upstream_fetcher.h"
+#include "origin/upstream_template.h"
 #include "server/http.h"
 
 namespace headcount {
@@ -69,6 +72,11 @@ struct OriginOptions {
   // immutable for kCacheableSegmentMaxAge. Sessions are then never handed
   // out; the count comes from player heartbeats.
   bool cacheable = false;
+  // Proxy mode (origin_upstream.cc): files come from this upstream HLS
+  // server instead of hls_root, through the fetcher given to the Origin.
+  std::optional<UpstreamTemplate> upstream;
+  // Proxy mode: the channels served; empty = those the upstream answers for.
+  std::vector<std::string> upstream_channels;
 };
 
 // Cache lifetimes with OriginOptions::cacheable. A multivariant playlist
@@ -78,15 +86,29 @@ struct OriginOptions {
 inline constexpr std::chrono::seconds kMultivariantPlaylistMaxAge{30};
 inline constexpr std::chrono::seconds kCacheableSegmentMaxAge = std::chrono::hours{24};
 
+// Cache-Control of a playlist with OriginOptions::cacheable: a media
+// playlist (one with EXT-X-TARGETDURATION) changes about once per target
+// duration, so a cache keeps it half of that (at least 1 s), or
+// `upstream_max_age` when shorter (proxy mode: the upstream's own
+// max-age); a multivariant one kMultivariantPlaylistMaxAge.
+std::string CacheablePlaylistControl(
+    std::string_view playlist, std::optional<std::chrono::seconds> upstream_max_age = std::nullopt);
+// Cache-Control of a segment, part or init section with cacheable.
+std::string CacheableSegmentControl();
+
 // [A-Za-z0-9._-]{1,128}, not starting with '.', ending in .m3u8, .ts, .m4s,
 // .mp4, .aac or .vtt.
 bool IsServableFileName(std::string_view name);
+// The Content-Type the origin serves a servable file name with.
+std::string_view MediaContentType(std::string_view name);
 
 class Origin final : public Source, public Publisher {
  public:
   // `clock` must outlive the origin. Nothing is read from disk until used:
   // hls_root may appear later (ffmpeg creates it).
   Origin(OriginOptions options, const Clock& clock);
+  // Proxy mode: options.upstream is set and `fetcher` fetches from it.
+  Origin(OriginOptions options, const Clock& clock, std::unique_ptr<UpstreamFetcher> fetcher);
 
   // Serves GET and HEAD of <url_prefix>/<channel>/<file> from hls_root:
   //  - .m3u8 with options.cacheable: the playlist with the DATERANGE, no
@@ -112,6 +134,24 @@ class Origin final : public Source, public Publisher {
   // server must not send it) and refreshes no session.
   HttpResponse Handle(const HttpRequest& request);
 
+  // The same, answering through `respond`: at once from hls_root; in proxy
+  // mode at once from the fetcher's cache, else later from the fetcher's
+  // thread (never waiting on this one), where
+  // <url_prefix>/<channel>/<path> is fetched from the upstream template
+  // (origin_upstream.cc):
+  //  - channels as UpstreamChannels::Serves says, paths of plain names
+  //    (IsServableFileName) with '/' between them; the viewer's query but
+  //    `hcs` goes to the upstream (LL-HLS _HLS_msn/_HLS_part/_HLS_skip
+  //    too, held as long as the upstream holds them), and its Range header;
+  //  - 200 playlists are answered as from hls_root, their URIs to the
+  //    upstream first mapped onto this origin (UpstreamTemplate::MapUri);
+  //    200 and 206 media as the upstream sent them (200 .ts and .m4s with
+  //    the segment metadata, as from hls_root);
+  //  - an upstream 404 (or 410) is a 404, another 4xx keeps its status;
+  //    the upstream refused, unreachable, answering 5xx or too large: 502;
+  //    timed out: 504; all with a JSON error.
+  void Handle(const HttpRequest& request, HttpResponder respond);
+
   // Source: every channel directory with a valid name holding a .m3u8
   // modified within live_timeout of `now`, with its active sessions (0 when
   // none), sorted by channel. Fails (Io) when hls_root cannot be listed.
@@ -126,6 +166,11 @@ class Origin final : public Source, public Publisher {
 
   // Active sessions over all channels at `now`, for metrics.
   std::int64_t ActiveSessions(WallTime now);
+
+  // Whether `channel` is one this origin serves now: a folder under
+  // hls_root, or in proxy mode a configured channel or (with none configured)
+  // one the upstream has answered for. The heartbeat API's test.
+  bool ServesChannel(std::string_view channel) const;
 
   const std::string& url_prefix() const { return options_.url_prefix; }
 
@@ -178,9 +223,12 @@ class Origin final : public Source, public Publisher {
   // `cached` rewritten for one session (`session_query` may be empty), with
   // the channel's latest DATERANGE; keeps the marker-cut pieces in `cached`
   // and the playlist cache. Fails when the source is not a servable playlist.
-  Result<std::string> RewriteForSession(CachedPlaylist& cached, const ServableFile& file,
-                                        const std::string& channel,
-                                        const std::string& session_query, WallTime now);
+  // `cache_key` names the playlist in the cache and the log; `map_uri` as
+  // PlaylistRewrite's.
+  Result<std::string> RewriteForSession(
+      CachedPlaylist& cached, const std::string& cache_key, const std::string& channel,
+      const std::string& session_query, WallTime now,
+      const std::function<std::string(std::string_view)>& map_uri = nullptr);
   HttpResponse ServeSegment(const HttpRequest& request, const std::string& channel,
                             std::string_view name, const ServableFile& file,
                             std::string_view content_type);
@@ -190,6 +238,18 @@ class Origin final : public Source, public Publisher {
   std::optional<std::string> FindInitSegment(std::string_view channel,
                                              const std::filesystem::path& dir,
                                              std::string_view name);
+  // Proxy mode (origin_upstream.cc).
+  void HandleUpstream(const HttpRequest& request, HttpResponder respond);
+  void ServeUpstreamPlaylist(const HttpRequest& request, const std::string& channel,
+                             const std::string& path, const Url& url,
+                             const std::shared_ptr<const UpstreamFile>& file,
+                             HttpResponder respond);
+  void ServeUpstreamMedia(const HttpRequest& request, const std::string& channel,
+                          const std::string& path, const std::shared_ptr<const UpstreamFile>& file,
+                          HttpResponder respond);
+  Result<std::vector<ChannelReading>> PollUpstream(WallTime now);
+  // The segment payload of `channel` at `now`, if a fresh one exists.
+  std::optional<SegmentPayload> LatestSegmentPayload(const std::string& channel, WallTime now);
   // The DATERANGE to inject for `channel` at `now`, if a fresh one exists.
   std::optional<PublishedDateRange> LatestDateRange(const std::string& channel, WallTime now);
 
@@ -197,6 +257,7 @@ class Origin final : public Source, public Publisher {
   const Clock& clock_;
   ViewerSessions sessions_;
   SegmentMetadata segment_metadata_;
+  UpstreamChannels upstream_channels_;  // proxy mode only
 
   // Guarded by payload_mu_.
   std::mutex payload_mu_;
@@ -209,6 +270,10 @@ class Origin final : public Source, public Publisher {
   std::filesystem::path real_root_;  // canonical hls_root; empty = unknown
   FileVersion root_version_;         // of hls_root when real_root_ was found
   std::unordered_map<std::string, CachedPlaylist> playlists_;  // by real path
+
+  // Proxy mode only (null otherwise). Last, so that it goes first: its
+  // thread runs callbacks that use the members above.
+  const std::unique_ptr<UpstreamFetcher> fetcher_;
 };
 
 }  // namespace headcount

@@ -24,6 +24,31 @@ constexpr std::string_view kTxxxDescription = "";
 std::shared_ptr<const std::string> SegmentMetadata::Rewrite(
     const std::filesystem::path& path, const std::string& version_key, SegmentKind kind,
     const std::optional<SegmentPayload>& payload, const InitFinder& find_init) {
+  return RewriteWith(
+      path.string(), version_key, kind, payload,
+      [&] { return ReadSmallFile(path, kMaxRewrittenSegmentBytes); }, find_init);
+}
+
+std::shared_ptr<const std::string> SegmentMetadata::RewriteBytes(
+    const std::string& name, const std::string& version_key, SegmentKind kind,
+    const std::optional<SegmentPayload>& payload, const std::shared_ptr<const std::string>& bytes,
+    const InitFinder& find_init) {
+  return RewriteWith(
+      name, version_key, kind, payload,
+      [&]() -> Result<std::string> {
+        if (bytes->size() > kMaxRewrittenSegmentBytes) {
+          return Error::InvalidArgument(name + " is larger than " +
+                                        std::to_string(kMaxRewrittenSegmentBytes) + " bytes");
+        }
+        return *bytes;
+      },
+      find_init);
+}
+
+std::shared_ptr<const std::string> SegmentMetadata::RewriteWith(
+    const std::string& name, const std::string& version_key, SegmentKind kind,
+    const std::optional<SegmentPayload>& payload, const std::function<Result<std::string>()>& read,
+    const InitFinder& find_init) {
   if (kind == SegmentKind::kFmp4 && !payload) return nullptr;
   const std::string key =
       version_key + '\n' + (payload ? std::to_string(payload->generation) : std::string("-"));
@@ -33,11 +58,11 @@ std::shared_ptr<const std::string> SegmentMetadata::Rewrite(
   if (kind == SegmentKind::kFmp4) {
     init_segment = find_init ? find_init() : std::nullopt;
     if (!init_segment) {
-      spdlog::debug("origin: {} served without metadata: no init segment maps it", path.string());
+      spdlog::debug("origin: {} served without metadata: no init segment maps it", name);
       return nullptr;
     }
   }
-  Result<std::string> segment = ReadSmallFile(path, kMaxRewrittenSegmentBytes);
+  Result<std::string> segment = read();
   if (!segment.ok()) {
     spdlog::debug("origin: segment served as it is: {}", segment.error().ToString());
     // Too large stays too large; a file that vanished or failed to read may
@@ -56,8 +81,7 @@ std::shared_ptr<const std::string> SegmentMetadata::Rewrite(
                                 : Result<std::string>(timescales.error());
   }
   if (!rewritten.ok()) {
-    spdlog::debug("origin: {} served without metadata: {}", path.string(),
-                  rewritten.error().ToString());
+    spdlog::debug("origin: {} served without metadata: {}", name, rewritten.error().ToString());
     Insert(key, nullptr);  // the same bytes fail the same way: do not read them again
     return nullptr;
   }

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/result.h"
+
 namespace headcount {
 
 // Segments larger than this are served as they are (ffmpeg's are a few MB
@@ -69,10 +71,24 @@ class SegmentMetadata {
                                              const std::optional<SegmentPayload>& payload,
                                              const InitFinder& find_init);
 
+  // The same for a segment already in memory (the upstream proxy's), whose
+  // identity is `version_key`; `name` is for log lines only.
+  std::shared_ptr<const std::string> RewriteBytes(const std::string& name,
+                                                  const std::string& version_key, SegmentKind kind,
+                                                  const std::optional<SegmentPayload>& payload,
+                                                  const std::shared_ptr<const std::string>& bytes,
+                                                  const InitFinder& find_init);
+
   // Bytes held by the cache now, for tests and metrics.
   std::size_t CachedBytes();
 
  private:
+  // Rewrite and RewriteBytes: `read` gives the segment's bytes.
+  std::shared_ptr<const std::string> RewriteWith(const std::string& name,
+                                                 const std::string& version_key, SegmentKind kind,
+                                                 const std::optional<SegmentPayload>& payload,
+                                                 const std::function<Result<std::string>()>& read,
+                                                 const InitFinder& find_init);
   // The cached answer for `key` (nullptr: serve as is), or nullopt on a miss.
   std::optional<std::shared_ptr<const std::string>> Lookup(const std::string& key);
   // Caches `bytes` (nullptr: serve as is), dropping the oldest entries to stay

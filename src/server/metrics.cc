@@ -18,6 +18,8 @@ constexpr std::string_view kChannelViewers = "headcount_channel_viewers";
 constexpr std::string_view kSessionsActive = "headcount_sessions_active";
 constexpr std::string_view kHeartbeatViewersActive = "headcount_heartbeat_viewers_active";
 constexpr std::string_view kHttpRequests = "headcount_http_requests_total";
+constexpr std::string_view kUpstreamFetches = "headcount_upstream_fetches_total";
+constexpr std::string_view kUpstreamLookups = "headcount_upstream_lookups_total";
 
 constexpr HttpRoute kAllRoutes[] = {
     HttpRoute::kHlsPlaylist, HttpRoute::kHlsSegment, HttpRoute::kApi,  HttpRoute::kMetrics,
@@ -263,6 +265,12 @@ Metrics::Metrics() {
   registry_.DeclareGauge(std::string(kHeartbeatViewersActive),
                          "Heartbeat viewers counted now (from their second heartbeat on).");
   registry_.DeclareCounter(std::string(kHttpRequests), "HTTP responses, by route and status code.");
+  registry_.DeclareCounter(std::string(kUpstreamFetches),
+                           "Proxy mode: requests to the upstream, by kind and outcome.");
+  registry_.DeclareCounter(
+      std::string(kUpstreamLookups),
+      "Proxy mode: requests for upstream files, by kind and result (hit: from the cache, "
+      "shared: joined a fetch in flight, miss: fetched).");
   // Series that exist from the start, so rate() and alerts see a zero.
   registry_.Add(kTicksTotal, {{"result", "ok"}}, 0);
   registry_.Add(kTicksTotal, {{"result", "failed"}}, 0);
@@ -293,6 +301,14 @@ void Metrics::RecordTick(const TickReport& report) {
 void Metrics::CountRequest(HttpRoute route, int status) {
   registry_.Add(kHttpRequests,
                 {{"route", std::string(HttpRouteName(route))}, {"code", std::to_string(status)}});
+}
+
+void Metrics::CountUpstreamFetch(std::string_view kind, std::string_view outcome) {
+  registry_.Add(kUpstreamFetches, {{"kind", std::string(kind)}, {"outcome", std::string(outcome)}});
+}
+
+void Metrics::CountUpstreamLookup(std::string_view kind, std::string_view result) {
+  registry_.Add(kUpstreamLookups, {{"kind", std::string(kind)}, {"result", std::string(result)}});
 }
 
 void Metrics::CountRequest(std::string_view route, int status) {

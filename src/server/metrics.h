@@ -90,6 +90,8 @@ HttpRoute ClassifyRoute(std::string_view path);
 //   headcount_channel_viewers{channel}                         gauge, last tick's live channels
 //   headcount_sessions_active                                 gauge, callback
 //   headcount_http_requests_total{route,code}                 counter
+//   headcount_upstream_fetches_total{kind,outcome}            counter, proxy mode
+//   headcount_upstream_lookups_total{kind,result}             counter, proxy mode
 class Metrics {
  public:
   // Buckets of headcount_tick_duration_seconds.
@@ -108,6 +110,12 @@ class Metrics {
   void CountRequest(HttpRoute route, int status);
   // The same by route name; a name outside the fixed set counts as "other".
   void CountRequest(std::string_view route, int status);
+  // Proxy mode: one request to the upstream (kind "playlist" or "media";
+  // outcome a status class "2xx".."5xx", "unreachable", "timeout" or
+  // "too_large"), and one request for an upstream file (result "hit",
+  // "shared" or "miss"). Fixed label sets, from the proxy's constants.
+  void CountUpstreamFetch(std::string_view kind, std::string_view outcome);
+  void CountUpstreamLookup(std::string_view kind, std::string_view result);
   // Where headcount_sessions_active comes from (e.g. the origin's session
   // table), called at render time. Without one the gauge has no value.
   void SetSessionsCallback(std::function<std::int64_t()> callback);

@@ -249,6 +249,28 @@ TEST(MetricsTest, SessionsCallbackAndHttpRequests) {
   EXPECT_THAT(text, Not(HasSubstr("/some/raw/path")));
 }
 
+TEST(MetricsTest, UpstreamFetchesAndLookupsByKind) {
+  Metrics m;
+  m.CountUpstreamFetch("media", "2xx");
+  m.CountUpstreamFetch("media", "2xx");
+  m.CountUpstreamFetch("playlist", "timeout");
+  m.CountUpstreamLookup("media", "hit");
+  m.CountUpstreamLookup("media", "shared");
+  const std::string text = m.Render();
+  EXPECT_EQ(
+      ValueOf(text, "headcount_upstream_fetches_total", {{"kind", "media"}, {"outcome", "2xx"}}),
+      "2");
+  EXPECT_EQ(ValueOf(text, "headcount_upstream_fetches_total",
+                    {{"kind", "playlist"}, {"outcome", "timeout"}}),
+            "1");
+  EXPECT_EQ(
+      ValueOf(text, "headcount_upstream_lookups_total", {{"kind", "media"}, {"result", "hit"}}),
+      "1");
+  EXPECT_EQ(
+      ValueOf(text, "headcount_upstream_lookups_total", {{"kind", "media"}, {"result", "shared"}}),
+      "1");
+}
+
 TEST(ClassifyRouteTest, MapsPathsToTheFixedSet) {
   EXPECT_EQ(ClassifyRoute("/hls/demo/stream.m3u8"), HttpRoute::kHlsPlaylist);
   EXPECT_EQ(ClassifyRoute("/hls/demo/seg_00001.ts"), HttpRoute::kHlsSegment);

@@ -2,11 +2,11 @@
 // (ffmpeg, headcount serve, headcount viewers), waits for conditions, and
 // stops everything it started, even when a test fails.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const BIN = process.env.HEADCOUNT_BIN ?? new URL('../../build/ci/headcount', import.meta.url).pathname;
 export const IVS_EMULATOR_BIN =
@@ -126,17 +126,52 @@ export async function startTestStream(root, channel, { fmp4 = false, programDate
 // `headcount serve` on `port` (default: a free one) over <dir>/hls and
 // <dir>/headcount.db, answering /healthz: { proc, port, base }. `extraArgs`
 // are added flags; `env`, when given, is its whole environment; `hlsRoot`
-// serves another folder than <dir>/hls.
-export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4, extraArgs = [], port, env, hlsRoot } = {}) {
+// serves another folder than <dir>/hls; `upstream` (a URL template) serves
+// that upstream HLS server instead of a folder (proxy mode).
+export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4, extraArgs = [], port, env, hlsRoot, upstream } = {}) {
   port ??= await freePort();
   const base = `http://127.0.0.1:${port}`;
+  const source = upstream ? ['--upstream', upstream] : ['--hls-root', hlsRoot ?? join(dir, 'hls')];
   const proc = new Proc('serve', BIN, [
-    'serve', '--listen', `127.0.0.1:${port}`, '--hls-root', hlsRoot ?? join(dir, 'hls'),
+    'serve', '--listen', `127.0.0.1:${port}`, ...source,
     '--database', join(dir, 'headcount.db'), '--tick-interval', `${tickSeconds}s`,
     '--session-idle-timeout', `${idleTimeoutSeconds}s`, ...extraArgs,
   ], env ? { env } : {});
   await waitFor('serve to answer /healthz', async () => (await fetch(`${base}/healthz`)).ok);
   return { proc, port, base };
+}
+
+// Debian's nginx (nginx-light) serving `root` statically on 127.0.0.1:`port`
+// (default: a free one), unprivileged: its own config, pid, logs and temp
+// folders under `confDir`, each request logged to <confDir>/access.log as
+// "<status> <uri>". Its workers run as nobody when started by root, so
+// `root` and the folders above it are made world-readable. { proc, port, base, accessLog }.
+export async function startNginx(root, confDir, { port } = {}) {
+  port ??= await freePort();
+  mkdirSync(confDir, { recursive: true });
+  for (let d = root; d !== dirname(d) && d !== tmpdir(); d = dirname(d)) chmodSync(d, 0o755);
+  const accessLog = join(confDir, 'access.log');
+  writeFileSync(join(confDir, 'nginx.conf'), `daemon off;
+worker_processes 1;
+pid ${confDir}/nginx.pid;
+error_log ${confDir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  log_format upstream_test '$status $request_uri';
+  access_log ${accessLog} upstream_test;
+  client_body_temp_path ${confDir}/body;
+  proxy_temp_path ${confDir}/proxy;
+  fastcgi_temp_path ${confDir}/fastcgi;
+  uwsgi_temp_path ${confDir}/uwsgi;
+  scgi_temp_path ${confDir}/scgi;
+  types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; video/iso.segment m4s; video/mp4 mp4; }
+  server { listen 127.0.0.1:${port}; root ${root}; }
+}
+`);
+  const proc = new Proc('nginx', 'nginx', ['-e', join(confDir, 'error.log'), '-p', confDir, '-c', join(confDir, 'nginx.conf')]);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor('nginx to answer', async () => (await fetch(`${base}/`)).status > 0);
+  return { proc, port, base, accessLog };
 }
 
 // `headcount viewers`: `count` simulated players of `url`, all there after `ramp`.

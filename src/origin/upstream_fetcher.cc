@@ -1,0 +1,266 @@
+// Fetching from the upstream: single flight, playlist reuse, the media cache
+// (see upstream_fetcher.h).
+#include "origin/upstream_fetcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <charconv>
+#include <utility>
+
+#include "core/strings.h"
+#include "hls/m3u8_text.h"
+#include "http_client/client.h"
+
+namespace headcount {
+namespace {
+
+namespace hc = http_client;
+
+// The key of a fetch: kind, URL and Range (the response differs by each).
+std::string KeyOf(const UpstreamFetch& fetch) {
+  std::string key = fetch.kind == UpstreamKind::kPlaylist ? "p " : "m ";
+  key += fetch.url;
+  if (!fetch.range.empty()) key += "\nrange: " + fetch.range;
+  return key;
+}
+
+std::string WithoutQuery(const std::string& url) { return url.substr(0, url.find('?')); }
+
+// #EXT-X-TARGETDURATION of a media playlist; nullopt for anything else.
+std::optional<std::chrono::seconds> TargetDuration(std::string_view playlist) {
+  for (const std::string_view line : SplitLines(playlist)) {
+    if (TagName(line) != "EXT-X-TARGETDURATION") continue;
+    const std::string_view value = TagValue(line);
+    long long seconds = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc() || seconds <= 0) return std::nullopt;
+    return std::chrono::seconds(seconds);
+  }
+  return std::nullopt;
+}
+
+std::string_view StatusClass(int status) {
+  if (status < 300) return "2xx";
+  if (status < 400) return "3xx";
+  if (status < 500) return "4xx";
+  return "5xx";
+}
+
+std::string HeaderOr(const hc::HttpHeaders& headers, std::string_view name) {
+  const std::string* value = hc::FindHeader(headers, name);
+  return value == nullptr ? std::string() : *value;
+}
+
+}  // namespace
+
+std::string_view UpstreamKindName(UpstreamKind kind) {
+  return kind == UpstreamKind::kPlaylist ? "playlist" : "media";
+}
+
+bool IsTimedOut(const Error& error) { return hc::IsTimeout(error); }
+
+struct UpstreamFetcher::Io {
+  boost::asio::io_context context;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+      context.get_executor()};
+  std::unique_ptr<hc::Client> client;
+  std::thread thread;
+};
+
+Result<std::unique_ptr<UpstreamFetcher>> UpstreamFetcher::Create(UpstreamFetcherOptions options,
+                                                                 const Clock& clock) {
+  if (options.max_connections == 0) {
+    return Error::InvalidArgument("upstream: the connection cap must be positive");
+  }
+  std::unique_ptr<UpstreamFetcher> fetcher(new UpstreamFetcher(std::move(options), clock));
+  hc::ClientOptions client_options;
+  client_options.max_connections_per_endpoint = fetcher->options_.max_connections;
+  client_options.max_idle_per_endpoint = fetcher->options_.max_connections;
+  client_options.ca_file = fetcher->options_.ca_file;
+  Result<std::unique_ptr<hc::Client>> client =
+      hc::Client::Create(fetcher->io_->context.get_executor(), std::move(client_options));
+  if (!client.ok()) return client.error();
+  fetcher->io_->client = std::move(*client);
+  fetcher->io_->thread = std::thread([io = fetcher->io_.get()] { io->context.run(); });
+  return fetcher;
+}
+
+UpstreamFetcher::UpstreamFetcher(UpstreamFetcherOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock), io_(std::make_unique<Io>()) {}
+
+UpstreamFetcher::~UpstreamFetcher() {
+  io_->work.reset();
+  io_->context.stop();
+  if (io_->thread.joinable()) io_->thread.join();
+  // The client goes before the context it runs on (client.h).
+  io_->client.reset();
+}
+
+void UpstreamFetcher::Fetch(const UpstreamFetch& fetch, Callback callback) {
+  const std::string key = KeyOf(fetch);
+  const WallTime now = clock_.Now();
+  std::unique_lock lock(mu_);
+  if (std::shared_ptr<const UpstreamFile> hit = LookupLocked(key, fetch, now)) {
+    lock.unlock();
+    if (options_.on_lookup) options_.on_lookup(fetch.kind, "hit");
+    // Answered here, on the caller's thread: a hit needs no hop to the
+    // fetcher's one thread, and the callers' threads share the work.
+    return callback(std::move(hit));
+  }
+  if (const auto it = in_flight_.find(key); it != in_flight_.end()) {
+    if (it->second.waiters.size() >= kMaxWaitersPerFetch) {
+      lock.unlock();
+      return callback(Error::Unavailable("upstream: too many requests wait on one fetch"));
+    }
+    it->second.waiters.push_back(std::move(callback));
+    lock.unlock();
+    if (options_.on_lookup) options_.on_lookup(fetch.kind, "shared");
+    return;
+  }
+  if (in_flight_.size() >= kMaxFetchesInFlight) {
+    lock.unlock();
+    return callback(Error::Unavailable("upstream: too many fetches in flight"));
+  }
+  InFlight& flight = in_flight_[key];
+  flight.fetch = fetch;
+  flight.waiters.push_back(std::move(callback));
+  lock.unlock();
+  if (options_.on_lookup) options_.on_lookup(fetch.kind, "miss");
+  Start(key, fetch);
+}
+
+std::shared_ptr<const UpstreamFile> UpstreamFetcher::LookupLocked(const std::string& key,
+                                                                  const UpstreamFetch& fetch,
+                                                                  WallTime now) {
+  if (fetch.kind == UpstreamKind::kPlaylist) {
+    const auto it = playlists_.find(key);
+    if (it == playlists_.end()) return nullptr;
+    if (now >= it->second.until) {
+      playlists_.erase(it);
+      return nullptr;
+    }
+    return it->second.file;
+  }
+  const auto it = media_.find(key);
+  if (it == media_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return it->second.file;
+}
+
+void UpstreamFetcher::Start(const std::string& key, const UpstreamFetch& fetch) {
+  hc::HttpRequest request;
+  request.method = "GET";
+  request.url = fetch.url;
+  request.connect_timeout = options_.timeout;
+  request.timeout = options_.timeout;
+  request.max_response_bytes =
+      fetch.kind == UpstreamKind::kPlaylist ? kMaxUpstreamPlaylistBytes : kMaxUpstreamMediaBytes;
+  if (!fetch.range.empty()) request.headers.push_back({"Range", fetch.range});
+  if (fetch.blocking) {
+    std::chrono::seconds target = kUnknownTargetDuration;
+    {
+      std::lock_guard lock(mu_);
+      const auto it = target_durations_.find(WithoutQuery(fetch.url));
+      if (it != target_durations_.end()) target = it->second;
+    }
+    request.timeout += std::min<std::chrono::milliseconds>(kBlockingReloadTargetDurations * target,
+                                                           kMaxBlockingReloadHold);
+  }
+  const UpstreamKind kind = fetch.kind;
+  io_->client->Send(std::move(request), [this, key, kind](Result<hc::HttpResponse> response) {
+    if (!response.ok()) {
+      const Error& e = response.error();
+      const std::string_view outcome = e.code() == ErrorCode::kRejected ? "too_large"
+                                       : IsTimedOut(e)                  ? "timeout"
+                                                                        : "unreachable";
+      if (options_.on_fetch) options_.on_fetch(kind, outcome);
+      return Complete(key, response.error());
+    }
+    if (options_.on_fetch) options_.on_fetch(kind, StatusClass(response->status));
+    auto file = std::make_shared<UpstreamFile>();
+    file->status = response->status;
+    file->content_type = HeaderOr(response->headers, "Content-Type");
+    file->content_range = HeaderOr(response->headers, "Content-Range");
+    file->cache_control = HeaderOr(response->headers, "Cache-Control");
+    file->body = std::make_shared<const std::string>(std::move(response->body));
+    Complete(key, std::shared_ptr<const UpstreamFile>(std::move(file)));
+  });
+}
+
+void UpstreamFetcher::Complete(const std::string& key,
+                               Result<std::shared_ptr<const UpstreamFile>> result) {
+  std::vector<Callback> waiters;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = in_flight_.find(key);
+    if (it == in_flight_.end()) return;
+    if (result.ok()) {
+      // The fetch id is given here, under the lock, so ids grow with time.
+      auto file = std::const_pointer_cast<UpstreamFile>(*result);
+      file->fetch_id = next_fetch_id_++;
+      KeepLocked(key, it->second.fetch, *result, clock_.Now());
+    }
+    waiters = std::move(it->second.waiters);
+    in_flight_.erase(it);
+  }
+  for (Callback& waiter : waiters) waiter(result);
+}
+
+void UpstreamFetcher::KeepLocked(const std::string& key, const UpstreamFetch& fetch,
+                                 const std::shared_ptr<const UpstreamFile>& file, WallTime now) {
+  if (file->status != 200) return;
+  if (fetch.kind == UpstreamKind::kPlaylist) {
+    const std::optional<std::chrono::seconds> target = TargetDuration(*file->body);
+    if (target) {
+      if (target_durations_.size() >= kMaxReusedPlaylists) target_durations_.clear();
+      target_durations_[WithoutQuery(fetch.url)] = *target;
+    }
+    std::chrono::milliseconds reuse = target ? std::chrono::milliseconds(*target) / 2
+                                             : std::chrono::milliseconds(kMultivariantReuse);
+    if (const auto max_age = CacheControlMaxAge(file->cache_control)) {
+      reuse = std::min<std::chrono::milliseconds>(reuse, *max_age);
+    }
+    if (reuse.count() <= 0) return;
+    if (playlists_.size() >= kMaxReusedPlaylists) {
+      std::erase_if(playlists_, [&](const auto& kv) { return now >= kv.second.until; });
+      if (playlists_.size() >= kMaxReusedPlaylists) playlists_.clear();
+    }
+    playlists_.insert_or_assign(key, Reused{file, now + reuse});
+    return;
+  }
+  if (!fetch.range.empty() || file->body->size() > options_.cache_bytes) return;
+  if (media_.contains(key)) return;
+  while (!lru_.empty() && media_bytes_ + file->body->size() > options_.cache_bytes) {
+    const auto oldest = media_.find(lru_.back());
+    media_bytes_ -= oldest->second.file->body->size();
+    media_.erase(oldest);
+    lru_.pop_back();
+  }
+  lru_.push_front(key);
+  media_.emplace(key, CacheEntry{file, lru_.begin()});
+  media_bytes_ += file->body->size();
+}
+
+std::size_t UpstreamFetcher::CachedBytes() {
+  std::lock_guard lock(mu_);
+  return media_bytes_;
+}
+
+std::optional<std::chrono::seconds> CacheControlMaxAge(std::string_view cache_control) {
+  const std::string lower = AsciiLower(cache_control);
+  if (lower.find("no-cache") != std::string::npos || lower.find("no-store") != std::string::npos) {
+    return std::chrono::seconds(0);
+  }
+  const std::size_t at = lower.find("max-age=");
+  if (at == std::string::npos) return std::nullopt;
+  const char* first = lower.data() + at + 8;
+  long long seconds = 0;
+  const auto [end, ec] = std::from_chars(first, lower.data() + lower.size(), seconds);
+  if (ec != std::errc() || seconds < 0) return std::chrono::seconds(0);
+  return std::chrono::seconds(seconds);
+}
+
+}  // namespace headcount

@@ -1,0 +1,175 @@
+// The upstream proxy's fetching: requests to the upstream HLS server through
+// the pooled asynchronous HTTP client (http_client/client.h), on a thread of
+// its own, with
+//  - single flight: identical concurrent requests (same URL, query and
+//    Range) share one upstream request;
+//  - playlist reuse: a 200 playlist answers identical requests for at most
+//    half its target duration or the upstream's Cache-Control max-age,
+//    whichever is shorter;
+//  - a media cache: 200 segments, parts and init sections (without Range)
+//    kept in memory, LRU, bounded in bytes, so N viewers of a segment cost
+//    one upstream request.
+// Bodies are buffered whole up to a bound per response (kMaxUpstreamMediaBytes,
+// kMaxUpstreamPlaylistBytes): no request can make it hold more.
+// No caller ever waits: Fetch answers a cache hit at once and anything else
+// later, on the fetcher's thread. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+
+namespace headcount {
+
+namespace http_client {
+class Client;
+}
+
+// Defaults and bounds of the upstream proxy.
+inline constexpr std::chrono::milliseconds kDefaultUpstreamTimeout{10'000};
+inline constexpr std::size_t kDefaultUpstreamCacheBytes = std::size_t{256} << 20;
+inline constexpr std::size_t kDefaultUpstreamConnections = 64;
+// The largest response the proxy buffers: ffmpeg's segments are a few MB,
+// parts and init sections far less; a playlist of hours is a few hundred KB.
+inline constexpr std::size_t kMaxUpstreamMediaBytes = std::size_t{64} << 20;
+inline constexpr std::size_t kMaxUpstreamPlaylistBytes = std::size_t{4} << 20;
+// A multivariant playlist (no target duration) is reused for this long at
+// most: it rarely changes, and a stale one only delays a new rendition.
+inline constexpr std::chrono::seconds kMultivariantReuse{2};
+// A blocking playlist reload (LL-HLS _HLS_msn) is held by the upstream for
+// up to 3 target durations; this many of the playlist's last target
+// duration are added to the timeout (kUnknownTargetDuration before one is known).
+inline constexpr int kBlockingReloadTargetDurations = 3;
+inline constexpr std::chrono::seconds kUnknownTargetDuration{4};
+// The most a blocking reload adds to the timeout, whatever the target duration.
+inline constexpr std::chrono::seconds kMaxBlockingReloadHold{60};
+// Reused playlists and known target durations kept; past it they start over.
+inline constexpr std::size_t kMaxReusedPlaylists = 4096;
+// Requests waiting on one in-flight fetch, and fetches in flight at once:
+// past them a request fails at once (kUnavailable) instead of queueing.
+inline constexpr std::size_t kMaxWaitersPerFetch = 100'000;
+inline constexpr std::size_t kMaxFetchesInFlight = 4096;
+
+enum class UpstreamKind { kPlaylist, kMedia };
+// "playlist", "media".
+std::string_view UpstreamKindName(UpstreamKind kind);
+
+struct UpstreamFetcherOptions {
+  // Connect, read and total timeout of one upstream request (blocking
+  // reloads get kBlockingReloadTargetDurations target durations more).
+  std::chrono::milliseconds timeout = kDefaultUpstreamTimeout;
+  std::size_t cache_bytes = kDefaultUpstreamCacheBytes;
+  // Connections open to the upstream at once; requests past it wait for one.
+  std::size_t max_connections = kDefaultUpstreamConnections;
+  // PEM CA bundle for https upstreams; empty = the system's.
+  std::string ca_file;
+  // Called for every request Fetch answers: `result` is "hit" (reused or
+  // cached), "shared" (joined a fetch in flight) or "miss" (fetched).
+  std::function<void(UpstreamKind kind, std::string_view result)> on_lookup;
+  // Called for every upstream request: `outcome` is the status class
+  // ("2xx".."5xx") or "unreachable", "timeout", "too_large".
+  std::function<void(UpstreamKind kind, std::string_view outcome)> on_fetch;
+};
+
+// One upstream answer, shared by every request it serves. Immutable.
+struct UpstreamFile {
+  int status = 0;
+  std::shared_ptr<const std::string> body;
+  std::string content_type;    // as the upstream sent it, may be empty
+  std::string content_range;   // of a 206
+  std::string cache_control;   // as the upstream sent it
+  std::uint64_t fetch_id = 0;  // unique per upstream request: the version of what it holds
+};
+
+struct UpstreamFetch {
+  UpstreamKind kind = UpstreamKind::kMedia;
+  std::string url = {};    // absolute upstream URL, query included
+  std::string range = {};  // the viewer's Range header, empty = none
+  bool blocking = false;   // an LL-HLS blocking reload (_HLS_msn): held by the upstream
+};
+
+class UpstreamFetcher {
+ public:
+  using Callback = std::function<void(Result<std::shared_ptr<const UpstreamFile>>)>;
+
+  // Starts the fetcher's thread. kInvalidArgument for zero caps.
+  static Result<std::unique_ptr<UpstreamFetcher>> Create(UpstreamFetcherOptions options,
+                                                         const Clock& clock);
+  // Stops the thread; callbacks of fetches still in flight are dropped.
+  ~UpstreamFetcher();
+  UpstreamFetcher(const UpstreamFetcher&) = delete;
+  UpstreamFetcher& operator=(const UpstreamFetcher&) = delete;
+
+  // Answers `fetch` through `callback`, exactly once: inside this call, on
+  // the caller's thread, when the answer is reused or cached (or refused:
+  // too many waiting), else later on the fetcher's thread. The answer is the
+  // upstream's response of any status, or kUnavailable (unreachable, too
+  // many waiting; see IsTimedOut), kRejected (larger than the bound).
+  // Callbacks must not block.
+  void Fetch(const UpstreamFetch& fetch, Callback callback);
+
+  // Bytes held by the media cache, for tests and metrics.
+  std::size_t CachedBytes();
+
+ private:
+  struct InFlight {
+    UpstreamFetch fetch;
+    std::vector<Callback> waiters;
+  };
+  struct Reused {
+    std::shared_ptr<const UpstreamFile> file;
+    WallTime until;
+  };
+  struct CacheEntry {
+    std::shared_ptr<const UpstreamFile> file;
+    std::list<std::string>::iterator lru;  // position in lru_
+  };
+
+  UpstreamFetcher(UpstreamFetcherOptions options, const Clock& clock);
+  // The answer without an upstream request, if there is one (requires mu_).
+  std::shared_ptr<const UpstreamFile> LookupLocked(const std::string& key,
+                                                   const UpstreamFetch& fetch, WallTime now);
+  void Start(const std::string& key, const UpstreamFetch& fetch);
+  void Complete(const std::string& key, Result<std::shared_ptr<const UpstreamFile>> result);
+  // Keeps `file` for later requests as its kind allows (requires mu_).
+  void KeepLocked(const std::string& key, const UpstreamFetch& fetch,
+                  const std::shared_ptr<const UpstreamFile>& file, WallTime now);
+
+  const UpstreamFetcherOptions options_;
+  const Clock& clock_;
+  struct Io;  // the io_context, its thread and the HTTP client
+  std::unique_ptr<Io> io_;
+
+  // Guarded by mu_.
+  std::mutex mu_;
+  std::uint64_t next_fetch_id_ = 1;
+  std::unordered_map<std::string, InFlight> in_flight_;
+  std::unordered_map<std::string, Reused> playlists_;                       // by key
+  std::unordered_map<std::string, std::chrono::seconds> target_durations_;  // by URL, no query
+  std::unordered_map<std::string, CacheEntry> media_;                       // by key
+  std::list<std::string> lru_;  // most recently used first
+  std::size_t media_bytes_ = 0;
+};
+
+// Whether `error` (from Fetch) says the upstream did not answer in time.
+bool IsTimedOut(const Error& error);
+
+// Cache-Control's max-age (0 for no-cache and no-store); nullopt when it
+// says neither.
+std::optional<std::chrono::seconds> CacheControlMaxAge(std::string_view cache_control);
+
+}  // namespace headcount
