@@ -114,7 +114,7 @@ std::string SessionIn(std::string_view playlist) {
 
 class UpstreamProxyTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Origin> MakeProxy(std::string upstream_template,
+  std::unique_ptr<Origin> MakeProxy(const std::string& upstream_template,
                                     std::vector<std::string> channels = {},
                                     std::chrono::milliseconds timeout = std::chrono::seconds(5),
                                     bool segment_metadata = false) {
