@@ -110,6 +110,7 @@ void Origin::HandleUpstream(const HttpRequest& request, HttpResponder respond) {
   UpstreamFetch fetch;
   fetch.kind = file_path.ends_with(".m3u8") ? UpstreamKind::kPlaylist : UpstreamKind::kMedia;
   fetch.url = url.ToString();
+  fetch.group = channel;
   if (fetch.kind == UpstreamKind::kMedia) {
     if (std::optional<std::string> range = request.Header("range")) fetch.range = std::move(*range);
   } else {

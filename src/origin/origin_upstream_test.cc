@@ -47,18 +47,20 @@ class Upstream {
           } else {
             answer = it->second;
           }
-          answer.delay = delay_;
+          if (delay_.count() > 0) answer.delay = delay_;
           return answer;
         }) {}
 
   void Put(const std::string& path, std::string body, int status = 200,
-           http_client::HttpHeaders headers = {}) {
+           http_client::HttpHeaders headers = {},
+           std::chrono::milliseconds delay = std::chrono::milliseconds(0)) {
     std::lock_guard lock(mu_);
     std::string text = std::move(body);
     for (std::size_t at; (at = text.find("{PORT}")) != std::string::npos;) {
       text.replace(at, 6, std::to_string(server_.port()));
     }
-    files_[path] = ScriptedResponse{.status = status, .body = text, .headers = std::move(headers)};
+    files_[path] = ScriptedResponse{
+        .status = status, .body = text, .headers = std::move(headers), .delay = delay};
   }
   void SetDelay(std::chrono::milliseconds d) {
     std::lock_guard lock(mu_);
@@ -116,10 +118,11 @@ std::string SessionIn(std::string_view playlist) {
 
 class UpstreamProxyTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Origin> MakeProxy(std::string upstream_template,
+  std::unique_ptr<Origin> MakeProxy(const std::string& upstream_template,
                                     std::vector<std::string> channels = {},
                                     std::chrono::milliseconds timeout = std::chrono::seconds(5),
-                                    bool segment_metadata = false) {
+                                    bool segment_metadata = false,
+                                    std::size_t max_connections = kDefaultUpstreamConnections) {
     OriginOptions options;
     options.session_key = "upstream-proxy-test-key";
     options.segment_metadata = segment_metadata;
@@ -128,6 +131,7 @@ class UpstreamProxyTest : public ::testing::Test {
     options.cacheable = cacheable_;
     UpstreamFetcherOptions fetcher_options;
     fetcher_options.timeout = timeout;
+    fetcher_options.max_connections = max_connections;
     fetcher_options.on_fetch = [this](UpstreamKind kind, std::string_view outcome) {
       std::lock_guard lock(events_mu_);
       ++fetches_[std::string(UpstreamKindName(kind)) + " " + std::string(outcome)];
@@ -385,6 +389,44 @@ TEST_F(UpstreamProxyTest, BlockingReloadIsHeldAsLongAsTheUpstreamHoldsIt) {
   EXPECT_EQ(Call(*proxy, ProxyGet("/hls/cam/ll.m3u8?_HLS_msn=2&_HLS_part=0")).status, 200);
   // The same wait on a request that does not block is a timeout.
   EXPECT_EQ(Call(*proxy, ProxyGet("/hls/cam/other.m3u8")).status, 504);
+}
+
+TEST_F(UpstreamProxyTest, AStalledChannelTakesAtMostHalfTheConnections) {
+  const std::chrono::milliseconds stalled(1500);
+  for (const char* name : {"s1.ts", "s2.ts", "s3.ts", "s4.ts"}) {
+    upstream_.Put(std::string("/live/slow/") + name, "slow", 200, {}, stalled);
+  }
+  upstream_.Put("/live/fast/s1.ts", "fast");
+  auto proxy = MakeProxy(upstream_.Template(), {}, std::chrono::seconds(5), false,
+                         /*max_connections=*/4);
+  std::vector<std::future<HttpResponse>> slow;
+  for (const char* name : {"s1.ts", "s2.ts", "s3.ts", "s4.ts"}) {
+    slow.push_back(Start(*proxy, ProxyGet(std::string("/hls/slow/") + name)));
+  }
+  // Two of the four connections: the other two requests are refused at once.
+  int refused = 0;
+  for (auto& f : slow) {
+    if (f.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
+      EXPECT_EQ(f.get().status, 502);
+      ++refused;
+    }
+  }
+  EXPECT_EQ(refused, 2);
+  // Another channel still gets a connection, before the stalled ones answer.
+  const HttpResponse fast = Call(*proxy, ProxyGet("/hls/fast/s1.ts"));
+  EXPECT_EQ(fast.status, 200);
+  int still_waiting = 0;
+  for (auto& f : slow) {
+    if (f.valid() && f.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+      ++still_waiting;
+    }
+  }
+  EXPECT_EQ(still_waiting, 2);
+  for (auto& f : slow) {
+    if (f.valid()) {
+      EXPECT_EQ(f.get().status, 200);
+    }
+  }
 }
 
 TEST_F(UpstreamProxyTest, OnlyConfiguredChannelsAndPlainPathsReachTheUpstream) {

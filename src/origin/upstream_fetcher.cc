@@ -124,6 +124,17 @@ void UpstreamFetcher::Fetch(const UpstreamFetch& fetch, Callback callback) {
     lock.unlock();
     return callback(Error::Unavailable("upstream: too many fetches in flight"));
   }
+  if (!fetch.group.empty()) {
+    // Refused rather than queued: a channel whose upstream stalls gets its
+    // errors at once, and leaves the other half of the pool to the others.
+    const std::size_t cap = std::max<std::size_t>(1, options_.max_connections / 2);
+    std::size_t& group_fetches = group_in_flight_[fetch.group];
+    if (group_fetches >= cap) {
+      lock.unlock();
+      return callback(Error::Unavailable("upstream: too many fetches in flight for one channel"));
+    }
+    ++group_fetches;
+  }
   InFlight& flight = in_flight_[key];
   flight.fetch = fetch;
   flight.waiters.push_back(std::move(callback));
@@ -204,6 +215,10 @@ void UpstreamFetcher::Complete(const std::string& key,
       KeepLocked(key, it->second.fetch, *result, clock_.Now());
     }
     waiters = std::move(it->second.waiters);
+    if (const std::string& group = it->second.fetch.group; !group.empty()) {
+      const auto g = group_in_flight_.find(group);
+      if (g != group_in_flight_.end() && --g->second == 0) group_in_flight_.erase(g);
+    }
     in_flight_.erase(it);
   }
   for (Callback& waiter : waiters) waiter(result);

@@ -99,7 +99,10 @@ struct UpstreamFetch {
   UpstreamKind kind = UpstreamKind::kMedia;
   std::string url = {};    // absolute upstream URL, query included
   std::string range = {};  // the viewer's Range header, empty = none
-  bool blocking = false;   // an LL-HLS blocking reload (_HLS_msn): held by the upstream
+  // Fetches of one group (a channel) in flight at once are capped at half
+  // the connections: a slow channel cannot take them all. Empty = no group.
+  std::string group = {};
+  bool blocking = false;  // an LL-HLS blocking reload (_HLS_msn): held by the upstream
 };
 
 class UpstreamFetcher {
@@ -116,7 +119,8 @@ class UpstreamFetcher {
 
   // Answers `fetch` through `callback`, exactly once: inside this call, on
   // the caller's thread, when the answer is reused or cached (or refused:
-  // too many waiting), else later on the fetcher's thread. The answer is the
+  // too many waiting, or its group already has half the connections), else
+  // later on the fetcher's thread. The answer is the
   // upstream's response of any status, or kUnavailable (unreachable, too
   // many waiting; see IsTimedOut), kRejected (larger than the bound).
   // Callbacks must not block.
@@ -158,6 +162,7 @@ class UpstreamFetcher {
   std::mutex mu_;
   std::uint64_t next_fetch_id_ = 1;
   std::unordered_map<std::string, InFlight> in_flight_;
+  std::unordered_map<std::string, std::size_t> group_in_flight_;            // by group, > 0 only
   std::unordered_map<std::string, Reused> playlists_;                       // by key
   std::unordered_map<std::string, std::chrono::seconds> target_durations_;  // by URL, no query
   std::unordered_map<std::string, CacheEntry> media_;                       // by key

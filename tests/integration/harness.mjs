@@ -2,11 +2,11 @@
 // (ffmpeg, headcount serve, headcount viewers), waits for conditions, and
 // stops everything it started, even when a test fails.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 export const BIN = process.env.HEADCOUNT_BIN ?? new URL('../../build/ci/headcount', import.meta.url).pathname;
 export const IVS_EMULATOR_BIN =
@@ -144,15 +144,15 @@ export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4,
 // Debian's nginx (nginx-light) serving `root` statically on 127.0.0.1:`port`
 // (default: a free one), unprivileged: its own config, pid, logs and temp
 // folders under `confDir`, each request logged to <confDir>/access.log as
-// "<status> <uri>". Its workers run as nobody when started by root, so
-// `root` and the folders above it are made world-readable. { proc, port, base, accessLog }.
+// "<status> <uri>". One process, no master (master_process off): stopping
+// the Proc stops nginx whatever the signal, and no worker is left behind
+// holding the port or the test's pipes. { proc, port, base, accessLog }.
 export async function startNginx(root, confDir, { port } = {}) {
   port ??= await freePort();
   mkdirSync(confDir, { recursive: true });
-  for (let d = root; d !== dirname(d) && d !== tmpdir(); d = dirname(d)) chmodSync(d, 0o755);
   const accessLog = join(confDir, 'access.log');
   writeFileSync(join(confDir, 'nginx.conf'), `daemon off;
-worker_processes 1;
+master_process off;
 pid ${confDir}/nginx.pid;
 error_log ${confDir}/error.log warn;
 events { worker_connections 1024; }
