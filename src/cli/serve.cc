@@ -142,8 +142,9 @@ std::string Describe(const Config& config) {
                     : config.upstream.empty()
                         ? "HLS root " + config.hls_root.string()
                         : "upstream " + config.upstream;  // no query, no user info
-  if (config.source != SourceKind::kIvs)
+  if (config.source != SourceKind::kIvs) {
     out += ", counting " + std::string(CountModeName(config.count));
+  }
   out += config.store == StoreKind::kDynamoDb ? ", DynamoDB table " + config.dynamodb_table
                                               : ", database " + config.database.string();
   return out;

@@ -159,7 +159,8 @@ TEST(SessionTableTest, RefusalsFirstDropIdleSessions) {
 // in its channel's count only once Count() is called; Remove ends it at once.
 TEST(SessionTableTest, UncountedSessionsHoldTheCapButNotTheCount) {
   SessionTable table(Limits(1000, /*per_client=*/2));
-  ASSERT_EQ(table.Start(KeyOf(1), "a", "10.0.0.1", kTableT0, /*counted=*/false), StartResult::kStarted);
+  ASSERT_EQ(table.Start(KeyOf(1), "a", "10.0.0.1", kTableT0, /*counted=*/false),
+            StartResult::kStarted);
   EXPECT_TRUE(table.CountByChannel().empty());
   EXPECT_EQ(table.counted(), 0U);
   ASSERT_TRUE(table.Find(KeyOf(1), "a").has_value());
