@@ -213,20 +213,8 @@ class ServeRoutes {
 
   void Handle(const HttpRequest& req, HttpResponder respond) {
     if (req.path.starts_with(hls_routes_)) {
-      if (origin_ != nullptr) {
-        // Pages of other origins play the stream with hls.js (fetch/XHR):
-        // their answers carry the CORS headers, however late they come.
-        const auto page = req.headers.find("origin");
-        if (page == req.headers.end()) return origin_->Handle(req, std::move(respond));
-        auto inner = std::make_shared<HttpResponder>(std::move(respond));
-        return origin_->Handle(
-            req, HttpResponder::FromFunction(
-                     [inner, cors = cors_,
-                      page_origin = std::optional<std::string>(page->second)](HttpResponse r) {
-                       cors.ApplyForOrigin(page_origin, r);
-                       inner->Respond(std::move(r));
-                     }));
-      }
+      // Pages of other origins play the stream with hls.js (fetch/XHR).
+      if (origin_ != nullptr) return origin_->Handle(req, WithCors(req, std::move(respond)));
       return respond.Respond(
           HttpResponse::Error(404,
                               "no HLS here: this server counts Amazon IVS channels (tick.source "
@@ -240,13 +228,7 @@ class ServeRoutes {
     }
     if (req.path == kChannelsRoute) {
       // headcount.js reads the counts here when a stream carries none.
-      // (std::function wants a copyable callable: the responder is shared.)
-      auto shared = std::make_shared<HttpResponder>(std::move(respond));
-      return api_.Handle(req, HttpResponder::FromFunction(
-                                  [this, origin = req.Header("origin"), shared](HttpResponse r) {
-                                    cors_.ApplyForOrigin(origin, r);
-                                    shared->Respond(std::move(r));
-                                  }));
+      return api_.Handle(req, WithCors(req, std::move(respond)));
     }
     if (Api::Serves(req.path)) return api_.Handle(req, std::move(respond));
     if (req.path.starts_with(kStaticRoutes)) return respond.Respond(HandleStatic(req));
@@ -255,6 +237,21 @@ class ServeRoutes {
   }
 
  private:
+  // `respond`, adding to the answer, whenever it comes, the CORS headers for
+  // the page origin of `req` (Vary: Origin on every answer when origins are
+  // listed, with or without an Origin header, so a cache keeps them apart).
+  // The policy is copied: a late answer may outlive these routes.
+  HttpResponder WithCors(const HttpRequest& req, HttpResponder respond) const {
+    if (cors_.empty()) return respond;
+    // std::function wants a copyable callable: the responder is shared.
+    auto inner = std::make_shared<HttpResponder>(std::move(respond));
+    return HttpResponder::FromFunction(
+        [inner, cors = cors_, page = req.Header("origin")](HttpResponse r) {
+          cors.ApplyForOrigin(page, r);
+          inner->Respond(std::move(r));
+        });
+  }
+
   // POST /api/tick, from this machine only: runs a tick on the worker pool.
   void HandleTick(const HttpRequest& req, HttpResponder respond) {
     if (req.method != "POST") {

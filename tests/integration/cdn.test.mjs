@@ -199,5 +199,16 @@ describe('serve --count heartbeats behind a caching CDN', { skip: !hasNginx && '
     assert.match(get.headers.get('vary'), /Origin/);
     const foreign = await fetch(`${origin.base}/static/overlay.js`, { headers: { origin: 'https://evil.example' } });
     assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+    // The stream itself, as another site's hls.js fetches it, and as a
+    // request without Origin that a CDN must not serve to that page: every
+    // answer says it varies by Origin.
+    const cross = await fetch(`${origin.base}/hls/live/stream.m3u8`, { headers: { origin: PAGE } });
+    assert.equal(cross.status, 200);
+    assert.equal(cross.headers.get('access-control-allow-origin'), PAGE);
+    assert.match(cross.headers.get('vary'), /Origin/);
+    const plain = await fetch(`${origin.base}/hls/live/stream.m3u8`);
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers.get('access-control-allow-origin'), null);
+    assert.match(plain.headers.get('vary') ?? '', /Origin/);
   });
 });
