@@ -5,9 +5,8 @@
 #include "cli/config_settings.h"
 
 #include <algorithm>
-#include <charconv>
-#include <sstream>
 
+#include "cli/config_values.h"
 #include "core/samples.h"
 #include "core/strings.h"
 #include "core/time_text.h"
@@ -28,64 +27,6 @@ constexpr seconds kMaxRetention = std::chrono::days{3660};
 constexpr seconds kMaxUpstreamTimeout = std::chrono::minutes{5};
 // The media cache of proxy mode lives in memory.
 constexpr std::size_t kMaxUpstreamCacheBytes = std::size_t{64} << 30;
-
-// The whole of `text` as a T, or nothing (empty, trailing characters, out of
-// range). No leading '+' or spaces, unlike strtol.
-template <typename T>
-std::optional<T> ParseWhole(const std::string& text) {
-  T value{};
-  const char* const last = text.data() + text.size();
-  const auto [end, ec] = std::from_chars(text.data(), last, value);
-  if (text.empty() || ec != std::errc() || end != last) return std::nullopt;
-  return value;
-}
-
-Result<seconds> WholeSeconds(const std::string& text) {
-  auto d = ParseDuration(text);
-  if (!d.ok()) return d.error();
-  if (d->count() % 1000 != 0) return Error::InvalidArgument("must be whole seconds, got " + text);
-  return std::chrono::duration_cast<seconds>(*d);
-}
-
-// WholeSeconds within [min, max]; the error names the range.
-Result<seconds> SecondsBetween(const std::string& text, seconds min, seconds max) {
-  auto s = WholeSeconds(text);
-  if (!s.ok()) return s.error();
-  if (*s < min || *s > max) {
-    return Error::InvalidArgument("must be between " + FormatDuration(min) + " and " +
-                                  FormatDuration(max) + ", got " + text);
-  }
-  return *s;
-}
-
-Result<bool> ParseBool(const std::string& v) {
-  if (v == "true" || v == "1" || v == "yes") return true;
-  if (v == "false" || v == "0" || v == "no") return false;
-  return Error::InvalidArgument("\"" + v + "\" is not true or false");
-}
-
-Result<double> ParseNumber(const std::string& v, double min, double max) {
-  const auto n = ParseWhole<double>(v);
-  if (!n || !(*n >= min && *n <= max)) {
-    return Error::InvalidArgument("\"" + v + "\" is not a number from " +
-                                  std::to_string(static_cast<long long>(min)) + " to " +
-                                  std::to_string(static_cast<long long>(max)));
-  }
-  return *n;
-}
-
-// "1s to 1h".
-std::string Range(seconds min, seconds max) {
-  return FormatDuration(min) + " to " + FormatDuration(max);
-}
-
-std::string ShowBool(bool b) { return b ? "true" : "false"; }
-
-std::string ShowNumber(double n) {
-  std::ostringstream out;
-  out << n;  // 155, 5, 0.5
-  return out.str();
-}
 
 Status SetListen(Config& c, const std::string& v) {
   // host:port, [v6]:port, or :port (all interfaces of v4 is "0.0.0.0:port").
@@ -158,32 +99,11 @@ Status SetUpstreamTimeout(Config& c, const std::string& v) {
   return {};
 }
 
-// A whole number of bytes with an optional unit: KB, MB or GB (powers of 1024).
 Status SetUpstreamCacheSize(Config& c, const std::string& v) {
-  std::string digits = v;
-  std::size_t unit = 1;
-  for (const auto& [suffix, factor] : {std::pair<std::string_view, std::size_t>{"KB", 1U << 10},
-                                       {"MB", 1U << 20},
-                                       {"GB", 1U << 30}}) {
-    if (v.ends_with(suffix)) {
-      digits = v.substr(0, v.size() - suffix.size());
-      unit = factor;
-    }
-  }
-  const auto n = ParseWhole<unsigned long long>(digits);
-  if (!n || *n > kMaxUpstreamCacheBytes / unit) {
-    return Error::InvalidArgument("\"" + v + "\" is not a size like 256MB, from 0 to " +
-                                  std::to_string(kMaxUpstreamCacheBytes >> 30) + "GB");
-  }
-  c.upstream_cache_bytes = static_cast<std::size_t>(*n) * unit;
+  auto bytes = ParseSize(v, kMaxUpstreamCacheBytes);
+  if (!bytes.ok()) return bytes.error();
+  c.upstream_cache_bytes = *bytes;
   return {};
-}
-
-std::string ShowSize(std::size_t bytes) {
-  if (bytes != 0 && bytes % (1U << 30) == 0) return std::to_string(bytes >> 30) + "GB";
-  if (bytes != 0 && bytes % (1U << 20) == 0) return std::to_string(bytes >> 20) + "MB";
-  if (bytes != 0 && bytes % (1U << 10) == 0) return std::to_string(bytes >> 10) + "KB";
-  return std::to_string(bytes);
 }
 
 Status SetUpstreamCaFile(Config& c, const std::string& v) {
