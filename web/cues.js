@@ -2,7 +2,9 @@
 // cue per EXT-X-DATERANGE attribute (hls.js with enableDateRangeMetadataCues,
 // Safari's native player, video.js/VHS) and one per ID3 frame (TXXX, as the
 // origin and IVS deliver timed metadata: hls.js, video.js/VHS, Safari). Used
-// by the watch page (watch-hls.js) and headcount.js. Pure; never throws.
+// by the watch page (watch-hls.js) and headcount.js. And the Amazon IVS web
+// player's TEXT_METADATA_CUE events, whose `text` is the PutMetadata payload
+// (watch-ivs.js and headcount.js). Pure; never throws.
 import { decodePayload } from './payload.js';
 
 export const HEADCOUNT_CLASS = 'com.headcount.viewers';
@@ -39,4 +41,19 @@ export function payloadOfCue(cue) {
   return r.ok
     ? { ok: true, payload: r.payload, key: cue.id || `cue-${cue.startTime}`, source }
     : { ok: false, error: r.error, source };
+}
+
+// The IVS player's name of the event (PlayerEventType.TEXT_METADATA_CUE),
+// for pages whose player is not the global IVSPlayer of the script tag.
+export const IVS_TEXT_METADATA_CUE = 'PlayerTextMetadataCue';
+
+// What an IVS TEXT_METADATA_CUE carries, as payloadOfCue says it, with source
+// "ivs-cue": null when it has no text. Its cues carry no id: the key is made
+// of the cue's time and text.
+export function payloadOfIvsCue(cue) {
+  if (typeof cue?.text !== 'string') return null;
+  const r = decodePayload(cue.text);
+  return r.ok
+    ? { ok: true, payload: r.payload, key: `ivs-${cue.startTime}-${cue.text}`, source: 'ivs-cue' }
+    : { ok: false, error: r.error, source: 'IVS cue' };
 }

@@ -6,6 +6,7 @@
 //
 // or from code:  import { attach } from 'https://hc.example/static/headcount.js';
 //                const counter = attach(videoElement, { channel: 'live' });  // counter.detach()
+//                attach(videoElement, { ivsPlayer, channel: channelArn });   // the IVS web player
 //
 // While the video plays it reports the viewer to the server it came from
 // (POST /api/channels/{id}/viewers for a token, then a heartbeat every
@@ -13,14 +14,19 @@
 // draws the overlay of /watch (overlay.js, in a shadow root so neither page's
 // styles reach the other) over the video, from the payload the stream carries
 // in its metadata cues (cues.js), or from /api/channels when the stream
-// carries none. Defines no globals; attaching a video twice returns the first
-// attachment; every network failure is retried quietly.
-import { payloadOfCue } from './cues.js';
+// carries none. With the Amazon IVS web player the payload comes from the
+// player's TEXT_METADATA_CUE events (it makes no text tracks) and nothing is
+// reported: IVS counts its own viewers. Defines no globals; attaching a video
+// twice returns the first attachment; every network failure is retried quietly.
+import { IVS_TEXT_METADATA_CUE, payloadOfCue, payloadOfIvsCue } from './cues.js';
 import { buildOverlay, createOverlay } from './overlay.js';
 
 // On a video element: its attachment, shared by every copy of this module.
 const ATTACHMENT = Symbol.for('headcount.attachment');
 const CHANNEL_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+// An IVS channel ARN, as src/core/samples.h IsIvsChannelArn accepts it.
+const IVS_CHANNEL_ARN = /^arn:(aws|aws-cn|aws-us-gov):ivs:[a-z0-9-]+:[0-9]+:channel\/[A-Za-z0-9-]+$/;
+const MAX_CHANNEL_ARN_LENGTH = 128;
 // Until the token's answer says otherwise.
 const DEFAULT_HEARTBEAT_MS = 10000;
 // A failed token request or heartbeat is tried again after this long.
@@ -150,18 +156,29 @@ export function countViewer(video, { channel, server } = {}) {
 // Counts `video` as a viewer of `channel` on `server` (an origin such as
 // "https://hc.example"; default: the one this script came from) and draws
 // the overlay over it. Returns { detach(), overlay } (overlay: the drawn
-// element, in an open shadow root). Throws TypeError for a non-video or a
-// bad channel id; nothing else throws.
-export function attach(video, { channel, server } = {}) {
+// element, in an open shadow root). With `ivsPlayer` (an Amazon IVS web
+// player attached to `video`), the overlay shows its TEXT_METADATA_CUEs and
+// `channel`, optional, is the IVS channel ARN whose /api/channels entry is
+// the fallback; no viewer is reported. Throws TypeError for a non-video, a
+// bad channel id or a non-player; nothing else throws.
+export function attach(video, { channel, server, ivsPlayer } = {}) {
   if (!(video instanceof HTMLVideoElement)) throw new TypeError('headcount: attach() needs a <video> element');
-  if (!CHANNEL_PATTERN.test(channel ?? '')) throw new TypeError(`headcount: "${channel}" is not a channel id`);
+  if (ivsPlayer !== undefined && typeof ivsPlayer?.addEventListener !== 'function') {
+    throw new TypeError('headcount: ivsPlayer must be an Amazon IVS player (IVSPlayer.create())');
+  }
+  const validChannel = ivsPlayer === undefined
+    ? CHANNEL_PATTERN.test(channel ?? '')
+    : channel === undefined || (typeof channel === 'string' && channel.length <= MAX_CHANNEL_ARN_LENGTH && IVS_CHANNEL_ARN.test(channel));
+  if (!validChannel) {
+    throw new TypeError(`headcount: "${channel}" is not a${ivsPlayer ? 'n IVS channel ARN' : ' channel id'}`);
+  }
   if (video[ATTACHMENT]) return video[ATTACHMENT];
   const base = new URL(server ?? MODULE_URL.origin).origin;
   let detached = false;
 
   // --- the overlay ---------------------------------------------------------
   const host = document.createElement('div');
-  host.dataset.headcount = channel;
+  host.dataset.headcount = channel ?? 'ivs';
   const shadow = host.attachShadow({ mode: 'open' });
   const css = document.createElement('link');
   css.rel = 'stylesheet';
@@ -188,18 +205,23 @@ export function attach(video, { channel, server } = {}) {
   let fallbackTimer = null;
   // The track's own active cues: video.js's events do not carry the track
   // as their target, so each track gets a handler of its own.
-  const readCues = (track) => {
-    for (const cue of Array.from(track.activeCues ?? [])) {
-      const r = payloadOfCue(cue);
-      if (!r) continue;
-      if (!r.ok) {
-        overlay.reject(r.error, r.source);
-        continue;
-      }
-      lastCueAt = performance.now();
-      overlay.accept(r.payload, r.key, r.source);
+  const show = (r) => {
+    if (!r) return;
+    if (!r.ok) {
+      overlay.reject(r.error, r.source);
+      return;
     }
+    lastCueAt = performance.now();
+    overlay.accept(r.payload, r.key, r.source);
   };
+  const readCues = (track) => {
+    for (const cue of Array.from(track.activeCues ?? [])) show(payloadOfCue(cue));
+  };
+  // The IVS player raises its cues as events; the constant is the global
+  // IVSPlayer's when the page has one.
+  const ivsCueEvent = globalThis.IVSPlayer?.PlayerEventType?.TEXT_METADATA_CUE ?? IVS_TEXT_METADATA_CUE;
+  const onIvsCue = (cue) => show(payloadOfIvsCue(cue));
+  ivsPlayer?.addEventListener(ivsCueEvent, onIvsCue);
   const watched = new Map();  // track -> its cuechange handler
   const watchTrack = (track) => {
     if (!track || track.kind !== 'metadata' || watched.has(track)) return;
@@ -225,9 +247,9 @@ export function attach(video, { channel, server } = {}) {
       // The server is unreachable: keep what is shown, try again later.
     }
   };
-  fallbackTimer = setTimeout(pollApi, FALLBACK_AFTER_MS);
+  if (channel !== undefined) fallbackTimer = setTimeout(pollApi, FALLBACK_AFTER_MS);
 
-  const viewer = countViewer(video, { channel, server: base });
+  const viewer = ivsPlayer === undefined ? countViewer(video, { channel, server: base }) : null;
   window.addEventListener('resize', place);
 
   const attachment = {
@@ -235,7 +257,8 @@ export function attach(video, { channel, server } = {}) {
     detach() {
       if (detached) return;
       detached = true;
-      viewer.stop();
+      viewer?.stop();
+      ivsPlayer?.removeEventListener?.(ivsCueEvent, onIvsCue);
       clearTimeout(fallbackTimer);
       window.removeEventListener('resize', place);
       tracks.removeEventListener?.('addtrack', onAddTrack);

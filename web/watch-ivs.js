@@ -7,7 +7,7 @@
 // offline/retry rules (playback.js) as the hls.js player. Goes "offline" when
 // the video stops moving or the stream is not there (IVS answers 404 for an
 // offline channel), and keeps retrying until it is back.
-import { decodePayload } from './payload.js';
+import { payloadOfIvsCue } from './cues.js';
 import { accept, reject } from './overlay.js';
 import { createPlaybackWatch } from './playback.js';
 import { checkPlaybackUrl } from './source.js';
@@ -36,12 +36,10 @@ const watch = createPlaybackWatch({
 });
 
 // A TEXT_METADATA_CUE: `text` is the PutMetadata payload, in either format.
-// Cues carry no id: one is made from the cue's time and text.
 function onMetadataCue(cue) {
-  if (typeof cue?.text !== 'string') return;
-  const r = decodePayload(cue.text);
-  if (r.ok) accept(r.payload, `ivs-${cue.startTime}-${cue.text}`, 'ivs-cue');
-  else reject(r.error, 'IVS cue');
+  const r = payloadOfIvsCue(cue);
+  if (r?.ok) accept(r.payload, r.key, r.source);
+  else if (r) reject(r.error, r.source);
 }
 
 function onPlayerError(error) {

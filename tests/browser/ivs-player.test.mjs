@@ -7,17 +7,21 @@
 // the seed's formats, with gaps, go offline when the channel stops and come
 // back, refuse a bad src with a message, and log no console errors. mux.js (an
 // HLS demuxer that is not ours) checks the injected ID3 in a served segment.
+// And headcount.js on another site's page that plays the channel with its own
+// IVS player: the overlay shows the player's TEXT_METADATA_CUEs, nothing is
+// reported to the heartbeat API (IVS counts its own viewers).
 // Screenshot: tests/artifacts/player-ivs.png (docs/ with HEADCOUNT_DOCS_SCREENSHOTS=1).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 
 import { GetStreamCommand, IvsClient } from '@aws-sdk/client-ivs';
 import muxjs from 'mux.js';
 
 import {
-  Proc, cleanup, getJson, run, startIvsEmulator, startServe, startTestStream, tempDir, waitFor,
+  Proc, cleanup, freePort, getJson, run, startIvsEmulator, startServe, startTestStream, tempDir, waitFor,
 } from '../integration/harness.mjs';
 import { launchBrowser, openPage, screenshot } from './browser.mjs';
 import { currentCount, decodePayload, trendLabel } from '../../web/payload.js';
@@ -43,6 +47,32 @@ function txxxValues(bytes) {
   return values;
 }
 
+// The page another site would write: its own IVS player, and headcount.js
+// attached to it from code.
+function ivsSitePage(server, playbackUrl, channelArn) {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>Someone else's IVS page</title>
+<script src="/ivs/amazon-ivs-player.min.js"></script>
+</head><body style="margin:0">
+<div style="position:relative;width:640px;height:360px;margin:20px">
+  <video id="player" muted autoplay playsinline style="width:100%;height:100%;background:#000"></video>
+</div>
+<script type="module">
+  import { attach } from '${server}/static/headcount.js';
+  const video = document.getElementById('player');
+  const player = IVSPlayer.create({
+    wasmWorker: new URL('/ivs/amazon-ivs-wasmworker.min.js', location.href).href,
+    wasmBinary: new URL('/ivs/amazon-ivs-wasmworker.min.wasm', location.href).href,
+  });
+  player.attachHTMLVideoElement(video);
+  window.counter = attach(video, { ivsPlayer: player, channel: '${channelArn}' });
+  player.setAutoplay(true);
+  player.setMuted(true);
+  player.load('${playbackUrl}');
+</script>
+</body></html>`;
+}
+
 describe('browser: the IVS player page against the IVS emulator', () => {
   let dir;
   let ivs;
@@ -51,6 +81,8 @@ describe('browser: the IVS player page against the IVS emulator', () => {
   let browser;
   let player;  // { page, errors }
   let env;
+  let site;  // another site's page with its own IVS player and headcount.js
+  let siteUrl;
   const outputs = [];
 
   const playbackUrl = () => `${ivs.url}/playback/${channel.id}.m3u8`;
@@ -115,7 +147,22 @@ describe('browser: the IVS player page against the IVS emulator', () => {
     });
     [channel] = await getJson(`${ivs.url}/_emulator/channels`);
     await startTestStream(join(dir, 'playback'), channel.id);
-    ({ base } = await startServe(dir));
+    const sitePort = await freePort();
+    siteUrl = `http://127.0.0.1:${sitePort}`;
+    ({ base } = await startServe(dir, { extraArgs: ['--cors-origins', siteUrl] }));
+    site = createServer(async (req, res) => {
+      // The site hosts the IVS player itself (a copy of the one headcount serves).
+      const asset = req.url.match(/^\/ivs\/(amazon-ivs-[a-z.-]+\.(?:js|wasm))$/)?.[1];
+      if (asset) {
+        const r = await fetch(`${base}/static/${asset}`);
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') });
+        res.end(Buffer.from(await r.arrayBuffer()));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(ivsSitePage(base, playbackUrl(), channel.arn));
+    });
+    await new Promise((resolve) => site.listen(sitePort, '127.0.0.1', resolve));
     env = {
       PATH: process.env.PATH, HOME: dir,
       AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-west-2',
@@ -132,6 +179,7 @@ describe('browser: the IVS player page against the IVS emulator', () => {
   });
   after(async () => {
     await browser?.close();
+    site?.close();
     await Proc.stopAll();
     cleanup(dir);
   });
@@ -227,5 +275,58 @@ describe('browser: the IVS player page against the IVS emulator', () => {
       assert.deepEqual(bad.errors, [], src);
       await bad.page.close();
     }
+  });
+
+  test("headcount.js over another site's IVS player shows the published payload and reports no viewer", async () => {
+    const { page, errors } = await openPage(browser.context, `${siteUrl}/`);
+    const reports = [];
+    page.on('request', (r) => {
+      if (/\/api\/channels\/[^/]+\/(viewers|heartbeat)$/.test(new URL(r.url()).pathname)) reports.push(r.url());
+    });
+    const overlay = () => page.evaluate(() => {
+      const hosts = document.querySelectorAll('[data-headcount]');
+      const o = hosts[0]?.shadowRoot?.querySelector('.overlay');
+      return { hosts: hosts.length, ...(o?.dataset ?? {}) };
+    });
+    await waitFor('the IVS player to play', () => page.evaluate(() => {
+      const v = document.getElementById('player');
+      return !v.paused && v.currentTime > 0;
+    }), { timeoutMs: 30000 });
+    await tickEach([12, 17]);
+    const sent = await lastSent();
+    const want = decodePayload(sent.metadata).payload;
+    const shown = await waitFor(`the overlay to show ${sent.metadata}`, async () => {
+      const o = await overlay();
+      return o.source === 'ivs-cue' && o.m === JSON.stringify(want.m) && o.trend === want.trend ? o : false;
+    }, { timeoutMs: 30000, intervalMs: 200 });
+    assert.equal(shown.hosts, 1);
+    assert.equal(shown.count, String(currentCount(want.m)));
+    await screenshot(page, 'headcount-js-ivs.png');
+    // A non-player and a bad ARN are refused where the page can see it.
+    const refused = await page.evaluate(async (server) => {
+      const { attach } = await import(`${server}/static/headcount.js`);
+      const tryAttach = (options) => {
+        try {
+          attach(document.createElement('video'), options);
+          return 'accepted';
+        } catch (e) {
+          return e.message;
+        }
+      };
+      const player = { addEventListener() {}, removeEventListener() {} };
+      return [tryAttach({ ivsPlayer: {} }), tryAttach({ ivsPlayer: player, channel: 'arn:aws:ivs:x' }),
+        tryAttach({ ivsPlayer: player, channel: 'live' })];
+    }, base);
+    assert.match(refused[0], /must be an Amazon IVS player/);
+    assert.match(refused[1], /"arn:aws:ivs:x" is not an IVS channel ARN/);
+    assert.match(refused[2], /"live" is not an IVS channel ARN/);
+    // detach() takes the overlay off; the player plays on.
+    assert.equal(await page.evaluate(() => {
+      window.counter.detach();
+      return document.querySelectorAll('[data-headcount]').length;
+    }), 0);
+    assert.deepEqual(reports, [], 'IVS counts its viewers: headcount.js reports none');
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 });
