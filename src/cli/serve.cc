@@ -28,6 +28,7 @@
 #include "origin/upstream_fetcher.h"
 #include "origin/upstream_template.h"
 #include "server/api.h"
+#include "server/event_feed.h"
 #include "server/http_server.h"
 #include "server/live_state.h"
 #include "server/metrics.h"
@@ -162,12 +163,17 @@ Result<std::unique_ptr<Pruner>> MaybeStartPruner(const Config& config, const Clo
 }
 
 // Runs one tick at a time, scheduled or asked for, and hands each report to
-// the live state, the metrics and the log. Thread-safe.
+// the live state, the event streams, the metrics and the log. Thread-safe.
 class SerialTicks {
  public:
-  SerialTicks(Pipeline& parts, TickRunner& runner, LiveState& live, Metrics& metrics,
-              std::chrono::seconds interval)
-      : parts_(parts), runner_(runner), live_(live), metrics_(metrics), interval_(interval) {}
+  SerialTicks(Pipeline& parts, TickRunner& runner, LiveState& live, EventFeed& events,
+              Metrics& metrics, std::chrono::seconds interval)
+      : parts_(parts),
+        runner_(runner),
+        live_(live),
+        events_(events),
+        metrics_(metrics),
+        interval_(interval) {}
 
   TickReport Run(WallTime now) {
     std::lock_guard lock(mu_);
@@ -178,6 +184,7 @@ class SerialTicks {
     const WallTime deadline = WallTime{BucketStart(now, interval_)} + interval_ - interval_ / 10;
     TickReport report = RunPipelineTick(parts_, runner_, now, deadline, interval_);
     live_.Update(report);
+    events_.Publish(live_.Snapshot());
     metrics_.RecordTick(report);
     LogTick(report);
     return report;
@@ -187,6 +194,7 @@ class SerialTicks {
   Pipeline& parts_;
   TickRunner& runner_;
   LiveState& live_;
+  EventFeed& events_;
   Metrics& metrics_;
   const std::chrono::seconds interval_;
   std::mutex mu_;  // held for a whole tick
@@ -201,11 +209,12 @@ class ServeRoutes {
  public:
   // `heartbeats` is null when `origin` is.
   ServeRoutes(Origin* origin, HeartbeatApi* heartbeats, const CorsPolicy& cors, Api& api,
-              WorkerPool& workers, SerialTicks& ticks, const Clock& clock)
+              EventFeed& events, WorkerPool& workers, SerialTicks& ticks, const Clock& clock)
       : origin_(origin),
         heartbeats_(heartbeats),
         cors_(cors),
         api_(api),
+        events_(events),
         workers_(workers),
         ticks_(ticks),
         clock_(clock),
@@ -226,6 +235,7 @@ class ServeRoutes {
       return respond.Respond(HttpResponse::Error(
           404, "no heartbeats here: this server counts Amazon IVS channels (tick.source = ivs)"));
     }
+    if (req.path == kEventsRoute) return respond.Respond(HandleEvents(req));
     if (req.path == kChannelsRoute) {
       // headcount.js reads the counts here when a stream carries none.
       return api_.Handle(req, WithCors(req, std::move(respond)));
@@ -267,6 +277,23 @@ class ServeRoutes {
                     [this] { return HttpResponse::Json(200, ticks_.Run(clock_.Now()).ToJson()); });
   }
 
+  // GET /api/events: each tick as a server-sent event (server/event_feed.h),
+  // for the dashboard and for headcount.js on other sites' pages, whose
+  // reconnection sends Last-Event-ID (not a CORS-safelisted header: it is
+  // preflighted).
+  HttpResponse HandleEvents(const HttpRequest& req) const {
+    if (req.method == "OPTIONS") return cors_.Preflight(req, "GET, HEAD", "Last-Event-ID");
+    HttpResponse r;
+    if (req.method != "GET" && req.method != "HEAD") {
+      r = HttpResponse::Error(405, "method not allowed");
+      r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
+    } else {
+      r = events_.Subscribe(req);
+    }
+    cors_.Apply(req, r);
+    return r;
+  }
+
   // /static/<file>: what other sites' pages load (headcount.js and the
   // modules it imports) when server.cors_origins allows them.
   HttpResponse HandleStatic(const HttpRequest& req) const {
@@ -278,11 +305,13 @@ class ServeRoutes {
 
   static constexpr std::string_view kStaticRoutes = "/static/";
   static constexpr std::string_view kChannelsRoute = "/api/channels";
+  static constexpr std::string_view kEventsRoute = "/api/events";
 
   Origin* const origin_;            // null when the source is IVS
   HeartbeatApi* const heartbeats_;  // null when the source is IVS
   const CorsPolicy& cors_;
   Api& api_;
+  EventFeed& events_;
   WorkerPool& workers_;
   SerialTicks& ticks_;
   const Clock& clock_;
@@ -343,15 +372,18 @@ int RunServe(const Config& config) {
   worker_options.threads = api_options.max_history_queries + 1;
   WorkerPool workers(worker_options);
   Api api(live, parts.history(), metrics, clock, workers, api_options);
+  EventFeedOptions event_options;
+  event_options.bucket_length = config.tick_interval;
+  EventFeed events(event_options);
   Source& source = origin ? static_cast<Source&>(*combined) : *parts.source();
   Publisher& publisher = origin ? static_cast<Publisher&>(*origin) : *parts.publisher();
   // Ticks read the window back from what this process wrote, once it has
   // written all of it (docs/dynamodb.md); the API reads history from the store.
   WindowCache window(parts.store(), config.tick_interval);
   TickRunner runner(source, window, publisher, clock);
-  SerialTicks ticks(parts, runner, live, metrics, config.tick_interval);
-  ServeRoutes routes(origin.get(), heartbeat_api.get(), config.cors_origins, api, workers, ticks,
-                     clock);
+  SerialTicks ticks(parts, runner, live, events, metrics, config.tick_interval);
+  ServeRoutes routes(origin.get(), heartbeat_api.get(), config.cors_origins, api, events, workers,
+                     ticks, clock);
 
   HttpServerOptions server_options;
   server_options.address = config.listen_address;

@@ -162,10 +162,15 @@ HttpResponse Api::Health() const {
 }
 
 HttpResponse Api::Channels() const {
-  const LiveSnapshot snapshot = live_.Snapshot();
+  return NoStore(HttpResponse::Json(200, ChannelsJson(live_.Snapshot(), options_.bucket_length)));
+}
+
+std::string ChannelsJson(const LiveSnapshot& snapshot, std::chrono::seconds bucket_length,
+                         const std::optional<ChannelId>& only) {
   json channels = json::array();
   for (const LiveChannel& channel : snapshot.channels) {
     const Summary& s = channel.summary;
+    if (only && s.channel != *only) continue;
     json buckets = json::array();
     for (int i = 0; i < kWindowBuckets; ++i) {
       const Seconds start = s.at - (kWindowBuckets - 1 - i) * s.bucket_length;
@@ -180,15 +185,14 @@ HttpResponse Api::Channels() const {
         {"trend", std::string(TrendName(s.trend))},
     });
   }
-  json body = {{"bucket_seconds", options_.bucket_length.count()},
+  json body = {{"bucket_seconds", bucket_length.count()},
                {"updated", nullptr},
                {"channels", std::move(channels)}};
   if (snapshot.last_tick) {
     body["updated"] =
         FormatRfc3339(std::chrono::floor<std::chrono::seconds>(snapshot.last_tick->at));
   }
-  return NoStore(
-      HttpResponse::Json(200, body.dump(-1, ' ', false, json::error_handler_t::replace)));
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 void Api::History(std::string_view raw_channel, const HttpRequest& request, HttpResponder respond) {

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/clock.h"
@@ -97,6 +99,11 @@ class Api {
   const ApiOptions options_;
   ConcurrencyLimit history_queries_;
 };
+
+// The /api/channels document of `snapshot` (see Api), with only the entry of
+// `only` when set (none when that channel is unknown).
+std::string ChannelsJson(const LiveSnapshot& snapshot, std::chrono::seconds bucket_length,
+                         const std::optional<ChannelId>& only = std::nullopt);
 
 // A channel's samples (oldest first) as the history API and `headcount
 // history` print them: CSV with a "start,viewers" header and RFC 3339 times,

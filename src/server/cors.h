@@ -48,12 +48,13 @@ class CorsPolicy {
 
   // The answer to a preflight (OPTIONS with Origin and
   // Access-Control-Request-Method) for a route serving `methods` ("POST"
-  // or "GET, HEAD"): 204 with the Allow-Origin, -Methods, -Headers
-  // (Content-Type) and -Max-Age headers when the origin is allowed and the
-  // requested method is one of `methods`; 403 otherwise (no Allow-Origin,
-  // so the browser stops). An OPTIONS without those headers is not a
-  // preflight: 204 with Allow.
-  HttpResponse Preflight(const HttpRequest& request, std::string_view methods) const;
+  // or "GET, HEAD") that reads request `headers`: 204 with the
+  // Allow-Origin, -Methods, -Headers and -Max-Age headers when the origin is
+  // allowed and the requested method is one of `methods`; 403 otherwise (no
+  // Allow-Origin, so the browser stops). An OPTIONS without those headers is
+  // not a preflight: 204 with Allow.
+  HttpResponse Preflight(const HttpRequest& request, std::string_view methods,
+                         std::string_view headers = "Content-Type") const;
 
   bool allows_any() const { return any_; }
   bool empty() const { return !any_ && origins_.empty(); }

@@ -21,6 +21,8 @@
 
 namespace headcount {
 
+class HttpStream;
+
 struct HttpRequest {
   std::string method;  // "GET", "HEAD", ...
   std::string target;  // as received: "/hls/demo/stream.m3u8?hcs=..."
@@ -42,6 +44,10 @@ struct HttpResponse {
   std::string body;
   // When set, the body is this file, streamed by the server (body is ignored).
   std::optional<std::filesystem::path> file;
+  // When set, the body is what this stream is written, sent as it comes
+  // until it ends (server/http_stream.h; body and file are ignored). The
+  // connection closes after it.
+  std::shared_ptr<HttpStream> stream;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 
   static HttpResponse Json(int status, std::string body);

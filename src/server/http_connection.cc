@@ -1,8 +1,10 @@
 // HttpServer's connections (see http_connection.h): one Session per
 // connection reads requests with Beast's parser, in place from its buffer,
-// hands each to the handler and sends the answer with the ResponseWriter.
-// Everything of a session runs on its connection's I/O thread; only its
-// ResponseSlot is reached from other threads (a handler answering later).
+// hands each to the handler and sends the answer with the ResponseWriter;
+// a streamed answer (HttpResponse::stream) is sent as it is written, until
+// it ends. Everything of a session runs on its connection's I/O thread; only
+// its ResponseSlot and its HttpStream's wake-up are reached from other
+// threads (a handler answering later, a producer writing).
 #include "server/http_connection.h"
 
 #include <spdlog/spdlog.h>
@@ -24,7 +26,9 @@
 #include <utility>
 
 #include "core/strings.h"
+#include "server/http_stream.h"
 #include "server/http_writer.h"
+#include "server/response_slot.h"
 
 namespace headcount::http_internal {
 namespace {
@@ -50,88 +54,24 @@ constexpr std::size_t kReadChunkBytes = 4096;
 // call stack before it goes back to the I/O loop (see Session::FinishWrite).
 constexpr int kMaxNestedRequests = 8;
 
-class Session;
-class ResponseSlot;
-
-// The ResponseSlot whose handler runs on this thread now, if any (see
-// ResponseSlot::InlineScope).
-thread_local const ResponseSlot* answering_inline = nullptr;
-
-// A connection's end of the HttpResponders it hands to the handler, one per
-// request: takes each request's response once, from whatever thread
-// answers. An answer given while the handler runs, on its thread, is kept
-// for the session to send when the handler returns (no thread hop, no
-// allocation); a later one is posted to the connection's I/O context through
-// the server's ResponseGate. Shared with the responders, so one may outlive
-// its connection and the server: its answer is then dropped. Thread-safe
-// where noted; the rest is for the connection's I/O thread.
-class ResponseSlot final : public HttpResponder::Sink {
- public:
-  ResponseSlot(std::weak_ptr<Session> session, Executor executor,
-               std::shared_ptr<ResponseGate> gate)
-      : session_(std::move(session)), executor_(std::move(executor)), gate_(std::move(gate)) {}
-
-  // Opens the next request of the connection for an answer; its ticket.
-  std::uint64_t Open() {
-    open_ticket_.store(++last_ticket_);
-    return last_ticket_;
-  }
-  // No answer is taken any more (the connection is going away).
-  void Close() { open_ticket_.store(0); }
-  // The right to answer `ticket`: true for the first caller (the handler's
-  // responder, the response timer, the exception handler), false after.
-  // Any thread.
-  bool Claim(std::uint64_t ticket) {
-    std::uint64_t expected = ticket;
-    return ticket != 0 && open_ticket_.compare_exchange_strong(expected, 0);
-  }
-
-  // HttpResponder::Sink; any thread.
-  void Complete(std::uint64_t ticket, HttpResponse response) override;
-
-  // While one lives, an answer given on this thread is kept for
-  // TakeImmediate instead of being posted. Around the handler call.
-  class InlineScope {
-   public:
-    explicit InlineScope(const ResponseSlot& slot) : previous_(answering_inline) {
-      answering_inline = &slot;
-    }
-    ~InlineScope() { answering_inline = previous_; }
-    InlineScope(const InlineScope&) = delete;
-    InlineScope& operator=(const InlineScope&) = delete;
-
-   private:
-    const ResponseSlot* const previous_;
-  };
-
-  // The answer given inside the InlineScope, if any.
-  std::optional<HttpResponse> TakeImmediate() { return std::exchange(immediate_, std::nullopt); }
-
- private:
-  const std::weak_ptr<Session> session_;
-  const Executor executor_;
-  const std::shared_ptr<ResponseGate> gate_;
-  std::atomic<std::uint64_t> open_ticket_{0};  // 0: none; any thread
-  std::uint64_t last_ticket_ = 0;
-  std::optional<HttpResponse> immediate_;
-};
-
 // One connection: reads a request, answers it, and repeats while keep-alive
 // holds. Every step runs on the connection's I/O thread; only one operation is
 // outstanding at a time, so members need no lock.
-class Session : public std::enable_shared_from_this<Session> {
+class Session final : public LateResponseTarget, public std::enable_shared_from_this<Session> {
  public:
   Session(Socket&& socket, ServerContext& context, std::string client)
       : stream_(std::move(socket)),
         write_timer_(stream_.get_executor()),
         response_timer_(stream_.get_executor()),
+        idle_timer_(stream_.get_executor()),
         context_(context),
         options_(context.options),
         client_(std::move(client)),
         buffer_(options_.max_header_bytes + options_.max_body_bytes + kReadChunkBytes) {}
 
-  ~Session() {
-    if (slot_) slot_->Close();  // a handler answering later finds nobody
+  ~Session() override {
+    if (slot_) slot_->Close();            // a handler answering later finds nobody
+    if (streaming_) streaming_->Abort();  // its producer finds nobody
     context_.counter.Release(client_);
   }
 
@@ -154,7 +94,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The answer to request `ticket`, which the handler gave later (its
   // ResponseSlot claimed it and posted it here).
-  void OnLateResponse(std::uint64_t ticket, HttpResponse response) {
+  void OnLateResponse(std::uint64_t ticket, HttpResponse response) override {
     if (ticket != ticket_ || !awaiting_) return;
     response_timer_.cancel();
     SendAwaited(std::move(response));
@@ -355,8 +295,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Send(Outgoing outgoing, bool keep_alive) {
     exchange_.status = outgoing.status;
     exchange_.body_bytes = outgoing.body_bytes;
+    stream_after_head_ = std::move(outgoing.stream);
+    keep_alive_ = keep_alive && !outgoing.closes;
     writer_.Start(std::move(outgoing));
-    keep_alive_ = keep_alive;
     write_timer_armed_ = false;
     write_timed_out_ = false;
     WriteSome();
@@ -366,11 +307,11 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     switch (writer_.WriteSome(stream_.socket().native_handle(), ec)) {
       case ResponseWriter::Progress::kDone:
-        return FinishWrite({});
+        return WriteDone({});
       case ResponseWriter::Progress::kWouldBlock:
         return AwaitWritable();
       case ResponseWriter::Progress::kFailed:
-        return FinishWrite(ec);
+        return WriteDone(ec);
     }
   }
 
@@ -394,9 +335,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnWritable(beast::error_code ec) {
-    if (write_timed_out_) return FinishWrite(beast::error::timeout);
-    if (ec) return FinishWrite(ec);
+    if (write_timed_out_) return WriteDone(beast::error::timeout);
+    if (ec) return WriteDone(ec);
     WriteSome();
+  }
+
+  // What was being written is out (or failed): a response, or a chunk of
+  // the stream that follows one.
+  void WriteDone(beast::error_code ec) {
+    if (streamed_) return OnStreamWritten(ec);
+    FinishWrite(ec);
   }
 
   // The response is out (or failed): logs it, then reads the next request,
@@ -415,6 +363,7 @@ class Session : public std::enable_shared_from_this<Session> {
         exchange_.duration.count() / 1000, ec ? " (write failed: " + ec.message() + ")" : "");
     if (context_.observer) context_.observer(exchange_);
     if (ec) return Close();
+    if (stream_after_head_) return StartStreaming(std::exchange(stream_after_head_, nullptr));
     if (!keep_alive_) return LingerThenClose();
     // A response that went out at once returns here before the stack of the
     // request that made it unwinds. Pipelined requests waiting in the buffer
@@ -427,6 +376,96 @@ class Session : public std::enable_shared_from_this<Session> {
     ++nested_requests_;
     StartRequest(/*first=*/false);
     --nested_requests_;
+  }
+
+  // The head of a streamed response is out: from now on the connection
+  // sends what the producer writes (and the idle chunk when it writes
+  // nothing), and ends when the producer ends the stream, the client leaves
+  // or a chunk cannot be sent within write_timeout. No request is read any
+  // more; a read only tells when the client leaves.
+  void StartStreaming(std::shared_ptr<HttpStream> stream) {
+    streaming_ = std::move(stream);
+    streamed_ = true;
+    stream_.expires_never();
+    last_stream_write_ = SteadyClock::now();
+    WatchStreamClient();
+    ArmStreamIdle();
+    // From the producer's thread: posted here through the gate, as a late answer is.
+    streaming_->Attach(
+        [weak = weak_from_this(), executor = stream_.get_executor(), gate = context_.gate] {
+          gate->RunWhileOpen([&] {
+            if (std::shared_ptr<Session> self = weak.lock()) {
+              net::post(executor, [self = std::move(self)] { self->PumpStream(); });
+            }
+          });
+        });
+  }
+
+  void WatchStreamClient() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(
+        buffer_.prepare(kReadChunkBytes),
+        [self = shared_from_this()](beast::error_code ec, std::size_t /*bytes*/) {
+          if (!self->streaming_) return;
+          if (ec) return self->EndStream();  // the client left (or we are stopping)
+          self->WatchStreamClient();         // it sent something: dropped
+        });
+  }
+
+  // Writes the idle chunk when nothing was written for the stream's idle
+  // interval.
+  void ArmStreamIdle() {
+    const auto interval = streaming_->options().idle_interval;
+    if (interval <= std::chrono::milliseconds::zero()) return;
+    idle_timer_.expires_at(last_stream_write_ + interval);
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->streaming_) return;
+      const auto interval = self->streaming_->options().idle_interval;
+      if (!self->stream_writing_ && SteadyClock::now() - self->last_stream_write_ >= interval) {
+        self->SendStreamChunk(self->streaming_->options().idle_chunk);
+      }
+      self->ArmStreamIdle();
+    });
+  }
+
+  // Sends what the producer wrote since the last call, or ends the
+  // connection once the producer ended the stream and all of it is out.
+  void PumpStream() {
+    if (!streaming_ || stream_writing_) return;
+    HttpStream::Pending pending = streaming_->Take();
+    if (!pending.bytes.empty()) return SendStreamChunk(std::move(pending.bytes));
+    if (pending.ended) EndStream();
+  }
+
+  void SendStreamChunk(std::string bytes) {
+    stream_writing_ = true;
+    Outgoing chunk;
+    chunk.body = std::move(bytes);
+    writer_.Start(std::move(chunk));
+    write_timer_armed_ = false;
+    write_timed_out_ = false;
+    WriteSome();
+  }
+
+  void OnStreamWritten(beast::error_code ec) {
+    if (write_timer_armed_) write_timer_.cancel();
+    write_timer_armed_ = false;
+    ++responses_sent_;  // a stale write timer must not touch the next chunk
+    stream_writing_ = false;
+    if (!streaming_) return;  // ended meanwhile
+    if (ec) {
+      spdlog::debug("http: stream to {} ends: {}", client_, ec.message());
+      return EndStream();
+    }
+    last_stream_write_ = SteadyClock::now();
+    PumpStream();
+  }
+
+  void EndStream() {
+    if (!streaming_) return;
+    std::exchange(streaming_, nullptr)->Abort();
+    idle_timer_.cancel();
+    Close();
   }
 
   void LingerThenClose() {
@@ -461,6 +500,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Stream stream_;
   Timer write_timer_;
   Timer response_timer_;  // while a request waits for its handler's answer
+  Timer idle_timer_;      // while streaming: the idle chunk's
   ServerContext& context_;
   const HttpServerOptions& options_;
   const std::string client_;
@@ -486,26 +526,14 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t responses_sent_ = 0;  // tells a stale write timer from the current one
   // Requests started from inside the handling of an earlier one (FinishWrite).
   int nested_requests_ = 0;
+  // A streamed response: its stream, from Send until its head is out, then
+  // while it is being sent.
+  std::shared_ptr<HttpStream> stream_after_head_;
+  std::shared_ptr<HttpStream> streaming_;
+  bool streamed_ = false;        // the connection's response is a stream (for good)
+  bool stream_writing_ = false;  // a chunk is being written
+  SteadyClock::time_point last_stream_write_;
 };
-
-void ResponseSlot::Complete(std::uint64_t ticket, HttpResponse response) {
-  if (!Claim(ticket)) return;  // answered already, timed out, or the connection is gone
-  if (answering_inline == this) {
-    immediate_ = std::move(response);
-    return;
-  }
-  // The session is looked up under the gate's lock, while its I/O context
-  // is sure to be alive; the posted handler then holds it until it runs, or
-  // until Stop destroys the context (and the handler with it).
-  gate_->RunWhileOpen([&] {
-    std::shared_ptr<Session> session = session_.lock();
-    if (!session) return;  // the connection is gone: dropped
-    net::post(executor_,
-              [session = std::move(session), ticket, response = std::move(response)]() mutable {
-                session->OnLateResponse(ticket, std::move(response));
-              });
-  });
-}
 
 }  // namespace
 

@@ -72,6 +72,17 @@ std::optional<RawResponse> Client::Read(bool head, Ms timeout) {
   return r;
 }
 
+std::optional<std::string> Client::ReadThrough(std::string_view marker, Ms timeout) {
+  const auto deadline = Steady::now() + timeout;
+  std::size_t at;
+  while ((at = buf_.find(marker)) == std::string::npos) {
+    if (!Fill(deadline)) return std::nullopt;
+  }
+  std::string out = buf_.substr(0, at + marker.size());
+  buf_.erase(0, at + marker.size());
+  return out;
+}
+
 std::optional<RawResponse> Client::Exchange(const std::string& request, bool head) {
   if (!Send(request)) return std::nullopt;
   return Read(head);

@@ -48,6 +48,10 @@ class Client {
   // Reads one response (no body for HEAD); empty if the connection closed or
   // nothing complete came within `timeout`.
   std::optional<RawResponse> Read(bool head = false, Ms timeout = kAnswerTimeout);
+  // Reads raw bytes (a streamed body) until `marker` has arrived: what came
+  // up to and including it (the rest stays buffered), or nothing if the
+  // connection closed or the marker did not come within `timeout`.
+  std::optional<std::string> ReadThrough(std::string_view marker, Ms timeout = kAnswerTimeout);
   // Sends `request` and reads the answer.
   std::optional<RawResponse> Exchange(const std::string& request, bool head = false);
   // True if the server closes the connection within `timeout` (bytes that

@@ -15,6 +15,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
 #include <cerrno>
+#include <optional>
 #include <string_view>
 #include <system_error>
 
@@ -43,12 +44,13 @@ bool StatusHasBody(int status) { return status >= 200 && status != 204 && status
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 // The status line and headers of `response` for a request of HTTP `version`
-// (10 or 11), announcing `content_length` body bytes. The server's headers
+// (10 or 11), announcing `content_length` body bytes (none: a body that
+// ends with the connection). The server's headers
 // come first; a handler's header that would frame the message or carries a
 // CR or LF (it could start a header or a body of its own) is dropped and
 // logged.
 std::string FormatHead(const HttpResponse& response, unsigned version, bool keep_alive,
-                       std::uint64_t content_length) {
+                       std::optional<std::uint64_t> content_length) {
   std::string head;
   head.reserve(256);
   head += "HTTP/";
@@ -80,9 +82,9 @@ std::string FormatHead(const HttpResponse& response, unsigned version, bool keep
     head += value;
     head += "\r\n";
   }
-  if (StatusHasBody(response.status)) {
+  if (StatusHasBody(response.status) && content_length) {
     head += "Content-Length: ";
-    head += std::to_string(content_length);
+    head += std::to_string(*content_length);
     head += "\r\n";
   }
   // HTTP/1.1 keeps a connection open unless told, HTTP/1.0 closes it unless told.
@@ -107,6 +109,7 @@ Outgoing BuildMessage(HttpResponse response, unsigned version, bool keep_alive, 
   if (!StatusHasBody(response.status)) {
     response.body.clear();
     response.file.reset();
+    response.stream.reset();
   }
   Outgoing out;
   out.status = response.status;
@@ -133,6 +136,12 @@ Outgoing BuildMessage(HttpResponse response, unsigned version, bool keep_alive, 
       out.file_size = size;
       out.body_bytes = size;
     }
+    return out;
+  }
+  if (response.stream) {
+    out.head = FormatHead(response, version, /*keep_alive=*/false, std::nullopt);
+    out.closes = true;
+    if (!head) out.stream = std::move(response.stream);
     return out;
   }
   out.head = FormatHead(response, version, keep_alive, response.body.size());

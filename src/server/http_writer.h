@@ -10,10 +10,12 @@
 #include <boost/system/error_code.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
 #include "server/http.h"
+#include "server/http_stream.h"
 
 namespace headcount::http_internal {
 
@@ -49,6 +51,11 @@ struct Outgoing {
   std::string body;  // sent right after head
   UniqueFd file;     // when valid: its first file_size bytes follow body
   std::uint64_t file_size = 0;
+  // When set, the head announces a body of unknown length and what the
+  // stream is written follows it, until the connection closes.
+  std::shared_ptr<HttpStream> stream;
+  // The head says Connection: close whatever the request wanted (a stream's).
+  bool closes = false;
   // For the access log and metrics.
   int status = 0;
   std::uint64_t body_bytes = 0;
@@ -61,7 +68,10 @@ struct Outgoing {
 // the message or carries CR/LF is dropped and logged. An invalid status
 // becomes 500; a file that is gone (or not a regular file) 404, one that
 // cannot be opened 500. Opening a file never blocks (O_NONBLOCK: a FIFO is
-// refused as not a regular file).
+// refused as not a regular file). A stream (HttpResponse::stream) gets a
+// head with neither Content-Length nor chunked coding and `Connection:
+// close` (its body ends when the connection does, RFC 9112 6.3), whatever
+// `keep_alive` says; for HEAD, just that head.
 Outgoing BuildMessage(HttpResponse response, unsigned version, bool keep_alive, bool head);
 
 // Sends one Outgoing over a non-blocking socket, in as many calls to
