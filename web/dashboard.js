@@ -1,7 +1,11 @@
 // The dashboard (/): every channel from /api/channels with its current count
 // and trend, a chart of its stored history (/api/channels/{id}/history) over
-// a chosen range, CSV/JSON download links and a link to its player. Refreshes
-// itself without reloading; elements are updated in place, so focus stays.
+// a chosen range, CSV/JSON download links and a link to its player. Each
+// tick arrives as a server-sent event (/api/events, the /api/channels
+// document) the moment it is recorded; only when the server refuses the
+// stream (or the browser has no EventSource) does the page poll
+// /api/channels instead, trying the stream again now and then. Elements are
+// updated in place, so focus stays.
 // A channel id is an origin id (letters, digits, - and _) or an Amazon IVS
 // channel ARN (with ':' and '/'): every URL carries it through
 // encodeURIComponent, as one path segment. Only origin channels have a
@@ -9,7 +13,10 @@
 // URL> when the API gives one (playbackUrl), else it has no player link.
 import { trendLabel } from './payload.js';
 
+// Polling, only while the event stream is refused.
 const REFRESH_MS = 5000;
+// A refused stream is tried again after this long.
+const EVENTS_RETRY_MS = 30000;
 // Longer ranges change slowly and weigh more: fetch their history less often.
 const HISTORY_REFRESH_MS = { '1h': 5000, '24h': 30000, '7d': 120000 };
 const RANGES = Object.keys(HISTORY_REFRESH_MS);
@@ -205,14 +212,8 @@ async function refreshHistory(card, id, force) {
   }
 }
 
-async function refresh({ forceHistory = false } = {}) {
-  let data;
-  try {
-    data = await getJson('/api/channels');
-  } catch {
-    updated.textContent = 'Cannot reach headcount; retrying…';
-    return;
-  }
+// Shows the /api/channels document `data`, then the histories that are due.
+async function render(data, { forceHistory = false } = {}) {
   const seen = new Set();
   for (const ch of data.channels ?? []) {
     seen.add(ch.id);
@@ -232,9 +233,61 @@ async function refresh({ forceHistory = false } = {}) {
   // Keep the list in the API's order (sorted by id) without re-creating items.
   for (const id of seen) list.append(cards.get(id).li);
   empty.hidden = cards.size > 0;
+  // When the counts of which tick were shown (for tests and curious users).
+  document.body.dataset.shownAt = String(Date.now());
+  document.body.dataset.shownTick = data.updated ?? '';
   await Promise.all([...cards].map(([id, card]) => refreshHistory(card, id, forceHistory)));
   updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
   document.body.dataset.refreshed = String(Date.now());
+}
+
+// Fetches /api/channels once and shows it.
+async function refresh({ forceHistory = false } = {}) {
+  let data;
+  try {
+    data = await getJson('/api/channels');
+  } catch {
+    updated.textContent = 'Cannot reach headcount; retrying…';
+    return;
+  }
+  await render(data, { forceHistory });
+}
+
+// Follows /api/events; polls while the server refuses it.
+function follow() {
+  if (typeof EventSource !== 'function') {
+    setInterval(() => refresh(), REFRESH_MS);
+    return;
+  }
+  let pollTimer = null;
+  const events = new EventSource('/api/events');
+  document.body.dataset.updates = 'events';
+  events.addEventListener('tick', (e) => {
+    let data;
+    try {
+      data = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    render(data);
+  });
+  events.addEventListener('error', () => {
+    if (events.readyState === EventSource.CONNECTING) {
+      // The browser reconnects by itself, with Last-Event-ID.
+      updated.textContent = 'Cannot reach headcount; retrying…';
+      return;
+    }
+    // Refused (too many streams, or a proxy that does not pass them): poll
+    // for a while, then try the stream again.
+    events.close();
+    document.body.dataset.updates = 'polling';
+    refresh();
+    pollTimer = setInterval(() => refresh(), REFRESH_MS);
+    setTimeout(() => {
+      clearInterval(pollTimer);
+      follow();
+    }, EVENTS_RETRY_MS);
+  });
 }
 
 function onRangeChange(e) {
@@ -251,8 +304,7 @@ function main() {
     input.checked = input.value === range;
     input.addEventListener('change', onRangeChange);
   }
-  refresh();
-  setInterval(() => refresh(), REFRESH_MS);
+  follow();
 }
 
 main();

@@ -13,8 +13,8 @@
 // heartbeat_s; "left" on pause, end and pagehide: docs/heartbeats.md). It
 // draws the overlay of /watch (overlay.js, in a shadow root so neither page's
 // styles reach the other) over the video, from the payload the stream carries
-// in its metadata cues (cues.js), or from /api/channels when the stream
-// carries none. With the Amazon IVS web player the payload comes from the
+// in its metadata cues (cues.js), or from the server's tick events
+// (/api/events) when the stream carries none. With the Amazon IVS web player the payload comes from the
 // player's TEXT_METADATA_CUE events (it makes no text tracks) and nothing is
 // reported: IVS counts its own viewers. Defines no globals; attaching a video
 // twice returns the first attachment; every network failure is retried quietly.
@@ -31,8 +31,10 @@ const MAX_CHANNEL_ARN_LENGTH = 128;
 const DEFAULT_HEARTBEAT_MS = 10000;
 // A failed token request or heartbeat is tried again after this long.
 const RETRY_MS = 5000;
-// No payload from the stream for this long: the overlay reads /api/channels
-// instead, every FALLBACK_POLL_MS, until the stream carries one again.
+// No payload from the stream for this long: the overlay follows the
+// server's tick events (/api/events?channel=) instead, until the stream
+// carries one again; while the server refuses those, it reads /api/channels
+// every FALLBACK_POLL_MS.
 const FALLBACK_AFTER_MS = 8000;
 const FALLBACK_POLL_MS = 10000;
 // Above the page's own layers, below its dialogs (which usually go higher).
@@ -235,19 +237,50 @@ export function attach(video, { channel, server, ivsPlayer } = {}) {
   tracks.addEventListener?.('addtrack', onAddTrack);
   for (let i = 0; i < (tracks.length ?? 0); i++) watchTrack(tracks[i]);
 
+  // --- the fallback: the server's tick events, else polling ---------------
+  const cuesAreFresh = () => performance.now() - lastCueAt < FALLBACK_AFTER_MS;
+  const showApi = (doc) => {
+    const payload = payloadFromApi(doc, channel);
+    if (payload && !detached && !cuesAreFresh()) overlay.accept(payload, `api-${payload.at}`, 'api');
+  };
+  let events = null;
+  const stopEvents = () => {
+    events?.close();
+    events = null;
+  };
   const pollApi = async () => {
-    fallbackTimer = setTimeout(pollApi, FALLBACK_POLL_MS);
-    if (performance.now() - lastCueAt < FALLBACK_AFTER_MS) return;
     try {
       const r = await fetch(`${base}/api/channels`, { cache: 'no-store' });
-      if (!r.ok) return;
-      const payload = payloadFromApi(await r.json(), channel);
-      if (payload && !detached) overlay.accept(payload, `api-${payload.at}`, 'api');
+      if (r.ok) showApi(await r.json());
     } catch {
       // The server is unreachable: keep what is shown, try again later.
     }
   };
-  if (channel !== undefined) fallbackTimer = setTimeout(pollApi, FALLBACK_AFTER_MS);
+  // Every FALLBACK_AFTER_MS (FALLBACK_POLL_MS while polling): with fresh
+  // cues, nothing (and no stream held open); without, the events, or a poll
+  // when the server refused them.
+  let eventsRefused = false;
+  const checkFallback = () => {
+    fallbackTimer = setTimeout(checkFallback, eventsRefused ? FALLBACK_POLL_MS : FALLBACK_AFTER_MS);
+    if (cuesAreFresh()) return stopEvents();
+    if (eventsRefused || typeof EventSource !== 'function') return pollApi();
+    if (events) return;
+    events = new EventSource(`${base}/api/events?channel=${encodeURIComponent(channel)}`);
+    events.addEventListener('tick', (e) => {
+      try {
+        showApi(JSON.parse(e.data));
+      } catch {
+        // Not a document: ignored.
+      }
+    });
+    events.addEventListener('error', () => {
+      if (events?.readyState !== EventSource.CLOSED) return;  // it reconnects by itself
+      stopEvents();
+      eventsRefused = true;
+      pollApi();
+    });
+  };
+  if (channel !== undefined) fallbackTimer = setTimeout(checkFallback, FALLBACK_AFTER_MS);
 
   const viewer = ivsPlayer === undefined ? countViewer(video, { channel, server: base }) : null;
   window.addEventListener('resize', place);
@@ -260,6 +293,7 @@ export function attach(video, { channel, server, ivsPlayer } = {}) {
       viewer?.stop();
       ivsPlayer?.removeEventListener?.(ivsCueEvent, onIvsCue);
       clearTimeout(fallbackTimer);
+      stopEvents();
       window.removeEventListener('resize', place);
       tracks.removeEventListener?.('addtrack', onAddTrack);
       for (const [track, onCueChange] of watched) track.removeEventListener('cuechange', onCueChange);

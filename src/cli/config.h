@@ -58,6 +58,8 @@ struct Config {
   // [server] cors_origins: page origins that may call the heartbeat API and
   // load /static/ (or "*"); same origin only by default.
   CorsPolicy cors_origins;
+  // [server] max_event_streams: open /api/events streams at once; past it, 503.
+  std::size_t max_event_streams = 1000;
   // [origin] hls_root: one sub-folder per channel, as ffmpeg's HLS muxer writes it.
   std::filesystem::path hls_root = "hls";
   bool hls_root_given = false;  // set explicitly (it excludes origin.upstream)

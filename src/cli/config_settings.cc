@@ -25,6 +25,9 @@ constexpr seconds kMaxTimeout = std::chrono::hours{1};
 constexpr seconds kMinRetention = std::chrono::hours{1};
 constexpr seconds kMaxRetention = std::chrono::days{3660};
 constexpr seconds kMaxUpstreamTimeout = std::chrono::minutes{5};
+// Each open event stream is a connection (and up to 1 MB unsent): the
+// server's own connection limit bounds them anyway.
+constexpr std::size_t kMaxEventStreams = 10000;
 // The media cache of proxy mode lives in memory.
 constexpr std::size_t kMaxUpstreamCacheBytes = std::size_t{64} << 30;
 
@@ -114,6 +117,16 @@ Status SetUpstreamCaFile(Config& c, const std::string& v) {
 Status SetDatabase(Config& c, const std::string& v) {
   if (v.empty()) return Error::InvalidArgument("must not be empty");
   c.database = v;
+  return {};
+}
+
+Status SetMaxEventStreams(Config& c, const std::string& v) {
+  const auto n = ParseWhole<unsigned long long>(v);
+  if (!n || *n < 1 || *n > kMaxEventStreams) {
+    return Error::InvalidArgument("\"" + v + "\" is not a number from 1 to " +
+                                  std::to_string(kMaxEventStreams));
+  }
+  c.max_event_streams = static_cast<std::size_t>(*n);
   return {};
 }
 
@@ -394,6 +407,9 @@ const std::vector<Setting>& AllSettings() {
           "page origins that may call the heartbeat API and load /static/, comma-separated, or *",
           SetCorsOrigins, [](const Config& c) { return c.cors_origins.ToString(); },
           "none (same origin only)"),
+      Row("server.max_event_streams", "HEADCOUNT_MAX_EVENT_STREAMS", "--max-event-streams",
+          "open /api/events streams (dashboards, players) at once; more get 503",
+          SetMaxEventStreams, [](const Config& c) { return std::to_string(c.max_event_streams); }),
       Row("origin.hls_root", "HEADCOUNT_HLS_ROOT", "--hls-root",
           "folder with one sub-folder of HLS playlists and segments per channel", SetHlsRoot,
           [](const Config& c) { return c.hls_root.string(); }),

@@ -130,6 +130,7 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
                   {"server.listen",
                    "server.trusted_proxies",
                    "server.cors_origins",
+                   "server.max_event_streams",
                    "origin.hls_root",
                    "origin.count",
                    "origin.upstream",

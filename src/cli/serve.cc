@@ -374,6 +374,7 @@ int RunServe(const Config& config) {
   Api api(live, parts.history(), metrics, clock, workers, api_options);
   EventFeedOptions event_options;
   event_options.bucket_length = config.tick_interval;
+  event_options.max_streams = config.max_event_streams;
   EventFeed events(event_options);
   Source& source = origin ? static_cast<Source&>(*combined) : *parts.source();
   Publisher& publisher = origin ? static_cast<Publisher&>(*origin) : *parts.publisher();

@@ -6,6 +6,9 @@
 // --count heartbeats), and pausing or closing it lets it leave. The page
 // logs no errors. The same page with video.js (npm video.js, a dev
 // dependency; HEADCOUNT_VIDEOJS_DIR names another dist/ folder) instead of hls.js.
+// And a page whose stream carries no metadata (the site serves ffmpeg's files
+// itself): the overlay follows the server's tick events (/api/events), not
+// polling, and shows what /api/channels says.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -86,6 +89,23 @@ describe('browser: headcount.js on another site\'s hls.js page', () => {
     }));
     base = base.replace('127.0.0.1', 'localhost');
     site = createServer((req, res) => {
+      // The site's own copy of the stream: ffmpeg's files, no headcount metadata.
+      const own = req.url.match(/^\/own\/(stream\.m3u8|[A-Za-z0-9_]+\.ts)$/)?.[1];
+      if (own) {
+        try {
+          const body = readFileSync(join(dir, 'hls', 'live', own));
+          res.writeHead(200, { 'content-type': own.endsWith('.ts') ? 'video/mp2t' : 'application/vnd.apple.mpegurl', 'cache-control': 'no-store' });
+          res.end(body);
+        } catch {
+          res.writeHead(404).end();
+        }
+        return;
+      }
+      if (req.url === '/own') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(hlsJsPage(base).replace(`${base}/hls/live/stream.m3u8`, '/own/stream.m3u8'));
+        return;
+      }
       const file = req.url.match(/^\/vjs\/(video\.min\.js|video-js\.min\.css)$/)?.[1];
       if (file && hasVideoJs) {
         res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/css' });
@@ -166,6 +186,31 @@ describe('browser: headcount.js on another site\'s hls.js page', () => {
     await page.evaluate(() => document.querySelector('#player video').pause());
     await waitFor('the paused page to leave the count', async () => (await viewersOf(base, 'live')) === 0,
       { timeoutMs: 15000, intervalMs: 250 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a stream with no metadata: the overlay follows the tick events, with no polling', async () => {
+    const { page, errors } = await openPage(browser.context, `${siteUrl}/own`);
+    const polls = [];
+    const streams = [];
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname === '/api/channels') polls.push(r.url());
+      if (url.pathname === '/api/events') streams.push(url.search);
+    });
+    const shown = await waitFor('the overlay to show the API\'s counts', async () => {
+      const o = await page.evaluate(() => {
+        const overlay = document.querySelector('[data-headcount]')?.shadowRoot?.querySelector('.overlay');
+        return { ...(overlay?.dataset ?? {}) };
+      });
+      if (o.source !== 'api') return false;
+      const api = (await getJson(`${base}/api/channels`)).channels.find((c) => c.id === 'live');
+      return o.m === JSON.stringify(api.buckets.map((b) => b.viewers)) ? o : false;
+    }, { timeoutMs: 40000, intervalMs: 250 });
+    assert.equal(shown.source, 'api');
+    assert.deepEqual(streams, ['?channel=live'], 'one event stream, for its channel');
+    assert.deepEqual(polls, [], 'no polling of /api/channels');
     assert.deepEqual(errors, []);
     await page.close();
   });

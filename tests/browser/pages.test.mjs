@@ -197,6 +197,54 @@ describe('browser: player and dashboard', () => {
     await page.close();
   });
 
+  test('the dashboard shows each tick as it is pushed, with no polling request', async () => {
+    const { page, errors } = await openPage(browser.context, `${base}/`);
+    const polls = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/channels') polls.push(r.url());
+    });
+    // Another client of the same events: when each tick reached it.
+    const reached = new Map();  // the tick's "updated" -> ms
+    const stream = new AbortController();
+    const res = await fetch(`${base}/api/events`, { signal: stream.signal });
+    assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    (async () => {
+      const decoder = new TextDecoder();
+      let text = '';
+      try {
+        for await (const chunk of res.body) {
+          text += decoder.decode(chunk, { stream: true });
+          for (const m of text.matchAll(/^data: (.*)$/gm)) reached.set(JSON.parse(m[1]).updated, Date.now());
+          text = text.slice(text.lastIndexOf('\n') + 1);
+        }
+      } catch {
+        // aborted at the end
+      }
+    })();
+    await page.waitForFunction(() => document.body.dataset.updates === 'events', null, { timeout: 10000 });
+    // Three ticks after it is open: when the page showed each (its own clock
+    // stamp, the same machine's as ours).
+    const shown = new Map();
+    const first = await page.evaluate(() => document.body.dataset.shownTick ?? '');
+    await waitFor('the dashboard to show three more ticks', async () => {
+      const { tick, at } = await page.evaluate(() => ({ tick: document.body.dataset.shownTick, at: document.body.dataset.shownAt }));
+      if (tick && tick !== first) shown.set(tick, Number(at));
+      return shown.size >= 3;
+    }, { timeoutMs: 8 * TICK_SECONDS * 1000, intervalMs: 50 });
+    stream.abort();
+    for (const [tick, at] of shown) {
+      assert.ok(reached.has(tick), `tick ${tick} was pushed`);
+      // Pushed, not polled (the fallback would poll every 5 s).
+      assert.ok(at - reached.get(tick) < 1000, `tick ${tick} shown ${at - reached.get(tick)} ms after it was pushed`);
+    }
+    assert.deepEqual(polls, [], 'no polling of /api/channels');
+    const card = page.locator('li.channel[data-channel="demo"]');
+    await waitFor('the card to show the API count', async () => (await card.locator('.count').textContent()) === String((await channel()).viewers),
+      { timeoutMs: 10000 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the player shows "offline" when the stream stops and plays again when it is back', async () => {
     const before = await shown();
     await ffmpeg.stop('SIGINT');

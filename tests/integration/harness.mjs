@@ -174,6 +174,40 @@ http {
   return { proc, port, base, accessLog };
 }
 
+// Debian's nginx as a reverse proxy in front of 127.0.0.1:`originPort`, as
+// sites put one in front of headcount: HTTP/1.1 keep-alive to the origin,
+// X-Forwarded-For, and nginx's defaults otherwise (response buffering on).
+// Unprivileged, one process (master_process off, so any signal stops it),
+// its files under `confDir`. `locations`: the server's location blocks
+// (default: everything passed on). { proc, port, base }.
+export async function startNginxProxy(confDir, originPort, { locations } = {}) {
+  const port = await freePort();
+  mkdirSync(confDir, { recursive: true });
+  const temp = (name) => `${name}_temp_path ${join(confDir, name)};`;
+  writeFileSync(join(confDir, 'nginx.conf'), `daemon off;
+master_process off;
+pid ${confDir}/nginx.pid;
+error_log ${confDir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
+  upstream origin { server 127.0.0.1:${originPort}; keepalive 8; }
+  server {
+    listen 127.0.0.1:${port};
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    ${locations ?? 'location / { proxy_pass http://origin; }'}
+  }
+}
+`);
+  const proc = new Proc('nginx proxy', 'nginx', ['-e', join(confDir, 'error.log'), '-p', confDir, '-c', join(confDir, 'nginx.conf')]);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor('nginx to answer', async () => (await fetch(`${base}/healthz`)).status > 0);
+  return { proc, port, base };
+}
+
 // `headcount viewers`: `count` simulated players of `url`, all there after `ramp`.
 export function startViewers(url, count, { ramp = '1s' } = {}) {
   return new Proc(`viewers x${count}`, BIN, ['viewers', '--url', url, '--count', String(count), '--ramp', ramp, '--log-level', 'warn']);
