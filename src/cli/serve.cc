@@ -376,6 +376,8 @@ int RunServe(const Config& config) {
   event_options.bucket_length = config.tick_interval;
   event_options.max_streams = config.max_event_streams;
   EventFeed events(event_options);
+  metrics.SetEventStreamsCallback(
+      [&events] { return static_cast<std::int64_t>(events.open_streams()); });
   Source& source = origin ? static_cast<Source&>(*combined) : *parts.source();
   Publisher& publisher = origin ? static_cast<Publisher&>(*origin) : *parts.publisher();
   // Ticks read the window back from what this process wrote, once it has

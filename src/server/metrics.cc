@@ -17,6 +17,7 @@ constexpr std::string_view kTickChannels = "headcount_tick_channels";
 constexpr std::string_view kChannelViewers = "headcount_channel_viewers";
 constexpr std::string_view kSessionsActive = "headcount_sessions_active";
 constexpr std::string_view kHeartbeatViewersActive = "headcount_heartbeat_viewers_active";
+constexpr std::string_view kEventStreamsOpen = "headcount_event_streams_open";
 constexpr std::string_view kHttpRequests = "headcount_http_requests_total";
 constexpr std::string_view kUpstreamFetches = "headcount_upstream_fetches_total";
 constexpr std::string_view kUpstreamLookups = "headcount_upstream_lookups_total";
@@ -264,6 +265,7 @@ Metrics::Metrics() {
   registry_.DeclareGauge(std::string(kSessionsActive), "Viewer sessions the origin holds now.");
   registry_.DeclareGauge(std::string(kHeartbeatViewersActive),
                          "Heartbeat viewers counted now (from their second heartbeat on).");
+  registry_.DeclareGauge(std::string(kEventStreamsOpen), "/api/events streams open now.");
   registry_.DeclareCounter(std::string(kHttpRequests), "HTTP responses, by route and status code.");
   registry_.DeclareCounter(std::string(kUpstreamFetches),
                            "Proxy mode: requests to the upstream, by kind and outcome.");
@@ -326,6 +328,12 @@ void Metrics::SetSessionsCallback(std::function<std::int64_t()> callback) {
 
 void Metrics::SetHeartbeatViewersCallback(std::function<std::int64_t()> callback) {
   registry_.SetCallback(kHeartbeatViewersActive, [callback = std::move(callback)] {
+    return static_cast<double>(callback());
+  });
+}
+
+void Metrics::SetEventStreamsCallback(std::function<std::int64_t()> callback) {
+  registry_.SetCallback(kEventStreamsOpen, [callback = std::move(callback)] {
     return static_cast<double>(callback());
   });
 }

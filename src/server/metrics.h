@@ -121,6 +121,8 @@ class Metrics {
   void SetSessionsCallback(std::function<std::int64_t()> callback);
   // The same for headcount_heartbeat_viewers_active (src/heartbeat).
   void SetHeartbeatViewersCallback(std::function<std::int64_t()> callback);
+  // The same for headcount_event_streams_open (server/event_feed.h).
+  void SetEventStreamsCallback(std::function<std::int64_t()> callback);
 
   // The text exposition (Content-Type kContentType).
   std::string Render() const;

@@ -223,7 +223,7 @@ TEST(MetricsTest, FreshMetricsRenderZeroTicksAndNoSessionsWithoutCallback) {
        {"headcount_ticks_total counter", "headcount_tick_duration_seconds histogram",
         "headcount_tick_channels gauge", "headcount_channel_viewers gauge",
         "headcount_sessions_active gauge", "headcount_heartbeat_viewers_active gauge",
-        "headcount_http_requests_total counter"}) {
+        "headcount_event_streams_open gauge", "headcount_http_requests_total counter"}) {
     EXPECT_THAT(text, HasSubstr(std::string("# TYPE ") + family + "\n"));
   }
 }
@@ -232,6 +232,7 @@ TEST(MetricsTest, SessionsCallbackAndHttpRequests) {
   Metrics m;
   m.SetSessionsCallback([] { return std::int64_t{17}; });
   m.SetHeartbeatViewersCallback([] { return std::int64_t{4}; });
+  m.SetEventStreamsCallback([] { return std::int64_t{3}; });
   m.CountRequest(HttpRoute::kApi, 200);
   m.CountRequest(ClassifyRoute("/api/channels"), 200);
   m.CountRequest("hls_segment", 404);
@@ -239,6 +240,7 @@ TEST(MetricsTest, SessionsCallbackAndHttpRequests) {
   const std::string text = m.Render();
   EXPECT_EQ(ValueOf(text, "headcount_sessions_active", {}), "17");
   EXPECT_EQ(ValueOf(text, "headcount_heartbeat_viewers_active", {}), "4");
+  EXPECT_EQ(ValueOf(text, "headcount_event_streams_open", {}), "3");
   EXPECT_EQ(ValueOf(text, "headcount_http_requests_total", {{"route", "api"}, {"code", "200"}}),
             "2");
   EXPECT_EQ(
