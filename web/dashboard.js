@@ -10,8 +10,11 @@
 // channel ARN (with ':' and '/'): every URL carries it through
 // encodeURIComponent, as one path segment. Only origin channels have a
 // player at /watch/{id}; an IVS channel links to /watch?src=<its playback
-// URL> when the API gives one (playbackUrl), else it has no player link.
+// URL> when the API gives one (playbackUrl, checked as the player page
+// checks it), else it has no player link, and is headed by its name when
+// the API gives one.
 import { trendLabel } from './payload.js';
+import { checkPlaybackUrl } from './source.js';
 
 // Polling, only while the event stream is refused.
 const REFRESH_MS = 5000;
@@ -54,10 +57,8 @@ const isOriginId = (id) => ORIGIN_ID.test(id);
 // The player page of a channel, or null when it has none.
 const watchUrl = (ch) => {
   if (isOriginId(ch.id)) return `/watch/${encodeURIComponent(ch.id)}`;
-  if (typeof ch.playbackUrl === 'string' && /^https:\/\//.test(ch.playbackUrl)) {
-    return `/watch?src=${encodeURIComponent(ch.playbackUrl)}`;
-  }
-  return null;
+  const checked = checkPlaybackUrl(ch.playbackUrl);
+  return checked.ok ? `/watch?src=${encodeURIComponent(checked.url)}` : null;
 };
 // A download's file name: the id with anything but [A-Za-z0-9_-] as '_'.
 const fileName = (id, ext) => `${id.replace(/[^A-Za-z0-9_-]/g, '_')}-${range}.${ext}`;
@@ -91,6 +92,10 @@ function createCard(id) {
 
 function updateCard(card, ch) {
   const { li } = card;
+  const heading = li.querySelector('h2');
+  const title = typeof ch.name === 'string' && ch.name !== '' ? ch.name : ch.id;
+  if (heading.textContent !== title) heading.textContent = title;
+  if (title !== ch.id) heading.title = ch.id;
   const live = li.querySelector('.live');
   live.dataset.live = String(ch.live);
   live.textContent = ch.live ? 'LIVE' : 'offline';

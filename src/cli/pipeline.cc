@@ -36,6 +36,7 @@ class Parts final : public Pipeline {
  public:
   Source* source() override { return ivs ? ivs->source.get() : nullptr; }
   Publisher* publisher() override { return ivs ? ivs->publisher.get() : nullptr; }
+  ChannelDirectory* directory() override { return ivs ? ivs->directory.get() : nullptr; }
   Store& store() override { return sqlite ? static_cast<Store&>(*sqlite) : *dynamo; }
   HistoryReader& history() override {
     return sqlite ? static_cast<HistoryReader&>(*sqlite) : *dynamo;

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "cli/config.h"
+#include "core/channel_directory.h"
 #include "core/clock.h"
 #include "core/history.h"
 #include "core/result.h"
@@ -27,6 +28,8 @@ class Pipeline {
   // Present when config.source is SourceKind::kIvs.
   virtual Source* source() = 0;
   virtual Publisher* publisher() = 0;
+  // Present with the source: what it knows of its channels (names, playback URLs).
+  virtual ChannelDirectory* directory() = 0;
   virtual Store& store() = 0;
   virtual HistoryReader& history() = 0;
   // Bounds the store's calls (DynamoDB retries) by the tick's deadline;

@@ -19,6 +19,7 @@ class FakePipeline final : public Pipeline {
  public:
   Source* source() override { return &source_; }
   Publisher* publisher() override { return &publisher_; }
+  ChannelDirectory* directory() override { return nullptr; }
   Store& store() override { return store_; }
   HistoryReader& history() override { return store_; }
   void SetDeadline(std::optional<WallTime> deadline) override { deadlines.push_back(deadline); }

@@ -183,7 +183,8 @@ class SerialTicks {
     // runs into the next scheduled one.
     const WallTime deadline = WallTime{BucketStart(now, interval_)} + interval_ - interval_ / 10;
     TickReport report = RunPipelineTick(parts_, runner_, now, deadline, interval_);
-    live_.Update(report);
+    RefreshDirectory(report, deadline);
+    live_.Update(report, parts_.directory());
     events_.Publish(live_.Snapshot());
     metrics_.RecordTick(report);
     LogTick(report);
@@ -191,6 +192,20 @@ class SerialTicks {
   }
 
  private:
+  // What the API shows besides counts (IVS channel names and playback
+  // URLs): at most one lookup per tick, within the tick's deadline.
+  void RefreshDirectory(const TickReport& report, WallTime deadline) {
+    ChannelDirectory* directory = parts_.directory();
+    if (directory == nullptr || report.summaries.empty()) return;
+    std::vector<ChannelId> channels;
+    channels.reserve(report.summaries.size());
+    for (const Summary& s : report.summaries) channels.push_back(s.channel);
+    if (Status st = directory->Refresh(channels, deadline); !st.ok()) {
+      spdlog::warn("cannot look up the channels' names and playback URLs: {}",
+                   st.error().ToString());
+    }
+  }
+
   Pipeline& parts_;
   TickRunner& runner_;
   LiveState& live_;

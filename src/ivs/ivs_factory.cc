@@ -52,6 +52,7 @@ Result<std::unique_ptr<IvsAdapters>> MakeIvsAdapters(const IvsOptions& options,
   if (!client.ok()) return Error(client.error().code(), "ivs: " + client.error().message());
   adapters->client = std::move(*client);
   adapters->source = std::make_unique<IvsSource>(*adapters->client, clock, options);
+  adapters->directory = std::make_unique<IvsChannelDirectory>(*adapters->client, clock);
   adapters->publisher =
       std::make_unique<IvsPublisher>(*adapters->client, clock, options, std::move(sleep));
   return adapters;

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/retry.h"
+#include "ivs/ivs_channel_directory.h"
 #include "ivs/ivs_options.h"
 #include "ivs/ivs_publisher.h"
 #include "ivs/ivs_source.h"
@@ -31,6 +32,7 @@ struct IvsAdapters {
   std::unique_ptr<aws::AwsClient> client;
   std::unique_ptr<IvsSource> source;
   std::unique_ptr<IvsPublisher> publisher;
+  std::unique_ptr<IvsChannelDirectory> directory;
 };
 
 // Checks `options` (ValidateIvsOptions), resolves the region

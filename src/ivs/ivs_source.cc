@@ -10,17 +10,10 @@
 #include <utility>
 
 #include "aws/pagination.h"
+#include "ivs/quoted.h"
 
 namespace headcount {
 namespace {
-
-// A string from an AWS answer, quoted and cut short, safe for a log line.
-std::string Quoted(const nlohmann::json& value) {
-  constexpr std::size_t kMaxLoggedBytes = 160;
-  std::string text = value.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-  if (text.size() > kMaxLoggedBytes) text = text.substr(0, kMaxLoggedBytes) + "...";
-  return text;
-}
 
 // A viewer count as IVS sends it: -1 (unknown) or 0..kMaxPlausibleViewers.
 // nullopt for anything else (wrong type, absurd value).

@@ -18,6 +18,9 @@ constexpr std::string_view kTestApiPrefix = "/_emulator/";
 constexpr std::string_view kListChannels = "ListChannels";
 constexpr std::string_view kListStreams = "ListStreams";
 constexpr std::string_view kGetStream = "GetStream";
+constexpr std::string_view kBatchGetChannel = "BatchGetChannel";
+// BatchGetChannel's arns: 1 to 50 (the model's range).
+constexpr std::size_t kMaxBatchGetChannelArns = 50;
 constexpr std::string_view kPutMetadata = "PutMetadata";
 constexpr std::string_view kUnknownOperation = "Unknown";
 
@@ -26,7 +29,7 @@ constexpr std::string_view kHealthEnum =
 
 bool IsOperation(std::string_view name) {
   return name == kListChannels || name == kListStreams || name == kGetStream ||
-         name == kPutMetadata;
+         name == kPutMetadata || name == kBatchGetChannel;
 }
 
 bool IsRegionName(std::string_view s) {
@@ -256,6 +259,9 @@ HttpResponse IvsEmulator::HandleIvs(const HttpRequest& request, const std::strin
   if (operation == kListChannels) return ListChannels(body);
   if (operation == kListStreams) return ListStreams(body, now);
   if (operation == kGetStream) return GetStream(body, now, request.Header("host").value_or(""));
+  if (operation == kBatchGetChannel) {
+    return BatchGetChannel(body, request.Header("host").value_or(""));
+  }
   return PutMetadata(body, now);
 }
 
@@ -399,6 +405,53 @@ HttpResponse IvsEmulator::GetStream(const RequestBody& body, WallTime now,
                     {"state", "LIVE"},
                     {"health", StreamHealthName(c.health)},
                     {"viewerCount", channels_->Viewers(*index, now)}}}});
+}
+
+// The whole Channel of each ARN (its summary, playbackUrl and
+// ingestEndpoint); unknown ARNs in `errors`, as IVS reports them.
+HttpResponse IvsEmulator::BatchGetChannel(const RequestBody& body, const std::string& host) {
+  Violations violations;
+  const nlohmann::json* arns = body.json.contains("arns") ? &body.json["arns"] : nullptr;
+  if (arns == nullptr || arns->is_null()) {
+    violations.Add("arns", nullptr, "Member must not be null");
+  } else if (!arns->is_array()) {
+    violations.Add("arns", arns, "Member must be a list");
+  } else if (arns->empty() || arns->size() > kMaxBatchGetChannelArns) {
+    violations.Add(
+        "arns", arns,
+        "Member must have length between 1 and " + std::to_string(kMaxBatchGetChannelArns));
+  } else {
+    for (const nlohmann::json& arn : *arns) {
+      if (!arn.is_string() || arn.get_ref<const std::string&>().size() > kMaxArnLength ||
+          !IsChannelArn(arn.get_ref<const std::string&>())) {
+        violations.Add(
+            "arns", &arn,
+            "Member must satisfy regular expression pattern: " + std::string(kChannelArnPattern));
+        break;
+      }
+    }
+  }
+  if (!violations.empty()) return IvsError(400, "ValidationException", violations.Message());
+
+  nlohmann::json channels = nlohmann::json::array();
+  nlohmann::json errors = nlohmann::json::array();
+  for (const nlohmann::json& value : *arns) {
+    const auto& arn = value.get_ref<const std::string&>();
+    const auto index = channels_->FindByArn(arn);
+    if (!index) {
+      errors.push_back({{"arn", arn},
+                        {"code", "ResourceNotFoundException"},
+                        {"message", "Channel not found: " + arn}});
+      continue;
+    }
+    const Channel& c = channels_->at(*index);
+    nlohmann::json channel = ChannelSummaryJson(c);
+    channel["playbackUrl"] =
+        playback_ && !host.empty() ? Playback::UrlFor(host, c.id) : c.playback_url;
+    channel["ingestEndpoint"] = c.id + ".global-contribute.live-video.net";
+    channels.push_back(std::move(channel));
+  }
+  return IvsJson({{"channels", std::move(channels)}, {"errors", std::move(errors)}});
 }
 
 HttpResponse IvsEmulator::PutMetadata(const RequestBody& body, WallTime now) {

@@ -1,5 +1,5 @@
 // IvsEmulator: an in-process Amazon IVS (the ListChannels, ListStreams,
-// GetStream and PutMetadata subset of its REST-JSON API, SigV4-verified and
+// GetStream, BatchGetChannel and PutMetadata subset of its REST-JSON API, SigV4-verified and
 // quota-limited) plus unsigned /_emulator/ test endpoints, as one pure
 // HttpHandler for HttpServer. Thread-safe: Handle() may run on many threads.
 #pragma once
@@ -72,7 +72,7 @@ class IvsEmulator {
   IvsEmulator& operator=(const IvsEmulator&) = delete;
 
   // Answers one request:
-  //  - POST /ListChannels, /ListStreams, /GetStream, /PutMetadata: verified
+  //  - POST /ListChannels, /ListStreams, /GetStream, /BatchGetChannel, /PutMetadata: verified
   //    with SigV4 (403 with the AWS error type when not), then answered as
   //    IVS does: JSON bodies, errors as status + x-amzn-ErrorType + a JSON
   //    body with "exceptionMessage" (the model's member) and "message".
@@ -99,6 +99,7 @@ class IvsEmulator {
   HttpResponse ListChannels(const RequestBody& body);
   HttpResponse ListStreams(const RequestBody& body, WallTime now);
   HttpResponse GetStream(const RequestBody& body, WallTime now, const std::string& host);
+  HttpResponse BatchGetChannel(const RequestBody& body, const std::string& host);
   HttpResponse PutMetadata(const RequestBody& body, WallTime now);
   HttpResponse SetChannel(const std::string& id, const std::string& body, WallTime now);
   HttpResponse Stats() const;

@@ -184,6 +184,12 @@ std::string ChannelsJson(const LiveSnapshot& snapshot, std::chrono::seconds buck
         {"buckets", std::move(buckets)},
         {"trend", std::string(TrendName(s.trend))},
     });
+    if (channel.details && !channel.details->name.empty()) {
+      channels.back()["name"] = channel.details->name;
+    }
+    if (channel.details && !channel.details->playback_url.empty()) {
+      channels.back()["playbackUrl"] = channel.details->playback_url;
+    }
   }
   json body = {{"bucket_seconds", bucket_length.count()},
                {"updated", nullptr},

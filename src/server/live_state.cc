@@ -16,7 +16,7 @@ const SystemClock& TheSystemClock() {
 
 LiveState::LiveState() : clock_(TheSystemClock()) {}
 
-void LiveState::Update(const TickReport& report) {
+void LiveState::Update(const TickReport& report, const ChannelDirectory* directory) {
   const WallTime now = clock_.Now();
   LastTick tick;
   tick.at = now;
@@ -37,11 +37,14 @@ void LiveState::Update(const TickReport& report) {
     merged.emplace(channel.summary.channel, std::move(channel));
   }
   for (const Summary& summary : report.summaries) {
-    merged.insert_or_assign(summary.channel, LiveChannel{summary, now, true});
+    merged.insert_or_assign(summary.channel, LiveChannel{summary, now, true, std::nullopt});
   }
   channels_.clear();
   channels_.reserve(merged.size());
-  for (auto& [id, channel] : merged) channels_.push_back(std::move(channel));
+  for (auto& [id, channel] : merged) {
+    channel.details = directory ? directory->Find(id) : std::nullopt;
+    channels_.push_back(std::move(channel));
+  }
   last_tick_ = tick;
 }
 

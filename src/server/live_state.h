@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/channel_directory.h"
 #include "core/clock.h"
 #include "core/samples.h"
 #include "core/tick.h"
@@ -20,6 +21,9 @@ struct LiveChannel {
   Summary summary;    // the newest summary of this channel
   WallTime updated;   // when that summary was recorded (LiveState's clock)
   bool live = false;  // true if the channel was in the last tick
+  // What the source's directory knew of it at the last tick (IVS: its name
+  // and playback URL), if anything.
+  std::optional<ChannelDetails> details;
 };
 
 // The numbers of the last tick (TickReport without its notes and summaries).
@@ -55,8 +59,9 @@ class LiveState {
 
   // Records `report`: its summaries become the channels' newest, those
   // channels live; channels it does not mention are kept, marked not live
-  // (for up to kOfflineRetention).
-  void Update(const TickReport& report);
+  // (for up to kOfflineRetention). Each channel's details are what
+  // `directory` (if any) knows of it now.
+  void Update(const TickReport& report, const ChannelDirectory* directory = nullptr);
 
   // A copy of the current state.
   LiveSnapshot Snapshot() const;

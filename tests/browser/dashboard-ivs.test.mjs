@@ -1,13 +1,18 @@
 // The dashboard in a real browser for Amazon IVS channels, whose ids are
 // ARNs (':' and '/'): `headcount serve --source ivs` against the IVS
-// emulator. Every card must chart its history through the encoded ARN, link
-// CSV/JSON downloads that work, and offer no origin player link.
+// emulator (with --playback-dir: one channel plays an ffmpeg stream at its
+// playbackUrl). /api/channels gives each channel's name and playbackUrl as
+// BatchGetChannel has them; every card is headed by the name, charts its
+// history through the encoded ARN, links CSV/JSON downloads that work and
+// links its player, /watch?src=<playbackUrl>, which plays.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { BIN, Proc, cleanup, freePort, getJson, startIvsEmulator, tempDir, waitFor } from '../integration/harness.mjs';
+import {
+  BIN, Proc, cleanup, freePort, getJson, startIvsEmulator, startTestStream, tempDir, waitFor,
+} from '../integration/harness.mjs';
 import { launchBrowser, openPage } from './browser.mjs';
 
 const CHANNELS = 3;
@@ -17,12 +22,18 @@ describe('browser: dashboard of IVS channels', () => {
   let dir;
   let base;
   let browser;
+  let ivs;
+  let playing;  // the emulator's channel with a stream: { id, arn, name }
 
   before(async () => {
     dir = tempDir();
-    const ivs = await startIvsEmulator({
+    mkdirSync(join(dir, 'playback'));
+    ivs = await startIvsEmulator({
       channels: CHANNELS, offlineFraction: 0, viewers: VIEWERS, accessKeyId: 'test', secretAccessKey: 'test',
+      extra: ['--playback-dir', join(dir, 'playback')],
     });
+    [playing] = await getJson(`${ivs.url}/_emulator/channels`);
+    await startTestStream(join(dir, 'playback'), playing.id);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     new Proc('serve ivs', BIN, ['serve', '--source', 'ivs', '--listen', `127.0.0.1:${port}`,
@@ -32,9 +43,15 @@ describe('browser: dashboard of IVS channels', () => {
         AWS_REGION: 'us-west-2', AWS_ENDPOINT_URL_IVS: ivs.url,
       },
     });
-    await waitFor('serve to list the IVS channels', async () =>
-      (await getJson(`${base}/api/channels`)).channels.length === CHANNELS);
+    await waitFor('serve to list the IVS channels with their playback URLs', async () => {
+      const { channels } = await getJson(`${base}/api/channels`);
+      return channels.length === CHANNELS && channels.every((c) => c.playbackUrl);
+    });
     browser = await launchBrowser();
+    // The IVS player's calls to IVS's own services (unreachable here), answered empty.
+    await browser.context.route(/^https:\/\/[^/]+\.live-video\.net\//, (route) => route.fulfill({
+      status: 200, contentType: 'application/json', body: '{}', headers: { 'access-control-allow-origin': '*' },
+    }));
   });
   after(async () => {
     await browser?.close();
@@ -42,17 +59,31 @@ describe('browser: dashboard of IVS channels', () => {
     cleanup(dir);
   });
 
-  test('cards chart the history of ARN ids, download it, and link no origin player', async () => {
+  test('/api/channels names each IVS channel and gives its playbackUrl, as IVS has them', async () => {
+    const emulated = await getJson(`${ivs.url}/_emulator/channels`);
+    const { channels } = await getJson(`${base}/api/channels`);
+    for (const c of channels) {
+      const e = emulated.find((x) => x.arn === c.id);
+      assert.ok(e, c.id);
+      assert.equal(c.name, e.name);
+      // The emulator serves its playback at its own address (GetStream says the same).
+      assert.equal(c.playbackUrl, `${ivs.url}/playback/${e.id}.m3u8`);
+    }
+  });
+
+  test('cards are headed by the name, chart the history of ARN ids, download it, and link the player', async () => {
     const { channels } = await getJson(`${base}/api/channels`);
     const { page, errors } = await openPage(browser.context, `${base}/`);
-    for (const { id } of channels) {
+    for (const { id, name, playbackUrl } of channels) {
       assert.match(id, /^arn:aws:ivs:/);
       const card = page.locator(`li.channel[data-channel="${id}"]`);
       await card.locator('svg.chart[data-points]').waitFor({ timeout: 15000 });
       await waitFor(`${id} to chart its stored points`, async () =>
         Number(await card.locator('svg.chart').getAttribute('data-points')) >= 1);
+      assert.equal(await card.locator('h2').textContent(), name);
+      assert.equal(await card.locator('h2').getAttribute('title'), id);
       assert.equal(await card.locator('.count').textContent(), String(VIEWERS));
-      assert.equal(await card.locator('a.watch').count(), 0, 'an IVS channel has no /watch/{id} player');
+      assert.equal(await card.locator('a.watch').getAttribute('href'), `/watch?src=${encodeURIComponent(playbackUrl)}`);
       const href = await card.locator('a.csv').getAttribute('href');
       assert.equal(href, `/api/channels/${encodeURIComponent(id)}/history?since=1h&format=csv`);
       assert.match(await card.locator('a.csv').getAttribute('download'), /^[A-Za-z0-9_-]+-1h\.csv$/);
@@ -67,6 +98,18 @@ describe('browser: dashboard of IVS channels', () => {
       assert.match(downloaded, new RegExp(`^start,viewers\\n.*,${VIEWERS}\\n`));
       return downloaded === api;
     }, { timeoutMs: 15000, intervalMs: 0 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("a card's player link plays the channel with the IVS player", async () => {
+    const { page, errors } = await openPage(browser.context, `${base}/`);
+    const card = page.locator(`li.channel[data-channel="${playing.arn}"]`);
+    await card.locator('a.watch').waitFor({ timeout: 15000 });
+    await card.locator('a.watch').click();
+    await page.waitForURL(/\/watch\?src=/);
+    await waitFor('the IVS player to play', async () =>
+      (await page.evaluate(() => document.getElementById('status').dataset.state)) === 'playing', { timeoutMs: 30000 });
     assert.deepEqual(errors, []);
     await page.close();
   });

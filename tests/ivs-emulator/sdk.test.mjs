@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
+  BatchGetChannelCommand,
   ChannelNotBroadcasting,
   GetStreamCommand,
   IvsClient,
@@ -113,6 +114,25 @@ describe('the IVS emulator with @aws-sdk/client-ivs', () => {
     assert.ok(notLive instanceof ChannelNotBroadcasting, `${notLive?.name}`);
     assert.ok(notLive instanceof IvsServiceException);
     assert.match(notLive.exceptionMessage, /not broadcasting/);
+  });
+
+  test('BatchGetChannel gives each channel with its name and playbackUrl, unknown ARNs as errors', async () => {
+    const all = await channels();
+    const [live, offline] = [all.find((c) => c.state === 'LIVE'), all.find((c) => c.state === 'OFFLINE')];
+    const missing = live.arn.replace(/[^/]+$/, 'doesNotExist');
+    const out = await ivs.send(new BatchGetChannelCommand({ arns: [live.arn, offline.arn, missing] }));
+    assert.deepEqual(out.channels.map((c) => c.arn), [live.arn, offline.arn]);
+    for (const c of out.channels) {
+      assert.match(c.name, /^channel-\d+$/);
+      assert.match(c.playbackUrl, /^https:\/\/.+\.m3u8$/);
+      assert.equal(c.type, 'STANDARD');
+    }
+    assert.deepEqual(out.errors.map((e) => [e.arn, e.code]), [[missing, 'ResourceNotFoundException']]);
+    // 1 to 50 ARNs, each an ARN.
+    const tooMany = await thrown(() => ivs.send(new BatchGetChannelCommand({ arns: Array(51).fill(live.arn) })));
+    assert.ok(tooMany instanceof ValidationException, `${tooMany?.name}`);
+    const bad = await thrown(() => ivs.send(new BatchGetChannelCommand({ arns: ['not-an-arn'] })));
+    assert.ok(bad instanceof ValidationException, `${bad?.name}`);
   });
 
   test('PutMetadata succeeds and the emulator records it; an offline channel is ChannelNotBroadcasting', async () => {
