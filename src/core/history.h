@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "core/audience.h"
 #include "core/result.h"
 #include "core/samples.h"
 
@@ -21,6 +22,15 @@ class HistoryReader {
                                               Seconds to) = 0;
   // True if at least one sample of `channel` is stored.
   virtual Result<bool> HasChannel(const ChannelId& channel) = 0;
+  // `channel`'s audience by `period` over from <= bucket <= to, oldest
+  // first (core/audience.h). By default summed up here from History(); a
+  // store with a query language does it there.
+  virtual Result<std::vector<AudienceSummary>> Audience(const ChannelId& channel, Seconds from,
+                                                        Seconds to, AudiencePeriod period) {
+    auto samples = History(channel, from, to);
+    if (!samples.ok()) return samples.error();
+    return SummarizeAudience(*samples, period);
+  }
 };
 
 }  // namespace headcount

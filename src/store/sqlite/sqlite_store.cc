@@ -52,6 +52,20 @@ constexpr std::string_view kRangeSql =
     "SELECT bucket, viewers FROM samples "
     "WHERE channel = ?1 AND bucket BETWEEN ?2 AND ?3 ORDER BY bucket";
 constexpr std::string_view kHasChannelSql = "SELECT 1 FROM samples WHERE channel = ?1 LIMIT 1";
+// Audience by period of ?4 seconds (core/audience.h): the peak, its first
+// bucket, the sum and the number of stored buckets of each period, from a
+// range scan of the primary key.
+constexpr std::string_view kAudienceSql = R"sql(
+  WITH s AS (
+    SELECT bucket, viewers, (bucket / ?4) * ?4 AS period FROM samples
+    WHERE channel = ?1 AND bucket BETWEEN ?2 AND ?3),
+  m AS (
+    SELECT period, MAX(viewers) AS peak, SUM(viewers) AS total, COUNT(*) AS n
+    FROM s GROUP BY period)
+  SELECT m.period, m.peak,
+         (SELECT MIN(bucket) FROM s WHERE s.period = m.period AND s.viewers = m.peak),
+         m.total, m.n
+  FROM m ORDER BY m.period)sql";
 // WITHOUT ROWID has no rowid to batch by, so the batch is picked by primary
 // key from the bucket index (which covers it) and deleted by primary key.
 constexpr std::string_view kPruneBatchSql =
@@ -139,6 +153,7 @@ struct SqliteStore::Impl {
   Statement prune;   // read-write stores only
   Statement range;
   Statement has_channel;
+  Statement audience;
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& path,
@@ -190,7 +205,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::pa
   };
   for (const Named& named :
        {Named{&impl->upsert, kUpsertSql, true}, Named{&impl->prune, kPruneBatchSql, true},
-        Named{&impl->range, kRangeSql, false}, Named{&impl->has_channel, kHasChannelSql, false}}) {
+        Named{&impl->range, kRangeSql, false}, Named{&impl->has_channel, kHasChannelSql, false},
+        Named{&impl->audience, kAudienceSql, false}}) {
     if (named.writes && options.read_only) continue;
     Result<Statement> statement = db.Prepare(named.sql, "prepare statement");
     if (!statement.ok()) return statement.error();
@@ -296,6 +312,34 @@ Result<std::vector<Sample>> SqliteStore::History(const ChannelId& channel, Secon
   std::lock_guard lock(mu_);
   // A single statement is its own read transaction.
   if (Status s = AppendRange(channel, from, to, "History", out); !s.ok()) return s.error();
+  return out;
+}
+
+Result<std::vector<AudienceSummary>> SqliteStore::Audience(const ChannelId& channel, Seconds from,
+                                                           Seconds to, AudiencePeriod period) {
+  constexpr std::string_view kOp = "Audience";
+  std::vector<AudienceSummary> out;
+  if (from > to) return out;
+  std::lock_guard lock(mu_);
+  Statement& audience = impl_->audience;
+  ScopedReset reset(audience);
+  for (int rc : {audience.BindText(1, channel), audience.BindInt64(2, ToEpochSeconds(from)),
+                 audience.BindInt64(3, ToEpochSeconds(to)),
+                 audience.BindInt64(4, AudiencePeriodLength(period).count())}) {
+    if (rc != SQLITE_OK) return BindError(*impl_->connection, rc, kOp);
+  }
+  for (;;) {
+    Result<bool> row = audience.Step(kOp, path_);
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    AudienceSummary a;
+    a.start = FromEpochSeconds(audience.ColumnInt64(0));
+    a.peak = audience.ColumnInt64(1);
+    a.peak_at = FromEpochSeconds(audience.ColumnInt64(2));
+    a.viewer_sum = audience.ColumnInt64(3);
+    a.buckets = audience.ColumnInt64(4);
+    out.push_back(a);
+  }
   return out;
 }
 

@@ -75,6 +75,9 @@ class SqliteStore final : public Store, public HistoryReader {
   // oldest first. HasChannel: whether any sample of `channel` is stored.
   Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override;
   Result<bool> HasChannel(const ChannelId& channel) override;
+  // Audience: summed up by SQLite (one query, core/audience.h's rules).
+  Result<std::vector<AudienceSummary>> Audience(const ChannelId& channel, Seconds from, Seconds to,
+                                                AudiencePeriod period) override;
 
   // Deletes every sample with bucket < `before`, oldest first, in batches of
   // at most prune_batch_rows, each in its own short transaction; the mutex
