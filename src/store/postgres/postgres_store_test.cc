@@ -1,0 +1,294 @@
+// Tests of the PostgreSQL store against a real PostgreSQL server the suite
+// starts (testing/postgres_server.h), each test in a database of its own,
+// checked through the server as a user would with psql. A machine without
+// PostgreSQL fails these tests; they never skip.
+#include "store/postgres/postgres_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/postgres/testing/postgres_server.h"
+
+namespace headcount {
+namespace {
+
+using postgres::testing::kTestPassword;
+using postgres::testing::PostgresServer;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// 2026-11-25T12:00:00Z, a whole minute.
+constexpr std::int64_t kPgBaseEpoch = 1795608000;
+
+Seconds PgMinute(int minutes) {
+  return Seconds{std::chrono::seconds{kPgBaseEpoch + std::int64_t{60} * minutes}};
+}
+Sample PgAt(const std::string& channel, int minute, std::int64_t viewers) {
+  return Sample{channel, PgMinute(minute), viewers};
+}
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = PostgresServer::Create();
+    ASSERT_TRUE(server.ok()) << server.error().ToString();
+    server_ = std::move(server).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << "no PostgreSQL server";
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::string database;
+    for (const char c : name) database += static_cast<char>(std::tolower(c));
+    auto url = server_->CreateDatabase(database);
+    ASSERT_TRUE(url.ok()) << url.error().ToString();
+    database_ = database;
+    url_ = *url;
+  }
+
+  std::unique_ptr<PostgresStore> OpenStore(PostgresStoreOptions options = {}) {
+    options.url = url_;
+    auto store = PostgresStore::Open(options);
+    EXPECT_TRUE(store.ok()) << store.error().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+  std::string Sql(const std::string& sql) {
+    auto value = server_->Query(database_, sql);
+    EXPECT_TRUE(value.ok()) << value.error().ToString();
+    return value.ok() ? *value : "";
+  }
+
+  static PostgresServer* server_;
+  std::string database_;
+  std::string url_;
+};
+
+PostgresServer* PostgresStoreTest::server_ = nullptr;
+
+TEST_F(PostgresStoreTest, RecordThenWindowAndHistoryReadItBack) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const std::vector<Sample> samples = {PgAt("a", 0, 3), PgAt("b", 0, 7), PgAt("a", 1, 4),
+                                       PgAt("a", 2, 5), PgAt("b", 2, 9)};
+  auto written = store->Record(samples);
+  ASSERT_TRUE(written.ok()) << written.error().ToString();
+  EXPECT_EQ(*written, 5u);
+
+  // Grouped by channel in the order asked, oldest first; a repeat counts once.
+  const std::vector<ChannelId> channels = {"b", "a", "b", "none"};
+  auto window = store->Window(channels, PgMinute(1), PgMinute(2));
+  ASSERT_TRUE(window.ok()) << window.error().ToString();
+  EXPECT_THAT(*window, ElementsAre(PgAt("b", 2, 9), PgAt("a", 1, 4), PgAt("a", 2, 5)));
+
+  auto history = store->History("a", PgMinute(0), PgMinute(10));
+  ASSERT_TRUE(history.ok()) << history.error().ToString();
+  EXPECT_THAT(*history, ElementsAre(PgAt("a", 0, 3), PgAt("a", 1, 4), PgAt("a", 2, 5)));
+  EXPECT_TRUE(*store->HasChannel("b"));
+  EXPECT_FALSE(*store->HasChannel("none"));
+
+  // The schema as an operator sees it: the bucket is a timestamp, version 1.
+  EXPECT_EQ(Sql("SELECT count(*) FROM headcount_samples"), "5");
+  EXPECT_EQ(Sql("SELECT bucket AT TIME ZONE 'UTC' FROM headcount_samples "
+                "WHERE channel = 'a' ORDER BY bucket LIMIT 1"),
+            "2026-11-25 12:00:00");
+  EXPECT_EQ(Sql("SELECT max(version) FROM headcount_schema"), "1");
+}
+
+TEST_F(PostgresStoreTest, ABucketRecordedTwiceIsStoredOnceWithTheLastCount) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Record(std::vector<Sample>{PgAt("a", 0, 3), PgAt("b", 0, 1)}).ok());
+  // A re-run tick for the same bucket, and a batch naming one key twice.
+  auto again =
+      store->Record(std::vector<Sample>{PgAt("a", 0, 8), PgAt("b", 0, 2), PgAt("b", 0, 6)});
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(*again, 2u);
+  EXPECT_EQ(Sql("SELECT count(*) FROM headcount_samples"), "2");
+  EXPECT_THAT(*store->History("a", PgMinute(0), PgMinute(0)), ElementsAre(PgAt("a", 0, 8)));
+  EXPECT_THAT(*store->History("b", PgMinute(0), PgMinute(0)), ElementsAre(PgAt("b", 0, 6)));
+}
+
+TEST_F(PostgresStoreTest, ABatchLargerThanOneStatementIsStoredWhole) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  std::vector<Sample> samples;
+  for (std::size_t i = 0; i < kPostgresRecordChunk * 2 + 1; ++i) {
+    // Channel ids as IVS ARNs, with ':' and '/' in them.
+    samples.push_back(PgAt("arn:aws:ivs:us-west-2:123456789012:channel/c" + std::to_string(i), 0,
+                           static_cast<std::int64_t>(i)));
+  }
+  auto written = store->Record(samples);
+  ASSERT_TRUE(written.ok()) << written.error().ToString();
+  EXPECT_EQ(*written, samples.size());
+  EXPECT_EQ(Sql("SELECT count(*) FROM headcount_samples"), std::to_string(samples.size()));
+  std::vector<ChannelId> channels;
+  for (const Sample& s : samples) channels.push_back(s.channel);
+  auto window = store->Window(channels, PgMinute(0), PgMinute(0));
+  ASSERT_TRUE(window.ok());
+  EXPECT_EQ(*window, samples);
+}
+
+TEST_F(PostgresStoreTest, NegativeViewersFailTheWholeBatch) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto written = store->Record(std::vector<Sample>{PgAt("a", 0, 3), PgAt("b", 0, -1)});
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Sql("SELECT count(*) FROM headcount_samples"), "0");
+}
+
+TEST_F(PostgresStoreTest, PruneDeletesOnlyOlderSamplesInBatches) {
+  PostgresStoreOptions options;
+  options.prune_batch_rows = 2;
+  auto store = OpenStore(options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->Record(std::vector<Sample>{PgAt("a", 0, 1), PgAt("b", 0, 1), PgAt("a", 1, 1),
+                                               PgAt("b", 1, 1), PgAt("a", 2, 1), PgAt("a", 3, 1)})
+                  .ok());
+  auto deleted = store->Prune(PgMinute(2));
+  ASSERT_TRUE(deleted.ok()) << deleted.error().ToString();
+  EXPECT_EQ(*deleted, 4u);  // two full batches, then an empty one
+  EXPECT_THAT(*store->History("a", PgMinute(0), PgMinute(9)),
+              ElementsAre(PgAt("a", 2, 1), PgAt("a", 3, 1)));
+  EXPECT_FALSE(*store->HasChannel("b"));
+}
+
+TEST_F(PostgresStoreTest, SchemaIsCreatedOnceAndAReopenKeepsTheSamples) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Record(std::vector<Sample>{PgAt("a", 0, 3)}).ok());
+  }
+  auto again = OpenStore();
+  ASSERT_NE(again, nullptr);
+  EXPECT_THAT(*again->History("a", PgMinute(0), PgMinute(0)), ElementsAre(PgAt("a", 0, 3)));
+  EXPECT_EQ(Sql("SELECT count(*) FROM headcount_schema"), "1");
+
+  PostgresStoreOptions read_only;
+  read_only.read_only = true;
+  auto reader = OpenStore(read_only);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_THAT(*reader->History("a", PgMinute(0), PgMinute(0)), ElementsAre(PgAt("a", 0, 3)));
+  auto refused = reader->Record(std::vector<Sample>{PgAt("a", 1, 1)});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(PostgresStoreTest, ANewerSchemaOrAnEmptyDatabaseReadOnlyIsRefused) {
+  PostgresStoreOptions read_only;
+  read_only.read_only = true;
+  read_only.url = url_;
+  auto empty = PostgresStore::Open(read_only);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(empty.error().message(), HasSubstr("schema version 0"));
+
+  ASSERT_NE(OpenStore(), nullptr);
+  Sql("INSERT INTO headcount_schema (version) VALUES (2)");
+  PostgresStoreOptions options;
+  options.url = url_;
+  auto newer = PostgresStore::Open(options);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(newer.error().message(), HasSubstr("newer than this headcount supports"));
+  EXPECT_THAT(newer.error().message(), Not(HasSubstr(kTestPassword)));
+}
+
+TEST_F(PostgresStoreTest, AServerRestartFailsOneCallAndTheNextWorks) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Record(std::vector<Sample>{PgAt("a", 0, 1)}).ok());
+
+  server_->Stop();
+  // The tick while the server is down: a clear failure, no crash.
+  auto down = store->Record(std::vector<Sample>{PgAt("a", 1, 2)});
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.error().code(), ErrorCode::kUnavailable);
+  EXPECT_THAT(down.error().message(), Not(HasSubstr(kTestPassword)));
+  EXPECT_FALSE(store->History("a", PgMinute(0), PgMinute(9)).ok());
+
+  ASSERT_TRUE(server_->Start().ok()) << server_->Log();
+  // The next tick: pooled connections from before the restart are broken;
+  // the store replaces them and the call succeeds.
+  auto up = store->Record(std::vector<Sample>{PgAt("a", 2, 3)});
+  ASSERT_TRUE(up.ok()) << up.error().ToString();
+  EXPECT_THAT(*store->History("a", PgMinute(0), PgMinute(9)),
+              ElementsAre(PgAt("a", 0, 1), PgAt("a", 2, 3)));
+}
+
+TEST_F(PostgresStoreTest, ARestartWithIdleConnectionsIsInvisibleToTheNextCall) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Record(std::vector<Sample>{PgAt("a", 0, 1)}).ok());
+  server_->Stop();
+  ASSERT_TRUE(server_->Start().ok()) << server_->Log();
+  // The idle connection died with the old server; one retry on a new one.
+  auto history = store->History("a", PgMinute(0), PgMinute(0));
+  ASSERT_TRUE(history.ok()) << history.error().ToString();
+  EXPECT_THAT(*history, ElementsAre(PgAt("a", 0, 1)));
+}
+
+TEST_F(PostgresStoreTest, AWrongPasswordIsAClearErrorWithoutThePassword) {
+  PostgresStoreOptions options;
+  options.url = server_->Url(database_, "not-the-password-42");
+  auto store = PostgresStore::Open(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kRejected);
+  EXPECT_THAT(store.error().message(), HasSubstr("password authentication failed"));
+  EXPECT_THAT(store.error().message(), Not(HasSubstr("not-the-password-42")));
+}
+
+TEST_F(PostgresStoreTest, AnUnreachableServerIsUnavailableWithinTheConnectTimeout) {
+  PostgresStoreOptions options;
+  // A port nothing listens on (the server's, while it is stopped).
+  server_->Stop();
+  options.url = url_;
+  options.connect_timeout = std::chrono::seconds{2};
+  auto store = PostgresStore::Open(options);
+  ASSERT_TRUE(server_->Start().ok()) << server_->Log();
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kUnavailable);
+  EXPECT_THAT(store.error().message(), HasSubstr("cannot reach the server"));
+  EXPECT_THAT(store.error().message(), Not(HasSubstr(kTestPassword)));
+}
+
+TEST_F(PostgresStoreTest, AStatementOverTheTimeoutIsCancelled) {
+  PostgresStoreOptions options;
+  options.statement_timeout = std::chrono::milliseconds{200};
+  auto store = OpenStore(options);
+  ASSERT_NE(store, nullptr);
+  // A lock held by another session makes the write wait past the timeout.
+  std::thread holder([this] {
+    (void)server_->Query(database_,
+                         "BEGIN; LOCK TABLE headcount_samples IN ACCESS EXCLUSIVE MODE; "
+                         "SELECT pg_sleep(2); COMMIT");
+  });
+  // Wait until the lock is taken, as seen in pg_locks.
+  for (int i = 0; i < 100 && Sql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
+                                 "l.relation = c.oid WHERE c.relname = 'headcount_samples' "
+                                 "AND l.mode = 'AccessExclusiveLock'") != "1";
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  auto written = store->Record(std::vector<Sample>{PgAt("a", 0, 1)});
+  holder.join();
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code(), ErrorCode::kDeadlineExceeded);
+  EXPECT_THAT(written.error().message(), HasSubstr("statement timeout"));
+}
+
+}  // namespace
+}  // namespace headcount
