@@ -1,5 +1,5 @@
 // The parts of a tick that run in this process (Amazon IVS as source and
-// publisher; SQLite or DynamoDB as store), built from the configuration and
+// publisher; SQLite, DynamoDB or PostgreSQL as store), built from the configuration and
 // the standard AWS environment (credentials chain, AWS_REGION,
 // AWS_ENDPOINT_URL_*). Used by `headcount serve`, `tick`, `lambda` and
 // `history`; not thread-safe to build, the parts themselves say what they
@@ -14,6 +14,7 @@
 #include "core/history.h"
 #include "core/result.h"
 #include "core/tick.h"
+#include "store/sqlite/pruner.h"
 
 namespace headcount {
 
@@ -51,5 +52,12 @@ TickReport RunPipelineTick(Pipeline& pipeline, TickRunner& runner, WallTime now,
 // contain a secret.
 Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock& clock,
                                                bool with_source, bool read_only_store);
+
+// The pruner of samples older than config.retention for the SQLite and
+// PostgreSQL stores, each on a connection of its own, passing every
+// `interval`; null for DynamoDB (it expires samples itself: TTL, set per
+// item). An error naming the store (never a password) when it cannot start.
+Result<std::unique_ptr<Pruner>> StartPruner(const Config& config, const Clock& clock,
+                                            std::chrono::milliseconds interval);
 
 }  // namespace headcount

@@ -14,7 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "store/postgres/testing/postgres_server.h"
+#include "store/sqlite/pruner.h"
 
 namespace headcount {
 namespace {
@@ -164,6 +166,32 @@ TEST_F(PostgresStoreTest, PruneDeletesOnlyOlderSamplesInBatches) {
   EXPECT_THAT(*store->History("a", PgMinute(0), PgMinute(9)),
               ElementsAre(PgAt("a", 2, 1), PgAt("a", 3, 1)));
   EXPECT_FALSE(*store->HasChannel("b"));
+}
+
+TEST_F(PostgresStoreTest, ThePrunerKeepsOnlyTheRetentionAsServeRunsIt) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->Record(std::vector<Sample>{PgAt("a", 0, 1), PgAt("a", 30, 1), PgAt("a", 59, 1),
+                                               PgAt("a", 60, 1), PgAt("b", 61, 1)})
+                  .ok());
+  // Now is minute 90; keeping 30 minutes deletes everything before minute 60.
+  FakeClock clock(PgMinute(90));
+  std::shared_ptr<PostgresStore> shared = std::move(store);
+  auto pruner = Pruner::StartWith(
+      "test database",
+      [shared](Seconds before, const std::stop_token& stop) { return shared->Prune(before, stop); },
+      clock, {.retention = std::chrono::minutes{30}, .interval = std::chrono::hours{1}});
+  ASSERT_TRUE(pruner.ok()) << pruner.error().ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while ((*pruner)->passes() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+  (*pruner)->Stop();
+  EXPECT_EQ((*pruner)->rows_deleted(), 3u);
+  EXPECT_EQ(Sql("SELECT string_agg(channel || extract(epoch FROM bucket)::bigint, ',' "
+                "ORDER BY bucket) FROM headcount_samples"),
+            "a" + std::to_string(kPgBaseEpoch + 3600) + ",b" + std::to_string(kPgBaseEpoch + 3660));
 }
 
 TEST_F(PostgresStoreTest, SchemaIsCreatedOnceAndAReopenKeepsTheSamples) {
