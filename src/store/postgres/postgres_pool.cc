@@ -2,6 +2,8 @@
 // under mu_; a connection is used by the one thread that holds its lease.
 #include "store/postgres/postgres_pool.h"
 
+#include <poll.h>
+
 #include <pqxx/pqxx>
 
 #include "store/postgres/postgres_url.h"
@@ -30,6 +32,18 @@ std::string OneLine(std::string text) {
     if (c == '\n' || c == '\t') c = ' ';
   }
   return text;
+}
+
+// Whether the server has closed an idle connection (it restarted, or ended
+// the session): an idle connection has nothing to read, since it listens
+// for no notifications, so a readable socket means the server's goodbye and
+// end of file. Checked before use because libpqxx 6 leaks a result when a
+// transaction starts on such a connection (and that call would fail).
+bool ClosedByServer(pqxx::connection_base& connection) {
+  const int fd = connection.sock();
+  if (fd < 0) return true;
+  pollfd p{.fd = fd, .events = POLLIN | POLLRDHUP, .revents = 0};
+  return ::poll(&p, 1, 0) != 0;
 }
 
 }  // namespace
@@ -98,6 +112,8 @@ Result<std::unique_ptr<pqxx::connection>> Pool::Open(std::string_view op) {
 }
 
 Result<Pool::Lease> Pool::Acquire(std::string_view op) {
+  // Idle connections the server has closed, destroyed after the lock.
+  std::vector<std::unique_ptr<pqxx::connection>> dead;
   {
     std::unique_lock lock(mu_);
     const bool available = freed_.wait_for(
@@ -107,13 +123,19 @@ Result<Pool::Lease> Pool::Acquire(std::string_view op) {
                                 std::to_string(options_.size) + " connections stayed busy for " +
                                 std::to_string(options_.wait.count()) + " ms");
     }
-    if (!idle_.empty()) {
-      Lease lease{std::move(idle_.back()), false};
+    while (!idle_.empty()) {
+      std::unique_ptr<pqxx::connection> connection = std::move(idle_.back());
       idle_.pop_back();
-      return lease;
+      if (ClosedByServer(*connection)) {
+        --open_;
+        dead.push_back(std::move(connection));
+        continue;
+      }
+      return Lease{std::move(connection), false};
     }
     ++open_;  // reserved; opened below, outside the lock
   }
+  dead.clear();
   Result<std::unique_ptr<pqxx::connection>> connection = Open(op);
   if (!connection.ok()) {
     std::lock_guard lock(mu_);
