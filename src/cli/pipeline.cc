@@ -166,8 +166,9 @@ Result<std::unique_ptr<Pruner>> StartPruner(const Config& config, const Clock& c
   switch (config.store) {
     case StoreKind::kSqlite: {
       auto pruner = Pruner::Start(config.database, clock, options);
-      if (!pruner.ok())
+      if (!pruner.ok()) {
         return Setting("store.database " + config.database.string(), pruner.error());
+      }
       return pruner;
     }
     case StoreKind::kPostgres: {

@@ -62,7 +62,7 @@ Error ErrorFromCurrentException(std::string_view op, std::string_view secret) {
     if (IsLoginRefused(what)) return make(ErrorCode::kRejected, what);
     return make(ErrorCode::kUnavailable, "cannot reach the server: " + what);
   } catch (const pqxx::sql_error& e) {
-    const std::string state = e.sqlstate();
+    const std::string& state = e.sqlstate();
     const std::string what = std::string(e.what()) + " (SQLSTATE " + state + ")";
     if (state == kQueryCanceled) return make(ErrorCode::kDeadlineExceeded, what);
     if (state == kCheckViolation) return make(ErrorCode::kInvalidArgument, what);

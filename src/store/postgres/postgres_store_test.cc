@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <cctype>
 #include <chrono>
@@ -42,19 +43,19 @@ class PostgresStoreTest : public ::testing::Test {
   static void SetUpTestSuite() {
     auto server = PostgresServer::Create();
     ASSERT_TRUE(server.ok()) << server.error().ToString();
-    server_ = std::move(server).value().release();
+    shared_server = std::move(server).value().release();
   }
   static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+    delete shared_server;
+    shared_server = nullptr;
   }
 
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "no PostgreSQL server";
+    ASSERT_NE(shared_server, nullptr) << "no PostgreSQL server";
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::string database;
     for (const char c : name) database += static_cast<char>(std::tolower(c));
-    auto url = server_->CreateDatabase(database);
+    auto url = shared_server->CreateDatabase(database);
     ASSERT_TRUE(url.ok()) << url.error().ToString();
     database_ = database;
     url_ = *url;
@@ -67,17 +68,17 @@ class PostgresStoreTest : public ::testing::Test {
     return store.ok() ? std::move(store).value() : nullptr;
   }
   std::string Sql(const std::string& sql) {
-    auto value = server_->Query(database_, sql);
+    auto value = shared_server->Query(database_, sql);
     EXPECT_TRUE(value.ok()) << value.error().ToString();
     return value.ok() ? *value : "";
   }
 
-  static PostgresServer* server_;
+  static PostgresServer* shared_server;
   std::string database_;
   std::string url_;
 };
 
-PostgresServer* PostgresStoreTest::server_ = nullptr;
+PostgresServer* PostgresStoreTest::shared_server = nullptr;
 
 TEST_F(PostgresStoreTest, RecordThenWindowAndHistoryReadItBack) {
   auto store = OpenStore();
@@ -240,7 +241,7 @@ TEST_F(PostgresStoreTest, AServerRestartFailsOneCallAndTheNextWorks) {
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Record(std::vector<Sample>{PgAt("a", 0, 1)}).ok());
 
-  server_->Stop();
+  shared_server->Stop();
   // The tick while the server is down: a clear failure, no crash.
   auto down = store->Record(std::vector<Sample>{PgAt("a", 1, 2)});
   ASSERT_FALSE(down.ok());
@@ -248,7 +249,7 @@ TEST_F(PostgresStoreTest, AServerRestartFailsOneCallAndTheNextWorks) {
   EXPECT_THAT(down.error().message(), Not(HasSubstr(kTestPassword)));
   EXPECT_FALSE(store->History("a", PgMinute(0), PgMinute(9)).ok());
 
-  ASSERT_TRUE(server_->Start().ok()) << server_->Log();
+  ASSERT_TRUE(shared_server->Start().ok()) << shared_server->Log();
   // The next tick: pooled connections from before the restart are broken;
   // the store replaces them and the call succeeds.
   auto up = store->Record(std::vector<Sample>{PgAt("a", 2, 3)});
@@ -261,8 +262,8 @@ TEST_F(PostgresStoreTest, ARestartWithIdleConnectionsIsInvisibleToTheNextCall) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Record(std::vector<Sample>{PgAt("a", 0, 1)}).ok());
-  server_->Stop();
-  ASSERT_TRUE(server_->Start().ok()) << server_->Log();
+  shared_server->Stop();
+  ASSERT_TRUE(shared_server->Start().ok()) << shared_server->Log();
   // The idle connection died with the old server; one retry on a new one.
   auto history = store->History("a", PgMinute(0), PgMinute(0));
   ASSERT_TRUE(history.ok()) << history.error().ToString();
@@ -271,7 +272,7 @@ TEST_F(PostgresStoreTest, ARestartWithIdleConnectionsIsInvisibleToTheNextCall) {
 
 TEST_F(PostgresStoreTest, AWrongPasswordIsAClearErrorWithoutThePassword) {
   PostgresStoreOptions options;
-  options.url = server_->Url(database_, "not-the-password-42");
+  options.url = shared_server->Url(database_, "not-the-password-42");
   auto store = PostgresStore::Open(options);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code(), ErrorCode::kRejected);
@@ -279,14 +280,28 @@ TEST_F(PostgresStoreTest, AWrongPasswordIsAClearErrorWithoutThePassword) {
   EXPECT_THAT(store.error().message(), Not(HasSubstr("not-the-password-42")));
 }
 
+TEST_F(PostgresStoreTest, ThePasswordMayComeFromPgpasswordInsteadOfTheUri) {
+  PostgresStoreOptions options;
+  options.url = "postgresql://" + std::string(postgres::testing::kTestUser) +
+                "@127.0.0.1:" + std::to_string(shared_server->port()) + "/" + database_;
+  // libpq reads it when the URI has none (as it reads ~/.pgpass). The test
+  // runs on one thread here.
+  ::setenv("PGPASSWORD", std::string(kTestPassword).c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
+  auto store = PostgresStore::Open(options);
+  ::unsetenv("PGPASSWORD");  // NOLINT(concurrency-mt-unsafe)
+  ASSERT_TRUE(store.ok()) << store.error().ToString();
+  EXPECT_TRUE((*store)->Record(std::vector<Sample>{PgAt("a", 0, 1)}).ok());
+  EXPECT_EQ((*store)->redacted_url(), options.url);  // nothing to redact
+}
+
 TEST_F(PostgresStoreTest, AnUnreachableServerIsUnavailableWithinTheConnectTimeout) {
   PostgresStoreOptions options;
   // A port nothing listens on (the server's, while it is stopped).
-  server_->Stop();
+  shared_server->Stop();
   options.url = url_;
   options.connect_timeout = std::chrono::seconds{2};
   auto store = PostgresStore::Open(options);
-  ASSERT_TRUE(server_->Start().ok()) << server_->Log();
+  ASSERT_TRUE(shared_server->Start().ok()) << shared_server->Log();
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code(), ErrorCode::kUnavailable);
   EXPECT_THAT(store.error().message(), HasSubstr("cannot reach the server"));
@@ -300,9 +315,9 @@ TEST_F(PostgresStoreTest, AStatementOverTheTimeoutIsCancelled) {
   ASSERT_NE(store, nullptr);
   // A lock held by another session makes the write wait past the timeout.
   std::thread holder([this] {
-    (void)server_->Query(database_,
-                         "BEGIN; LOCK TABLE headcount_samples IN ACCESS EXCLUSIVE MODE; "
-                         "SELECT pg_sleep(2); COMMIT");
+    (void)shared_server->Query(database_,
+                               "BEGIN; LOCK TABLE headcount_samples IN ACCESS EXCLUSIVE MODE; "
+                               "SELECT pg_sleep(2); COMMIT");
   });
   // Wait until the lock is taken, as seen in pg_locks.
   for (int i = 0; i < 100 && Sql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
