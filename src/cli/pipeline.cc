@@ -18,8 +18,8 @@
 namespace headcount {
 namespace {
 
-// The deadline Pipeline::SetDeadline sets, read by the DynamoDB store on
-// whichever thread calls it. Thread-safe.
+// The deadline Pipeline::SetDeadline sets, read by the DynamoDB and
+// PostgreSQL stores on whichever thread calls them. Thread-safe.
 class DeadlineCell {
  public:
   std::optional<WallTime> Get() const {
@@ -105,6 +105,12 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
     PostgresStoreOptions options;
     options.url = config.postgres_url;
     options.read_only = read_only_store;
+    options.time_left = [deadline = parts->deadline,
+                         &clock]() -> std::optional<std::chrono::milliseconds> {
+      const std::optional<WallTime> at = deadline->Get();
+      if (!at) return std::nullopt;
+      return std::chrono::ceil<std::chrono::milliseconds>(*at - clock.Now());
+    };
     auto store = PostgresStore::Open(options);
     if (!store.ok()) return Setting("store.postgres", store.error());
     parts->postgres = std::move(*store);

@@ -30,7 +30,7 @@ class Pipeline {
   virtual Publisher* publisher() = 0;
   virtual Store& store() = 0;
   virtual HistoryReader& history() = 0;
-  // Bounds the store's calls (DynamoDB retries) by the tick's deadline;
+  // Bounds the store's calls (DynamoDB retries, PostgreSQL statements) by the tick's deadline;
   // nullopt lifts the bound (each call then has its own budget).
   // Thread-safe: a tick may set it while the history API reads the store.
   virtual void SetDeadline(std::optional<WallTime> deadline) = 0;

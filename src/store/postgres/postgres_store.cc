@@ -73,6 +73,14 @@ constexpr char kPruneBatchSql[] =
     "SELECT channel, bucket FROM headcount_samples WHERE bucket < to_timestamp($1::bigint) "
     "ORDER BY bucket LIMIT $2::bigint)";
 
+// Lowers the statement timeout of `transaction` to `left`, when given.
+void LimitTo(pqxx::transaction_base& transaction,
+             const std::optional<std::chrono::milliseconds>& left) {
+  if (left) {
+    transaction.exec("SET LOCAL statement_timeout = " + std::to_string(left->count()));
+  }
+}
+
 std::int64_t EpochSeconds(Seconds t) { return t.time_since_epoch().count(); }
 Seconds FromEpoch(std::int64_t s) { return Seconds{std::chrono::seconds{s}}; }
 
@@ -188,6 +196,19 @@ Error PostgresStore::ReadOnlyError(std::string_view op) const {
                                 ": the store is opened read-only");
 }
 
+Result<std::optional<std::chrono::milliseconds>> PostgresStore::TimeLeft(
+    std::string_view op) const {
+  std::optional<std::chrono::milliseconds> left;
+  if (options_.time_left) left = options_.time_left();
+  if (!left || *left >= options_.statement_timeout)
+    return std::optional<std::chrono::milliseconds>();
+  if (left->count() <= 0) {
+    return Error::DeadlineExceeded("postgres " + std::string(op) +
+                                   ": the deadline passed before the call started");
+  }
+  return left;
+}
+
 Result<std::size_t> PostgresStore::Record(std::span<const Sample> samples) {
   constexpr std::string_view kOp = "Record";
   if (options_.read_only) return ReadOnlyError(kOp);
@@ -208,8 +229,11 @@ Result<std::size_t> PostgresStore::Record(std::span<const Sample> samples) {
     }
   }
   if (order.empty()) return std::size_t{0};
+  const auto left = TimeLeft(kOp);
+  if (!left.ok()) return left.error();
   const Status s = pool_->Run(kOp, [&](pqxx::connection_base& connection) {
     pqxx::work work(connection);
+    LimitTo(work, *left);
     for (std::size_t begin = 0; begin < order.size(); begin += kPostgresRecordChunk) {
       TextArray channels;
       IntArray buckets;
@@ -240,9 +264,12 @@ Result<std::vector<Sample>> PostgresStore::Window(std::span<const ChannelId> cha
     if (rank.try_emplace(channel, rank.size()).second) names.Add(channel);
   }
   const std::string names_literal = names.Done();
+  const auto left = TimeLeft("Window");
+  if (!left.ok()) return left.error();
   const Status s = pool_->Run("Window", [&](pqxx::connection_base& connection) {
     out.clear();  // a second attempt starts over
     pqxx::read_transaction read(connection);
+    LimitTo(read, *left);
     const pqxx::result rows =
         read.exec_prepared(kWindow, names_literal, EpochSeconds(from), EpochSeconds(to));
     out.reserve(rows.size());
@@ -264,9 +291,12 @@ Result<std::vector<Sample>> PostgresStore::History(const ChannelId& channel, Sec
                                                    Seconds to) {
   std::vector<Sample> out;
   if (from > to) return out;
+  const auto left = TimeLeft("History");
+  if (!left.ok()) return left.error();
   const Status s = pool_->Run("History", [&](pqxx::connection_base& connection) {
     out.clear();
     pqxx::read_transaction read(connection);
+    LimitTo(read, *left);
     const pqxx::result rows =
         read.exec_prepared(kRange, channel, EpochSeconds(from), EpochSeconds(to));
     out.reserve(rows.size());
@@ -281,8 +311,11 @@ Result<std::vector<Sample>> PostgresStore::History(const ChannelId& channel, Sec
 
 Result<bool> PostgresStore::HasChannel(const ChannelId& channel) {
   bool found = false;
+  const auto left = TimeLeft("HasChannel");
+  if (!left.ok()) return left.error();
   const Status s = pool_->Run("HasChannel", [&](pqxx::connection_base& connection) {
     pqxx::read_transaction read(connection);
+    LimitTo(read, *left);
     found = !read.exec_prepared(kHasChannel, channel).empty();
   });
   if (!s.ok()) return s.error();

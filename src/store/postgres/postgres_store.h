@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -49,6 +51,13 @@ struct PostgresStoreOptions {
   std::chrono::milliseconds statement_timeout{kDefaultPostgresStatementTimeout};
   std::chrono::milliseconds pool_wait{kDefaultPostgresPoolWait};
   std::size_t prune_batch_rows = kDefaultPostgresPruneBatchRows;
+  // The time left before the caller's deadline (a tick's), asked at the
+  // start of every call; nullopt or unset = none. A call that starts with
+  // none left fails with kDeadlineExceeded and sends nothing; otherwise its
+  // statements run with statement_timeout lowered to what is left (SET
+  // LOCAL), so the server cancels them by the deadline. Store's interface
+  // carries no deadline, hence this (as DynamoStoreOptions::deadline).
+  std::function<std::optional<std::chrono::milliseconds>()> time_left;
 };
 
 class PostgresStore final : public Store, public HistoryReader {
@@ -100,6 +109,10 @@ class PostgresStore final : public Store, public HistoryReader {
   PostgresStore(PostgresStoreOptions options, std::unique_ptr<postgres::Pool> pool);
 
   Error ReadOnlyError(std::string_view op) const;
+  // What options_.time_left leaves of the statement timeout: nothing when
+  // there is no deadline or it is further off than statement_timeout;
+  // kDeadlineExceeded when it has passed.
+  Result<std::optional<std::chrono::milliseconds>> TimeLeft(std::string_view op) const;
 
   const PostgresStoreOptions options_;
   const std::string redacted_url_;

@@ -11,6 +11,7 @@
 #include <cctype>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,6 +72,23 @@ class PostgresStoreTest : public ::testing::Test {
     auto value = shared_server->Query(database_, sql);
     EXPECT_TRUE(value.ok()) << value.error().ToString();
     return value.ok() ? *value : "";
+  }
+
+  // Another session takes an exclusive lock on the samples table for 2 s;
+  // returns once the lock is held (as pg_locks shows it).
+  std::thread HoldTableLock() {
+    std::thread holder([this] {
+      (void)shared_server->Query(database_,
+                                 "BEGIN; LOCK TABLE headcount_samples IN ACCESS EXCLUSIVE MODE; "
+                                 "SELECT pg_sleep(2); COMMIT");
+    });
+    for (int i = 0; i < 100 && Sql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
+                                   "l.relation = c.oid WHERE c.relname = 'headcount_samples' "
+                                   "AND l.mode = 'AccessExclusiveLock'") != "1";
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+    return holder;
   }
 
   static PostgresServer* shared_server;
@@ -313,24 +331,41 @@ TEST_F(PostgresStoreTest, AStatementOverTheTimeoutIsCancelled) {
   options.statement_timeout = std::chrono::milliseconds{200};
   auto store = OpenStore(options);
   ASSERT_NE(store, nullptr);
-  // A lock held by another session makes the write wait past the timeout.
-  std::thread holder([this] {
-    (void)shared_server->Query(database_,
-                               "BEGIN; LOCK TABLE headcount_samples IN ACCESS EXCLUSIVE MODE; "
-                               "SELECT pg_sleep(2); COMMIT");
-  });
-  // Wait until the lock is taken, as seen in pg_locks.
-  for (int i = 0; i < 100 && Sql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
-                                 "l.relation = c.oid WHERE c.relname = 'headcount_samples' "
-                                 "AND l.mode = 'AccessExclusiveLock'") != "1";
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{20});
-  }
+  std::thread holder = HoldTableLock();
   auto written = store->Record(std::vector<Sample>{PgAt("a", 0, 1)});
   holder.join();
   ASSERT_FALSE(written.ok());
   EXPECT_EQ(written.error().code(), ErrorCode::kDeadlineExceeded);
   EXPECT_THAT(written.error().message(), HasSubstr("statement timeout"));
+}
+
+TEST_F(PostgresStoreTest, ACallEndsByTheCallersDeadline) {
+  std::chrono::milliseconds left{0};
+  PostgresStoreOptions options;  // statement_timeout: the default 10 s
+  options.time_left = [&left]() -> std::optional<std::chrono::milliseconds> { return left; };
+  auto store = OpenStore(options);
+  ASSERT_NE(store, nullptr);
+  // No time left: nothing is sent.
+  auto late = store->Record(std::vector<Sample>{PgAt("a", 0, 1)});
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code(), ErrorCode::kDeadlineExceeded);
+  EXPECT_EQ(Sql("SELECT count(*) FROM headcount_samples"), "0");
+
+  // 300 ms left, and a lock that would hold the write for 2 s: the server
+  // cancels it at the deadline, long before its own 10 s timeout.
+  left = std::chrono::milliseconds{300};
+  std::thread holder = HoldTableLock();
+  const auto start = std::chrono::steady_clock::now();
+  auto written = store->Record(std::vector<Sample>{PgAt("a", 0, 1)});
+  const auto took = std::chrono::steady_clock::now() - start;
+  holder.join();
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code(), ErrorCode::kDeadlineExceeded);
+  EXPECT_LT(took, std::chrono::milliseconds{1900});  // did not wait for the lock
+
+  // Time enough: as without a deadline.
+  left = std::chrono::minutes{1};
+  EXPECT_TRUE(store->Record(std::vector<Sample>{PgAt("a", 0, 1)}).ok());
 }
 
 }  // namespace
