@@ -64,6 +64,13 @@ describe('serve --store postgres', () => {
     const n = Math.min(stored.length, served.length);
     assert.ok(n >= 2, `history has the buckets: ${JSON.stringify(history)}`);
     assert.deepEqual(served.slice(0, n), stored.slice(0, n));
+    // The CSV export of the same history: the same samples.
+    const csv = (await (await fetch(`${base}/api/channels/demo/history?since=10m&format=csv`)).text())
+      .trim().split('\n').slice(1).filter((l) => !l.endsWith(','))
+      .map((l) => { const [start, viewers] = l.split(','); return `${new Date(start).getTime() / 1000}:${viewers}`; });
+    const m = Math.min(stored.length, csv.length);
+    assert.ok(m >= 2, 'the CSV has the buckets');
+    assert.deepEqual(csv.slice(0, m), stored.slice(0, m));
   });
 
   test('headcount history reads the same samples from PostgreSQL', () => {
