@@ -200,8 +200,9 @@ Result<std::optional<std::chrono::milliseconds>> PostgresStore::TimeLeft(
     std::string_view op) const {
   std::optional<std::chrono::milliseconds> left;
   if (options_.time_left) left = options_.time_left();
-  if (!left || *left >= options_.statement_timeout)
+  if (!left || *left >= options_.statement_timeout) {
     return std::optional<std::chrono::milliseconds>();
+  }
   if (left->count() <= 0) {
     return Error::DeadlineExceeded("postgres " + std::string(op) +
                                    ": the deadline passed before the call started");
