@@ -230,6 +230,13 @@ Result<std::size_t> PostgresStore::Record(std::span<const Sample> samples) {
     }
   }
   if (order.empty()) return std::size_t{0};
+  // Written in key order: two nodes upserting the same buckets (each listing
+  // channels its own way) then lock the rows in one order, where opposite
+  // orders deadlock and fail one node's tick.
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (const int c = samples[a].channel.compare(samples[b].channel); c != 0) return c < 0;
+    return samples[a].bucket < samples[b].bucket;
+  });
   const auto left = TimeLeft(kOp);
   if (!left.ok()) return left.error();
   const Status s = pool_->Run(kOp, [&](pqxx::connection_base& connection) {

@@ -76,7 +76,8 @@ class PostgresStore final : public Store, public HistoryReader {
 
   ~PostgresStore() override;
 
-  // Store. Record upserts the samples, in chunks of kPostgresRecordChunk,
+  // Store. Record upserts the samples in key order (so nodes writing the
+  // same buckets at once never deadlock), in chunks of kPostgresRecordChunk,
   // all in one transaction: a sample whose (channel, bucket) is stored
   // replaces its count (as the SQLite store does), so a re-run tick leaves
   // one row per bucket. Samples naming one key twice count once, the last

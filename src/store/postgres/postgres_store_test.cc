@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -159,6 +161,98 @@ TEST_F(PostgresStoreTest, ABatchLargerThanOneStatementIsStoredWhole) {
   auto window = store->Window(channels, PgMinute(0), PgMinute(0));
   ASSERT_TRUE(window.ok());
   EXPECT_EQ(*window, samples);
+}
+
+TEST_F(PostgresStoreTest, BoundsAreInclusiveAndEmptyCallsSendNothing) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->Record(std::vector<Sample>{}), 0u);
+  ASSERT_TRUE(
+      store->Record(std::vector<Sample>{PgAt("a", 0, 1), PgAt("a", 1, 2), PgAt("a", 2, 3)}).ok());
+  const std::vector<ChannelId> a = {"a"};
+  EXPECT_THAT(*store->Window(a, PgMinute(1), PgMinute(1)), ElementsAre(PgAt("a", 1, 2)));
+  EXPECT_THAT(*store->Window(a, PgMinute(2), PgMinute(1)), ::testing::IsEmpty());
+  EXPECT_THAT(*store->Window(std::vector<ChannelId>{}, PgMinute(0), PgMinute(9)),
+              ::testing::IsEmpty());
+  EXPECT_THAT(*store->History("a", PgMinute(1), PgMinute(2)),
+              ElementsAre(PgAt("a", 1, 2), PgAt("a", 2, 3)));
+  EXPECT_THAT(*store->History("a", PgMinute(3), PgMinute(0)), ::testing::IsEmpty());
+  // Ids with the characters an array literal must escape travel unchanged.
+  const Sample odd{"we\\ird\"{},id", PgMinute(0), 4};
+  ASSERT_TRUE(store->Record(std::vector<Sample>{odd}).ok());
+  EXPECT_THAT(*store->Window(std::vector<ChannelId>{odd.channel}, PgMinute(0), PgMinute(0)),
+              ElementsAre(odd));
+}
+
+TEST_F(PostgresStoreTest, OneStoreIsSafeToShareBetweenThreads) {
+  PostgresStoreOptions options;
+  options.pool_size = 2;  // fewer connections than threads: callers wait their turn
+  auto store = OpenStore(options);
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 20;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string channel = "c" + std::to_string(t);
+      for (int i = 0; i < kRounds; ++i) {
+        if (!store->Record(std::vector<Sample>{PgAt(channel, i, i)}).ok()) ++failures;
+        auto history = store->History(channel, PgMinute(0), PgMinute(i));
+        if (!history.ok() || history->size() != static_cast<std::size_t>(i + 1)) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Sql("SELECT count(*) FROM headcount_samples"), std::to_string(kThreads * kRounds));
+}
+
+TEST_F(PostgresStoreTest, TwoNodesWritingTheSameBucketsAtOnceNeitherFailsNorDuplicates) {
+  // Two nodes (two stores), each writing every channel's bucket, in opposite
+  // orders (each node's source lists channels its own way), many times.
+  auto first = OpenStore();
+  auto second = OpenStore();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  std::vector<Sample> forward;
+  for (int c = 0; c < 300; ++c) forward.push_back(PgAt("ch" + std::to_string(c), 0, c));
+  const std::vector<Sample> backward(forward.rbegin(), forward.rend());
+  std::atomic<int> failures{0};
+  std::string error;
+  std::mutex error_mu;
+  const auto writer = [&](PostgresStore& store, const std::vector<Sample>& batch) {
+    for (int round = 0; round < 15; ++round) {
+      auto written = store.Record(batch);
+      if (!written.ok()) {
+        ++failures;
+        std::lock_guard lock(error_mu);
+        error = written.error().ToString();
+      }
+    }
+  };
+  std::thread a(writer, std::ref(*first), std::cref(forward));
+  std::thread b(writer, std::ref(*second), std::cref(backward));
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0) << error;
+  EXPECT_EQ(Sql("SELECT count(*) FROM headcount_samples"), "300");
+}
+
+TEST_F(PostgresStoreTest, NodesStartingTogetherCreateTheSchemaOnce) {
+  constexpr int kNodes = 4;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int n = 0; n < kNodes; ++n) {
+    threads.emplace_back([&] {
+      PostgresStoreOptions options;
+      options.url = url_;
+      if (!PostgresStore::Open(options).ok()) ++failures;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Sql("SELECT count(*) FROM headcount_schema"), "1");
 }
 
 TEST_F(PostgresStoreTest, NegativeViewersFailTheWholeBatch) {
