@@ -199,7 +199,7 @@ TEST_F(PostgresStoreTest, OneStoreIsSafeToShareBetweenThreads) {
       for (int i = 0; i < kRounds; ++i) {
         if (!store->Record(std::vector<Sample>{PgAt(channel, i, i)}).ok()) ++failures;
         auto history = store->History(channel, PgMinute(0), PgMinute(i));
-        if (!history.ok() || history->size() != static_cast<std::size_t>(i + 1)) ++failures;
+        if (!history.ok() || history->size() != static_cast<std::size_t>(i) + 1) ++failures;
       }
     });
   }
