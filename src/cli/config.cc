@@ -73,6 +73,8 @@ std::string_view StoreKindName(StoreKind kind) {
       return "sqlite";
     case StoreKind::kDynamoDb:
       return "dynamodb";
+    case StoreKind::kPostgres:
+      return "postgres";
   }
   return "sqlite";
 }
@@ -163,6 +165,11 @@ Result<Config> LoadConfig(const ConfigSource& source) {
     return Error::InvalidArgument(
         "origin.hls_root and origin.upstream exclude each other: serve files from a folder "
         "(--hls-root) or from an upstream HLS server (--upstream), not both");
+  }
+  if (config.store == StoreKind::kPostgres && config.postgres_url.empty()) {
+    return Error::InvalidArgument(
+        "store.kind = postgres needs store.postgres_url (--postgres-url, HEADCOUNT_POSTGRES_URL): a "
+        "postgresql://user:password@host:port/database URI");
   }
   if (config.session_key_file.empty()) {
     config.session_key_file = config.store == StoreKind::kSqlite

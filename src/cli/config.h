@@ -30,20 +30,22 @@ enum class SourceKind {
 enum class StoreKind {
   kSqlite,    // "sqlite": the database file
   kDynamoDb,  // "dynamodb": a DynamoDB table
+  kPostgres,  // "postgres": a PostgreSQL database (store.postgres_url)
 };
 // [origin] count: how the built-in origin's viewers are counted.
 enum class CountMode {
   kSessions,    // "sessions": signed session ids in playlist URIs (and heartbeats)
   kHeartbeats,  // "heartbeats": player heartbeats; playlists cacheable by a CDN
 };
-// The names the settings use: "origin", "ivs"; "sqlite", "dynamodb";
-// "sessions", "heartbeats".
+// The names the settings use: "origin", "ivs"; "sqlite", "dynamodb",
+// "postgres"; "sessions", "heartbeats".
 std::string_view SourceKindName(SourceKind kind);
 std::string_view StoreKindName(StoreKind kind);
 std::string_view CountModeName(CountMode mode);
 
 // Where the session key lives when origin.session_key_file is not set and
-// store.kind is dynamodb (there is no database file to put it beside).
+// store.kind is dynamodb or postgres (there is no database file to put it
+// beside).
 inline constexpr std::string_view kDynamoSessionKeyFile = "headcount.session-key";
 
 // Defaults that belong to the module they configure are that module's
@@ -92,12 +94,16 @@ struct Config {
   // [origin] session_key_file: the key that signs viewer-session ids (created
   // on first start, mode 0600). LoadConfig fills it in when it is not set:
   // "<database>.session-key" with the SQLite store, kDynamoSessionKeyFile
-  // with DynamoDB.
+  // with DynamoDB or PostgreSQL.
   std::filesystem::path session_key_file;
   // [store] database: the SQLite file (created on first start).
   std::filesystem::path database = "headcount.db";
-  // [store] retention: samples older than this are pruned (SQLite) or expire
-  // (DynamoDB TTL); both stores default to the same.
+  // [store] postgres: the libpq connection URI of store.kind postgres
+  // (postgresql://user:password@host:port/db?sslmode=...); may hold a
+  // password, so it is only ever shown redacted (RedactPostgresUrl).
+  std::string postgres_url;
+  // [store] retention: samples older than this are pruned (SQLite,
+  // PostgreSQL) or expire (DynamoDB TTL); every store defaults to the same.
   std::chrono::seconds retention = kDefaultRetention;
   // [tick] interval: the tick period and bucket length (1m in production).
   std::chrono::seconds tick_interval{60};

@@ -13,6 +13,7 @@
 #include "net/url.h"
 #include "origin/upstream_template.h"
 #include "store/dynamo/dynamo_items.h"
+#include "store/postgres/postgres_url.h"
 
 namespace headcount::config_internal {
 namespace {
@@ -231,14 +232,23 @@ Status SetSource(Config& c, const std::string& v) {
 }
 
 Status SetStore(Config& c, const std::string& v) {
-  for (const StoreKind kind : {StoreKind::kSqlite, StoreKind::kDynamoDb}) {
+  for (const StoreKind kind : {StoreKind::kSqlite, StoreKind::kDynamoDb, StoreKind::kPostgres}) {
     if (v == StoreKindName(kind)) {
       c.store = kind;
       return {};
     }
   }
-  return Error::InvalidArgument("\"" + v + "\" is not sqlite or dynamodb");
+  return Error::InvalidArgument("\"" + v + "\" is not sqlite, dynamodb or postgres");
 }
+
+// The error never repeats the value: it may hold a password.
+Status SetPostgresUrl(Config& c, const std::string& v) {
+  if (Status s = CheckPostgresUrl(v); !s.ok()) return s;
+  c.postgres_url = v;
+  return {};
+}
+
+std::string ShowPostgresUrl(const Config& c) { return RedactPostgresUrl(c.postgres_url); }
 
 Status SetDynamoTable(Config& c, const std::string& v) {
   if (!dynamo::IsValidTableName(v)) {
@@ -456,7 +466,7 @@ const std::vector<Setting>& AllSettings() {
           "key signing viewer-session ids, created mode 0600 if missing", SetSessionKeyFile,
           [](const Config& c) { return c.session_key_file.string(); },
           "<database>.session-key, or " + std::string(kDynamoSessionKeyFile) +
-              " with store.kind dynamodb"),
+              " with store.kind dynamodb or postgres"),
       Row("store.database", "HEADCOUNT_DATABASE", "--database", "SQLite database file", SetDatabase,
           [](const Config& c) { return c.database.string(); }),
       Row("store.retention", "HEADCOUNT_RETENTION", "--retention",
@@ -472,8 +482,12 @@ const std::vector<Setting>& AllSettings() {
       Row("tick.source", "HEADCOUNT_SOURCE", "--source",
           "where counts come from: origin (the built-in HLS origin) or ivs (Amazon IVS)", SetSource,
           [](const Config& c) { return std::string(SourceKindName(c.source)); }),
-      Row("store.kind", "HEADCOUNT_STORE", "--store", "sqlite or dynamodb", SetStore,
+      Row("store.kind", "HEADCOUNT_STORE", "--store", "sqlite, dynamodb or postgres", SetStore,
           [](const Config& c) { return std::string(StoreKindName(c.store)); }),
+      Row("store.postgres_url", "HEADCOUNT_POSTGRES_URL", "--postgres-url",
+          "PostgreSQL URI for store.kind postgres, "
+          "postgresql://user:password@host:port/database?sslmode=...",
+          SetPostgresUrl, ShowPostgresUrl, "none"),
       Row("dynamodb.table", "HEADCOUNT_DYNAMODB_TABLE", "--table", "DynamoDB table", SetDynamoTable,
           [](const Config& c) { return c.dynamodb_table; }),
       Row("dynamodb.create_table", "HEADCOUNT_DYNAMODB_CREATE_TABLE", "--create-table",

@@ -194,6 +194,38 @@ TEST_F(ConfigTest, ChecksBelongToTheirComponents) {
   EXPECT_NE(ErrorOf().find("origin.max_sessions_per_client"), std::string::npos);
 }
 
+TEST_F(ConfigTest, PostgresStoreNeedsAPostgresUriAndNeverEchoesItsPassword) {
+  source_.flags["store.kind"] = "postgres";
+  const std::string missing = ErrorOf();
+  EXPECT_THAT(missing, ::testing::HasSubstr("store.kind = postgres needs store.postgres_url"));
+  EXPECT_THAT(missing, ::testing::HasSubstr("HEADCOUNT_POSTGRES_URL"));
+
+  env_["HEADCOUNT_POSTGRES_URL"] = "mysql://app:hunter2@db/hc";
+  const std::string scheme = ErrorOf();
+  EXPECT_THAT(scheme, ::testing::HasSubstr("store.postgres_url (env HEADCOUNT_POSTGRES_URL)"));
+  EXPECT_THAT(scheme, ::testing::HasSubstr("\"mysql\""));
+  EXPECT_THAT(scheme, ::testing::Not(::testing::HasSubstr("hunter2")));
+
+  env_["HEADCOUNT_POSTGRES_URL"] = "postgresql://app:hunter2@db:5432/hc?sslmode=require";
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->store, StoreKind::kPostgres);
+  EXPECT_EQ(c->postgres_url, "postgresql://app:hunter2@db:5432/hc?sslmode=require");
+  // No database file: the session key is kept in the current folder.
+  EXPECT_EQ(c->session_key_file, "headcount.session-key");
+  // What --help and any dump of the settings show.
+  for (const auto& setting : config_internal::AllSettings()) {
+    if (setting.spec.key == "store.postgres_url") {
+      EXPECT_EQ(setting.show(*c), "postgresql://app:***@db:5432/hc?sslmode=require");
+    }
+  }
+  // The flag wins over the environment, as for every setting.
+  source_.flags["store.postgres_url"] = "postgres://db2/hc";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->postgres_url, "postgres://db2/hc");
+}
+
 TEST_F(ConfigTest, FlagsOverrideEnvironmentOverrideFile) {
   WriteFile(R"(
 [tick]

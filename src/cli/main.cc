@@ -124,7 +124,7 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
       "viewers, carries the metadata in its playlists and segments, player at\n"
       "/watch/{channel}). With --source ivs the ticks read Amazon IVS ListStreams and send\n"
       "PutMetadata, as `headcount tick --source ivs` does (AWS_* variables; no /hls/\n"
-      "routes). Store: --store sqlite (default) or dynamodb.");
+      "routes). Store: --store sqlite (default), dynamodb or postgres (with --postgres-url URI).");
   AddConfigFlag(c.cmd, sub_config);
   AddSettingFlags(c.cmd, c.flags,
                   {"server.listen",
@@ -149,6 +149,7 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
                    "log.level",
                    "tick.source",
                    "store.kind",
+                   "store.postgres_url",
                    "dynamodb.table",
                    "dynamodb.create_table",
                    "ivs.channels",
@@ -172,11 +173,12 @@ void AddTick(CLI::App& app, TickCommand& c, std::string& sub_config) {
                     "base URL of the running server (default: http://<server.listen>)");
   c.cmd->add_option("--timeout", c.timeout, "give up after this long (default 60s)");
   AddConfigFlag(c.cmd, sub_config);
-  AddSettingFlags(c.cmd, c.flags,
-                  {"server.listen", "log.level", "tick.source", "tick.interval", "store.kind",
-                   "store.database", "store.retention", "dynamodb.table", "dynamodb.create_table",
-                   "ivs.channels", "ivs.channel_tag", "ivs.include_offline", "ivs.metadata_format",
-                   "ivs.account_tps", "ivs.burst", "ivs.channel_tps", "ivs.publish_concurrency"});
+  AddSettingFlags(
+      c.cmd, c.flags,
+      {"server.listen", "log.level", "tick.source", "tick.interval", "store.kind", "store.database",
+       "store.postgres_url", "store.retention", "dynamodb.table", "dynamodb.create_table",
+       "ivs.channels", "ivs.channel_tag", "ivs.include_offline", "ivs.metadata_format",
+       "ivs.account_tps", "ivs.burst", "ivs.channel_tps", "ivs.publish_concurrency"});
 }
 
 void AddHistory(CLI::App& app, HistoryCommand& c, std::string& sub_config) {
@@ -189,7 +191,8 @@ void AddHistory(CLI::App& app, HistoryCommand& c, std::string& sub_config) {
       ->check(CLI::IsMember({"csv", "json"}));
   AddConfigFlag(c.cmd, sub_config);
   AddSettingFlags(c.cmd, c.flags,
-                  {"store.kind", "store.database", "dynamodb.table", "tick.interval", "log.level"});
+                  {"store.kind", "store.database", "store.postgres_url", "dynamodb.table",
+                   "tick.interval", "log.level"});
 }
 
 void AddViewers(CLI::App& app, ViewersCommand& c) {

@@ -9,13 +9,17 @@
 #include "http_client/beast_transport.h"
 #include "ivs/ivs_factory.h"
 #include "store/dynamo/dynamo_store.h"
+#include "store/postgres/postgres_url.h"
 #include "store/sqlite/sqlite_store.h"
+#if HEADCOUNT_WITH_POSTGRES
+#include "store/postgres/postgres_store.h"
+#endif
 
 namespace headcount {
 namespace {
 
-// The deadline Pipeline::SetDeadline sets, read by the DynamoDB store on
-// whichever thread calls it. Thread-safe.
+// The deadline Pipeline::SetDeadline sets, read by the DynamoDB and
+// PostgreSQL stores on whichever thread calls them. Thread-safe.
 class DeadlineCell {
  public:
   std::optional<WallTime> Get() const {
@@ -37,10 +41,8 @@ class Parts final : public Pipeline {
   Source* source() override { return ivs ? ivs->source.get() : nullptr; }
   Publisher* publisher() override { return ivs ? ivs->publisher.get() : nullptr; }
   ChannelDirectory* directory() override { return ivs ? ivs->directory.get() : nullptr; }
-  Store& store() override { return sqlite ? static_cast<Store&>(*sqlite) : *dynamo; }
-  HistoryReader& history() override {
-    return sqlite ? static_cast<HistoryReader&>(*sqlite) : *dynamo;
-  }
+  Store& store() override { return *store_ptr; }
+  HistoryReader& history() override { return *history_ptr; }
   void SetDeadline(std::optional<WallTime> d) override { deadline->Set(d); }
 
   // Declared in dependency order: destroyed users first.
@@ -51,7 +53,23 @@ class Parts final : public Pipeline {
   std::unique_ptr<aws::CredentialsProvider> dynamo_credentials;
   std::unique_ptr<aws::AwsClient> dynamo_client;
   std::unique_ptr<DynamoStore> dynamo;
+#if HEADCOUNT_WITH_POSTGRES
+  std::unique_ptr<PostgresStore> postgres;
+#endif
+  // The one of the stores above that is configured.
+  Store* store_ptr = nullptr;
+  HistoryReader* history_ptr = nullptr;
 };
+
+#if !HEADCOUNT_WITH_POSTGRES
+// The error for store.kind = postgres in a build without the store.
+Error NoPostgresError() {
+  return Error::InvalidArgument(
+      "store.kind = postgres: this headcount was built without the PostgreSQL store "
+      "(HEADCOUNT_POSTGRES=OFF, the default of the static release build); build it with "
+      "-DHEADCOUNT_POSTGRES=ON (it then needs libpq at run time)");
+}
+#endif
 
 Error Setting(const std::string& key, const Error& e) {
   return Error(e.code(), key + ": " + e.message());
@@ -81,6 +99,27 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
     auto store = SqliteStore::Open(config.database, options);
     if (!store.ok()) return Setting("store.database", store.error());
     parts->sqlite = std::move(*store);
+    parts->store_ptr = parts->sqlite.get();
+    parts->history_ptr = parts->sqlite.get();
+  } else if (config.store == StoreKind::kPostgres) {
+#if HEADCOUNT_WITH_POSTGRES
+    PostgresStoreOptions options;
+    options.url = config.postgres_url;
+    options.read_only = read_only_store;
+    options.time_left = [deadline = parts->deadline,
+                         &clock]() -> std::optional<std::chrono::milliseconds> {
+      const std::optional<WallTime> at = deadline->Get();
+      if (!at) return std::nullopt;
+      return std::chrono::ceil<std::chrono::milliseconds>(*at - clock.Now());
+    };
+    auto store = PostgresStore::Open(options);
+    if (!store.ok()) return Setting("store.postgres_url", store.error());
+    parts->postgres = std::move(*store);
+    parts->store_ptr = parts->postgres.get();
+    parts->history_ptr = parts->postgres.get();
+#else
+    return NoPostgresError();
+#endif
   } else {
     auto client_options = aws::ClientOptionsFromEnvironment(aws::kDynamoDbService, env);
     if (!client_options.ok()) return Setting("store.kind = dynamodb", client_options.error());
@@ -104,6 +143,8 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
       auto setup = parts->dynamo->EnsureTable();
       if (!setup.ok()) return Setting("dynamodb.create_table", setup.error());
     }
+    parts->store_ptr = parts->dynamo.get();
+    parts->history_ptr = parts->dynamo.get();
   }
 
   if (with_source && config.source == SourceKind::kIvs) {
@@ -122,6 +163,44 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
     parts->ivs = std::move(*ivs);
   }
   return std::unique_ptr<Pipeline>(std::move(parts));
+}
+
+Result<std::unique_ptr<Pruner>> StartPruner(const Config& config, const Clock& clock,
+                                            std::chrono::milliseconds interval) {
+  PrunerOptions options;
+  options.retention = config.retention;
+  options.interval = interval;
+  switch (config.store) {
+    case StoreKind::kSqlite: {
+      auto pruner = Pruner::Start(config.database, clock, options);
+      if (!pruner.ok()) {
+        return Setting("store.database " + config.database.string(), pruner.error());
+      }
+      return pruner;
+    }
+    case StoreKind::kPostgres: {
+#if HEADCOUNT_WITH_POSTGRES
+      PostgresStoreOptions store_options;
+      store_options.url = config.postgres_url;
+      store_options.pool_size = 1;  // one pass at a time
+      auto store = PostgresStore::Open(store_options);
+      if (!store.ok()) return Setting("store.postgres_url", store.error());
+      std::shared_ptr<PostgresStore> owned = std::move(*store);
+      const std::string what = owned->redacted_url();
+      return Pruner::StartWith(
+          what,
+          [owned](Seconds before, const std::stop_token& stop) {
+            return owned->Prune(before, stop);
+          },
+          clock, options);
+#else
+      return NoPostgresError();
+#endif
+    }
+    case StoreKind::kDynamoDb:
+      break;
+  }
+  return std::unique_ptr<Pruner>{};
 }
 
 }  // namespace headcount

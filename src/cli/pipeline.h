@@ -1,5 +1,5 @@
 // The parts of a tick that run in this process (Amazon IVS as source and
-// publisher; SQLite or DynamoDB as store), built from the configuration and
+// publisher; SQLite, DynamoDB or PostgreSQL as store), built from the configuration and
 // the standard AWS environment (credentials chain, AWS_REGION,
 // AWS_ENDPOINT_URL_*). Used by `headcount serve`, `tick`, `lambda` and
 // `history`; not thread-safe to build, the parts themselves say what they
@@ -15,6 +15,7 @@
 #include "core/history.h"
 #include "core/result.h"
 #include "core/tick.h"
+#include "store/sqlite/pruner.h"
 
 namespace headcount {
 
@@ -32,7 +33,7 @@ class Pipeline {
   virtual ChannelDirectory* directory() = 0;
   virtual Store& store() = 0;
   virtual HistoryReader& history() = 0;
-  // Bounds the store's calls (DynamoDB retries) by the tick's deadline;
+  // Bounds the store's calls (DynamoDB retries, PostgreSQL statements) by the tick's deadline;
   // nullopt lifts the bound (each call then has its own budget).
   // Thread-safe: a tick may set it while the history API reads the store.
   virtual void SetDeadline(std::optional<WallTime> deadline) = 0;
@@ -54,5 +55,12 @@ TickReport RunPipelineTick(Pipeline& pipeline, TickRunner& runner, WallTime now,
 // contain a secret.
 Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock& clock,
                                                bool with_source, bool read_only_store);
+
+// The pruner of samples older than config.retention for the SQLite and
+// PostgreSQL stores, each on a connection of its own, passing every
+// `interval`; null for DynamoDB (it expires samples itself: TTL, set per
+// item). An error naming the store (never a password) when it cannot start.
+Result<std::unique_ptr<Pruner>> StartPruner(const Config& config, const Clock& clock,
+                                            std::chrono::milliseconds interval);
 
 }  // namespace headcount

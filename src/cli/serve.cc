@@ -1,7 +1,7 @@
 // `headcount serve`: wires a pipeline together and runs it until
 // SIGINT/SIGTERM, letting a running tick finish: the Source and Publisher
-// (the built-in HLS origin, or Amazon IVS) and the Store (SQLite or
-// DynamoDB) come from the configuration through MakePipeline, as for
+// (the built-in HLS origin, or Amazon IVS) and the Store (SQLite,
+// DynamoDB or PostgreSQL) come from the configuration through MakePipeline, as for
 // `headcount tick`; then the minute scheduler and the HTTP server with the
 // API and the pages. Single-threaded wiring; the parts say what they allow.
 #include <spdlog/spdlog.h>
@@ -33,6 +33,7 @@
 #include "server/live_state.h"
 #include "server/metrics.h"
 #include "server/worker_pool.h"
+#include "store/postgres/postgres_url.h"
 #include "store/sqlite/pruner.h"
 #include "web/web.h"
 
@@ -146,20 +147,15 @@ std::string Describe(const Config& config) {
   if (config.source != SourceKind::kIvs) {
     out += ", counting " + std::string(CountModeName(config.count));
   }
-  out += config.store == StoreKind::kDynamoDb ? ", DynamoDB table " + config.dynamodb_table
-                                              : ", database " + config.database.string();
-  return out;
-}
-
-// SQLite's pruner of samples older than the retention (DynamoDB expires
-// samples itself: TTL, set per item), or null for DynamoDB; an error when it
-// cannot start.
-Result<std::unique_ptr<Pruner>> MaybeStartPruner(const Config& config, const Clock& clock) {
-  if (config.store != StoreKind::kSqlite) return std::unique_ptr<Pruner>{};
-  PrunerOptions prune_options;
-  prune_options.retention = config.retention;
-  prune_options.interval = kPruneInterval;
-  return Pruner::Start(config.database, clock, prune_options);
+  switch (config.store) {
+    case StoreKind::kDynamoDb:
+      return out + ", DynamoDB table " + config.dynamodb_table;
+    case StoreKind::kPostgres:  // the password redacted
+      return out + ", PostgreSQL " + RedactPostgresUrl(config.postgres_url);
+    case StoreKind::kSqlite:
+      break;
+  }
+  return out + ", database " + config.database.string();
 }
 
 // Runs one tick at a time, scheduled or asked for, and hands each report to
@@ -367,10 +363,9 @@ int RunServe(const Config& config) {
         [&origin = *origin](std::string_view c) { return origin.ServesChannel(c); });
     combined = std::make_unique<CombinedSource>(*origin, *heartbeats);
   }
-  auto pruner = MaybeStartPruner(config, clock);
+  auto pruner = StartPruner(config, clock, kPruneInterval);
   if (!pruner.ok()) {
-    spdlog::error("cannot start pruning {}: {}", config.database.string(),
-                  pruner.error().ToString());
+    spdlog::error("cannot start pruning: {}", pruner.error().ToString());
     return kExitFailure;
   }
 

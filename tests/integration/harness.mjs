@@ -2,7 +2,7 @@
 // (ffmpeg, headcount serve, headcount viewers), waits for conditions, and
 // stops everything it started, even when a test fails.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
@@ -282,6 +282,77 @@ export async function startDynalite() {
   const url = `http://127.0.0.1:${port}`;
   await waitFor('dynalite', async () => (await fetch(url, { method: 'POST' })).status > 0);
   return { proc, url };
+}
+
+// PostgreSQL (Debian's initdb and postgres, the newest under
+// /usr/lib/postgresql or HEADCOUNT_PG_BINDIR) in a fresh temp dir on a free
+// loopback port, its unix socket in that dir, run as `nobody` when the
+// tests run as root (PostgreSQL refuses root; CI runs as root). TCP logins
+// need the password (scram-sha-256). Throws, never skips, when PostgreSQL is
+// not installed. The same recipe as the C++ tests' PostgresServer
+// (src/store/postgres/testing/postgres_server.h); a server a later test
+// needs (Redis) follows it. Returns { url(database, password), sql(query,
+// database), stop(), start(), port, password, dir }: stop() is a fast
+// shutdown (SIGINT; clients are disconnected), start() starts it again on
+// the same port and data; stop() it before the test's Proc.stopAll().
+export async function startPostgres() {
+  const bindir = process.env.HEADCOUNT_PG_BINDIR ?? (() => {
+    const root = '/usr/lib/postgresql';
+    const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'postgres'))) : [];
+    versions.sort((a, b) => Number(a) - Number(b));
+    return versions.length ? join(root, versions.at(-1), 'bin') : null;
+  })();
+  if (!bindir || !existsSync(join(bindir, 'initdb'))) {
+    throw new Error('PostgreSQL is not installed (apt-get install postgresql; scripts/setup installs it, or set HEADCOUNT_PG_BINDIR)');
+  }
+  const dir = tempDir('headcount-pg-');
+  const user = 'headcount';
+  const password = 'pg-it-s3cret';
+  let ids = {};
+  if (process.getuid() === 0) {
+    const id = (flag) => Number(spawnSync('id', [flag, 'nobody'], { encoding: 'utf8' }).stdout.trim());
+    ids = { uid: id('-u'), gid: id('-g') };
+    chownSync(dir, ids.uid, ids.gid);
+  }
+  const pwfile = join(dir, 'pwfile');
+  writeFileSync(pwfile, `${password}\n`);
+  chmodSync(pwfile, 0o644);
+  const initdb = spawnSync(join(bindir, 'initdb'), [
+    '-D', join(dir, 'data'), '-U', user, `--pwfile=${pwfile}`, '--auth-local=trust',
+    '--auth-host=scram-sha-256', '--no-locale', '--encoding=UTF8', '--no-sync',
+  ], { encoding: 'utf8', ...ids });
+  if (initdb.status !== 0) throw new Error(`initdb failed: ${initdb.error ?? ''}${initdb.stdout}${initdb.stderr}`);
+  const port = await freePort();
+  let proc = null;
+  const pg = {
+    port, password, dir,
+    url: (database = 'postgres', pass = password) => `postgresql://${user}:${pass}@127.0.0.1:${port}/${database}`,
+    // psql over the unix socket (trust): the first column of each row, as text.
+    sql: (query, database = 'postgres') => {
+      const r = spawnSync(join(bindir, 'psql'), ['-h', dir, '-p', String(port), '-U', user, '-d', database,
+        '-v', 'ON_ERROR_STOP=1', '-Atc', query], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`psql ${query}: ${r.stderr}`);
+      return r.stdout.trim();
+    },
+    async start() {
+      // Durability off: a test database need not survive a power cut.
+      proc = new Proc('postgres', join(bindir, 'postgres'), [
+        '-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
+        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'shared_buffers=16MB',
+      ], ids);
+      await waitFor('postgres to accept connections', () => {
+        if (proc.child.exitCode !== null) throw new Error(`postgres exited: ${proc.output}`);
+        return spawnSync(join(bindir, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)]).status === 0;
+      }, { timeoutMs: 30000, intervalMs: 100 });
+    },
+    async stop() {
+      if (proc) await proc.stop('SIGINT');
+      proc = null;
+    },
+    output: () => proc?.output ?? '',
+  };
+  await pg.start();
+  return pg;
 }
 
 export function cleanup(dir) {

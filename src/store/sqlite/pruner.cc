@@ -1,4 +1,5 @@
-// Retention thread for the SQLite store. Thread-safe.
+// Retention thread for the SQLite store, or any store with a prune pass.
+// Thread-safe.
 #include "store/sqlite/pruner.h"
 
 #include <spdlog/spdlog.h>
@@ -9,26 +10,48 @@
 
 namespace headcount {
 
-Result<std::unique_ptr<Pruner>> Pruner::Start(const std::filesystem::path& path, const Clock& clock,
-                                              PrunerOptions options) {
+Status Pruner::CheckOptions(const PrunerOptions& options) {
   if (options.retention.count() <= 0) {
     return Error::InvalidArgument("pruner: retention must be positive");
   }
   if (options.interval.count() <= 0) {
     return Error::InvalidArgument("pruner: interval must be positive");
   }
+  return {};
+}
+
+std::unique_ptr<Pruner> Pruner::Launch(std::unique_ptr<Pruner> pruner) {
+  pruner->thread_ = std::jthread([p = pruner.get()](const std::stop_token& stop) { p->Run(stop); });
+  return pruner;
+}
+
+Result<std::unique_ptr<Pruner>> Pruner::Start(const std::filesystem::path& path, const Clock& clock,
+                                              PrunerOptions options) {
+  if (Status s = CheckOptions(options); !s.ok()) return s.error();
   if (options.store.read_only) {
     return Error::InvalidArgument("pruner: needs a writable store, not read_only");
   }
   Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, options.store);
   if (!store.ok()) return store.error();
-  std::unique_ptr<Pruner> pruner(new Pruner(std::move(store).value(), clock, options));
-  pruner->thread_ = std::jthread([p = pruner.get()](const std::stop_token& stop) { p->Run(stop); });
-  return pruner;
+  // Owned by the function, which the Pruner owns.
+  std::shared_ptr<SqliteStore> owned = std::move(store).value();
+  PruneFunction prune = [owned](Seconds before, const std::stop_token& stop) {
+    return owned->Prune(before, stop);
+  };
+  return Launch(
+      std::unique_ptr<Pruner>(new Pruner(path.string(), std::move(prune), clock, options)));
 }
 
-Pruner::Pruner(std::unique_ptr<SqliteStore> store, const Clock& clock, PrunerOptions options)
-    : store_(std::move(store)), clock_(clock), options_(options) {}
+Result<std::unique_ptr<Pruner>> Pruner::StartWith(std::string what, PruneFunction prune,
+                                                  const Clock& clock, PrunerOptions options) {
+  if (Status s = CheckOptions(options); !s.ok()) return s.error();
+  if (!prune) return Error::InvalidArgument("pruner: no prune function");
+  return Launch(
+      std::unique_ptr<Pruner>(new Pruner(std::move(what), std::move(prune), clock, options)));
+}
+
+Pruner::Pruner(std::string what, PruneFunction prune, const Clock& clock, PrunerOptions options)
+    : what_(std::move(what)), prune_(std::move(prune)), clock_(clock), options_(options) {}
 
 Pruner::~Pruner() { Stop(); }
 
@@ -53,15 +76,15 @@ void Pruner::Run(const std::stop_token& stop) {
 void Pruner::PruneOnce(const std::stop_token& stop) {
   const Seconds before =
       std::chrono::floor<std::chrono::seconds>(clock_.Now()) - options_.retention;
-  Result<std::size_t> deleted = store_->Prune(before, stop);
+  Result<std::size_t> deleted = prune_(before, stop);
   if (!deleted.ok()) {
-    spdlog::warn("pruner: pruning samples before {} in {} failed: {}", FormatRfc3339(before),
-                 store_->path().string(), deleted.error().ToString());
+    spdlog::warn("pruner: pruning samples before {} in {} failed: {}", FormatRfc3339(before), what_,
+                 deleted.error().ToString());
   } else {
     rows_deleted_.fetch_add(*deleted);
     if (*deleted > 0) {
       spdlog::info("pruner: deleted {} samples before {} from {}", *deleted, FormatRfc3339(before),
-                   store_->path().string());
+                   what_);
     }
   }
   // Counted last, so a reader that sees the pass also sees its rows.

@@ -1,6 +1,7 @@
-// Retention for the SQLite store: a background thread that, on its own
-// connection, deletes samples older than a retention period at a fixed
-// interval. Thread-safe; Stop() returns promptly even mid-prune.
+// Retention for the SQLite store (and, through StartWith, the PostgreSQL
+// one): a background thread that, on its own connection, deletes samples
+// older than a retention period at a fixed interval. Thread-safe; Stop()
+// returns promptly even mid-prune.
 #pragma once
 
 #include <atomic>
@@ -8,9 +9,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stop_token>
+#include <string>
 #include <thread>
 
 #include "core/clock.h"
@@ -36,12 +39,26 @@ struct PrunerOptions {
 
 class Pruner {
  public:
+  // One pass over a store: deletes its samples with bucket < `before`,
+  // returning early (successfully) once `stop` is requested; returns the
+  // rows deleted (SqliteStore::Prune, PostgresStore::Prune).
+  using PruneFunction =
+      std::function<Result<std::size_t>(Seconds before, const std::stop_token& stop)>;
+
   // Opens its own connection to the database at `path` and starts the
   // thread, whose first pass runs at once. Fails with kInvalidArgument for a
   // non-positive retention or interval or read-only store options, and with
   // SqliteStore::Open's errors. `clock` must outlive the Pruner.
   static Result<std::unique_ptr<Pruner>> Start(const std::filesystem::path& path,
                                                const Clock& clock, PrunerOptions options = {});
+
+  // Starts the thread over another store: `prune` is called from the
+  // pruner's thread only, and must stay callable until the Pruner is
+  // destroyed; `what` names the store in logs (no secrets). options.store is
+  // unused. Fails with kInvalidArgument for a non-positive retention or
+  // interval.
+  static Result<std::unique_ptr<Pruner>> StartWith(std::string what, PruneFunction prune,
+                                                   const Clock& clock, PrunerOptions options = {});
 
   // Stops the thread (see Stop).
   ~Pruner();
@@ -57,13 +74,18 @@ class Pruner {
   std::uint64_t rows_deleted() const { return rows_deleted_.load(); }
 
  private:
-  Pruner(std::unique_ptr<SqliteStore> store, const Clock& clock, PrunerOptions options);
+  Pruner(std::string what, PruneFunction prune, const Clock& clock, PrunerOptions options);
+  // Checks retention and interval.
+  static Status CheckOptions(const PrunerOptions& options);
+  // Starts the thread of a constructed pruner.
+  static std::unique_ptr<Pruner> Launch(std::unique_ptr<Pruner> pruner);
 
   void Run(const std::stop_token& stop);
   // One pass: prunes, then logs what it deleted (info) or its error (warn).
   void PruneOnce(const std::stop_token& stop);
 
-  const std::unique_ptr<SqliteStore> store_;
+  const std::string what_;
+  const PruneFunction prune_;
   const Clock& clock_;
   const PrunerOptions options_;
   std::atomic<std::uint64_t> passes_{0};
