@@ -431,7 +431,9 @@ HttpResponse IvsEmulator::BatchGetChannel(const RequestBody& body, const std::st
       }
     }
   }
-  if (!violations.empty()) return IvsError(400, "ValidationException", violations.Message());
+  if (!violations.empty() || arns == nullptr) {
+    return IvsError(400, "ValidationException", violations.Message());
+  }
 
   nlohmann::json channels = nlohmann::json::array();
   nlohmann::json errors = nlohmann::json::array();

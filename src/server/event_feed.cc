@@ -23,7 +23,7 @@ std::optional<std::int64_t> ParseEventId(const std::optional<std::string>& text)
 
 }  // namespace
 
-EventFeed::EventFeed(EventFeedOptions options) : options_(std::move(options)) {}
+EventFeed::EventFeed(EventFeedOptions options) : options_(options) {}
 
 std::string EventFeed::Event(const Kept& kept, const std::optional<ChannelId>& channel) const {
   // The document is one line (JSON escapes every line break), so one data: field holds it.

@@ -147,15 +147,16 @@ TEST(EventFeedTest, ReconnectingClientGetsOnlyTheTicksAfterItsLastEventId) {
   EventFeedOptions options;
   options.resume_events = 3;
   EventFeed feed(options);
-  for (int i = 0; i < 5; ++i) feed.Publish(SnapshotAt(kFirstBucket + 60 * i, i));
+  for (int i = 0; i < 5; ++i) feed.Publish(SnapshotAt(kFirstBucket + std::int64_t{60} * i, i));
 
   auto ids = [&](const std::string& last) {
     std::vector<std::string> out;
-    for (const Event& e : Events(Pending(feed.Subscribe(EventsRequest("", last)))))
+    for (const Event& e : Events(Pending(feed.Subscribe(EventsRequest("", last))))) {
       out.push_back(e.id);
+    }
     return out;
   };
-  const auto id = [](int i) { return std::to_string(kFirstBucket + 60 * i); };
+  const auto id = [](int i) { return std::to_string(kFirstBucket + std::int64_t{60} * i); };
   EXPECT_EQ(ids(id(2)), (std::vector{id(3), id(4)}));
   EXPECT_EQ(ids(id(4)), std::vector<std::string>{}) << "it missed nothing";
   // Older than what is kept: all that is kept (the 3 newest).

@@ -4,7 +4,7 @@
 
 namespace headcount {
 
-bool HttpStream::Write(std::string chunk) {
+bool HttpStream::Write(std::string_view chunk) {
   std::function<void()> wake;
   {
     std::lock_guard lock(mu_);
@@ -38,7 +38,7 @@ bool HttpStream::closed() const {
   return aborted_ || ended_;
 }
 
-void HttpStream::Attach(std::function<void()> wake) {
+void HttpStream::Attach(const std::function<void()>& wake) {
   bool now = false;
   {
     std::lock_guard lock(mu_);

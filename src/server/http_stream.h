@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace headcount {
 
@@ -35,7 +36,7 @@ class HttpStream {
   // Queues `chunk` for sending. False, dropping it, once the stream is
   // closed (then the producer forgets the stream), and when the chunk would
   // pass max_pending_bytes (which closes it).
-  bool Write(std::string chunk);
+  bool Write(std::string_view chunk);
   // Ends the response: what is queued is sent, then the connection closes.
   void End();
   // True once the stream ended or its connection went away.
@@ -47,7 +48,7 @@ class HttpStream {
   // Calls `wake` (from the thread that writes, or the one that ends) after
   // every Write or End, and once now if anything is queued or it ended;
   // `wake` must be quick and must not call back into the stream.
-  void Attach(std::function<void()> wake);
+  void Attach(const std::function<void()>& wake);
   // What is queued (all of it, in order), and whether the producer ended the
   // stream after it.
   struct Pending {

@@ -147,7 +147,7 @@ TEST_F(HttpStreamTest, ClientLeavingClosesTheStream) {
 }
 
 TEST_F(HttpStreamTest, ClientReadingTooSlowlyIsLetGo) {
-  stream_options_.max_pending_bytes = 64 * 1024;
+  stream_options_.max_pending_bytes = std::size_t{64} * 1024;
   Start();
   Client c(server_->port());
   ASSERT_TRUE(c.Send(Get("/events")));
@@ -156,7 +156,7 @@ TEST_F(HttpStreamTest, ClientReadingTooSlowlyIsLetGo) {
   ASSERT_TRUE(stream);
   // The client reads nothing: the socket buffers fill, then the pending
   // bytes pass the bound (or a write times out), and the stream closes.
-  const std::string chunk(16 * 1024, 'x');
+  const std::string chunk(std::size_t{16} * 1024, 'x');
   bool refused = false;
   const auto deadline = Steady::now() + 10s;
   while (!refused && Steady::now() < deadline) {
