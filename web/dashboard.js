@@ -82,7 +82,9 @@ function createCard(id) {
     el('span', { class: 'badge', 'data-trend': 'unknown' }, trendLabel('unknown')));
   const links = el('nav', { class: 'links', 'aria-label': `${id} links` });
   links.append(el('a', { class: 'csv' }, 'CSV'), el('a', { class: 'json' }, 'JSON'));
-  header.append(h2, live, now, links);
+  // The last 24 hours in numbers (/api/channels/{id}/summary).
+  const summary = el('p', { class: 'summary' });
+  header.append(h2, live, now, links, summary);
   const chart = svg('svg', {
     class: 'chart', role: 'img', viewBox: `0 0 ${CHART.width} ${CHART.height}`, 'aria-labelledby': `chart-${id}-title`,
   });
@@ -198,6 +200,25 @@ function drawChart(card, id, history) {
   chart.dataset.to = history.to;
 }
 
+const summaryUrl = (id) => `/api/channels/${encodeURIComponent(id)}/summary?since=24h&by=day`;
+const whole = (n) => Math.round(n).toLocaleString();
+
+// Shows the total of a summary document: "24 h: peak 30 at 11:01 · average 16 · ...".
+function drawSummary(card, doc) {
+  const p = card.li.querySelector('p.summary');
+  const t = doc?.total;
+  if (!t || !t.live_minutes) {
+    p.textContent = '24 h: not live';
+    delete p.dataset.peak;
+    return;
+  }
+  const at = t.peak_at ? new Date(t.peak_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
+  p.textContent = `24 h: peak ${whole(t.peak)}${at ? ` at ${at}` : ''} · average ${whole(t.average)}`
+    + ` · ${whole(t.viewer_minutes)} viewer-minutes · ${whole(t.live_minutes)} live minutes`;
+  p.dataset.peak = String(t.peak);
+  p.dataset.viewerMinutes = String(t.viewer_minutes);
+}
+
 async function refreshHistory(card, id, force) {
   const now = Date.now();
   if (card.loading) return;
@@ -205,7 +226,8 @@ async function refreshHistory(card, id, force) {
   card.loading = true;
   const asked = range;
   try {
-    const history = await getJson(historyUrl(id));
+    const [history, summary] = await Promise.all([getJson(historyUrl(id)), getJson(summaryUrl(id))]);
+    drawSummary(card, summary);
     if (asked !== range) return;  // the range changed meanwhile; the next refresh draws it
     drawChart(card, id, history);
     card.fetchedAt = now;

@@ -23,6 +23,7 @@ using nlohmann::json;
 constexpr std::string_view kChannelsPath = "/api/channels";
 constexpr std::string_view kChannelPrefix = "/api/channels/";
 constexpr std::string_view kHistorySuffix = "/history";
+constexpr std::string_view kSummarySuffix = "/summary";
 constexpr std::string_view kCsvContentType = "text/csv; charset=utf-8";
 constexpr std::string_view kAllowedMethods = "GET, HEAD";
 
@@ -80,22 +81,22 @@ double Quality(std::string_view accept, std::string_view type, std::string_view 
   return best_q;
 }
 
-// The channel segment of a history request, still percent-encoded: the one
-// segment of the raw path between /api/channels/ and /history. It is cut
+// The channel segment of a history (or summary) request, still
+// percent-encoded: the one segment of the raw path between /api/channels/
+// and `suffix`. It is cut
 // from the raw target, before decoding, so that an id holding '/' (an IVS
 // channel ARN, sent as %2F) stays one segment. nullopt for another path;
 // the caller refuses a "segment" that holds a raw '/' (an unencoded ARN).
-std::optional<std::string_view> RawHistorySegment(const HttpRequest& request) {
+std::optional<std::string_view> RawChannelSegment(const HttpRequest& request,
+                                                  std::string_view suffix) {
   std::string_view raw =
       request.target.empty() ? std::string_view(request.path) : std::string_view(request.target);
   raw = raw.substr(0, raw.find('?'));
-  if (!raw.starts_with(kChannelPrefix) || !raw.ends_with(kHistorySuffix) ||
-      raw.size() <= kChannelPrefix.size() + kHistorySuffix.size()) {
+  if (!raw.starts_with(kChannelPrefix) || !raw.ends_with(suffix) ||
+      raw.size() <= kChannelPrefix.size() + suffix.size()) {
     return std::nullopt;
   }
-  const std::string_view segment =
-      raw.substr(kChannelPrefix.size(), raw.size() - kChannelPrefix.size() - kHistorySuffix.size());
-  return segment;
+  return raw.substr(kChannelPrefix.size(), raw.size() - kChannelPrefix.size() - suffix.size());
 }
 
 HttpResponse MethodNotAllowed() {
@@ -127,7 +128,10 @@ bool Api::Serves(std::string_view path) {
 
 void Api::Handle(const HttpRequest& request, HttpResponder respond) {
   const std::string_view path = request.path;
-  const std::optional<std::string_view> history_channel = RawHistorySegment(request);
+  const std::optional<std::string_view> summary_channel =
+      RawChannelSegment(request, kSummarySuffix);
+  const std::optional<std::string_view> history_channel =
+      summary_channel ? summary_channel : RawChannelSegment(request, kHistorySuffix);
   const bool known = path == kChannelsPath || path == "/healthz" || path == "/metrics" ||
                      history_channel.has_value();
   if (!known) return respond.Respond(NoStore(HttpResponse::Error(404, "not found")));
@@ -147,7 +151,7 @@ void Api::Handle(const HttpRequest& request, HttpResponder respond) {
     return respond.Respond(NoStore(std::move(response)));
   }
   if (path == kChannelsPath) return respond.Respond(Channels());
-  History(*history_channel, request, std::move(respond));
+  History(*history_channel, summary_channel.has_value(), request, std::move(respond));
 }
 
 HttpResponse Api::Health() const {
@@ -201,7 +205,8 @@ std::string ChannelsJson(const LiveSnapshot& snapshot, std::chrono::seconds buck
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-void Api::History(std::string_view raw_channel, const HttpRequest& request, HttpResponder respond) {
+void Api::History(std::string_view raw_channel, bool summary, const HttpRequest& request,
+                  HttpResponder respond) {
   auto decoded = PercentDecode(raw_channel);
   if (!decoded.ok() || !IsChannelIdOrArn(*decoded)) {
     return respond.Respond(NoStore(HttpResponse::Error(
@@ -212,7 +217,18 @@ void Api::History(std::string_view raw_channel, const HttpRequest& request, Http
   HistoryQuery query;
   query.channel = std::move(*decoded);
 
-  query.since = kDefaultHistorySpan;
+  query.since = summary ? std::chrono::milliseconds(kDefaultSummarySpan)
+                        : std::chrono::milliseconds(kDefaultHistorySpan);
+  if (summary) {
+    query.summary = AudiencePeriod::kHour;
+    if (const auto by = request.Query("by")) {
+      query.summary = ParseAudiencePeriod(*by);
+      if (!query.summary) {
+        return respond.Respond(
+            NoStore(HttpResponse::Error(400, "invalid parameter by: must be hour or day")));
+      }
+    }
+  }
   if (const auto text = request.Query("since")) {
     auto parsed = ParseDuration(*text);
     if (!parsed.ok()) {
@@ -226,13 +242,16 @@ void Api::History(std::string_view raw_channel, const HttpRequest& request, Http
         NoStore(HttpResponse::Error(400, "invalid parameter since: must be > 0 and <= 366d")));
   }
 
-  if (const auto format = request.Query("format")) {
+  if (const auto format = request.Query("format"); format && summary && *format != "json") {
+    return respond.Respond(
+        NoStore(HttpResponse::Error(400, "invalid parameter format: a summary is json")));
+  } else if (format && !summary) {
     if (*format != "csv" && *format != "json") {
       return respond.Respond(
           NoStore(HttpResponse::Error(400, "invalid parameter format: must be csv or json")));
     }
     query.csv = *format == "csv";
-  } else if (const auto accept = request.Header("accept")) {
+  } else if (const auto accept = request.Header("accept"); accept && !summary) {
     query.csv = AcceptPrefersCsv(*accept);
   }
 
@@ -263,6 +282,15 @@ HttpResponse Api::QueryHistory(const HistoryQuery& query) {
   const WallTime now = clock_.Now();
   const Seconds to = BucketStart(now, options_.bucket_length);
   const Seconds from = BucketStart(now - query.since, options_.bucket_length);
+  if (query.summary) {
+    auto periods = history_.Audience(channel, from, to, *query.summary);
+    if (!periods.ok()) {
+      spdlog::warn("api: summary of {} unavailable: {}", channel, periods.error().ToString());
+      return NoStore(HttpResponse::Error(503, "summary unavailable"));
+    }
+    return NoStore(HttpResponse::Json(
+        200, AudienceJson(channel, from, to, *query.summary, options_.bucket_length, *periods)));
+  }
   auto samples = history_.History(channel, from, to);
   if (!samples.ok()) {
     spdlog::warn("api: history of {} unavailable: {}", channel, samples.error().ToString());
@@ -280,6 +308,33 @@ HttpResponse Api::QueryHistory(const HistoryQuery& query) {
   // The representation depends on Accept.
   response.headers.emplace_back("Vary", "Accept");
   return NoStore(std::move(response));
+}
+
+std::string AudienceJson(const ChannelId& channel, Seconds from, Seconds to, AudiencePeriod by,
+                         std::chrono::seconds bucket_length,
+                         const std::vector<AudienceSummary>& periods) {
+  const auto numbers = [&](const AudienceSummary& a) {
+    json out = {{"peak", a.peak},
+                {"peak_at", a.buckets > 0 ? json(FormatRfc3339(a.peak_at)) : json(nullptr)},
+                {"average", a.Average()},
+                {"viewer_minutes", a.ViewerMinutes(bucket_length)},
+                {"live_minutes", a.LiveMinutes(bucket_length)}};
+    return out;
+  };
+  json list = json::array();
+  for (const AudienceSummary& a : periods) {
+    json p = numbers(a);
+    p["start"] = FormatRfc3339(a.start);
+    list.push_back(std::move(p));
+  }
+  const json body = {{"channel", channel},
+                     {"from", FormatRfc3339(from)},
+                     {"to", FormatRfc3339(to)},
+                     {"by", std::string(AudiencePeriodName(by))},
+                     {"bucket_seconds", bucket_length.count()},
+                     {"periods", std::move(list)},
+                     {"total", numbers(CombineAudience(periods))}};
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string HistoryCsv(const std::vector<Sample>& samples) {

@@ -50,6 +50,10 @@ struct ApiOptions {
 //     makes). 400 for a bad id or parameter (named), 404 for an unknown
 //     channel, 503 when the store fails, and 503 with Retry-After when
 //     max_history_queries are in flight already or the pool is busy.
+//   GET /api/channels/{id}/summary?since=24h&by=hour|day
+//     AudienceJson below: per UTC hour (default) or day of the range, the
+//     peak and when, the average, viewer-minutes and live minutes, and the
+//     total; since as for history (default 24h), the same 400/404/503s.
 //   GET /healthz   {"status":"ok","last_tick":"..."|null}
 //   GET /metrics   Prometheus text format 0.0.4
 // Anything else -> 404. Every error body is {"error":"..."}.
@@ -57,6 +61,7 @@ class Api {
  public:
   static constexpr std::chrono::days kMaxHistorySpan{366};
   static constexpr std::chrono::hours kDefaultHistorySpan{1};
+  static constexpr std::chrono::hours kDefaultSummarySpan{24};
 
   // Every reference must outlive the Api; `pool` runs the store queries,
   // and must be stopped before the Api goes away.
@@ -81,12 +86,15 @@ class Api {
     ChannelId channel;
     std::chrono::milliseconds since{};
     bool csv = false;
+    std::optional<AudiencePeriod> summary;  // the summary route, by this period
   };
 
   HttpResponse Channels() const;
   // Answers the history request for `raw_channel` (the still
   // percent-encoded id segment of the target).
-  void History(std::string_view raw_channel, const HttpRequest& request, HttpResponder respond);
+  // (`summary`: the summary route of that channel.)
+  void History(std::string_view raw_channel, bool summary, const HttpRequest& request,
+               HttpResponder respond);
   // The stored history `query` asks for; blocks on the store (a worker runs it).
   HttpResponse QueryHistory(const HistoryQuery& query);
   HttpResponse Health() const;
@@ -104,6 +112,13 @@ class Api {
 // `only` when set (none when that channel is unknown).
 std::string ChannelsJson(const LiveSnapshot& snapshot, std::chrono::seconds bucket_length,
                          const std::optional<ChannelId>& only = std::nullopt);
+
+// A channel's audience summaries (core/audience.h) as the summary API gives
+// them: {"channel","from","to","by","bucket_seconds","periods":[{"start",
+// "peak","peak_at","average","viewer_minutes","live_minutes"}],"total":{...}}.
+std::string AudienceJson(const ChannelId& channel, Seconds from, Seconds to, AudiencePeriod by,
+                         std::chrono::seconds bucket_length,
+                         const std::vector<AudienceSummary>& periods);
 
 // A channel's samples (oldest first) as the history API and `headcount
 // history` print them: CSV with a "start,viewers" header and RFC 3339 times,

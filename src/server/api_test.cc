@@ -215,6 +215,40 @@ TEST_F(ApiTest, HistoryAsJsonDefaultsToTheLastHour) {
   EXPECT_EQ(history_.asked_to, At("2026-11-25T12:03:00Z"));
 }
 
+TEST_F(ApiTest, SummaryByHourOrDayWithTheTotal) {
+  history_.samples = {
+      {"demo", At("2026-11-24T11:00:00Z"), 99},  // before the 24 h
+      {"demo", At("2026-11-24T23:30:00Z"), 4},   {"demo", At("2026-11-25T11:00:00Z"), 10},
+      {"demo", At("2026-11-25T11:01:00Z"), 30},  {"demo", At("2026-11-25T12:02:00Z"), 20},
+      {"other", At("2026-11-25T12:02:00Z"), 100}};
+  const HttpResponse r = Get("/api/channels/demo/summary");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json::parse(R"({"channel":"demo","from":"2026-11-24T12:03:00Z",
+    "to":"2026-11-25T12:03:00Z","by":"hour","bucket_seconds":60,
+    "periods":[
+      {"start":"2026-11-24T23:00:00Z","peak":4,"peak_at":"2026-11-24T23:30:00Z","average":4.0,
+       "viewer_minutes":4.0,"live_minutes":1.0},
+      {"start":"2026-11-25T11:00:00Z","peak":30,"peak_at":"2026-11-25T11:01:00Z","average":20.0,
+       "viewer_minutes":40.0,"live_minutes":2.0},
+      {"start":"2026-11-25T12:00:00Z","peak":20,"peak_at":"2026-11-25T12:02:00Z","average":20.0,
+       "viewer_minutes":20.0,"live_minutes":1.0}],
+    "total":{"peak":30,"peak_at":"2026-11-25T11:01:00Z","average":16.0,"viewer_minutes":64.0,
+             "live_minutes":4.0}})"));
+
+  const json days = Body(Get("/api/channels/demo/summary?since=2d&by=day"));
+  ASSERT_EQ(days["periods"].size(), 2U);
+  EXPECT_EQ(days["periods"][0]["start"], "2026-11-24T00:00:00Z");
+  EXPECT_EQ(days["periods"][0]["peak"], 99);
+  EXPECT_EQ(days["periods"][1]["peak"], 30);
+  EXPECT_EQ(days["total"]["peak"], 99);
+
+  EXPECT_EQ(Get("/api/channels/demo/summary?by=week").status, 400);
+  EXPECT_EQ(Get("/api/channels/demo/summary?format=csv").status, 400);
+  EXPECT_EQ(Get("/api/channels/demo/summary?since=0s").status, 400);
+  EXPECT_EQ(Get("/api/channels/nobody/summary").status, 404);
+  EXPECT_EQ(Get("/api/channels/demo/summary", {}, "POST").status, 405);
+}
+
 TEST_F(ApiTest, HistorySinceIsParsedAndBounded) {
   history_.samples = {{"demo", At("2026-11-25T12:02:00Z"), 7}};
   EXPECT_EQ(Get("/api/channels/demo/history?since=90m").status, 200);

@@ -177,6 +177,14 @@ describe('browser: player and dashboard', () => {
       return count === String(api.viewers) && trend === api.trend;
     }, { timeoutMs: 15000 });
 
+    // The summary line is the API's total of the last 24 hours.
+    await waitFor('the summary line to show the API total', async () => {
+      const { total } = await getJson(`${base}/api/channels/demo/summary?since=24h&by=day`);
+      const shown = await card.locator('p.summary').evaluate((p) => ({ text: p.textContent, peak: p.dataset.peak }));
+      return total.live_minutes > 0 && shown.peak === String(total.peak)
+        && shown.text.includes(`peak ${total.peak}`) && shown.text.includes('viewer-minutes');
+    }, { timeoutMs: 15000 });
+
     // The CSV link downloads what the API serves (retried across a tick boundary).
     const href = await card.locator('a.csv').getAttribute('href');
     assert.equal(href, '/api/channels/demo/history?since=1h&format=csv');
