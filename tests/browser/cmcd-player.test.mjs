@@ -1,0 +1,127 @@
+// A page that no part of headcount serves, with stock hls.js 1.7 and a few
+// lines of CMCD v2 config pointing an event target at the collector, and no
+// script of ours: a static server started here serves it from another
+// origin, and it plays the origin's stream (its media requests carry
+// request-mode CMCD, ?CMCD=, which the origin serves as without it). The API
+// and the stream's own EXT-X-DATERANGE payload count the playing page once,
+// pausing it leaves at once, closing it after --cmcd-timeout, and the page
+// logs no errors.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+
+import {
+  Proc, cleanup, fetchMediaPlaylist, freePort, getJson, headcountDateRanges, startServe, startTestStream,
+  tempDir, waitFor,
+} from '../integration/harness.mjs';
+import { launchBrowser, openPage, screenshot } from './browser.mjs';
+
+// What README's "Counted by the player's own CMCD reports" tells a site to
+// write (a shorter interval, so the test sees a time-interval report).
+function cmcdPage(server) {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>A page with its own hls.js</title>
+<script src="${server}/static/hls.min.js"></script>
+</head><body style="margin:0">
+<video id="player" muted autoplay playsinline controls width="640" height="360"></video>
+<script>
+  const video = document.getElementById('player');
+  const hls = new Hls({
+    cmcd: {
+      version: 2,
+      contentId: 'live',
+      eventTargets: [{ url: '${server}/api/channels/live/cmcd', events: ['ps', 't'], interval: 3 }],
+    },
+  });
+  hls.loadSource('${server}/hls/live/stream.m3u8');
+  hls.attachMedia(video);
+  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play());
+</script>
+</body></html>`;
+}
+
+async function viewersOf(base, channel) {
+  const { channels } = await getJson(`${base}/api/channels`);
+  return channels.find((c) => c.id === channel)?.viewers;
+}
+
+async function sidsOf(base, channel) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^headcount_cmcd_active_sids\\{channel="${channel}"\\} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+describe('browser: hls.js 1.7 reporting CMCD v2 events to the collector, no script of ours', () => {
+  let dir;
+  let base;
+  let site;
+  let siteUrl;
+  let browser;
+  const mediaQueries = [];
+
+  before(async () => {
+    dir = tempDir('headcount-cmcd-browser-');
+    const sitePort = await freePort();
+    siteUrl = `http://127.0.0.1:${sitePort}`;
+    await startTestStream(join(dir, 'hls'), 'live');
+    ({ base } = await startServe(dir, {
+      tickSeconds: 2,
+      // 127.0.0.1 and localhost are two origins to the browser.
+      extraArgs: ['--count', 'heartbeats', '--cors-origins', siteUrl, '--cmcd-timeout', '8s'],
+    }));
+    base = base.replace('127.0.0.1', 'localhost');
+    site = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(cmcdPage(base));
+    });
+    await new Promise((resolve) => site.listen(sitePort, '127.0.0.1', resolve));
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    site?.close();
+    await Proc.stopAll();
+    cleanup(dir);
+  });
+
+  test('the playing page is counted once, in the API and the stream, and leaves when paused', async () => {
+    const { page, errors } = await openPage(browser.context, `${siteUrl}/`);
+    page.on('request', (req) => {
+      if (req.url().includes('/hls/')) mediaQueries.push(new URL(req.url()).searchParams.get('CMCD'));
+    });
+    await waitFor('the page\'s sid to count', async () => (await sidsOf(base, 'live')) === 1,
+      { timeoutMs: 60000, intervalMs: 250 });
+    await waitFor('the API to count the page once', async () => (await viewersOf(base, 'live')) === 1,
+      { timeoutMs: 20000, intervalMs: 250 });
+    await waitFor('the stream\'s payload to say 1', async () => {
+      const [range] = headcountDateRanges((await fetchMediaPlaylist(`${base}/hls/live/stream.m3u8`)).text);
+      return range?.payload.m.at(-1) === 1;
+    }, { timeoutMs: 20000, intervalMs: 250 });
+    assert.ok(await page.evaluate(() => !document.getElementById('player').paused), 'playing');
+    assert.ok(mediaQueries.some((q) => q?.includes('sid=')), `request-mode CMCD on media requests: ${mediaQueries.slice(0, 3)}`);
+    await screenshot(page, 'cmcd-hlsjs.png');
+
+    // Pausing sends e=ps,sta=a at once: the page leaves the count without
+    // waiting for --cmcd-timeout.
+    await page.evaluate(() => document.getElementById('player').pause());
+    await waitFor('the paused page to leave', async () => (await sidsOf(base, 'live')) === 0,
+      { timeoutMs: 5000, intervalMs: 100 });
+    await waitFor('the API to count 0', async () => (await viewersOf(base, 'live')) === 0,
+      { timeoutMs: 10000, intervalMs: 250 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a closed page, which sends nothing, leaves after --cmcd-timeout', async () => {
+    const { page, errors } = await openPage(browser.context, `${siteUrl}/`);
+    await waitFor('the page\'s sid to count', async () => (await sidsOf(base, 'live')) === 1,
+      { timeoutMs: 60000, intervalMs: 250 });
+    assert.deepEqual(errors, []);
+    await page.close();
+    assert.equal(await sidsOf(base, 'live'), 1, 'still counted right after');
+    await waitFor('the closed page to time out', async () => (await sidsOf(base, 'live')) === 0,
+      { timeoutMs: 14000, intervalMs: 250 });
+  });
+});
