@@ -2,6 +2,7 @@
 // and an abuser get, and what each counts.
 #include "heartbeat/cmcd_collector.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -98,10 +99,13 @@ TEST_F(CmcdCollectorTest, RefusesWhatIsNotAReportAndCountsNothing) {
   std::string big;
   while (big.size() <= kMaxCmcdBodyBytes) big += HlsJsLine("s", "p", 1);
   EXPECT_EQ(Post(big).status, 413);
-  HttpRequest get;
-  get.method = "GET";
-  get.path = "/api/channels/live/cmcd";
-  EXPECT_EQ(api_.Handle(get).status, 405);
+  HttpRequest put;
+  put.method = "PUT";
+  put.path = "/api/channels/live/cmcd";
+  const HttpResponse refused = api_.Handle(put);
+  EXPECT_EQ(refused.status, 405);
+  EXPECT_THAT(refused.headers, ::testing::Contains(std::pair<std::string, std::string>(
+                                   "Allow", "GET, HEAD, POST, OPTIONS")));
   EXPECT_EQ(Count(), 0);
   EXPECT_EQ(api_.cmcd().reports(), 0U);
 }
@@ -152,9 +156,33 @@ class CmcdCollectorOffTest : public CmcdCollectorTest {
   CmcdCollectorOffTest() : CmcdCollectorTest({.cmcd = false}) {}
 };
 
-TEST_F(CmcdCollectorOffTest, OffIsA404) {
+// GET says whether the collector takes reports, so that a page asks first.
+HttpResponse GetCmcd(HeartbeatApi& api, const std::string& channel) {
+  HttpRequest get;
+  get.method = "GET";
+  get.path = "/api/channels/" + channel + "/cmcd";
+  return api.Handle(get);
+}
+
+TEST_F(CmcdCollectorOffTest, OffIsA404AndGetSaysSo) {
   EXPECT_EQ(Post(HlsJsLine("s", "p", 1) + HlsJsLine("s", "p", 2)).status, 404);
   EXPECT_EQ(Count(), 0);
+  const HttpResponse r = GetCmcd(api_, "live");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r.body),
+            (nlohmann::json{{"collecting", false}, {"timeout_s", 75}}));
+}
+
+TEST_F(CmcdCollectorTest, GetSaysTheCollectorTakesReports) {
+  const HttpResponse r = GetCmcd(api_, "live");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r.body),
+            (nlohmann::json{{"collecting", true}, {"timeout_s", 75}}));
+  // A channel not served (yet: proxy mode learns them) is not collected for.
+  const HttpResponse unknown = GetCmcd(api_, "nope");
+  EXPECT_EQ(unknown.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(unknown.body)["collecting"], false);
+  EXPECT_EQ(GetCmcd(api_, "bad%20id").status, 404);
 }
 
 class CmcdCollectorCorsTest : public CmcdCollectorTest {

@@ -69,9 +69,13 @@ HttpResponse HeartbeatApi::Handle(const HttpRequest& request) {
 
 HttpResponse HeartbeatApi::Dispatch(const HttpRequest& request, std::string_view channel,
                                     Route route) {
+  if (route == Route::kCmcd && (request.method == "GET" || request.method == "HEAD")) {
+    return DescribeCmcd(request, channel);
+  }
   if (request.method != "POST") {
     HttpResponse r = HttpResponse::Error(405, "use POST");
-    r.headers.emplace_back("Allow", "POST, OPTIONS");
+    r.headers.emplace_back("Allow",
+                           route == Route::kCmcd ? "GET, HEAD, POST, OPTIONS" : "POST, OPTIONS");
     return r;
   }
   switch (route) {
@@ -83,6 +87,18 @@ HttpResponse HeartbeatApi::Dispatch(const HttpRequest& request, std::string_view
       return CollectCmcd(request, channel);
   }
   return HttpResponse::Error(404, "not found");
+}
+
+HttpResponse HeartbeatApi::DescribeCmcd(const HttpRequest& request, std::string_view channel) {
+  if (!IsValidChannelId(channel)) return HttpResponse::Error(404, "no such channel");
+  // A channel not (yet) served is not collected for: proxy mode learns its
+  // channels from the upstream, so a page asking first falls back to
+  // heartbeats rather than see its first reports refused.
+  const nlohmann::json body = {{"collecting", cmcd_on_ && channel_exists_(channel)},
+                               {"timeout_s", viewers_.cmcd_timeout().count()}};
+  HttpResponse r = HttpResponse::Json(200, body.dump());
+  if (request.method == "HEAD") r.body.clear();
+  return r;
 }
 
 HttpResponse HeartbeatApi::CollectCmcd(const HttpRequest& request, std::string_view channel) {

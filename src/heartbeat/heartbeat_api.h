@@ -51,6 +51,11 @@ struct HeartbeatApiOptions {
 //     kMaxHeartbeatBodyBytes; 415 for another content type.
 //   POST /api/channels/{id}/cmcd   CMCD v2 event reports (CmcdCollector);
 //     404 for a channel not served, or when the collector is off.
+//   GET (HEAD) /api/channels/{id}/cmcd
+//     200 {"collecting":true|false,"timeout_s":75}: whether POSTs for the
+//     channel are collected now (the collector is on and the channel is
+//     served), so that a page (/watch) knows before pointing its player at
+//     the collector; 404 for an invalid channel id.
 //   OPTIONS on all three: the CORS preflight (CorsPolicy::Preflight).
 // All answer 429 with Retry-After when the client address is over its rate
 // (HeartbeatApiOptions), 429 when it holds its cap of viewers, 503 when the
@@ -80,6 +85,7 @@ class HeartbeatApi {
  private:
   HttpResponse Dispatch(const HttpRequest& request, std::string_view channel, Route route);
   HttpResponse CollectCmcd(const HttpRequest& request, std::string_view channel);
+  HttpResponse DescribeCmcd(const HttpRequest& request, std::string_view channel);
   HttpResponse NewViewer(const HttpRequest& request, std::string_view channel);
   HttpResponse Heartbeat(const HttpRequest& request, std::string_view channel);
 
