@@ -5,7 +5,9 @@
 // request-mode CMCD, ?CMCD=, which the origin serves as without it). The API
 // and the stream's own EXT-X-DATERANGE payload count the playing page once,
 // pausing it leaves at once, closing it after --cmcd-timeout, and the page
-// logs no errors.
+// logs no errors. /watch counts itself the same way (and leaves at once when
+// closed), and headcount.js on a page whose player reports CMCD here sends
+// no heartbeats of its own.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -19,10 +21,11 @@ import { launchBrowser, openPage, screenshot } from './browser.mjs';
 
 // What README's "Counted by the player's own CMCD reports" tells a site to
 // write (a shorter interval, so the test sees a time-interval report).
-function cmcdPage(server) {
+function cmcdPage(server, { withHeadcountJs = false } = {}) {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>A page with its own hls.js</title>
 <script src="${server}/static/hls.min.js"></script>
+${withHeadcountJs ? `<script type="module" src="${server}/static/headcount.js" data-channel="live" data-video="#player"></script>` : ''}
 </head><body style="margin:0">
 <video id="player" muted autoplay playsinline controls width="640" height="360"></video>
 <script>
@@ -58,7 +61,6 @@ describe('browser: hls.js 1.7 reporting CMCD v2 events to the collector, no scri
   let site;
   let siteUrl;
   let browser;
-  const mediaQueries = [];
 
   before(async () => {
     dir = tempDir('headcount-cmcd-browser-');
@@ -73,7 +75,7 @@ describe('browser: hls.js 1.7 reporting CMCD v2 events to the collector, no scri
     base = base.replace('127.0.0.1', 'localhost');
     site = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(cmcdPage(base));
+      res.end(cmcdPage(base, { withHeadcountJs: req.url === '/with-headcount-js' }));
     });
     await new Promise((resolve) => site.listen(sitePort, '127.0.0.1', resolve));
     browser = await launchBrowser();
@@ -87,10 +89,12 @@ describe('browser: hls.js 1.7 reporting CMCD v2 events to the collector, no scri
   });
 
   test('the playing page is counted once, in the API and the stream, and leaves when paused', async () => {
-    const { page, errors } = await openPage(browser.context, `${siteUrl}/`);
-    page.on('request', (req) => {
+    const mediaQueries = [];
+    const onRequest = (req) => {
       if (req.url().includes('/hls/')) mediaQueries.push(new URL(req.url()).searchParams.get('CMCD'));
-    });
+    };
+    browser.context.on('request', onRequest);  // from the first request on
+    const { page, errors } = await openPage(browser.context, `${siteUrl}/`);
     await waitFor('the page\'s sid to count', async () => (await sidsOf(base, 'live')) === 1,
       { timeoutMs: 60000, intervalMs: 250 });
     await waitFor('the API to count the page once', async () => (await viewersOf(base, 'live')) === 1,
@@ -101,6 +105,7 @@ describe('browser: hls.js 1.7 reporting CMCD v2 events to the collector, no scri
     }, { timeoutMs: 20000, intervalMs: 250 });
     assert.ok(await page.evaluate(() => !document.getElementById('player').paused), 'playing');
     assert.ok(mediaQueries.some((q) => q?.includes('sid=')), `request-mode CMCD on media requests: ${mediaQueries.slice(0, 3)}`);
+    browser.context.off('request', onRequest);
     await screenshot(page, 'cmcd-hlsjs.png');
 
     // Pausing sends e=ps,sta=a at once: the page leaves the count without
@@ -111,6 +116,57 @@ describe('browser: hls.js 1.7 reporting CMCD v2 events to the collector, no scri
     await waitFor('the API to count 0', async () => (await viewersOf(base, 'live')) === 0,
       { timeoutMs: 10000, intervalMs: 250 });
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('/watch counts itself by hls.js\'s CMCD reports, not heartbeats, keeps its media URLs, and leaves at once when closed', async () => {
+    const api = [];
+    const media = [];
+    const onRequest = (req) => {
+      const url = new URL(req.url());
+      if (url.pathname.startsWith('/api/channels/live/')) api.push(`${req.method()} ${url.pathname}`);
+      if (url.pathname.startsWith('/hls/')) media.push(url.search);
+    };
+    browser.context.on('request', onRequest);
+    const { page, errors } = await openPage(browser.context, `${base}/watch/live`);
+    await waitFor('the page\'s sid to count', async () => (await sidsOf(base, 'live')) === 1,
+      { timeoutMs: 60000, intervalMs: 250 });
+    await waitFor('the API to count the page once', async () => (await viewersOf(base, 'live')) === 1,
+      { timeoutMs: 20000, intervalMs: 250 });
+    assert.ok(api.includes('POST /api/channels/live/cmcd'), api.join(', '));
+    assert.ok(!api.some((r) => /\/(viewers|heartbeat)$/.test(r)), `no heartbeats: ${api.join(', ')}`);
+    assert.ok(media.length > 0 && media.every((q) => !q.includes('CMCD')), `media URLs: ${media.slice(0, 3)}`);
+    assert.deepEqual(errors, []);
+    browser.context.off('request', onRequest);
+    await page.close({ runBeforeUnload: true });  // pagehide: a last report, sta=q
+    await waitFor('the closed page to leave at once', async () => (await sidsOf(base, 'live')) === 0,
+      { timeoutMs: 3000, intervalMs: 100 });
+  });
+
+  test('headcount.js on a page whose hls.js reports CMCD here sends no heartbeats: one viewer, one protocol', async () => {
+    const api = [];
+    const onRequest = (req) => {
+      const url = new URL(req.url());
+      if (url.pathname.startsWith('/api/channels/live/')) api.push(`${req.method()} ${url.pathname} ${req.postData() ?? ''}`);
+    };
+    browser.context.on('request', onRequest);
+    const { page, errors } = await openPage(browser.context, `${siteUrl}/with-headcount-js`);
+    await waitFor('the page\'s sid to count', async () => (await sidsOf(base, 'live')) === 1,
+      { timeoutMs: 60000, intervalMs: 250 });
+    await waitFor('the overlay to show the count', () => page.evaluate(() => {
+      const o = document.querySelector('[data-headcount]')?.shadowRoot?.querySelector('.overlay');
+      return o?.dataset.count === '1';
+    }), { timeoutMs: 30000, intervalMs: 250 });
+    await new Promise((r) => setTimeout(r, 12000));  // a heartbeating page would send two in this time
+    browser.context.off('request', onRequest);
+    const beats = api.filter((r) => r.includes('/heartbeat') && !r.includes('"left":true'));
+    assert.ok(beats.length <= 1, `heartbeats: ${beats.join('; ')}`);
+    assert.ok(api.some((r) => r.startsWith('POST /api/channels/live/cmcd')), api.join('; '));
+    assert.equal(await viewersOf(base, 'live'), 1);
+    assert.deepEqual(errors, []);
+    await page.evaluate(() => document.getElementById('player').pause());
+    await waitFor('the paused page to leave', async () => (await sidsOf(base, 'live')) === 0,
+      { timeoutMs: 5000, intervalMs: 100 });
     await page.close();
   });
 
