@@ -3,11 +3,18 @@
 // while it plays, a pause takes it out at once, silence after
 // --cmcd-timeout; `headcount viewers --cmcd --heartbeat` players,
 // reporting both ways, are counted once each; abuse (1,000 sids from one address, malformed and
-// oversized bodies) counts at most the cap and nothing, and crashes nothing.
+// oversized bodies) counts at most the cap and nothing, and crashes nothing;
+// reports encoded by the reference encoder (@svta/cml-cmcd, a dev
+// dependency) are read as written.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import {
+  CMCD_EVENT_MODE, CMCD_V2, CmcdEventType, CmcdObjectType, CmcdPlayerState, CmcdStreamType, CmcdStreamingFormat,
+  encodeCmcd,
+} from '@svta/cml-cmcd';
 
 import {
   BIN, Proc, cleanup, getJson, sleep, startServe, startTestStream, tempDir, waitFor,
@@ -57,7 +64,7 @@ describe('serve --count heartbeats: the CMCD v2 collector', () => {
     dir = tempDir('headcount-cmcd-');
     const hls = join(dir, 'hls');
     await startTestStream(hls, 'live');
-    for (const channel of ['rule', 'crowd', 'junk']) writeStaticChannel(hls, channel);
+    for (const channel of ['rule', 'crowd', 'junk', 'encoded']) writeStaticChannel(hls, channel);
     // Requests come straight from this test on 127.0.0.1, trusted: each
     // X-Forwarded-For below is one address.
     origin = await startServe(dir, {
@@ -94,6 +101,47 @@ describe('serve --count heartbeats: the CMCD v2 collector', () => {
     assert.equal(await sidsOf(origin.base, 'rule'), 1, 'still within the timeout');
     await waitFor('the sid to time out', async () => (await sidsOf(origin.base, 'rule')) === 0,
       { timeoutMs: 3000, intervalMs: 100 });
+  });
+
+  test('reports from the reference encoder (@svta/cml-cmcd) are read as it wrote them: every key type, escapes in sids', async () => {
+    const from = { 'x-forwarded-for': '198.51.100.50' };
+    // 40 sids of 8 to 64 characters spread over printable ASCII: quotes,
+    // backslashes, commas, equals signs and spaces included.
+    const sids = [];
+    for (let i = 0; i < 40; i++) {
+      let sid = `${i}-`;
+      for (let k = 0; sid.length < 8 + Math.floor((i * 56) / 39); k++) sid += String.fromCharCode(0x20 + ((i * 7 + k * 13) % 95));
+      sids.push(sid);
+    }
+    // The sid of 64 characters holds a quote: escaped, it is longer than 64,
+    // so a parser that kept the escape would refuse it.
+    assert.ok(sids.some((sid) => sid.length === 64 && sid.includes('"')));
+    assert.ok(sids.some((sid) => sid.includes('\\')));
+    assert.ok(sids.every((sid) => sid.length <= 64));
+    const full = (sid, sn) => encodeCmcd({
+      e: CmcdEventType.PLAY_STATE, sta: CmcdPlayerState.PLAYING, sid, cid: 'encoded', sn, ts: Date.now(), v: 2,
+      br: [3200, 1600], bl: [5000], mtp: [16400], su: true, bs: false, ot: CmcdObjectType.VIDEO,
+      st: CmcdStreamType.LIVE, sf: CmcdStreamingFormat.HLS, pr: 1.25, 'com.example-key': 'a "b" \\c',
+    }, { reportingMode: CMCD_EVENT_MODE, version: CMCD_V2 });
+    const minimal = (sid, sn, sta) => encodeCmcd({ e: CmcdEventType.TIME_INTERVAL, sta, sid, sn, v: 2 },
+      { reportingMode: CMCD_EVENT_MODE, version: CMCD_V2 });
+    const before = await metrics(origin.base);
+    for (const sid of sids) {
+      assert.equal((await report(origin.base, 'encoded', `${full(sid, 0)}\n`, from)).status, 204, full(sid, 0));
+    }
+    assert.equal(await sidsOf(origin.base, 'encoded'), 0);
+    // The second report of each, encoded with other keys: the same sid.
+    for (const sid of sids) {
+      assert.equal((await report(origin.base, 'encoded', `${minimal(sid, 1, CmcdPlayerState.PLAYING)}\n`, from)).status, 204);
+    }
+    assert.equal(await sidsOf(origin.base, 'encoded'), sids.length);
+    for (const sid of sids.slice(0, 10)) {
+      assert.equal((await report(origin.base, 'encoded', `${minimal(sid, 2, CmcdPlayerState.PAUSED)}\n`, from)).status, 204);
+    }
+    assert.equal(await sidsOf(origin.base, 'encoded'), sids.length - 10);
+    const afterwards = await metrics(origin.base);
+    assert.equal(afterwards.get('headcount_cmcd_bad_lines_total'), before.get('headcount_cmcd_bad_lines_total'));
+    assert.equal(afterwards.get('headcount_cmcd_reports_total') - before.get('headcount_cmcd_reports_total'), 2 * sids.length + 10);
   });
 
   test(`abuse: 1,000 sids from one address stop at the cap of ${CAP}; another address is not held to it`, async () => {
