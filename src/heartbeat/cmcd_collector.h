@@ -18,7 +18,7 @@ namespace headcount {
 
 // An event-mode body holds a few reports of a few hundred bytes (hls.js
 // sends one a POST, Shaka batches a few): 16 KiB is far more. Larger: 413.
-inline constexpr std::size_t kMaxCmcdBodyBytes = 16 * 1024;
+inline constexpr std::size_t kMaxCmcdBodyBytes = std::size_t{16} * 1024;
 
 class CmcdCollector {
  public:

@@ -124,8 +124,9 @@ class Reader {
       std::from_chars(text_.data() + digits_start, text_.data() + pos_, value);
       return CmcdItem{negative ? -value : value};
     }
-    if (int_digits > kMaxDecimalIntegerDigits)
+    if (int_digits > kMaxDecimalIntegerDigits) {
       return Fail("a decimal has at most 12 digits before '.'");
+    }
     ++pos_;  // '.'
     const std::size_t fraction_start = pos_;
     while (IsDigit(Peek())) ++pos_;
