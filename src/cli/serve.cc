@@ -215,7 +215,11 @@ class ServeRoutes {
 
   void Handle(const HttpRequest& req, HttpResponder respond) {
     if (req.path.starts_with(hls_routes_)) {
-      // Pages of other origins play the stream with hls.js (fetch/XHR).
+      // Pages of other origins play the stream with hls.js (fetch/XHR); one
+      // that sends request-mode CMCD in headers asks first.
+      if (origin_ != nullptr && req.method == "OPTIONS") {
+        return respond.Respond(cors_.Preflight(req, "GET, HEAD", kCorsMediaHeaders));
+      }
       if (origin_ != nullptr) return origin_->Handle(req, WithCors(req, std::move(respond)));
       return respond.Respond(
           HttpResponse::Error(404,

@@ -80,7 +80,8 @@ void CorsPolicy::ApplyForOrigin(const std::optional<std::string>& origin,
   }
 }
 
-HttpResponse CorsPolicy::Preflight(const HttpRequest& request, std::string_view methods) const {
+HttpResponse CorsPolicy::Preflight(const HttpRequest& request, std::string_view methods,
+                                   std::string_view headers) const {
   const std::optional<std::string> origin = request.Header("origin");
   const std::optional<std::string> method = request.Header("access-control-request-method");
   if (!origin || !method) {
@@ -96,7 +97,7 @@ HttpResponse CorsPolicy::Preflight(const HttpRequest& request, std::string_view 
   HttpResponse r = HttpResponse::Text(204, "");
   Apply(request, r);
   r.headers.emplace_back("Access-Control-Allow-Methods", std::string(methods));
-  r.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type");
+  r.headers.emplace_back("Access-Control-Allow-Headers", std::string(headers));
   r.headers.emplace_back("Access-Control-Max-Age", std::to_string(kCorsPreflightMaxAge.count()));
   return r;
 }

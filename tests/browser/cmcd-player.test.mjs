@@ -7,7 +7,8 @@
 // pausing it leaves at once, closing it after --cmcd-timeout, and the page
 // logs no errors. /watch counts itself the same way (and leaves at once when
 // closed), and headcount.js on a page whose player reports CMCD here sends
-// no heartbeats of its own.
+// no heartbeats of its own. With request-mode CMCD in headers (useHeaders),
+// the page's media requests are preflighted and allowed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -21,7 +22,7 @@ import { launchBrowser, openPage, screenshot } from './browser.mjs';
 
 // What README's "Counted by the player's own CMCD reports" tells a site to
 // write (a shorter interval, so the test sees a time-interval report).
-function cmcdPage(server, { withHeadcountJs = false } = {}) {
+function cmcdPage(server, { withHeadcountJs = false, useHeaders = false } = {}) {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>A page with its own hls.js</title>
 <script src="${server}/static/hls.min.js"></script>
@@ -33,7 +34,7 @@ ${withHeadcountJs ? `<script type="module" src="${server}/static/headcount.js" d
   const hls = new Hls({
     cmcd: {
       version: 2,
-      contentId: 'live',
+      contentId: 'live',${useHeaders ? '\n      useHeaders: true,' : ''}
       eventTargets: [{ url: '${server}/api/channels/live/cmcd', events: ['ps', 't'], interval: 3 }],
     },
   });
@@ -75,7 +76,7 @@ describe('browser: hls.js 1.7 reporting CMCD v2 events to the collector, no scri
     base = base.replace('127.0.0.1', 'localhost');
     site = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(cmcdPage(base, { withHeadcountJs: req.url === '/with-headcount-js' }));
+      res.end(cmcdPage(base, { withHeadcountJs: req.url === '/with-headcount-js', useHeaders: req.url === '/use-headers' }));
     });
     await new Promise((resolve) => site.listen(sitePort, '127.0.0.1', resolve));
     browser = await launchBrowser();
@@ -163,6 +164,26 @@ describe('browser: hls.js 1.7 reporting CMCD v2 events to the collector, no scri
     assert.ok(beats.length <= 1, `heartbeats: ${beats.join('; ')}`);
     assert.ok(api.some((r) => r.startsWith('POST /api/channels/live/cmcd')), api.join('; '));
     assert.equal(await viewersOf(base, 'live'), 1);
+    assert.deepEqual(errors, []);
+    await page.evaluate(() => document.getElementById('player').pause());
+    await waitFor('the paused page to leave', async () => (await sidsOf(base, 'live')) === 0,
+      { timeoutMs: 5000, intervalMs: 100 });
+    await page.close();
+  });
+
+  test('request-mode CMCD in headers (useHeaders): the cross-origin media requests are preflighted, allowed and played', async () => {
+    const cmcdHeaders = [];
+    const onRequest = (req) => {
+      if (new URL(req.url()).pathname.startsWith('/hls/')) cmcdHeaders.push(req.headers()['cmcd-session'] ?? null);
+    };
+    browser.context.on('request', onRequest);
+    const { page, errors } = await openPage(browser.context, `${siteUrl}/use-headers`);
+    await waitFor('the page\'s sid to count', async () => (await sidsOf(base, 'live')) === 1,
+      { timeoutMs: 60000, intervalMs: 250 });
+    await waitFor('media to play', () => page.evaluate(() => document.getElementById('player').currentTime > 1),
+      { timeoutMs: 30000, intervalMs: 250 });
+    browser.context.off('request', onRequest);
+    assert.ok(cmcdHeaders.some((h) => h?.includes('sid=')), `CMCD-Session on media requests: ${cmcdHeaders.slice(0, 3)}`);
     assert.deepEqual(errors, []);
     await page.evaluate(() => document.getElementById('player').pause());
     await waitFor('the paused page to leave', async () => (await sidsOf(base, 'live')) === 0,
