@@ -67,8 +67,13 @@ function payloadFromApi(doc, channel) {
 // Reports `video` as a viewer of `channel` to `server` (an origin; default:
 // the one this script came from) while it plays: a token, then a heartbeat
 // every heartbeat_s; "left" on pause, end and pagehide (sendBeacon), a new
-// token after a 403. Draws nothing; /watch uses it alone. Returns { stop() },
-// which sends "left" if needed and removes every listener.
+// token after a 403. A page whose player already reports CMCD v2 events to
+// this server's collector for the channel (hls.js, Shaka Player or dash.js
+// with an event target there: seen as a request to it in the page's
+// resource timing) is counted by those: then it stops, and sends "left" if
+// it had started, so the page is one viewer by one protocol. Draws nothing;
+// /watch uses it when it does not report CMCD. Returns { stop() }, which
+// sends "left" if needed and removes every listener.
 export function countViewer(video, { channel, server } = {}) {
   const base = new URL(server ?? MODULE_URL.origin).origin;
   const api = `${base}/api/channels/${encodeURIComponent(channel)}`;
@@ -77,6 +82,7 @@ export function countViewer(video, { channel, server } = {}) {
   let intervalMs = DEFAULT_HEARTBEAT_MS;
   let beatTimer = null;
   let playing = false;
+  let playerReportsCmcd = false;
 
   // A POST that needs no CORS preflight (no body type but text/plain) and
   // survives the page going away.
@@ -90,13 +96,13 @@ export function countViewer(video, { channel, server } = {}) {
     beatTimer = setTimeout(fn, ms);
   };
   const beat = async () => {
-    if (!playing || stopped) return;
+    if (!playing || stopped || playerReportsCmcd) return;
     try {
       if (token === null) {
         const r = await post('viewers');
         if (r.status !== 201) return schedule(RETRY_MS, beat);
         const answer = await r.json();
-        if (!playing || stopped) return;
+        if (!playing || stopped || playerReportsCmcd) return;
         token = String(answer.token);
         intervalMs = Math.max(1000, Number(answer.heartbeat_s) * 1000 || DEFAULT_HEARTBEAT_MS);
       }
@@ -133,6 +139,20 @@ export function countViewer(video, { channel, server } = {}) {
   const onPageShow = (event) => {
     if (event.persisted && !video.paused && !video.ended) onPlaying();
   };
+  // The player's CMCD reports to this server's collector of the channel.
+  const collector = `${api}/cmcd`;
+  const onResources = (list) => {
+    if (playerReportsCmcd || !list.getEntries().some((e) => e.name.startsWith(collector))) return;
+    playerReportsCmcd = true;
+    leave(false);
+  };
+  let resources = null;
+  try {
+    resources = new PerformanceObserver(onResources);
+    resources.observe({ type: 'resource', buffered: true });
+  } catch {
+    resources = null;  // no resource timing: heartbeats as before
+  }
   video.addEventListener('playing', onPlaying);
   video.addEventListener('pause', onStopped);
   video.addEventListener('ended', onStopped);
@@ -146,6 +166,7 @@ export function countViewer(video, { channel, server } = {}) {
       playing = false;
       leave(false);
       stopped = true;
+      resources?.disconnect();
       video.removeEventListener('playing', onPlaying);
       video.removeEventListener('pause', onStopped);
       video.removeEventListener('ended', onStopped);

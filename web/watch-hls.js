@@ -8,6 +8,12 @@
 // FRAG_PARSING_METADATA). Both go through the one decoder, payload.js, and
 // the newest bucket wins whichever carried it. Goes "offline" when the video or the playlist stops moving, and keeps
 // retrying until the stream is back (playback.js).
+//
+// It is counted as any page would be: when the server collects CMCD
+// (GET /api/channels/{id}/cmcd says so; on with --count heartbeats), by
+// hls.js's own CMCD v2 event reports pointed at the collector (the
+// standard, not a protocol of ours); otherwise, or without hls.js (Safari),
+// by headcount.js's heartbeats.
 import { HEADCOUNT_ATTRIBUTE, HEADCOUNT_CLASS, payloadOfCue } from './cues.js';
 import { decodePayload } from './payload.js';
 import { accept, reject } from './overlay.js';
@@ -15,6 +21,9 @@ import { createPlaybackWatch } from './playback.js';
 import { countViewer } from './headcount.js';
 
 const DEFAULT_PLAYLIST = 'stream.m3u8';
+// The interval of hls.js's time-interval reports (e=t), as README tells
+// sites to set it.
+const CMCD_INTERVAL_S = 10;
 // A live playlist that has not changed for this long (or 3 target durations,
 // whichever is longer) belongs to a stream that stopped.
 const STALE_PLAYLIST_MS = 10000;
@@ -32,6 +41,12 @@ let lastPlaylistChangeAt = performance.now();
 let lastEndSn = null;
 let targetDurationMs = 0;
 let mediaRecoveries = 0;
+// The collector's URL when the server collects CMCD; null otherwise.
+let cmcdCollector = null;
+// The page's CMCD session id, the same for every hls.js it starts (after an
+// outage too), so that it stays one viewer.
+const cmcdSid = crypto.randomUUID?.()
+  ?? Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 const watch = createPlaybackWatch({
   start: startPlayer,
@@ -101,7 +116,10 @@ function startPlayer({ afterOutage }) {
   // After an outage only a playlist that moves again means the stream is back.
   lastPlaylistChangeAt = afterOutage ? -Infinity : performance.now();
   if (window.Hls?.isSupported()) {
-    hls = new Hls({ enableWorker: true, enableDateRangeMetadataCues: true, liveDurationInfinity: true, backBufferLength: 30 });
+    hls = new Hls({
+      enableWorker: true, enableDateRangeMetadataCues: true, liveDurationInfinity: true, backBufferLength: 30,
+      ...(cmcdCollector ? { cmcd: cmcdConfig() } : {}),
+    });
     hls.on(Hls.Events.LEVEL_UPDATED, onLevelUpdated);
     hls.on(Hls.Events.ERROR, onHlsError);
     hls.on(Hls.Events.MANIFEST_PARSED, () => play());
@@ -114,6 +132,36 @@ function startPlayer({ afterOutage }) {
     play();
   } else {
     watch.setState('error', 'This browser cannot play HLS streams.');
+  }
+}
+
+// hls.js's CMCD v2 config: an event target at the collector for play-state
+// changes and a report every CMCD_INTERVAL_S; no request-mode CMCD, so the
+// media URLs stay the same for every viewer (a CDN's cache key).
+function cmcdConfig() {
+  return {
+    version: 2,
+    sessionId: cmcdSid,
+    contentId: channel,
+    includeKeys: [],
+    eventTargets: [{ url: cmcdCollector, events: ['ps', 't', 'e'], interval: CMCD_INTERVAL_S }],
+  };
+}
+
+// A closed page sends nothing of itself: on pagehide, one last report says
+// the player quit (sta=q), so it leaves the count at once.
+function reportQuit() {
+  if (!hls || !cmcdCollector) return;
+  navigator.sendBeacon?.(cmcdCollector, `e=ps,sid="${cmcdSid}",sta=q,ts=${Date.now()},v=2\n`);
+}
+
+// Whether the server collects CMCD for the channel (false on any failure).
+async function serverCollectsCmcd() {
+  try {
+    const r = await fetch(`/api/channels/${encodeURIComponent(channel)}/cmcd`, { cache: 'no-store' });
+    return r.ok && (await r.json()).collecting === true;
+  } catch {
+    return false;
   }
 }
 
@@ -132,7 +180,7 @@ function play() {
   });
 }
 
-export function main() {
+export async function main() {
   if (!channel || !playlistOk) {
     watch.setState('error', channel ? `"${playlistName}" is not a playlist name.` : 'No channel in this address.');
     return;
@@ -143,8 +191,14 @@ export function main() {
   video.textTracks.addEventListener('addtrack', (e) => watchTextTrack(e.track));
   for (const track of Array.from(video.textTracks)) watchTextTrack(track);
   video.addEventListener('timeupdate', () => watch.timeUpdate(video.currentTime));
-  // Counted by its heartbeats too (with --count heartbeats, by those alone;
-  // a channel counts the larger of sessions and heartbeats, so never twice).
-  countViewer(video, { channel, server: location.origin });
+  // Counted by its CMCD reports or its heartbeats too (with --count
+  // heartbeats, by those alone; a channel counts the larger of sessions,
+  // heartbeat tokens and CMCD sids, so never twice).
+  if (window.Hls?.isSupported() && await serverCollectsCmcd()) {
+    cmcdCollector = `${location.origin}/api/channels/${encodeURIComponent(channel)}/cmcd`;
+    window.addEventListener('pagehide', reportQuit);
+  } else {
+    countViewer(video, { channel, server: location.origin });
+  }
   watch.run();
 }

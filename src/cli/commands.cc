@@ -110,6 +110,7 @@ int RunViewers(const ViewersArgs& args) {
   options.ramp = args.ramp;
   options.duration = args.duration;
   options.heartbeat = args.heartbeat;
+  options.cmcd = args.cmcd;
   options.channel = args.channel;
   ViewerSimulator simulator(options, SystemAlarms());
   SignalWatcher signals([&](int) { simulator.Stop(); });

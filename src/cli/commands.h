@@ -40,6 +40,7 @@ struct ViewersArgs {
   std::chrono::milliseconds ramp{0};
   std::chrono::milliseconds duration{0};
   bool heartbeat = false;  // also send heartbeats (SimulatorOptions::heartbeat)
+  bool cmcd = false;       // also send CMCD v2 event reports (SimulatorOptions::cmcd)
   std::string channel;     // their channel; empty = from the URL
 };
 // `headcount viewers`: N simulated HLS players until the duration ends or SIGINT/SIGTERM.

@@ -47,6 +47,10 @@ std::optional<std::string> TomlText(const toml::node& node) {
 
 }  // namespace
 
+bool CmcdOn(const Config& config) {
+  return config.cmcd.value_or(config.count == CountMode::kHeartbeats);
+}
+
 std::string_view CountModeName(CountMode mode) {
   switch (mode) {
     case CountMode::kSessions:

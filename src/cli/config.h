@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "heartbeat/heartbeat_viewers.h"
 #include "ivs/ivs_options.h"
 #include "net/trusted_proxies.h"
 #include "origin/origin.h"
@@ -68,6 +69,11 @@ struct Config {
   // [origin] count: sessions (ids in playlist URIs) or heartbeats (players
   // report; playlists and segments cacheable, the same for every viewer).
   CountMode count = CountMode::kSessions;
+  // [origin] cmcd: whether `serve` collects CMCD v2 event reports at
+  // /api/channels/{id}/cmcd; unset: on with count = heartbeats (CmcdOn).
+  std::optional<bool> cmcd;
+  // [origin] cmcd_timeout: a CMCD sid with no report for this long has left.
+  std::chrono::seconds cmcd_timeout = kDefaultCmcdTimeout;
   // [origin] upstream: proxy mode, the URL template of the upstream HLS
   // server (origin/upstream_template.h); empty = serve hls_root.
   std::string upstream;
@@ -155,6 +161,10 @@ struct ConfigSource {
   std::map<std::string, std::string> flags;   // key -> value, given flags only
   std::function<std::optional<std::string>(const std::string&)> getenv;  // injectable
 };
+
+// Whether `serve` collects CMCD reports: origin.cmcd when set, else whether
+// viewers are counted from heartbeats.
+bool CmcdOn(const Config& config);
 
 // Builds the Config: defaults, then the file (if any), then the environment,
 // then the flags. On failure the error message names the key and where it came

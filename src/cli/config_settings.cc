@@ -326,13 +326,29 @@ std::string ShowIvsChannelTag(const Config& c) {
 
 // on/off (true/false and the other ParseBool spellings too).
 Status SetSegmentMetadata(Config& c, const std::string& v) {
-  if (v == "on" || v == "off") {
-    c.segment_metadata = v == "on";
-    return {};
-  }
-  auto b = ParseBool(v);
-  if (!b.ok()) return Error::InvalidArgument("\"" + v + "\" is not on or off");
+  auto b = ParseOnOff(v);
+  if (!b.ok()) return b.error();
   c.segment_metadata = *b;
+  return {};
+}
+
+Status SetCmcd(Config& c, const std::string& v) {
+  auto b = ParseOnOff(v);
+  if (!b.ok()) return b.error();
+  c.cmcd = *b;
+  return {};
+}
+
+// Empty when unset: it follows origin.count.
+std::string ShowCmcd(const Config& c) {
+  if (!c.cmcd) return "";
+  return *c.cmcd ? "on" : "off";
+}
+
+Status SetCmcdTimeout(Config& c, const std::string& v) {
+  auto s = SecondsBetween(v, kMinTimeout, kMaxTimeout);
+  if (!s.ok()) return s.error();
+  c.cmcd_timeout = *s;
   return {};
 }
 
@@ -426,6 +442,12 @@ const std::vector<Setting>& AllSettings() {
       Row("origin.count", "HEADCOUNT_COUNT", "--count",
           "sessions (ids in playlist URIs) or heartbeats (players report; cacheable playlists)",
           SetCount, [](const Config& c) { return std::string(CountModeName(c.count)); }),
+      Row("origin.cmcd", "HEADCOUNT_CMCD", "--cmcd",
+          "on: collect CMCD v2 event reports (CTA-5004-B) at /api/channels/{id}/cmcd; off", SetCmcd,
+          ShowCmcd, "on with origin.count heartbeats, else off"),
+      Row("origin.cmcd_timeout", "HEADCOUNT_CMCD_TIMEOUT", "--cmcd-timeout",
+          "a CMCD sid with no report for this long has left, " + Range(kMinTimeout, kMaxTimeout),
+          SetCmcdTimeout, [](const Config& c) { return FormatDuration(c.cmcd_timeout); }),
       Row(
           "origin.upstream", "HEADCOUNT_UPSTREAM", "--upstream",
           "proxy mode: the upstream HLS server's URL template, http(s) with {channel} in the "

@@ -335,6 +335,34 @@ count = "heartbeats"
   EXPECT_TRUE(c->cors_origins.allows_any());
 }
 
+TEST_F(ConfigTest, CmcdFollowsTheCountModeUnlessSet) {
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_FALSE(CmcdOn(*c));                              // sessions: off
+  EXPECT_EQ(c->cmcd_timeout, std::chrono::seconds(75));  // 2.5 x the standard's 30 s
+  source_.flags["origin.count"] = "heartbeats";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_TRUE(CmcdOn(*c));  // heartbeats: on
+  WriteFile("[origin]\ncmcd = false\ncmcd_timeout = \"25s\"\n");
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_FALSE(CmcdOn(*c));
+  EXPECT_EQ(c->cmcd_timeout, std::chrono::seconds(25));
+  source_.flags.clear();
+  env_["HEADCOUNT_CMCD"] = "on";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_TRUE(CmcdOn(*c));  // on with sessions too
+  source_.flags["origin.cmcd"] = "maybe";
+  std::string e = ErrorOf();
+  EXPECT_NE(e.find("origin.cmcd (flag --cmcd)"), std::string::npos) << e;
+  source_.flags.clear();
+  env_["HEADCOUNT_CMCD_TIMEOUT"] = "0s";
+  e = ErrorOf();
+  EXPECT_NE(e.find("origin.cmcd_timeout (env HEADCOUNT_CMCD_TIMEOUT)"), std::string::npos) << e;
+}
+
 TEST_F(ConfigTest, BadCountProxiesAndCorsSayWhy) {
   env_["HEADCOUNT_COUNT"] = "viewers";
   std::string e = ErrorOf();

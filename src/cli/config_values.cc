@@ -33,6 +33,13 @@ Result<bool> ParseBool(const std::string& v) {
   return Error::InvalidArgument("\"" + v + "\" is not true or false");
 }
 
+Result<bool> ParseOnOff(const std::string& v) {
+  if (v == "on" || v == "off") return v == "on";
+  auto b = ParseBool(v);
+  if (!b.ok()) return Error::InvalidArgument("\"" + v + "\" is not on or off");
+  return *b;
+}
+
 Result<double> ParseNumber(const std::string& v, double min, double max) {
   const auto n = ParseWhole<double>(v);
   if (!n || !(*n >= min && *n <= max)) {

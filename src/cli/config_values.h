@@ -34,6 +34,9 @@ Result<std::chrono::seconds> SecondsBetween(const std::string& text, std::chrono
 // true/1/yes or false/0/no.
 Result<bool> ParseBool(const std::string& v);
 
+// on or off, or what ParseBool reads (a TOML boolean arrives as true/false).
+Result<bool> ParseOnOff(const std::string& v);
+
 // A number in [min, max].
 Result<double> ParseNumber(const std::string& v, double min, double max);
 

@@ -133,6 +133,8 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
                    "server.max_event_streams",
                    "origin.hls_root",
                    "origin.count",
+                   "origin.cmcd",
+                   "origin.cmcd_timeout",
                    "origin.upstream",
                    "origin.channels",
                    "origin.upstream_timeout",
@@ -200,7 +202,8 @@ void AddViewers(CLI::App& app, ViewersCommand& c) {
       "viewers",
       "Simulate N HLS players watching a stream (playlist reloads at the target-duration\n"
       "pace, every new segment fetched once), with --heartbeat also reporting themselves\n"
-      "as headcount.js does: for demos, tests and benchmarks (also through a CDN).");
+      "as headcount.js does, with --cmcd as a CMCD v2 player does: for demos, tests and\n"
+      "benchmarks (also through a CDN).");
   c.cmd->add_option("--url", c.args.url, "playlist URL (http://...m3u8)")->required();
   c.cmd->add_option("--count", c.args.count, "number of players (1-100000)")
       ->required()
@@ -210,8 +213,13 @@ void AddViewers(CLI::App& app, ViewersCommand& c) {
   c.cmd->add_flag("--heartbeat", c.args.heartbeat,
                   "each player also reports itself through the heartbeat API of the URL's server "
                   "(a token, then a heartbeat every heartbeat_s), as headcount.js does");
+  c.cmd->add_flag("--cmcd", c.args.cmcd,
+                  "each player also reports CMCD v2 events (CTA-5004-B) to the URL's server, "
+                  "POST /api/channels/<channel>/cmcd: playing, then one every 10 s, as hls.js "
+                  "1.7 does with an event target there");
   c.cmd->add_option("--channel", c.args.channel,
-                    "the heartbeats' channel (default: the folder after /hls/ in --url)");
+                    "the heartbeats' and CMCD reports' channel (default: the folder after /hls/ "
+                    "in --url)");
   c.cmd->add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 }

@@ -99,6 +99,7 @@ std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clo
   HeartbeatOptions heartbeat_options;
   heartbeat_options.key = *session_key;
   heartbeat_options.max_viewers_per_client = config.max_sessions_per_client;
+  heartbeat_options.cmcd_timeout = config.cmcd_timeout;
   OriginOptions origin_options;
   origin_options.session_key = std::move(*session_key);
   origin_options.hls_root = config.hls_root;
@@ -146,6 +147,7 @@ std::string Describe(const Config& config) {
                         : "upstream " + config.upstream;  // no query, no user info
   if (config.source != SourceKind::kIvs) {
     out += ", counting " + std::string(CountModeName(config.count));
+    if (CmcdOn(config)) out += " and CMCD reports";
   }
   switch (config.store) {
     case StoreKind::kDynamoDb:
@@ -233,7 +235,11 @@ class ServeRoutes {
 
   void Handle(const HttpRequest& req, HttpResponder respond) {
     if (req.path.starts_with(hls_routes_)) {
-      // Pages of other origins play the stream with hls.js (fetch/XHR).
+      // Pages of other origins play the stream with hls.js (fetch/XHR); one
+      // that sends request-mode CMCD in headers asks first.
+      if (origin_ != nullptr && req.method == "OPTIONS") {
+        return respond.Respond(cors_.Preflight(req, "GET, HEAD", kCorsMediaHeaders));
+      }
       if (origin_ != nullptr) return origin_->Handle(req, WithCors(req, std::move(respond)));
       return respond.Respond(
           HttpResponse::Error(404,
@@ -358,9 +364,12 @@ int RunServe(const Config& config) {
     // A channel is one the origin serves: a folder under the root (with
     // ffmpeg writing into it, or it is not live and counts nothing), or one
     // the upstream serves.
+    HeartbeatApiOptions heartbeat_api_options;
+    heartbeat_api_options.cmcd = CmcdOn(config);
     heartbeat_api = std::make_unique<HeartbeatApi>(
         *heartbeats, clock, config.cors_origins,
-        [&origin = *origin](std::string_view c) { return origin.ServesChannel(c); });
+        [&origin = *origin](std::string_view c) { return origin.ServesChannel(c); },
+        heartbeat_api_options);
     combined = std::make_unique<CombinedSource>(*origin, *heartbeats);
   }
   auto pruner = StartPruner(config, clock, kPruneInterval);
@@ -373,6 +382,9 @@ int RunServe(const Config& config) {
   if (origin) {
     metrics.SetSessionsCallback([&] { return origin->ActiveSessions(clock.Now()); });
     metrics.SetHeartbeatViewersCallback([&] { return heartbeats->ActiveTotal(clock.Now()); });
+    metrics.SetCmcdCallbacks([&] { return heartbeat_api->cmcd().reports(); },
+                             [&] { return heartbeat_api->cmcd().bad_lines(); },
+                             [&] { return heartbeats->CountSids(clock.Now()); });
   }
   ApiOptions api_options;
   api_options.bucket_length = config.tick_interval;

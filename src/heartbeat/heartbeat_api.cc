@@ -11,27 +11,25 @@ namespace {
 constexpr std::string_view kChannelsPrefix = "/api/channels/";
 constexpr std::string_view kViewersSuffix = "/viewers";
 constexpr std::string_view kHeartbeatSuffix = "/heartbeat";
+constexpr std::string_view kCmcdSuffix = "/cmcd";
 
-// The channel of a heartbeat API path, and whether it is the viewers route;
-// nullopt for other paths.
-std::optional<std::pair<std::string_view, bool>> SplitPath(std::string_view path) {
+// The channel of a heartbeat API path, and its route; nullopt for other
+// paths.
+std::optional<std::pair<std::string_view, HeartbeatApi::Route>> SplitPath(std::string_view path) {
   if (!path.starts_with(kChannelsPrefix)) return std::nullopt;
   path.remove_prefix(kChannelsPrefix.size());
-  for (const bool viewers : {true, false}) {
-    const std::string_view suffix = viewers ? kViewersSuffix : kHeartbeatSuffix;
+  constexpr std::pair<std::string_view, HeartbeatApi::Route> kRoutes[] = {
+      {kViewersSuffix, HeartbeatApi::Route::kViewers},
+      {kHeartbeatSuffix, HeartbeatApi::Route::kHeartbeat},
+      {kCmcdSuffix, HeartbeatApi::Route::kCmcd}};
+  for (const auto& [suffix, route] : kRoutes) {
     if (path.size() > suffix.size() && path.ends_with(suffix)) {
       const std::string_view channel = path.substr(0, path.size() - suffix.size());
       if (channel.find('/') != std::string_view::npos) return std::nullopt;
-      return std::pair{channel, viewers};
+      return std::pair{channel, route};
     }
   }
   return std::nullopt;
-}
-
-HttpResponse TooMany(std::string_view message, std::chrono::seconds retry_after) {
-  HttpResponse r = HttpResponse::Error(429, message);
-  r.headers.emplace_back("Retry-After", std::to_string(retry_after.count()));
-  return r;
 }
 
 // True for JSON and plain text (what sendBeacon sends for a string), and
@@ -53,7 +51,9 @@ HeartbeatApi::HeartbeatApi(HeartbeatViewers& viewers, const Clock& clock, const 
       cors_(cors),
       channel_exists_(std::move(channel_exists)),
       token_limit_(options.token_rate, options.token_burst),
-      heartbeat_limit_(options.heartbeat_rate, options.heartbeat_burst) {}
+      heartbeat_limit_(options.heartbeat_rate, options.heartbeat_burst),
+      cmcd_on_(options.cmcd),
+      cmcd_(viewers_, heartbeat_limit_) {}
 
 bool HeartbeatApi::Serves(std::string_view path) { return SplitPath(path).has_value(); }
 
@@ -68,19 +68,54 @@ HttpResponse HeartbeatApi::Handle(const HttpRequest& request) {
 }
 
 HttpResponse HeartbeatApi::Dispatch(const HttpRequest& request, std::string_view channel,
-                                    bool viewers) {
+                                    Route route) {
+  if (route == Route::kCmcd && (request.method == "GET" || request.method == "HEAD")) {
+    return DescribeCmcd(request, channel);
+  }
   if (request.method != "POST") {
     HttpResponse r = HttpResponse::Error(405, "use POST");
-    r.headers.emplace_back("Allow", "POST, OPTIONS");
+    r.headers.emplace_back("Allow",
+                           route == Route::kCmcd ? "GET, HEAD, POST, OPTIONS" : "POST, OPTIONS");
     return r;
   }
-  return viewers ? NewViewer(request, channel) : Heartbeat(request, channel);
+  switch (route) {
+    case Route::kViewers:
+      return NewViewer(request, channel);
+    case Route::kHeartbeat:
+      return Heartbeat(request, channel);
+    case Route::kCmcd:
+      return CollectCmcd(request, channel);
+  }
+  return HttpResponse::Error(404, "not found");
+}
+
+HttpResponse HeartbeatApi::DescribeCmcd(const HttpRequest& request, std::string_view channel) {
+  if (!IsValidChannelId(channel)) return HttpResponse::Error(404, "no such channel");
+  // A channel not (yet) served is not collected for: proxy mode learns its
+  // channels from the upstream, so a page asking first falls back to
+  // heartbeats rather than see its first reports refused.
+  const nlohmann::json body = {{"collecting", cmcd_on_ && channel_exists_(channel)},
+                               {"timeout_s", viewers_.cmcd_timeout().count()}};
+  HttpResponse r = HttpResponse::Json(200, body.dump());
+  if (request.method == "HEAD") r.body.clear();
+  return r;
+}
+
+HttpResponse HeartbeatApi::CollectCmcd(const HttpRequest& request, std::string_view channel) {
+  if (!cmcd_on_) {
+    return HttpResponse::Error(404, "the CMCD collector is off here (serve --cmcd off)");
+  }
+  if (!IsValidChannelId(channel) || !channel_exists_(channel)) {
+    return HttpResponse::Error(404, "no such channel");
+  }
+  return cmcd_.Collect(request, channel, clock_.Now());
 }
 
 HttpResponse HeartbeatApi::NewViewer(const HttpRequest& request, std::string_view channel) {
   const WallTime now = clock_.Now();
   if (!token_limit_.TryTake(request.client_address, now)) {
-    return TooMany("too many new viewers from this address", token_limit_.RetryAfter());
+    return HttpResponse::TooManyRequests("too many new viewers from this address",
+                                         token_limit_.RetryAfter());
   }
   if (!IsValidChannelId(channel) || !channel_exists_(channel)) {
     return HttpResponse::Error(404, "no such channel");
@@ -105,7 +140,8 @@ HttpResponse HeartbeatApi::Heartbeat(const HttpRequest& request, std::string_vie
   }
   const WallTime now = clock_.Now();
   if (!heartbeat_limit_.TryTake(request.client_address, now)) {
-    return TooMany("too many heartbeats from this address", heartbeat_limit_.RetryAfter());
+    return HttpResponse::TooManyRequests("too many heartbeats from this address",
+                                         heartbeat_limit_.RetryAfter());
   }
   const nlohmann::json body =
       nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);

@@ -1,5 +1,6 @@
 // The heartbeat API of `serve` as a handler (no sockets): players ask for a
-// token and send heartbeats with it, from any page the CORS policy allows.
+// token and send heartbeats with it, or send CMCD v2 event reports, from any
+// page the CORS policy allows.
 // Thread-safe: Handle may run on several threads at once.
 #pragma once
 
@@ -10,6 +11,7 @@
 
 #include "core/client_rate_limiter.h"
 #include "core/clock.h"
+#include "heartbeat/cmcd_collector.h"
 #include "heartbeat/heartbeat_viewers.h"
 #include "server/cors.h"
 #include "server/http.h"
@@ -33,6 +35,9 @@ struct HeartbeatApiOptions {
   double token_burst = kTokenBurstPerClient;
   double heartbeat_rate = kHeartbeatRatePerClient;
   double heartbeat_burst = kHeartbeatBurstPerClient;
+  // Whether POST /api/channels/{id}/cmcd collects (else it is a 404 that
+  // says so): serve's --cmcd.
+  bool cmcd = true;
 };
 
 // Routes:
@@ -44,8 +49,15 @@ struct HeartbeatApiOptions {
 //     taken, ignored as too soon, or left; 403 for a forged, expired or
 //     other channel's token; 400 for a body that is not that JSON; 413 over
 //     kMaxHeartbeatBodyBytes; 415 for another content type.
-//   OPTIONS on both: the CORS preflight (CorsPolicy::Preflight).
-// Both answer 429 with Retry-After when the client address is over its rate
+//   POST /api/channels/{id}/cmcd   CMCD v2 event reports (CmcdCollector);
+//     404 for a channel not served, or when the collector is off.
+//   GET (HEAD) /api/channels/{id}/cmcd
+//     200 {"collecting":true|false,"timeout_s":75}: whether POSTs for the
+//     channel are collected now (the collector is on and the channel is
+//     served), so that a page (/watch) knows before pointing its player at
+//     the collector; 404 for an invalid channel id.
+//   OPTIONS on all three: the CORS preflight (CorsPolicy::Preflight).
+// All answer 429 with Retry-After when the client address is over its rate
 // (HeartbeatApiOptions), 429 when it holds its cap of viewers, 503 when the
 // table is full, 405 with Allow for other methods. Every answer carries the
 // CORS headers and Cache-Control: no-store. Tokens are never logged.
@@ -59,14 +71,21 @@ class HeartbeatApi {
   HeartbeatApi(const HeartbeatApi&) = delete;
   HeartbeatApi& operator=(const HeartbeatApi&) = delete;
 
-  // True for /api/channels/{id}/viewers and /api/channels/{id}/heartbeat.
+  // True for /api/channels/{id}/viewers, .../heartbeat and .../cmcd.
   static bool Serves(std::string_view path);
 
   // Answers at once, without blocking.
   HttpResponse Handle(const HttpRequest& request);
 
+  // The CMCD collector's counters (for /metrics).
+  const CmcdCollector& cmcd() const { return cmcd_; }
+
+  enum class Route { kViewers, kHeartbeat, kCmcd };
+
  private:
-  HttpResponse Dispatch(const HttpRequest& request, std::string_view channel, bool viewers);
+  HttpResponse Dispatch(const HttpRequest& request, std::string_view channel, Route route);
+  HttpResponse CollectCmcd(const HttpRequest& request, std::string_view channel);
+  HttpResponse DescribeCmcd(const HttpRequest& request, std::string_view channel);
   HttpResponse NewViewer(const HttpRequest& request, std::string_view channel);
   HttpResponse Heartbeat(const HttpRequest& request, std::string_view channel);
 
@@ -76,6 +95,8 @@ class HeartbeatApi {
   const std::function<bool(std::string_view)> channel_exists_;
   ClientRateLimiter token_limit_;
   ClientRateLimiter heartbeat_limit_;
+  const bool cmcd_on_;
+  CmcdCollector cmcd_;  // takes from heartbeat_limit_
 };
 
 }  // namespace headcount

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,8 +20,12 @@ constexpr std::size_t kMaxExpiredPerBeat = 16;
 // with '\n', which no channel name does, so it is never the message of an
 // origin session id's tag, and it differs from the origin's replacement label.
 constexpr std::string_view kTokenKeyLabel = "\nheadcount heartbeat token";
+// A sid's record key is the MAC of channel and sid under the key of this
+// label: a client cannot steer where its records hash to.
+constexpr std::string_view kSidKeyLabel = "\nheadcount cmcd sid";
 
-crypto::HmacSha256 TokenSigner(std::string key) {
+// The MAC key derived from `key` (random when empty) for `label`.
+crypto::HmacSha256 DerivedSigner(std::string key, std::string_view label) {
   if (key.empty()) {
     key.assign(kSessionKeyBytes, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), int(key.size())) != 1) {
@@ -28,7 +33,7 @@ crypto::HmacSha256 TokenSigner(std::string key) {
       std::abort();
     }
   }
-  crypto::Sha256Digest derived = crypto::HmacSha256(key).Sign({kTokenKeyLabel});
+  crypto::Sha256Digest derived = crypto::HmacSha256(key).Sign({label});
   OPENSSL_cleanse(key.data(), key.size());
   crypto::HmacSha256 signer(crypto::AsBytes(derived));
   OPENSSL_cleanse(derived.data(), derived.size());
@@ -38,6 +43,10 @@ crypto::HmacSha256 TokenSigner(std::string key) {
 std::string_view AsChars(const unsigned char* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
+
+// The table's lanes: tokens expire after `expiry`, sids after `cmcd_timeout`.
+constexpr std::size_t kTokenLane = 0;
+constexpr std::size_t kSidLane = 1;
 
 constexpr std::size_t kSignedBytes = kTokenNonceBytes + kTokenIssuedBytes;
 
@@ -50,9 +59,12 @@ std::int64_t SecondsOf(WallTime t) {
 HeartbeatViewers::HeartbeatViewers(HeartbeatOptions options)
     : interval_(options.interval),
       expiry_(options.expiry),
+      cmcd_timeout_(options.cmcd_timeout),
       max_viewers_(options.max_viewers),
-      signer_(TokenSigner(std::move(options.key))),
+      signer_(DerivedSigner(options.key, kTokenKeyLabel)),
+      sid_signer_(DerivedSigner(std::move(options.key), kSidKeyLabel)),
       table_({.idle_timeout = options.expiry,
+              .second_lane_idle_timeout = options.cmcd_timeout,
               .max_sessions = options.max_viewers,
               .max_sessions_per_client = options.max_viewers_per_client}) {}
 
@@ -111,7 +123,7 @@ BeatResult HeartbeatViewers::Beat(std::string_view channel, std::string_view tok
     return BeatResult::kAccepted;
   }
   if (SecondsOf(now) - std::int64_t{issued} > expiry_.count()) return BeatResult::kExpired;
-  switch (table_.Start(raw, channel, client, now, /*counted=*/false)) {
+  switch (table_.Start(raw, channel, client, now, /*counted=*/false, kTokenLane)) {
     case SessionTable::StartResult::kStarted:
       full_logged_ = false;
       return BeatResult::kAccepted;
@@ -130,16 +142,68 @@ BeatResult HeartbeatViewers::Beat(std::string_view channel, std::string_view tok
   return BeatResult::kTableFull;
 }
 
+ReportResult HeartbeatViewers::Report(std::string_view channel, std::string_view sid,
+                                      std::string_view client, WallTime now, CmcdPlayState state) {
+  if (sid.empty() || sid.size() > kMaxCmcdSidChars) return ReportResult::kInvalidSid;
+  const crypto::Sha256Digest mac = sid_signer_.Sign({channel, "\n", sid});
+  SessionTable::Key key;
+  std::memcpy(key.data(), mac.data(), key.size());
+
+  std::lock_guard lock(mu_);
+  table_.Expire(now, kMaxExpiredPerBeat);
+  if (table_.Refresh(key, channel, now)) {
+    if (state == CmcdPlayState::kWatching) (void)table_.Count(key, channel);
+    if (state == CmcdPlayState::kNotWatching) (void)table_.Uncount(key, channel);
+    return ReportResult::kAccepted;
+  }
+  switch (table_.Start(key, channel, client, now, /*counted=*/false, kSidLane)) {
+    case SessionTable::StartResult::kStarted:
+    case SessionTable::StartResult::kAlreadyTracked:  // for another channel: 192-bit collision
+      full_logged_ = false;
+      return ReportResult::kAccepted;
+    case SessionTable::StartResult::kClientAtCap:
+      return ReportResult::kClientAtCap;
+    case SessionTable::StartResult::kTableFull:
+      if (!full_logged_) {
+        full_logged_ = true;
+        spdlog::warn("cmcd: {} viewers tracked, the maximum; new sids are not counted",
+                     max_viewers_);
+      }
+      return ReportResult::kTableFull;
+  }
+  return ReportResult::kTableFull;
+}
+
 std::map<ChannelId, std::int64_t> HeartbeatViewers::CountActive(WallTime now) {
   std::lock_guard lock(mu_);
   table_.Expire(now);
-  return table_.CountByChannel();
+  std::map<ChannelId, std::int64_t> counts = table_.CountByChannel(kTokenLane);
+  for (const auto& [channel, sids] : table_.CountByChannel(kSidLane)) {
+    std::int64_t& n = counts[channel];
+    n = std::max(n, sids);
+  }
+  return counts;
+}
+
+std::map<ChannelId, std::int64_t> HeartbeatViewers::CountSids(WallTime now) {
+  std::lock_guard lock(mu_);
+  table_.Expire(now);
+  return table_.CountByChannel(kSidLane);
+}
+
+CmcdPlayState CmcdPlayStateOf(std::optional<std::string_view> sta) {
+  if (!sta) return CmcdPlayState::kUnsaid;
+  // CTA-5004-B: starting, playing, seeking, rebuffering, waiting.
+  constexpr std::string_view kWatching = "spkrw";
+  return sta->size() == 1 && kWatching.find((*sta)[0]) != std::string_view::npos
+             ? CmcdPlayState::kWatching
+             : CmcdPlayState::kNotWatching;
 }
 
 std::int64_t HeartbeatViewers::ActiveTotal(WallTime now) {
-  std::lock_guard lock(mu_);
-  table_.Expire(now);
-  return std::int64_t(table_.counted());
+  std::int64_t total = 0;
+  for (const auto& [channel, n] : CountActive(now)) total += n;
+  return total;
 }
 
 }  // namespace headcount

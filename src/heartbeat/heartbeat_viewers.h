@@ -4,10 +4,11 @@
 // (one mutex guards the table).
 //
 // A viewer record is keyed by SessionTable::Key, 24 bytes no client can
-// steer without the key: a token's raw bytes here. A later kind of viewer
-// (a CMCD `sid`, issue #22) gets its record the same way, with its key the
-// MAC of channel and sid under a key of its own, in this same table, so caps,
-// expiry and counts apply to both alike.
+// steer without the key: a token's raw bytes, or for a CMCD v2 player (its
+// session id `sid`, docs/heartbeats.md) the MAC of channel and sid under a
+// key of its own. Both live in this one table (tokens in lane 0, sids in
+// lane 1, each with its own timeout), so the per-address cap and the bound
+// on records apply to both alike.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,12 +45,21 @@ inline constexpr std::size_t kTokenIssuedBytes = 4;
 inline constexpr std::size_t kTokenTagBytes = 12;
 inline constexpr std::size_t kTokenChars = 32;
 static_assert(kTokenNonceBytes + kTokenIssuedBytes + kTokenTagBytes == SessionTable::kKeyBytes);
+// CTA-5004-B's default interval between a player's time-interval reports
+// (`e=t`), and how long a sid counts after its last report by default:
+// two and a half intervals, so one lost or late report does not drop it.
+inline constexpr std::chrono::seconds kCmcdStandardInterval{30};
+inline constexpr std::chrono::seconds kDefaultCmcdTimeout{kCmcdStandardInterval * 5 / 2};
+// The longest sid taken (CTA-5004-B: a string of at most 64 characters).
+inline constexpr std::size_t kMaxCmcdSidChars = 64;
 
 struct HeartbeatOptions {
   // The session key (origin.session_key_file); empty = random per process.
   std::string key;
   std::chrono::seconds interval = kHeartbeatInterval;
   std::chrono::seconds expiry = kHeartbeatExpiry;
+  // A CMCD sid not heard from for this long has left.
+  std::chrono::seconds cmcd_timeout = kDefaultCmcdTimeout;
   std::size_t max_viewers = kMaxHeartbeatViewers;
   // Viewer records (counted or not yet) one client address may hold; 0 = no
   // limit. serve sets origin.max_sessions_per_client.
@@ -64,6 +75,19 @@ enum class BeatResult {
   kExpired,      // no record, and made more than `expiry` ago
   kClientAtCap,  // the client holds max_viewers_per_client records
   kTableFull,    // max_viewers tracked
+};
+
+// What one CMCD report says of its player: watching (its `sta` is s, p, k,
+// r or w), not watching (any other `sta`: paused, ended, fatal error, quit,
+// preloading), or nothing (no `sta`: its state is as it was).
+enum class CmcdPlayState { kUnsaid, kWatching, kNotWatching };
+
+// What became of one CMCD report.
+enum class ReportResult {
+  kAccepted,     // the sid's record was started or refreshed
+  kInvalidSid,   // empty, or longer than kMaxCmcdSidChars
+  kClientAtCap,  // as for heartbeats
+  kTableFull,
 };
 
 class HeartbeatViewers {
@@ -94,14 +118,32 @@ class HeartbeatViewers {
   BeatResult Beat(std::string_view channel, std::string_view token, std::string_view client,
                   WallTime now, bool left = false);
 
-  // Counted viewers per channel at `now` (channels without one absent).
-  // Drops expired records: O(channels + records expired).
+  // One CMCD report of `sid` for `channel` from `client`, received at `now`
+  // (the report's own `ts` is the client's word and is not used):
+  //  - no record: one is started, not counted (kClientAtCap / kTableFull
+  //    as for a token), whatever the state;
+  //  - a record: refreshed, and counted from then on when `state` is
+  //    watching, taken out of the count (still tracked) when it is not,
+  //    left as it was when unsaid.
+  // So a sid counts from its second report while it says it is watching,
+  // until a report says otherwise or `cmcd_timeout` passes without one.
+  ReportResult Report(std::string_view channel, std::string_view sid, std::string_view client,
+                      WallTime now, CmcdPlayState state);
+
+  // Counted viewers per channel at `now` (channels without one absent): per
+  // channel the larger of its token viewers and its CMCD sids, since one
+  // page may run both (headcount.js beside a player reporting CMCD) and
+  // nothing ties a token to a sid. Drops expired records: O(channels +
+  // records expired).
   std::map<ChannelId, std::int64_t> CountActive(WallTime now);
+  // Counted CMCD sids per channel at `now`, for /metrics.
+  std::map<ChannelId, std::int64_t> CountSids(WallTime now);
   // Counted viewers over all channels at `now`, for /metrics.
   std::int64_t ActiveTotal(WallTime now);
 
   std::chrono::seconds interval() const { return interval_; }
   std::chrono::seconds expiry() const { return expiry_; }
+  std::chrono::seconds cmcd_timeout() const { return cmcd_timeout_; }
 
  private:
   using RawToken = SessionTable::Key;
@@ -112,13 +154,18 @@ class HeartbeatViewers {
 
   const std::chrono::seconds interval_;
   const std::chrono::seconds expiry_;
+  const std::chrono::seconds cmcd_timeout_;
   const std::size_t max_viewers_;
   const crypto::HmacSha256 signer_;
+  const crypto::HmacSha256 sid_signer_;  // a sid's record key
 
   // Guarded by mu_.
   std::mutex mu_;
   SessionTable table_;
   bool full_logged_ = false;
 };
+
+// The play state a report's `sta` value says (nullopt: no `sta`).
+CmcdPlayState CmcdPlayStateOf(std::optional<std::string_view> sta);
 
 }  // namespace headcount

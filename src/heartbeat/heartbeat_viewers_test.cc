@@ -103,5 +103,92 @@ TEST(HeartbeatViewersTest, OneAddressStopsAtItsCap) {
   EXPECT_EQ(v.Beat("live", token, "10.0.0.2", kHeartbeatT0), BeatResult::kAccepted);
 }
 
+// CMCD sids (issue #22): the counting rule, with the server's clock.
+TEST(HeartbeatViewersCmcdTest, ASidCountsFromItsSecondReportWhileWatching) {
+  HeartbeatViewers v(HeartbeatTestOptions());
+  constexpr auto kPlaying = CmcdPlayState::kWatching;
+  EXPECT_EQ(v.Report("live", "sid-1", "a", kHeartbeatT0, kPlaying), ReportResult::kAccepted);
+  EXPECT_TRUE(v.CountActive(kHeartbeatT0).empty());  // one report never counts
+  EXPECT_EQ(v.Report("live", "sid-1", "a", kHeartbeatT0 + seconds(1), kPlaying),
+            ReportResult::kAccepted);
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(1)), HeartbeatCounts({{"live", 1}}));
+  EXPECT_EQ(v.CountSids(kHeartbeatT0 + seconds(1)), HeartbeatCounts({{"live", 1}}));
+  EXPECT_EQ(v.ActiveTotal(kHeartbeatT0 + seconds(1)), 1);
+  // A report without sta (hls.js's first e=t) keeps the state as it was.
+  EXPECT_EQ(v.Report("live", "sid-1", "a", kHeartbeatT0 + seconds(2), CmcdPlayState::kUnsaid),
+            ReportResult::kAccepted);
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(2)), HeartbeatCounts({{"live", 1}}));
+  // The same sid on another channel is another viewer.
+  EXPECT_EQ(v.Report("other", "sid-1", "a", kHeartbeatT0 + seconds(2), kPlaying),
+            ReportResult::kAccepted);
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(2)), HeartbeatCounts({{"live", 1}}));
+}
+
+TEST(HeartbeatViewersCmcdTest, PausedLeavesAtOnceAndPlayingComesBack) {
+  HeartbeatViewers v(HeartbeatTestOptions());
+  // hls.js: e=t without sta, preloading, starting, playing, paused.
+  v.Report("live", "s", "a", kHeartbeatT0, CmcdPlayState::kUnsaid);
+  v.Report("live", "s", "a", kHeartbeatT0, CmcdPlayStateOf("d"));
+  EXPECT_TRUE(v.CountActive(kHeartbeatT0).empty());
+  v.Report("live", "s", "a", kHeartbeatT0, CmcdPlayStateOf("s"));
+  EXPECT_EQ(v.CountActive(kHeartbeatT0), HeartbeatCounts({{"live", 1}}));
+  v.Report("live", "s", "a", kHeartbeatT0 + seconds(5), CmcdPlayStateOf("a"));
+  EXPECT_TRUE(v.CountActive(kHeartbeatT0 + seconds(5)).empty());
+  v.Report("live", "s", "a", kHeartbeatT0 + seconds(9), CmcdPlayStateOf("p"));
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(9)), HeartbeatCounts({{"live", 1}}));
+  for (const std::string_view leaving : {"a", "e", "f", "q", "d"}) {
+    v.Report("live", "s", "a", kHeartbeatT0 + seconds(10), CmcdPlayStateOf(leaving));
+    EXPECT_TRUE(v.CountActive(kHeartbeatT0 + seconds(10)).empty()) << leaving;
+    v.Report("live", "s", "a", kHeartbeatT0 + seconds(10), CmcdPlayStateOf("r"));
+    EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(10)), HeartbeatCounts({{"live", 1}}));
+  }
+  for (const std::string_view watching : {"s", "p", "k", "r", "w"}) {
+    EXPECT_EQ(CmcdPlayStateOf(watching), CmcdPlayState::kWatching) << watching;
+  }
+  EXPECT_EQ(CmcdPlayStateOf("x"), CmcdPlayState::kNotWatching);
+  EXPECT_EQ(CmcdPlayStateOf(std::nullopt), CmcdPlayState::kUnsaid);
+}
+
+TEST(HeartbeatViewersCmcdTest, ASidExpiresAtTheCmcdTimeoutNotTheHeartbeats) {
+  HeartbeatOptions options = HeartbeatTestOptions();
+  options.cmcd_timeout = seconds(75);
+  HeartbeatViewers v(options);
+  v.Report("live", "s", "a", kHeartbeatT0, CmcdPlayState::kWatching);
+  v.Report("live", "s", "a", kHeartbeatT0 + seconds(30), CmcdPlayState::kWatching);
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(104)), HeartbeatCounts({{"live", 1}}));
+  EXPECT_TRUE(v.CountActive(kHeartbeatT0 + seconds(105)).empty());
+  // Gone: its next report starts over, uncounted.
+  v.Report("live", "s", "a", kHeartbeatT0 + seconds(106), CmcdPlayState::kWatching);
+  EXPECT_TRUE(v.CountActive(kHeartbeatT0 + seconds(106)).empty());
+}
+
+TEST(HeartbeatViewersCmcdTest, SidsShareTheCapWithTokensAndCountOnceBesideThem) {
+  HeartbeatViewers v(HeartbeatTestOptions(/*per_client=*/3));
+  const std::string token = *v.Mint("live", kHeartbeatT0);
+  ASSERT_EQ(v.Beat("live", token, "10.0.0.1", kHeartbeatT0), BeatResult::kAccepted);
+  ASSERT_EQ(v.Beat("live", token, "10.0.0.1", kHeartbeatT0 + seconds(10)), BeatResult::kAccepted);
+  // The page also runs a player reporting CMCD: one viewer, counted once.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(v.Report("live", "page-1", "10.0.0.1", kHeartbeatT0 + seconds(10),
+                       CmcdPlayState::kWatching),
+              ReportResult::kAccepted);
+  }
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(10)), HeartbeatCounts({{"live", 1}}));
+  EXPECT_EQ(
+      v.Report("live", "page-2", "10.0.0.1", kHeartbeatT0 + seconds(10), CmcdPlayState::kWatching),
+      ReportResult::kAccepted);
+  EXPECT_EQ(
+      v.Report("live", "page-3", "10.0.0.1", kHeartbeatT0 + seconds(10), CmcdPlayState::kWatching),
+      ReportResult::kClientAtCap);  // a token and two sids: the cap of 3
+  EXPECT_EQ(v.Report("live", "", "10.0.0.1", kHeartbeatT0, CmcdPlayState::kWatching),
+            ReportResult::kInvalidSid);
+  EXPECT_EQ(v.Report("live", std::string(kMaxCmcdSidChars + 1, 's'), "10.0.0.2", kHeartbeatT0,
+                     CmcdPlayState::kWatching),
+            ReportResult::kInvalidSid);
+  EXPECT_EQ(v.Report("live", std::string(kMaxCmcdSidChars, 's'), "10.0.0.2", kHeartbeatT0,
+                     CmcdPlayState::kWatching),
+            ReportResult::kAccepted);
+}
+
 }  // namespace
 }  // namespace headcount

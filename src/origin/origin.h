@@ -45,6 +45,11 @@ inline constexpr std::chrono::minutes kMaxPayloadAge{10};
 inline constexpr std::size_t kMaxCachedPlaylists = 4096;
 // The query parameter that carries the session id.
 inline constexpr std::string_view kSessionParameter = "hcs";
+// The query parameter of request-mode CMCD (CTA-5004), which players add to
+// every request when configured: media is served as without it, and proxy
+// mode does not pass it upstream (it differs per request, so it would make
+// every fetch a miss, and it is the viewer's data, not the upstream's).
+inline constexpr std::string_view kCmcdQueryParameter = "CMCD";
 // Default of OriginOptions::live_timeout: ffmpeg rewrites a live playlist
 // every segment (a few seconds), so 30 s without a change is a stopped stream.
 inline constexpr std::chrono::seconds kDefaultLiveTimeout{30};

@@ -292,6 +292,29 @@ TEST_F(OriginTest, ServesSegmentsAsFilesWithTheirTypes) {
   }
 }
 
+// Request-mode CMCD in the query: the playlist and the segment are served
+// as without it, and the session counts as it would.
+TEST_F(OriginTest, RequestModeCmcdIsServedAsWithoutIt) {
+  Origin origin = MakeOrigin();
+  const std::string id = SessionOf(origin.Handle(Get("/hls/demo/stream.m3u8")).body);
+  ASSERT_FALSE(id.empty());
+  const auto with_cmcd = [&](const std::string& path) {
+    HttpRequest r = Get(path, id);
+    r.query.emplace("CMCD", "bl=21300,br=3200,ot=v,sid=\"6e2fb550\"");
+    r.target += "&CMCD=bl%3D21300%2Cbr%3D3200%2Cot%3Dv%2Csid%3D%226e2fb550%22";
+    r.headers["cmcd-session"] = "sid=\"6e2fb550\"";
+    return origin.Handle(r);
+  };
+  const HttpResponse playlist = with_cmcd("/hls/demo/stream.m3u8");
+  EXPECT_EQ(playlist.status, 200);
+  EXPECT_EQ(playlist.body, origin.Handle(Get("/hls/demo/stream.m3u8", id)).body);
+  const HttpResponse segment = with_cmcd("/hls/demo/seg_00001.ts");
+  EXPECT_EQ(segment.status, 200);
+  ASSERT_TRUE(segment.file.has_value());
+  EXPECT_EQ(*segment.file, fs::canonical(root_ / "demo" / "seg_00001.ts"));
+  EXPECT_EQ(origin.ActiveSessions(clock_.Now()), 1);
+}
+
 TEST_F(OriginTest, HeadIsServedAndNotCounted) {
   Origin origin = MakeOrigin();
   const std::string id = SessionOf(origin.Handle(Get("/hls/demo/stream.m3u8")).body);

@@ -41,8 +41,8 @@ bool IsServablePath(std::string_view path) {
   return false;
 }
 
-// The raw query of `target` without the session parameter: what goes to
-// the upstream (LL-HLS directives, an upstream's own parameters).
+// The raw query of `target` without the session and CMCD parameters: what
+// goes to the upstream (LL-HLS directives, an upstream's own parameters).
 std::string UpstreamQuery(std::string_view target) {
   const std::size_t q = target.find('?');
   if (q == std::string_view::npos) return {};
@@ -52,7 +52,8 @@ std::string UpstreamQuery(std::string_view target) {
     const std::size_t amp = rest.find('&');
     const std::string_view part = rest.substr(0, amp);
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    if (part.empty() || part.substr(0, part.find('=')) == kSessionParameter) continue;
+    const std::string_view name = part.substr(0, part.find('='));
+    if (part.empty() || name == kSessionParameter || name == kCmcdQueryParameter) continue;
     if (!out.empty()) out += '&';
     out += part;
   }

@@ -354,6 +354,27 @@ TEST_F(UpstreamProxyTest, LowLatencyDirectivesAndRangeGoUpstreamTheSessionDoesNo
   EXPECT_EQ(*range, "bytes=0-6");
 }
 
+// Request-mode CMCD (hls.js, Shaka, ExoPlayer, AVPlayer with CMCD in the
+// query): served as without it, and the upstream never sees it, so viewers
+// with different CMCD data share one fetch.
+TEST_F(UpstreamProxyTest, RequestModeCmcdIsServedAsWithoutItAndNotSentUpstream) {
+  upstream_.Put("/live/cam/index.m3u8", std::string(kMediaPlaylist));
+  upstream_.Put("/live/cam/s1.ts", "segment");
+  auto proxy = MakeProxy(upstream_.Template());
+  const std::string cmcd = "CMCD=bl%3D21300%2Cbr%3D3200%2Cot%3Dv%2Csid%3D%226e2fb550%22";
+  const HttpResponse plain = Call(*proxy, ProxyGet("/hls/cam/s1.ts?hcs=abc"));
+  const HttpResponse with_cmcd = Call(*proxy, ProxyGet("/hls/cam/s1.ts?" + cmcd + "&hcs=abc"));
+  EXPECT_EQ(with_cmcd.status, 200);
+  EXPECT_EQ(with_cmcd.body, plain.body);
+  EXPECT_EQ(Call(*proxy, ProxyGet("/hls/cam/s1.ts?hcs=abc&" + cmcd)).body, plain.body);
+  EXPECT_EQ(Call(*proxy, ProxyGet("/hls/cam/index.m3u8?_HLS_msn=5&" + cmcd + "&hcs=abc")).status,
+            200);
+  const std::vector<ReceivedRequest> seen = upstream_.requests();
+  ASSERT_EQ(seen.size(), 2U);  // one segment fetch for all three, one playlist
+  EXPECT_EQ(seen[0].target, "/live/cam/s1.ts");
+  EXPECT_EQ(seen[1].target, "/live/cam/index.m3u8?_HLS_msn=5");
+}
+
 constexpr std::string_view kLowLatencyPlaylist =
     "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n"
     "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.5\n"

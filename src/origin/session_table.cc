@@ -12,31 +12,33 @@ std::size_t SessionTable::KeyHash::operator()(const Key& key) const noexcept {
 }
 
 SessionTable::SessionTable(Limits limits)
-    : idle_timeout_(limits.idle_timeout),
+    : idle_timeouts_{limits.idle_timeout, limits.second_lane_idle_timeout},
       max_sessions_(limits.max_sessions),
       max_sessions_per_client_(limits.max_sessions_per_client) {}
 
 void SessionTable::Unlink(Node& node) {
   Entry& e = node.second;
-  (e.older != nullptr ? e.older->second.newer : oldest_) = e.newer;
-  (e.newer != nullptr ? e.newer->second.older : newest_) = e.older;
+  (e.older != nullptr ? e.older->second.newer : oldest_[e.lane]) = e.newer;
+  (e.newer != nullptr ? e.newer->second.older : newest_[e.lane]) = e.older;
   e.older = e.newer = nullptr;
 }
 
 void SessionTable::LinkNewest(Node& node) {
   Entry& e = node.second;
-  e.older = newest_;
+  Node*& newest = newest_[e.lane];
+  e.older = newest;
   e.newer = nullptr;
-  (newest_ != nullptr ? newest_->second.newer : oldest_) = &node;
-  newest_ = &node;
+  (newest != nullptr ? newest->second.newer : oldest_[e.lane]) = &node;
+  newest = &node;
 }
 
 bool SessionTable::Refresh(const Key& key, std::string_view channel, WallTime now) {
   const auto it = sessions_.find(key);
   if (it == sessions_.end() || it->second.channel->first != channel) return false;
-  latest_ = std::max(latest_, now);
-  it->second.last_seen = latest_;
-  if (newest_ != &*it) {
+  WallTime& latest = latest_[it->second.lane];
+  latest = std::max(latest, now);
+  it->second.last_seen = latest;
+  if (newest_[it->second.lane] != &*it) {
     Unlink(*it);
     LinkNewest(*it);
   }
@@ -50,7 +52,9 @@ bool SessionTable::ClientHasRoom(std::string_view client) const {
 }
 
 SessionTable::StartResult SessionTable::Start(const Key& key, std::string_view channel,
-                                              std::string_view client, WallTime now, bool counted) {
+                                              std::string_view client, WallTime now, bool counted,
+                                              std::size_t lane) {
+  lane = std::min(lane, kLanes - 1);
   if (sessions_.contains(key)) {
     // Tracked for this channel: a refresh. For another (a tag valid for two
     // channels, which takes a 96-bit collision): left as it is.
@@ -69,14 +73,18 @@ SessionTable::StartResult SessionTable::Start(const Key& key, std::string_view c
     held = &*clients_.try_emplace(std::string(client), 0).first;
   }
   ChannelCounts::value_type* tally = &*channels_.try_emplace(ChannelId(channel)).first;
-  latest_ = std::max(latest_, now);
-  Node& node = *sessions_.try_emplace(key, Entry{tally, held, latest_, counted}).first;
+  WallTime& latest = latest_[lane];
+  latest = std::max(latest, now);
+  Node& node = *sessions_
+                    .try_emplace(key, Entry{.channel = tally,
+                                            .client = held,
+                                            .last_seen = latest,
+                                            .counted = false,
+                                            .lane = static_cast<std::uint8_t>(lane)})
+                    .first;
   LinkNewest(node);
   ++tally->second.tracked;
-  if (counted) {
-    ++tally->second.counted;
-    ++counted_;
-  }
+  SetCounted(node, counted);
   if (held != nullptr) ++held->second;
   return StartResult::kStarted;
 }
@@ -88,14 +96,26 @@ std::optional<SessionTable::Tracked> SessionTable::Find(const Key& key,
   return Tracked{it->second.last_seen, it->second.counted};
 }
 
+void SessionTable::SetCounted(Node& node, bool counted) {
+  Entry& e = node.second;
+  if (e.counted == counted) return;
+  e.counted = counted;
+  const std::int64_t step = counted ? 1 : -1;
+  e.channel->second.counted[e.lane] += step;
+  counted_ = counted ? counted_ + 1 : counted_ - 1;
+}
+
 bool SessionTable::Count(const Key& key, std::string_view channel) {
   const auto it = sessions_.find(key);
   if (it == sessions_.end() || it->second.channel->first != channel) return false;
-  if (!it->second.counted) {
-    it->second.counted = true;
-    ++it->second.channel->second.counted;
-    ++counted_;
-  }
+  SetCounted(*it, true);
+  return true;
+}
+
+bool SessionTable::Uncount(const Key& key, std::string_view channel) {
+  const auto it = sessions_.find(key);
+  if (it == sessions_.end() || it->second.channel->first != channel) return false;
+  SetCounted(*it, false);
   return true;
 }
 
@@ -110,11 +130,8 @@ void SessionTable::Erase(Node& node) {
   Unlink(node);
   // Erased through iterators: erase(key) with a key that lives in the
   // element it erases is not promised to work.
+  SetCounted(node, false);
   Entry& e = node.second;
-  if (e.counted) {
-    --e.channel->second.counted;
-    --counted_;
-  }
   if (--e.channel->second.tracked == 0) channels_.erase(channels_.find(e.channel->first));
   if (e.client != nullptr && --e.client->second == 0) {
     clients_.erase(clients_.find(e.client->first));
@@ -123,11 +140,14 @@ void SessionTable::Erase(Node& node) {
 }
 
 std::size_t SessionTable::Expire(WallTime now, std::size_t limit) {
-  const WallTime cutoff = now - idle_timeout_;
   std::size_t dropped = 0;
-  while (dropped < limit && oldest_ != nullptr && oldest_->second.last_seen <= cutoff) {
-    Erase(*oldest_);
-    ++dropped;
+  for (std::size_t lane = 0; lane < kLanes; ++lane) {
+    const WallTime cutoff = now - idle_timeouts_[lane];
+    Node*& oldest = oldest_[lane];
+    while (dropped < limit && oldest != nullptr && oldest->second.last_seen <= cutoff) {
+      Erase(*oldest);
+      ++dropped;
+    }
   }
   return dropped;
 }
@@ -135,7 +155,18 @@ std::size_t SessionTable::Expire(WallTime now, std::size_t limit) {
 std::map<ChannelId, std::int64_t> SessionTable::CountByChannel() const {
   std::map<ChannelId, std::int64_t> out;
   for (const auto& [channel, tally] : channels_) {
-    if (tally.counted > 0) out.emplace(channel, tally.counted);
+    std::int64_t counted = 0;
+    for (const std::int64_t n : tally.counted) counted += n;
+    if (counted > 0) out.emplace(channel, counted);
+  }
+  return out;
+}
+
+std::map<ChannelId, std::int64_t> SessionTable::CountByChannel(std::size_t lane) const {
+  std::map<ChannelId, std::int64_t> out;
+  if (lane >= kLanes) return out;
+  for (const auto& [channel, tally] : channels_) {
+    if (tally.counted[lane] > 0) out.emplace(channel, tally.counted[lane]);
   }
   return out;
 }

@@ -187,5 +187,45 @@ TEST(SessionTableTest, UncountedSessionsHoldTheCapButNotTheCount) {
   EXPECT_EQ(table.size(), 0U);
 }
 
+// Two lanes: each expires at its own timeout, in order within itself, while
+// the client's cap, the channel's counts and Uncount see both.
+TEST(SessionTableTest, LanesExpireAtTheirOwnTimeoutsAndShareTheCap) {
+  SessionTable table({.idle_timeout = seconds(30),
+                      .second_lane_idle_timeout = seconds(75),
+                      .max_sessions = 100,
+                      .max_sessions_per_client = 3});
+  using Counts = std::map<ChannelId, std::int64_t>;
+  ASSERT_EQ(table.Start(KeyOf(1), "a", "10.0.0.1", kTableT0), StartResult::kStarted);
+  ASSERT_EQ(table.Start(KeyOf(2), "a", "10.0.0.1", kTableT0, true, /*lane=*/1),
+            StartResult::kStarted);
+  ASSERT_EQ(table.Start(KeyOf(3), "a", "10.0.0.1", kTableT0 + seconds(1), true, 1),
+            StartResult::kStarted);
+  // The cap counts both lanes.
+  EXPECT_EQ(table.Start(KeyOf(4), "a", "10.0.0.1", kTableT0 + seconds(1), true, 1),
+            StartResult::kClientAtCap);
+  EXPECT_EQ(table.CountByChannel(), (Counts{{"a", 3}}));
+  EXPECT_EQ(table.CountByChannel(0), (Counts{{"a", 1}}));
+  EXPECT_EQ(table.CountByChannel(1), (Counts{{"a", 2}}));
+
+  EXPECT_TRUE(table.Uncount(KeyOf(3), "a"));
+  EXPECT_TRUE(table.Uncount(KeyOf(3), "a"));  // once only
+  EXPECT_FALSE(table.Uncount(KeyOf(3), "b"));
+  EXPECT_EQ(table.CountByChannel(1), (Counts{{"a", 1}}));
+  EXPECT_EQ(table.counted(), 2U);
+  EXPECT_EQ(table.size(), 3U);
+
+  // Lane 0 goes at 30 s, lane 1 at 75 s, though lane 1's sessions are older.
+  EXPECT_EQ(table.Expire(kTableT0 + seconds(30)), 1U);
+  EXPECT_EQ(table.CountByChannel(), (Counts{{"a", 1}}));
+  EXPECT_EQ(table.Start(KeyOf(5), "a", "10.0.0.1", kTableT0 + seconds(30)), StartResult::kStarted);
+  EXPECT_TRUE(table.Refresh(KeyOf(2), "a", kTableT0 + seconds(70)));
+  // Key 5 (lane 0, 30 s + 30 s) and key 3 (lane 1, 1 s + 75 s); key 2 was refreshed.
+  EXPECT_EQ(table.Expire(kTableT0 + seconds(76)), 2U);
+  EXPECT_EQ(table.CountByChannel(), (Counts{{"a", 1}}));
+  EXPECT_EQ(table.Expire(kTableT0 + seconds(145)), 1U);
+  EXPECT_EQ(table.size(), 0U);
+  EXPECT_EQ(table.counted(), 0U);
+}
+
 }  // namespace
 }  // namespace headcount

@@ -18,6 +18,12 @@ namespace headcount {
 inline constexpr std::size_t kMaxCorsOrigins = 256;
 // How long a browser may keep a preflight's answer.
 inline constexpr std::chrono::seconds kCorsPreflightMaxAge{600};
+// The request headers a preflight allows by default: a body's type.
+inline constexpr std::string_view kCorsBodyHeaders = "Content-Type";
+// ...and those a player fetching media sends: request-mode CMCD in headers
+// (hls.js, Shaka with useHeaders) and byte ranges.
+inline constexpr std::string_view kCorsMediaHeaders =
+    "CMCD-Request, CMCD-Object, CMCD-Status, CMCD-Session, Range";
 
 class CorsPolicy {
  public:
@@ -48,13 +54,13 @@ class CorsPolicy {
 
   // The answer to a preflight (OPTIONS with Origin and
   // Access-Control-Request-Method) for a route serving `methods` ("POST"
-  // or "GET, HEAD") that reads request `headers`: 204 with the
-  // Allow-Origin, -Methods, -Headers and -Max-Age headers when the origin is
-  // allowed and the requested method is one of `methods`; 403 otherwise (no
-  // Allow-Origin, so the browser stops). An OPTIONS without those headers is
-  // not a preflight: 204 with Allow.
+  // or "GET, HEAD") and taking the request `headers`: 204 with the
+  // Allow-Origin, -Methods, -Headers (`headers`) and -Max-Age headers when
+  // the origin is allowed and the requested method is one of `methods`;
+  // 403 otherwise (no Allow-Origin, so the browser stops). An OPTIONS
+  // without those headers is not a preflight: 204 with Allow.
   HttpResponse Preflight(const HttpRequest& request, std::string_view methods,
-                         std::string_view headers = "Content-Type") const;
+                         std::string_view headers = kCorsBodyHeaders) const;
 
   bool allows_any() const { return any_; }
   bool empty() const { return !any_ && origins_.empty(); }

@@ -72,6 +72,12 @@ TEST(CorsPolicyTest, AllowsOnlyTheListedOriginsAndVariesByOrigin) {
             403);
   EXPECT_EQ(cors.Preflight(CorsRequest("OPTIONS", "https://a.example", "HEAD"), "GET, HEAD").status,
             204);
+  // Media routes let a player send request-mode CMCD in headers.
+  const HttpResponse media = cors.Preflight(CorsRequest("OPTIONS", "https://a.example", "GET"),
+                                            "GET, HEAD", kCorsMediaHeaders);
+  EXPECT_EQ(media.status, 204);
+  EXPECT_EQ(CorsHeaderOf(media, "Access-Control-Allow-Headers"),
+            "CMCD-Request, CMCD-Object, CMCD-Status, CMCD-Session, Range");
 }
 
 TEST(CorsPolicyTest, StarAllowsAnyOriginButNotOpaqueOnes) {

@@ -78,6 +78,13 @@ HttpResponse HttpResponse::Unavailable(std::string_view message, std::chrono::se
   return r;
 }
 
+HttpResponse HttpResponse::TooManyRequests(std::string_view message,
+                                           std::chrono::seconds retry_after) {
+  HttpResponse r = Error(429, message);
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after.count()));
+  return r;
+}
+
 HttpResponder::~HttpResponder() {
   if (!sink_) return;
   try {

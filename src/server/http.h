@@ -57,6 +57,9 @@ struct HttpResponse {
   // 503 {"error":"<message>"} with `Retry-After: <seconds>`: the server is
   // busy (a limit on work in flight is reached), ask again later.
   static HttpResponse Unavailable(std::string_view message, std::chrono::seconds retry_after);
+  // 429 {"error":"<message>"} with `Retry-After: <seconds>`: this client is
+  // over its rate, ask again later.
+  static HttpResponse TooManyRequests(std::string_view message, std::chrono::seconds retry_after);
 };
 
 // Sends the response to one request, now or later. The server hands one to

@@ -21,6 +21,9 @@ constexpr std::string_view kEventStreamsOpen = "headcount_event_streams_open";
 constexpr std::string_view kHttpRequests = "headcount_http_requests_total";
 constexpr std::string_view kUpstreamFetches = "headcount_upstream_fetches_total";
 constexpr std::string_view kUpstreamLookups = "headcount_upstream_lookups_total";
+constexpr std::string_view kCmcdReports = "headcount_cmcd_reports_total";
+constexpr std::string_view kCmcdBadLines = "headcount_cmcd_bad_lines_total";
+constexpr std::string_view kCmcdActiveSids = "headcount_cmcd_active_sids";
 
 constexpr HttpRoute kAllRoutes[] = {
     HttpRoute::kHlsPlaylist, HttpRoute::kHlsSegment, HttpRoute::kApi,  HttpRoute::kMetrics,
@@ -99,13 +102,13 @@ std::string FormatLabels(const MetricLabels& labels,
 void MetricsRegistry::DeclareCounter(std::string name, std::string help) {
   std::lock_guard lock(mu_);
   families_.push_back(std::make_unique<Family>(
-      Family{std::move(name), std::move(help), Type::kCounter, {}, {}, {}, {}, 0, 0}));
+      Family{std::move(name), std::move(help), Type::kCounter, {}, {}, {}, {}, 0, 0, {}}));
 }
 
 void MetricsRegistry::DeclareGauge(std::string name, std::string help) {
   std::lock_guard lock(mu_);
   families_.push_back(std::make_unique<Family>(
-      Family{std::move(name), std::move(help), Type::kGauge, {}, {}, {}, {}, 0, 0}));
+      Family{std::move(name), std::move(help), Type::kGauge, {}, {}, {}, {}, 0, 0, {}}));
 }
 
 void MetricsRegistry::DeclareHistogram(std::string name, std::string help,
@@ -120,7 +123,8 @@ void MetricsRegistry::DeclareHistogram(std::string name, std::string help,
                                                       std::move(bounds),
                                                       std::vector<std::uint64_t>(buckets, 0),
                                                       0,
-                                                      0}));
+                                                      0,
+                                                      {}}));
 }
 
 MetricsRegistry::Family* MetricsRegistry::Find(std::string_view name, Type type) {
@@ -152,9 +156,25 @@ void MetricsRegistry::ReplaceAll(std::string_view name,
   if (Family* f = Find(name, Type::kGauge)) f->values = std::move(values);
 }
 
+MetricsRegistry::Family* MetricsRegistry::FindScalar(std::string_view name) {
+  for (const auto& family : families_) {
+    if (family->name == name) {
+      assert(family->type != Type::kHistogram && "metric used as the wrong type");
+      return family->type != Type::kHistogram ? family.get() : nullptr;
+    }
+  }
+  assert(false && "undeclared metric");
+  return nullptr;
+}
+
 void MetricsRegistry::SetCallback(std::string_view name, std::function<double()> callback) {
   std::lock_guard lock(mu_);
-  if (Family* f = Find(name, Type::kGauge)) f->callback = std::move(callback);
+  if (Family* f = FindScalar(name)) f->callback = std::move(callback);
+}
+
+void MetricsRegistry::SetSeriesCallback(std::string_view name, std::function<Series()> callback) {
+  std::lock_guard lock(mu_);
+  if (Family* f = Find(name, Type::kGauge)) f->series_callback = std::move(callback);
 }
 
 void MetricsRegistry::Observe(std::string_view name, double value) {
@@ -171,14 +191,21 @@ void MetricsRegistry::Observe(std::string_view name, double value) {
 std::string MetricsRegistry::Render() const {
   // Callbacks run without mu_ held: they take other components' locks.
   std::vector<std::pair<std::string, std::function<double()>>> callbacks;
+  std::vector<std::pair<std::string, std::function<Series()>>> series_callbacks;
   {
     std::lock_guard lock(mu_);
     for (const auto& f : families_) {
       if (f->callback) callbacks.emplace_back(f->name, f->callback);
+      if (f->series_callback) series_callbacks.emplace_back(f->name, f->series_callback);
     }
   }
   std::map<std::string, double, std::less<>> callback_values;
   for (const auto& [name, callback] : callbacks) callback_values[name] = callback();
+  std::map<std::string, std::map<MetricLabels, double>, std::less<>> callback_series;
+  for (const auto& [name, callback] : series_callbacks) {
+    std::map<MetricLabels, double>& values = callback_series[name];
+    for (auto& [labels, value] : callback()) values[std::move(labels)] = value;
+  }
 
   std::string out;
   std::lock_guard lock(mu_);
@@ -193,7 +220,9 @@ std::string MetricsRegistry::Render() const {
           out += f->name + " " + FormatValue(it->second) + "\n";
           break;
         }
-        for (const auto& [labels, value] : f->values) {
+        const auto series = callback_series.find(f->name);
+        for (const auto& [labels, value] :
+             series != callback_series.end() ? series->second : f->values) {
           out += f->name + FormatLabels(labels) + " " + FormatValue(value) + "\n";
         }
         break;
@@ -273,6 +302,13 @@ Metrics::Metrics() {
       std::string(kUpstreamLookups),
       "Proxy mode: requests for upstream files, by kind and result (hit: from the cache, "
       "shared: joined a fetch in flight, miss: fetched).");
+  registry_.DeclareCounter(std::string(kCmcdReports),
+                           "CMCD v2 event reports received (lines with a valid sid).");
+  registry_.DeclareCounter(std::string(kCmcdBadLines),
+                           "CMCD v2 event-mode lines skipped: not a report, or no valid sid.");
+  registry_.DeclareGauge(std::string(kCmcdActiveSids),
+                         "CMCD sids counted now (from their second report, while watching), "
+                         "per channel.");
   // Series that exist from the start, so rate() and alerts see a zero.
   registry_.Add(kTicksTotal, {{"result", "ok"}}, 0);
   registry_.Add(kTicksTotal, {{"result", "failed"}}, 0);
@@ -335,6 +371,23 @@ void Metrics::SetHeartbeatViewersCallback(std::function<std::int64_t()> callback
 void Metrics::SetEventStreamsCallback(std::function<std::int64_t()> callback) {
   registry_.SetCallback(kEventStreamsOpen, [callback = std::move(callback)] {
     return static_cast<double>(callback());
+  });
+}
+
+void Metrics::SetCmcdCallbacks(
+    std::function<std::uint64_t()> reports, std::function<std::uint64_t()> bad_lines,
+    std::function<std::map<std::string, std::int64_t>()> sids_by_channel) {
+  registry_.SetCallback(kCmcdReports,
+                        [reports = std::move(reports)] { return static_cast<double>(reports()); });
+  registry_.SetCallback(kCmcdBadLines, [bad_lines = std::move(bad_lines)] {
+    return static_cast<double>(bad_lines());
+  });
+  registry_.SetSeriesCallback(kCmcdActiveSids, [sids = std::move(sids_by_channel)] {
+    MetricsRegistry::Series series;
+    for (const auto& [channel, n] : sids()) {
+      series.push_back({{{"channel", channel}}, static_cast<double>(n)});
+    }
+    return series;
   });
 }
 

@@ -42,9 +42,14 @@ class MetricsRegistry {
   // Gauge: replaces every series of the family with `series`.
   void ReplaceAll(std::string_view name,
                   const std::vector<std::pair<MetricLabels, double>>& series);
-  // Gauge: the unlabelled value is `callback()`, asked at render time (without
-  // the registry's lock held, so the callback may take its own locks).
+  // Gauge or counter: the unlabelled value is `callback()`, asked at render
+  // time (without the registry's lock held, so the callback may take its
+  // own locks). A counter's callback must never go down.
   void SetCallback(std::string_view name, std::function<double()> callback);
+  // Gauge: every series of the family is `callback()`'s, asked at render
+  // time as SetCallback's.
+  using Series = std::vector<std::pair<MetricLabels, double>>;
+  void SetSeriesCallback(std::string_view name, std::function<Series()> callback);
   // Histogram: records one observation.
   void Observe(std::string_view name, double value);
 
@@ -59,13 +64,16 @@ class MetricsRegistry {
     std::string help;
     Type type;
     std::map<MetricLabels, double> values;     // counter and gauge series
-    std::function<double()> callback;          // gauge only, optional
+    std::function<double()> callback;          // gauge and counter, optional
     std::vector<double> bounds;                // histogram only
     std::vector<std::uint64_t> bucket_counts;  // per bound, not cumulative; last = +Inf
     double sum = 0;
     std::uint64_t count = 0;
+    std::function<Series()> series_callback;  // gauge only, optional
   };
   Family* Find(std::string_view name, Type type);  // requires mu_
+  // A counter or gauge family of `name`; requires mu_.
+  Family* FindScalar(std::string_view name);
 
   // Guarded by mu_.
   mutable std::mutex mu_;
@@ -92,6 +100,9 @@ HttpRoute ClassifyRoute(std::string_view path);
 //   headcount_http_requests_total{route,code}                 counter
 //   headcount_upstream_fetches_total{kind,outcome}            counter, proxy mode
 //   headcount_upstream_lookups_total{kind,result}             counter, proxy mode
+//   headcount_cmcd_reports_total                              counter, callback
+//   headcount_cmcd_bad_lines_total                            counter, callback
+//   headcount_cmcd_active_sids{channel}                       gauge, callback
 class Metrics {
  public:
   // Buckets of headcount_tick_duration_seconds.
@@ -123,6 +134,12 @@ class Metrics {
   void SetHeartbeatViewersCallback(std::function<std::int64_t()> callback);
   // The same for headcount_event_streams_open (server/event_feed.h).
   void SetEventStreamsCallback(std::function<std::int64_t()> callback);
+  // The CMCD collector (src/heartbeat): reports taken and lines that were
+  // not reports since start, and counted sids per channel, each asked at
+  // render time. Without them the families have no value.
+  void SetCmcdCallbacks(std::function<std::uint64_t()> reports,
+                        std::function<std::uint64_t()> bad_lines,
+                        std::function<std::map<std::string, std::int64_t>()> sids_by_channel);
 
   // The text exposition (Content-Type kContentType).
   std::string Render() const;

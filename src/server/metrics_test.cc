@@ -251,6 +251,30 @@ TEST(MetricsTest, SessionsCallbackAndHttpRequests) {
   EXPECT_THAT(text, Not(HasSubstr("/some/raw/path")));
 }
 
+TEST(MetricsTest, CmcdReportsBadLinesAndSidsPerChannelAskedAtRenderTime) {
+  Metrics m;
+  std::string text = m.Render();
+  for (const char* family :
+       {"headcount_cmcd_reports_total counter", "headcount_cmcd_bad_lines_total counter",
+        "headcount_cmcd_active_sids gauge"}) {
+    EXPECT_THAT(text, HasSubstr(std::string("# TYPE ") + family + "\n"));
+  }
+  std::uint64_t reports = 3;
+  std::map<std::string, std::int64_t> sids = {{"a", 2}, {"b\"", 1}};
+  m.SetCmcdCallbacks([&] { return reports; }, [] { return std::uint64_t{1}; },
+                     [&] { return sids; });
+  text = m.Render();
+  EXPECT_EQ(ValueOf(text, "headcount_cmcd_reports_total", {}), "3");
+  EXPECT_EQ(ValueOf(text, "headcount_cmcd_bad_lines_total", {}), "1");
+  EXPECT_EQ(ValueOf(text, "headcount_cmcd_active_sids", {{"channel", "a"}}), "2");
+  EXPECT_THAT(text, HasSubstr("headcount_cmcd_active_sids{channel=\"b\\\"\"} 1\n"));
+  reports = 5;
+  sids.erase("a");
+  text = m.Render();
+  EXPECT_EQ(ValueOf(text, "headcount_cmcd_reports_total", {}), "5");
+  EXPECT_THAT(text, Not(HasSubstr("channel=\"a\"")));  // a channel without sids is gone
+}
+
 TEST(MetricsTest, UpstreamFetchesAndLookupsByKind) {
   Metrics m;
   m.CountUpstreamFetch("media", "2xx");

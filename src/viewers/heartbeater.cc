@@ -22,9 +22,12 @@ constexpr double kHeartbeatJitter = 0.25;
 
 }  // namespace
 
-Heartbeater::Heartbeater(boost::asio::io_context& io, int index, RunContext& ctx)
+Heartbeater::Heartbeater(boost::asio::io_context& io, int index, RunContext& ctx, Protocol protocol,
+                         std::string sid)
     : index_(index),
       ctx_(ctx),
+      protocol_(protocol),
+      sid_(std::move(sid)),
       connection_(std::make_shared<OriginConnection>(boost::asio::make_strand(io), ctx)),
       alarm_(ctx.alarms.NewAlarm(connection_->executor())),
       rng_(static_cast<std::uint32_t>(index) + 7919),
@@ -32,7 +35,42 @@ Heartbeater::Heartbeater(boost::asio::io_context& io, int index, RunContext& ctx
       backoff_(kMinHeartbeatBackoff) {}
 
 void Heartbeater::Start(WallTime at) {
-  alarm_->WakeAt(at, [self = shared_from_this()] { self->RequestToken(); });
+  alarm_->WakeAt(at, [self = shared_from_this()] {
+    if (self->protocol_ == Protocol::kCmcd) return self->Report();
+    self->RequestToken();
+  });
+}
+
+void Heartbeater::Report() {
+  // hls.js's keys, in its order (sorted): the first report says starting,
+  // the second playing (the sid counts from then on), then one e=t a
+  // kCmcdReportInterval, still playing.
+  const std::string_view event = sn_ < 2 ? "ps" : "t";
+  const std::string_view state = sn_ == 0 ? "s" : "p";
+  const auto ts =
+      std::chrono::duration_cast<milliseconds>(ctx_.alarms.clock().Now().time_since_epoch())
+          .count();
+  std::string body = "cid=\"" + ctx_.channel + "\",e=" + std::string(event) + ",sf=h,sid=\"" +
+                     sid_ + "\",sn=" + std::to_string(sn_) + ",st=l,sta=" + std::string(state) +
+                     ",ts=" + std::to_string(ts) + ",v=2\n";
+  connection_->Post(
+      ctx_.api_prefix + "cmcd", std::move(body),
+      [self = shared_from_this()](Result<OriginConnection::Response> r) {
+        self->OnReport(std::move(r));
+      },
+      "application/cmcd");
+}
+
+void Heartbeater::OnReport(Result<OriginConnection::Response> response) {
+  if (!response.ok()) return Fail(response.error().message(), &Heartbeater::Report);
+  if (response->status != 204) {
+    return Fail("HTTP " + std::to_string(response->status), &Heartbeater::Report);
+  }
+  ++ctx_.counters.heartbeats_sent;
+  backoff_ = kMinHeartbeatBackoff;
+  // The play-state reports go one after the other, as a player's do.
+  if (++sn_ < 2) return Report();
+  After(kCmcdReportInterval, &Heartbeater::Report);
 }
 
 void Heartbeater::RequestToken() {

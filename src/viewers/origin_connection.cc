@@ -45,10 +45,11 @@ void OriginConnection::Get(const std::string& target, Kind kind, Callback done) 
   Send(std::move(done));
 }
 
-void OriginConnection::Post(const std::string& target, std::string body, Callback done) {
+void OriginConnection::Post(const std::string& target, std::string body, Callback done,
+                            std::string_view content_type) {
   request_.method(http::verb::post);
   request_.target(target);
-  request_.set(http::field::content_type, "application/json");
+  request_.set(http::field::content_type, content_type);
   request_.body() = std::move(body);
   request_.prepare_payload();
   kind_ = Kind::kApi;

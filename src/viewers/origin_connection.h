@@ -94,9 +94,9 @@ class OriginConnection : public std::enable_shared_from_this<OriginConnection> {
   // request at a time.
   void Get(const std::string& target, Kind kind, Callback done);
 
-  // POSTs `body` (Content-Type application/json) to `target`, as Get does
-  // (Kind::kApi).
-  void Post(const std::string& target, std::string body, Callback done);
+  // POSTs `body` (of `content_type`) to `target`, as Get does (Kind::kApi).
+  void Post(const std::string& target, std::string body, Callback done,
+            std::string_view content_type = "application/json");
 
   // Closes the connection; the next Get opens a new one.
   void Close();

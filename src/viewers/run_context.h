@@ -43,8 +43,10 @@ struct RunContext {
   void Warn(int player, std::string_view path, std::string_view why);
 
   const Url entry;
-  // With heartbeats: "/api/channels/<channel>/" on the entry's server.
+  // With heartbeats or CMCD: "/api/channels/<channel>/" on the entry's
+  // server, and the channel.
   std::string api_prefix;
+  std::string channel;
   boost::asio::ip::tcp::resolver::results_type endpoints;  // set before players start
   SimulatorCounters& counters;
   Alarms& alarms;

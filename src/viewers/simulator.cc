@@ -13,10 +13,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -100,6 +102,20 @@ void WarnIfFewFileDescriptors(int players) {
   }
 }
 
+// The first part of a run's CMCD sids, random, so that two runs against one
+// server are different viewers: 16 hex digits.
+std::string CmcdSidPrefix() {
+  std::random_device random;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%08x%08x", random(), random());
+  return hex;
+}
+
+// Player `index`'s sid in a run: "<prefix>-<index>", at most 28 characters.
+std::string CmcdSid(const std::string& prefix, int index) {
+  return prefix + "-" + std::to_string(index);
+}
+
 // The channel of an origin URL path, /hls/<channel>/...; empty when the path
 // is not one.
 std::string ChannelOfPath(std::string_view path) {
@@ -141,6 +157,7 @@ bool RunPlayers(const SimulatorOptions& options, RunContext& ctx, net::io_contex
     stopped();
   };
   const WallTime start = ctx.alarms.clock().Now();
+  const std::string sid_prefix = options.cmcd ? CmcdSidPrefix() : std::string();
   std::vector<std::shared_ptr<Player>> players;
   std::vector<std::shared_ptr<Heartbeater>> heartbeaters;
   std::optional<StatsReporter> reporter;
@@ -153,6 +170,11 @@ bool RunPlayers(const SimulatorOptions& options, RunContext& ctx, net::io_contex
       players.back()->Start(at);
       if (options.heartbeat) {
         heartbeaters.push_back(std::make_shared<Heartbeater>(io, i, ctx));
+        heartbeaters.back()->Start(at);
+      }
+      if (options.cmcd) {
+        heartbeaters.push_back(std::make_shared<Heartbeater>(
+            io, i, ctx, Heartbeater::Protocol::kCmcd, CmcdSid(sid_prefix, i)));
         heartbeaters.back()->Start(at);
       }
     }
@@ -211,9 +233,9 @@ Status ViewerSimulator::Run() {
   Result<Url> entry = ParseHttpUrl(options_.url);
   if (!entry.ok()) return Error::InvalidArgument("url: " + entry.error().message());
   std::string channel = options_.channel.empty() ? ChannelOfPath(entry->path) : options_.channel;
-  if (options_.heartbeat && !IsValidChannelId(channel)) {
+  if ((options_.heartbeat || options_.cmcd) && !IsValidChannelId(channel)) {
     return Error::InvalidArgument(
-        "heartbeat: no channel (the url's path is not /hls/<channel>/...; give one)");
+        "heartbeat, cmcd: no channel (the url's path is not /hls/<channel>/...; give one)");
   }
   WarnIfFewFileDescriptors(options_.count);
 
@@ -221,6 +243,7 @@ Status ViewerSimulator::Run() {
     // Declared before the io_context: players destroyed with it still use it.
     RunContext ctx(*entry, *counters_, alarms_, options_.count);
     ctx.api_prefix = "/api/channels/" + channel + "/";
+    ctx.channel = channel;
     net::io_context io(options_.threads);
 
     // Every player connects to the same origin: resolve it once.

@@ -37,7 +37,14 @@ struct SimulatorOptions {
   // POST /api/channels/<channel>/viewers, then a heartbeat every
   // heartbeat_s (a new token after a 403), on a connection of its own.
   bool heartbeat = false;
-  // The channel of the heartbeats; empty = the folder after /hls/ in `url`.
+  // Each player also reports CMCD v2 events (CTA-5004-B) to the collector
+  // of `serve`, POST /api/channels/<channel>/cmcd, as hls.js 1.7 does with
+  // an event target there: playing, then a report every 10 s, on a
+  // connection of its own; its sid is random. With `heartbeat` too, a
+  // player does both (a page running headcount.js beside such a player).
+  bool cmcd = false;
+  // The channel of the heartbeats and CMCD reports; empty = the folder
+  // after /hls/ in `url`.
   std::string channel{};
 };
 
@@ -47,8 +54,8 @@ struct SimulatorStats {
   std::int64_t players_active = 0;   // started and not yet finished or stopped
   std::int64_t playlist_requests = 0;
   std::int64_t segment_requests = 0;
-  std::int64_t api_requests = 0;  // token requests and heartbeats (attempts)
-  std::int64_t heartbeats = 0;    // heartbeats answered 204
+  std::int64_t api_requests = 0;  // token requests, heartbeats, CMCD reports (attempts)
+  std::int64_t heartbeats = 0;    // heartbeats and CMCD reports answered 204
   std::int64_t bytes = 0;         // response body bytes received (playlists and segments)
   std::int64_t errors = 0;        // failed connections/requests, HTTP 4xx/5xx, bad playlists
 };

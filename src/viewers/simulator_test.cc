@@ -18,6 +18,8 @@
 
 #include "core/clock.h"
 #include "core/time_text.h"
+#include "heartbeat/cmcd_report.h"
+#include "heartbeat/heartbeat_viewers.h"
 #include "viewers/testing/fake_alarms.h"
 #include "viewers/testing/hls_origin.h"
 
@@ -159,6 +161,51 @@ TEST_F(SimulatorTest, HeartbeatPlayersReportAtTheirPaceAndStillFetchMedia) {
   EXPECT_EQ(stats.api_requests, 8);
   EXPECT_EQ(stats.segment_requests, 2 * 7);
   EXPECT_EQ(stats.errors, 0);
+}
+
+// --cmcd: each player reports CMCD v2 events as hls.js does: starting and
+// playing at once, then e=t every 10 s, with a sid of its own, parsed back
+// with the collector's parser.
+TEST_F(SimulatorTest, CmcdPlayersReportPlayingThenEveryTenSeconds) {
+  TestOrigin origin(TestOrigin::Mode::kLive, clock_);
+  ViewerSimulator simulator({.url = origin.Url(),
+                             .count = 2,
+                             .duration = milliseconds(21'000),
+                             .cmcd = true,
+                             .channel = "live"},
+                            alarms_);
+  const Status status = simulator.Run();
+  ASSERT_TRUE(status.ok()) << status.error().ToString();
+  // sid -> (ms, e, sta, sn) of each report.
+  std::map<std::string,
+           std::vector<std::tuple<std::int64_t, std::string, std::string, std::int64_t>>>
+      reports;
+  for (const Seen& r : origin.Requests()) {
+    if (r.path != "/api/channels/live/cmcd") continue;
+    const CmcdBody body = ParseCmcdBody(r.body);
+    ASSERT_EQ(body.reports.size(), 1U) << r.body;
+    EXPECT_EQ(body.bad_lines, 0U) << r.body;
+    const CmcdReport& report = body.reports[0];
+    EXPECT_EQ(report.String("cid"), "live");
+    EXPECT_EQ(report.Integer("v"), 2);
+    reports[std::string(report.String("sid").value_or(""))].emplace_back(
+        Ms(r.at), std::string(report.TokenOrString("e").value_or("")),
+        std::string(report.TokenOrString("sta").value_or("")), report.Integer("sn").value_or(-1));
+  }
+  ASSERT_EQ(reports.size(), 2U);
+  for (const auto& [sid, seen] : reports) {
+    EXPECT_FALSE(sid.empty());
+    EXPECT_LE(sid.size(), kMaxCmcdSidChars);
+    EXPECT_EQ(
+        seen,
+        (std::vector<std::tuple<std::int64_t, std::string, std::string, std::int64_t>>{
+            {0, "ps", "s", 0}, {0, "ps", "p", 1}, {10'000, "t", "p", 2}, {20'000, "t", "p", 3}}))
+        << sid;
+  }
+  const SimulatorStats stats = simulator.stats();
+  EXPECT_EQ(stats.heartbeats, 8);
+  EXPECT_EQ(stats.errors, 0);
+  EXPECT_GT(stats.segment_requests, 0);
 }
 
 TEST_F(SimulatorTest, ManyPlayersOnTwoThreadsAreExactlyThatManySessions) {

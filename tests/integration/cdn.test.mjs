@@ -5,7 +5,8 @@
 // through it: the API counts 50 while the origin sees about one playlist
 // request per target duration. Forged tokens and one-shot probes count 0;
 // 1,000 tokens from one address stop at the cap; CORS preflights pass only
-// for the configured origin.
+// for the configured origin; request-mode CMCD (?CMCD=) stays out of the
+// cache key (README's nginx map).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -45,6 +46,12 @@ http {
   access_log off;
   ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
   proxy_cache_path ${join(dir, 'cache')} levels=1:2 keys_zone=hls:10m max_size=200m inactive=10m use_temp_path=off;
+  # README "Behind a CDN": the cache key leaves request-mode CMCD out.
+  map $args $args_without_cmcd {
+    default                           $args;
+    "~^CMCD=[^&]*&?(?<b>.*)$"         $b;
+    "~^(?<a>.*)&CMCD=[^&]*(?<b>.*)$"  $a$b;
+  }
   upstream origin { server 127.0.0.1:${originPort}; keepalive 8; }
   server {
     listen 127.0.0.1:${port};
@@ -56,6 +63,7 @@ http {
     location /hls/ {
       proxy_pass http://origin; proxy_cache hls; proxy_cache_lock on;
       proxy_cache_use_stale updating; proxy_cache_background_update on;
+      proxy_cache_key $scheme$proxy_host$uri?$args_without_cmcd;
     }
     location /api/ { proxy_pass http://origin; }
   }
@@ -67,11 +75,14 @@ http {
   return { proc, base };
 }
 
-// The origin's count of answered playlist requests, from /metrics.
-async function originPlaylistRequests(base) {
+// The origin's count of answered requests of `route` (hls_playlist,
+// hls_segment), from /metrics.
+async function originRequests(base, route = 'hls_playlist') {
   const text = await (await fetch(`${base}/metrics`)).text();
   let n = 0;
-  for (const m of text.matchAll(/^headcount_http_requests_total\{[^}]*route="hls_playlist"[^}]*\} (\d+)/gm)) n += Number(m[1]);
+  for (const m of text.matchAll(/^headcount_http_requests_total\{([^}]*)\} (\d+)/gm)) {
+    if (m[1].includes(`route="${route}"`)) n += Number(m[2]);
+  }
   return n;
 }
 
@@ -94,6 +105,7 @@ describe('serve --count heartbeats behind a caching CDN', { skip: !hasNginx && '
     const hls = join(dir, 'hls');
     await startTestStream(hls, 'live');
     writeStaticChannel(hls, 'probe');
+    writeFileSync(join(hls, 'probe', 'seg_1.ts'), 'G'.repeat(188 * 4));
     writeStaticChannel(hls, 'crowd');
     // Requests come from nginx on 127.0.0.1 (trusted) or straight from this
     // test on 127.0.0.1 with a made-up X-Forwarded-For, which is believed
@@ -121,9 +133,9 @@ describe('serve --count heartbeats behind a caching CDN', { skip: !hasNginx && '
     // Over 10 s the players reload the playlist ~500 times (1 s target
     // duration); the CDN keeps it half a second, so the origin answers about
     // two a second.
-    const before = await originPlaylistRequests(origin.base);
+    const before = await originRequests(origin.base);
     await sleep(10000);
-    const during = (await originPlaylistRequests(origin.base)) - before;
+    const during = (await originRequests(origin.base)) - before;
     t.diagnostic(`the origin answered ${during} playlist requests in 10 s`);
     assert.ok(during <= 40, `the origin answered ${during} playlist requests in 10 s`);
     assert.equal(await viewersOf(origin.base, 'live'), VIEWERS, 'still counted once each');
@@ -177,6 +189,19 @@ describe('serve --count heartbeats behind a caching CDN', { skip: !hasNginx && '
     const { token } = await (await post(`${api}/viewers`, undefined, other)).json();
     assert.equal((await post(`${api}/heartbeat`, { token }, other)).status, 204);
     assert.ok(limited > 0 || tokens.length === 1000);
+  });
+
+  test('request-mode CMCD: media asked for with any CMCD= is one cache entry, one origin request', async () => {
+    const before = await originRequests(origin.base, 'hls_segment');
+    const bodies = new Set();
+    for (const query of ['?CMCD=bl%3D21300%2Cbr%3D3200%2Cot%3Dv%2Csid%3D%22a%22', '',
+      '?CMCD=bl%3D100%2Csid%3D%22b%22', '?CMCD=sid%3D%22c%22']) {
+      const r = await fetch(`${cdn.base}/hls/probe/seg_1.ts${query}`);
+      assert.equal(r.status, 200, query);
+      bodies.add(await r.text());
+    }
+    assert.equal(bodies.size, 1, 'the same segment every time');
+    assert.equal((await originRequests(origin.base, 'hls_segment')) - before, 1);
   });
 
   test('CORS preflights pass only for the configured page origin, through the CDN too', async () => {

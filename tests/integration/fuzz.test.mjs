@@ -30,11 +30,19 @@ const CORPUS = [
   'POST /api/tick HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n',
   'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
   'GET /watch/demo HTTP/1.0\r\n\r\n',
+  // CMCD v2 event reports (issue #22): mutations hit the collector's parser.
+  cmcdPost('bl=(3200),br=(0),cid="demo",e=ps,mtp=(16400),sf=h,sid="9e235017",sn=3,st=l,sta=p,ts=1796614091739,v=2\n'),
+  cmcdPost('sid="a\\"b\\\\c",br=(1 2;x=3);y,pr=1.25,d=:aGk=:,ts=@17,bg,su=?0\ne=t,sid="x",sta=a\n'),
   'GARBAGE\r\n\r\n',
   '\r\n\r\n\r\n',
   `GET /${'a'.repeat(9000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
   `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20000)}\r\n\r\n`,
 ];
+
+// A POST of `body` to the CMCD collector of channel demo.
+function cmcdPost(body) {
+  return `POST /api/channels/demo/cmcd HTTP/1.1\r\nHost: x\r\nContent-Type: application/cmcd\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`;
+}
 
 function mutate(text, rng) {
   const bytes = Buffer.from(text, 'latin1');
@@ -83,7 +91,7 @@ describe('HTTP fuzzing of serve', () => {
     dir = tempDir();
     await startTestStream(join(dir, 'hls'), 'demo');
     writeFileSync(join(dir, 'secret.ts'), SECRET);  // beside the HLS root, never to be served
-    serve = await startServe(dir, { tickSeconds: 1 });
+    serve = await startServe(dir, { tickSeconds: 1, extraArgs: ['--cmcd', 'on'] });  // the collector too
   });
   after(async () => {
     await Proc.stopAll();

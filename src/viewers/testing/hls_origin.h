@@ -132,7 +132,8 @@ class TestOrigin {
       response.result(http::status::created);
       response.set(http::field::content_type, "application/json");
       response.body() = R"({"token":")" + hcs + R"(","heartbeat_s":2,"expires_s":6})";
-    } else if (request.method() == http::verb::post && path == "/api/channels/live/heartbeat") {
+    } else if (request.method() == http::verb::post &&
+               (path == "/api/channels/live/heartbeat" || path == "/api/channels/live/cmcd")) {
       response.result(http::status::no_content);
     } else if (path == "/live/master.m3u8") {
       response.body() =
