@@ -202,6 +202,8 @@ function drawChart(card, id, history) {
 
 const summaryUrl = (id) => `/api/channels/${encodeURIComponent(id)}/summary?since=24h&by=day`;
 const whole = (n) => Math.round(n).toLocaleString();
+// Minutes, with a tenth when there are few (short test buckets make fractions).
+const minutes = (n) => n.toLocaleString(undefined, { maximumFractionDigits: n < 10 ? 1 : 0 });
 
 // Shows the total of a summary document: "24 h: peak 30 at 11:01 · average 16 · ...".
 function drawSummary(card, doc) {
@@ -214,7 +216,7 @@ function drawSummary(card, doc) {
   }
   const at = t.peak_at ? new Date(t.peak_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
   p.textContent = `24 h: peak ${whole(t.peak)}${at ? ` at ${at}` : ''} · average ${whole(t.average)}`
-    + ` · ${whole(t.viewer_minutes)} viewer-minutes · ${whole(t.live_minutes)} live minutes`;
+    + ` · ${minutes(t.viewer_minutes)} viewer-minutes · ${minutes(t.live_minutes)} live minutes`;
   p.dataset.peak = String(t.peak);
   p.dataset.viewerMinutes = String(t.viewer_minutes);
 }
