@@ -14,9 +14,9 @@
 // draws the overlay of /watch (overlay.js, in a shadow root so neither page's
 // styles reach the other) over the video, from the payload the stream carries
 // in its metadata cues (cues.js), or from the server's tick events
-// (/api/events) when the stream carries none. With the Amazon IVS web player the payload comes from the
-// player's TEXT_METADATA_CUE events (it makes no text tracks) and nothing is
-// reported: IVS counts its own viewers. Defines no globals; attaching a video
+// (/api/events) when the stream carries none. With the Amazon IVS web
+// player the payload comes from the player's TEXT_METADATA_CUE events (it
+// makes no text tracks) and nothing is reported: IVS counts its own viewers. Defines no globals; attaching a video
 // twice returns the first attachment; every network failure is retried quietly.
 import { IVS_TEXT_METADATA_CUE, payloadOfCue, payloadOfIvsCue } from './cues.js';
 import { buildOverlay, createOverlay } from './overlay.js';

@@ -145,6 +145,15 @@ describe('serve --count heartbeats: the CMCD v2 collector', () => {
   });
 
   test(`abuse: 1,000 sids from one address stop at the cap of ${CAP}; another address is not held to it`, async () => {
+    // A server of its own whose sids outlive the test: with the suite's 4 s
+    // --cmcd-timeout, the first sids would expire during a slow run and free
+    // their share of the cap.
+    const crowdDir = join(dir, 'crowd-server');
+    writeStaticChannel(join(crowdDir, 'hls'), 'crowd');
+    const origin = await startServe(crowdDir, {
+      extraArgs: ['--count', 'heartbeats', '--trusted-proxies', '127.0.0.1,::1',
+        '--max-sessions-per-client', String(CAP), '--live-timeout', '1h', '--cmcd-timeout', '10m'],
+    });
     const from = { 'x-forwarded-for': '203.0.113.9' };
     // Each sid sends two reports in one body (hls.js with batchSize 2): the
     // first 100 count, every later sid is refused at its first line (by
