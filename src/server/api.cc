@@ -242,10 +242,12 @@ void Api::History(std::string_view raw_channel, bool summary, const HttpRequest&
         NoStore(HttpResponse::Error(400, "invalid parameter since: must be > 0 and <= 366d")));
   }
 
-  if (const auto format = request.Query("format"); format && summary && *format != "json") {
+  const std::optional<std::string> format = request.Query("format");
+  if (format && summary && *format != "json") {
     return respond.Respond(
         NoStore(HttpResponse::Error(400, "invalid parameter format: a summary is json")));
-  } else if (format && !summary) {
+  }
+  if (format && !summary) {
     if (*format != "csv" && *format != "json") {
       return respond.Respond(
           NoStore(HttpResponse::Error(400, "invalid parameter format: must be csv or json")));
