@@ -417,14 +417,19 @@ class Session final : public LateResponseTarget, public std::enable_shared_from_
   void ArmStreamIdle() {
     const auto interval = streaming_->options().idle_interval;
     if (interval <= std::chrono::milliseconds::zero()) return;
-    idle_timer_.expires_at(last_stream_write_ + interval);
+    // From the last write; while a write is still under way (a slow client),
+    // from now, so the timer never fires again and again meanwhile.
+    const SteadyClock::time_point now = SteadyClock::now();
+    const SteadyClock::time_point due = last_stream_write_ + interval;
+    idle_timer_.expires_at(due > now ? due : now + interval);
     idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || !self->streaming_) return;
       const auto interval = self->streaming_->options().idle_interval;
       if (!self->stream_writing_ && SteadyClock::now() - self->last_stream_write_ >= interval) {
         self->SendStreamChunk(self->streaming_->options().idle_chunk);
       }
-      self->ArmStreamIdle();
+      // The write may have failed at once and ended the stream.
+      if (self->streaming_) self->ArmStreamIdle();
     });
   }
 

@@ -148,6 +148,9 @@ TEST_F(HttpStreamTest, ClientLeavingClosesTheStream) {
 
 TEST_F(HttpStreamTest, ClientReadingTooSlowlyIsLetGo) {
   stream_options_.max_pending_bytes = std::size_t{64} * 1024;
+  // Idle chunks are due while a write waits for the full socket: they wait too.
+  stream_options_.idle_chunk = ": keep-alive\n\n";
+  stream_options_.idle_interval = std::chrono::milliseconds(50);
   Start();
   Client c(server_->port());
   ASSERT_TRUE(c.Send(Get("/events")));

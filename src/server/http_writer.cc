@@ -141,7 +141,10 @@ Outgoing BuildMessage(HttpResponse response, unsigned version, bool keep_alive, 
   if (response.stream) {
     out.head = FormatHead(response, version, /*keep_alive=*/false, std::nullopt);
     out.closes = true;
-    if (!head) out.stream = std::move(response.stream);
+    // For HEAD the stream is let go here: the parameter lives on (its caller
+    // destroys it) until the head is sent, and its producer should know at once.
+    if (head) response.stream.reset();
+    out.stream = std::move(response.stream);
     return out;
   }
   out.head = FormatHead(response, version, keep_alive, response.body.size());
