@@ -141,71 +141,57 @@ export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4,
   return { proc, port, base };
 }
 
-// Debian's nginx (nginx-light) serving `root` statically on 127.0.0.1:`port`
-// (default: a free one), unprivileged: its own config, pid, logs and temp
-// folders under `confDir`, each request logged to <confDir>/access.log as
-// "<status> <uri>". One process, no master (master_process off): stopping
-// the Proc stops nginx whatever the signal, and no worker is left behind
-// holding the port or the test's pipes. { proc, port, base, accessLog }.
-export async function startNginx(root, confDir, { port } = {}) {
-  port ??= await freePort();
+// Debian's nginx, unprivileged, one process (master_process off, so any
+// signal stops it and no worker is left holding the port or the test's
+// pipes), its config, pid, logs and temp folders under `confDir`; `http`:
+// the inside of its http block, for `port`. { proc, port, base }.
+async function runNginx(name, confDir, port, http) {
   mkdirSync(confDir, { recursive: true });
-  const accessLog = join(confDir, 'access.log');
+  const temp = (folder) => `${folder}_temp_path ${join(confDir, folder)};`;
   writeFileSync(join(confDir, 'nginx.conf'), `daemon off;
 master_process off;
 pid ${confDir}/nginx.pid;
 error_log ${confDir}/error.log warn;
 events { worker_connections 1024; }
 http {
-  log_format upstream_test '$status $request_uri';
-  access_log ${accessLog} upstream_test;
-  client_body_temp_path ${confDir}/body;
-  proxy_temp_path ${confDir}/proxy;
-  fastcgi_temp_path ${confDir}/fastcgi;
-  uwsgi_temp_path ${confDir}/uwsgi;
-  scgi_temp_path ${confDir}/scgi;
-  types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; video/iso.segment m4s; video/mp4 mp4; }
-  server { listen 127.0.0.1:${port}; root ${root}; }
+  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
+${http}
 }
 `);
-  const proc = new Proc('nginx', 'nginx', ['-e', join(confDir, 'error.log'), '-p', confDir, '-c', join(confDir, 'nginx.conf')]);
+  const proc = new Proc(name, 'nginx', ['-e', join(confDir, 'error.log'), '-p', confDir, '-c', join(confDir, 'nginx.conf')]);
   const base = `http://127.0.0.1:${port}`;
-  await waitFor('nginx to answer', async () => (await fetch(`${base}/`)).status > 0);
-  return { proc, port, base, accessLog };
+  await waitFor(`${name} to answer`, async () => (await fetch(`${base}/`)).status > 0);
+  return { proc, port, base };
+}
+
+// Debian's nginx serving `root` statically on 127.0.0.1:`port` (default: a
+// free one), each request logged to <confDir>/access.log as "<status>
+// <uri>". { proc, port, base, accessLog }.
+export async function startNginx(root, confDir, { port } = {}) {
+  port ??= await freePort();
+  const accessLog = join(confDir, 'access.log');
+  const nginx = await runNginx('nginx', confDir, port, `  log_format upstream_test '$status $request_uri';
+  access_log ${accessLog} upstream_test;
+  types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; video/iso.segment m4s; video/mp4 mp4; }
+  server { listen 127.0.0.1:${port}; root ${root}; }`);
+  return { ...nginx, accessLog };
 }
 
 // Debian's nginx as a reverse proxy in front of 127.0.0.1:`originPort`, as
 // sites put one in front of headcount: HTTP/1.1 keep-alive to the origin,
 // X-Forwarded-For, and nginx's defaults otherwise (response buffering on).
-// Unprivileged, one process (master_process off, so any signal stops it),
-// its files under `confDir`. `locations`: the server's location blocks
-// (default: everything passed on). { proc, port, base }.
-export async function startNginxProxy(confDir, originPort, { locations } = {}) {
+// { proc, port, base }.
+export async function startNginxProxy(confDir, originPort) {
   const port = await freePort();
-  mkdirSync(confDir, { recursive: true });
-  const temp = (name) => `${name}_temp_path ${join(confDir, name)};`;
-  writeFileSync(join(confDir, 'nginx.conf'), `daemon off;
-master_process off;
-pid ${confDir}/nginx.pid;
-error_log ${confDir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
+  return runNginx('nginx proxy', confDir, port, `  access_log off;
   upstream origin { server 127.0.0.1:${originPort}; keepalive 8; }
   server {
     listen 127.0.0.1:${port};
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    ${locations ?? 'location / { proxy_pass http://origin; }'}
-  }
-}
-`);
-  const proc = new Proc('nginx proxy', 'nginx', ['-e', join(confDir, 'error.log'), '-p', confDir, '-c', join(confDir, 'nginx.conf')]);
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor('nginx to answer', async () => (await fetch(`${base}/healthz`)).status > 0);
-  return { proc, port, base };
+    location / { proxy_pass http://origin; }
+  }`);
 }
 
 // `headcount viewers`: `count` simulated players of `url`, all there after `ramp`.
