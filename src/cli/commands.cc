@@ -9,6 +9,7 @@
 
 #include "aws/http_transport.h"
 #include "cli/pipeline.h"
+#include "cli/report.h"
 #include "cli/signals.h"
 #include "core/tick.h"
 #include "core/time_text.h"
@@ -22,6 +23,8 @@ namespace {
 
 // How long `headcount history` waits for a remote store.
 constexpr std::chrono::seconds kHistoryTimeout{30};
+// The most channels `headcount report` lists without --channel.
+constexpr std::size_t kMaxReportChannels = 10'000;
 // The longest tick report `headcount tick` accepts from the server.
 constexpr std::size_t kMaxReportBytes = std::size_t{64} * 1024 * 1024;
 
@@ -43,6 +46,23 @@ int RunTickHere(const Config& config, std::chrono::seconds timeout) {
       RunPipelineTick(**pipeline, runner, now, deadline, config.tick_interval);
   std::cout << report.ToJson() << "\n";
   return report.ok() ? kExitOk : kExitFailure;
+}
+
+// Whether `channel`, a --channel value, is a channel id or an IVS channel
+// ARN; says why not on stderr.
+bool CheckChannelFlag(const std::string& channel) {
+  if (IsChannelIdOrArn(channel)) return true;
+  std::cerr << "headcount: --channel: \"" << channel.substr(0, 128)
+            << "\" is not a channel id (letters, digits, - and _, at most 64) or an IVS "
+               "channel ARN\n";
+  return false;
+}
+
+// The configured store, read-only, for history and report; says why not on stderr.
+Result<std::unique_ptr<Pipeline>> OpenStoreToRead(const Config& config, const Clock& clock) {
+  auto store = MakePipeline(config, clock, /*with_source=*/false, /*read_only_store=*/true);
+  if (!store.ok()) std::cerr << "headcount: " << store.error().message() << "\n";
+  return store;
 }
 
 }  // namespace
@@ -75,18 +95,10 @@ int RunTick(const Config& config, const std::string& server_url, std::chrono::se
 }
 
 int RunHistory(const Config& config, const HistoryArgs& args) {
-  if (!IsValidChannelId(args.channel) && !IsIvsChannelArn(args.channel)) {
-    std::cerr << "headcount: --channel: \"" << args.channel.substr(0, 128)
-              << "\" is not a channel id (letters, digits, - and _, at most 64) or an IVS "
-                 "channel ARN\n";
-    return kExitUsage;
-  }
+  if (!CheckChannelFlag(args.channel)) return kExitUsage;
   SystemClock clock;
-  auto store = MakePipeline(config, clock, /*with_source=*/false, /*read_only_store=*/true);
-  if (!store.ok()) {
-    std::cerr << "headcount: " << store.error().message() << "\n";
-    return kExitFailure;
-  }
+  auto store = OpenStoreToRead(config, clock);
+  if (!store.ok()) return kExitFailure;
   const Seconds to = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   const Seconds from = to - args.since;
   (*store)->SetDeadline(clock.Now() + kHistoryTimeout);
@@ -100,6 +112,54 @@ int RunHistory(const Config& config, const HistoryArgs& args) {
   } else {
     std::cout << HistoryCsv(*samples);
   }
+  return kExitOk;
+}
+
+int RunReport(const Config& config, const ReportArgs& args) {
+  for (const std::string& channel : args.channels) {
+    if (!CheckChannelFlag(channel)) return kExitUsage;
+  }
+  const auto by = ParseAudiencePeriod(args.by);
+  const auto format = ParseReportFormat(args.format);
+  if (!by || !format) {
+    std::cerr << "headcount: --by must be hour or day, --format table, csv or json\n";
+    return kExitUsage;
+  }
+  SystemClock clock;
+  auto store = OpenStoreToRead(config, clock);
+  if (!store.ok()) return kExitFailure;
+  Report report;
+  report.to = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  report.from = report.to - args.since;
+  report.by = *by;
+  report.bucket_length = config.tick_interval;
+  (*store)->SetDeadline(clock.Now() + kHistoryTimeout);
+  HistoryReader& history = (*store)->history();
+  std::vector<ChannelId> channels(args.channels.begin(), args.channels.end());
+  if (channels.empty()) {
+    auto stored = history.Channels(report.from, report.to, kMaxReportChannels);
+    if (!stored.ok()) {
+      // kInvalidArgument: a store that cannot list them (HistoryReader).
+      const bool unlisted = stored.error().code() == ErrorCode::kInvalidArgument;
+      std::cerr << "headcount: " << stored.error().message()
+                << (unlisted ? "; name them with --channel" : "") << "\n";
+      return kExitFailure;
+    }
+    if (stored->size() == kMaxReportChannels) {
+      spdlog::warn("report: the first {} channels only; name others with --channel",
+                   kMaxReportChannels);
+    }
+    channels = std::move(stored).value();
+  }
+  for (const ChannelId& channel : channels) {
+    auto periods = history.Audience(channel, report.from, report.to, report.by);
+    if (!periods.ok()) {
+      std::cerr << "headcount: " << channel << ": " << periods.error().message() << "\n";
+      return kExitFailure;
+    }
+    report.channels.push_back({channel, std::move(periods).value()});
+  }
+  std::cout << FormatReport(report, *format);
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "cli/config.h"
 
@@ -33,6 +34,15 @@ struct HistoryArgs {
 };
 // `headcount history`: prints stored samples of one channel from the database.
 int RunHistory(const Config& config, const HistoryArgs& args);
+
+struct ReportArgs {
+  std::vector<std::string> channels;  // empty = every channel stored in the range
+  std::chrono::seconds since{7 * 86400};
+  std::string by = "day";        // hour or day
+  std::string format = "table";  // table, csv or json
+};
+// `headcount report`: audience summaries of stored channels (cli/report.h).
+int RunReport(const Config& config, const ReportArgs& args);
 
 struct ViewersArgs {
   std::string url;

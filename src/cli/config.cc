@@ -25,8 +25,9 @@ Error Named(const Setting& s, const std::string& where, const Error& e) {
 }
 
 // A TOML value as the text a setter reads: strings as they are, integers in
-// decimal (so `port`-like values may be written bare). Other types are errors.
-std::optional<std::string> TomlText(const toml::node& node) {
+// decimal (so `port`-like values may be written bare), a list of strings
+// joined by `list_separator`. Other types are errors.
+std::optional<std::string> TomlText(const toml::node& node, char list_separator) {
   if (const auto* s = node.as_string()) return s->get();
   if (const auto* i = node.as_integer()) return std::to_string(i->get());
   if (const auto* f = node.as_floating_point()) return std::to_string(f->get());
@@ -37,7 +38,7 @@ std::optional<std::string> TomlText(const toml::node& node) {
     for (const auto& item : *a) {
       const auto* s = item.as_string();
       if (s == nullptr) return std::nullopt;
-      if (!out.empty()) out += ',';
+      if (!out.empty()) out += list_separator;
       out += s->get();
     }
     return out;
@@ -133,7 +134,7 @@ Result<Config> LoadConfig(const ConfigSource& source) {
         if (setting == nullptr) {
           return Error::InvalidArgument(key + " (" + where + "): unknown setting");
         }
-        const auto text = TomlText(value);
+        const auto text = TomlText(value, setting->spec.repeatable ? kRepeatedValueSeparator : ',');
         if (!text) {
           return Error::InvalidArgument(key + " (" + where +
                                         "): must be a string, number, boolean or list of strings");
@@ -172,8 +173,14 @@ Result<Config> LoadConfig(const ConfigSource& source) {
   }
   if (config.store == StoreKind::kPostgres && config.postgres_url.empty()) {
     return Error::InvalidArgument(
-        "store.kind = postgres needs store.postgres_url (--postgres-url, HEADCOUNT_POSTGRES_URL): a "
+        "store.kind = postgres needs store.postgres_url (--postgres-url, HEADCOUNT_POSTGRES_URL): "
+        "a "
         "postgresql://user:password@host:port/database URI");
+  }
+  if (!config.redis_url.empty() && config.store == StoreKind::kSqlite) {
+    return Error::InvalidArgument(
+        "cluster.redis needs a store the nodes share: store.kind postgres (--store postgres "
+        "--postgres-url ...) or dynamodb; with SQLite each node would keep its own history");
   }
   if (config.session_key_file.empty()) {
     config.session_key_file = config.store == StoreKind::kSqlite

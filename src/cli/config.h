@@ -17,6 +17,7 @@
 #include "ivs/ivs_options.h"
 #include "net/trusted_proxies.h"
 #include "origin/origin.h"
+#include "origin/upstream_session.h"
 #include "server/cors.h"
 #include "store/sqlite/pruner.h"
 
@@ -87,6 +88,10 @@ struct Config {
       std::chrono::duration_cast<std::chrono::seconds>(kDefaultUpstreamTimeout);
   std::size_t upstream_cache_bytes = kDefaultUpstreamCacheBytes;
   std::filesystem::path upstream_ca_file;
+  // [origin] upstream_headers ("Name: value"), upstream_query ("name=value"):
+  // sent with every upstream request. Secrets: shown with their values
+  // hidden, never logged, never in an error message.
+  UpstreamCredentials upstream_credentials;
   // [origin] session_idle_timeout: a viewer who made no request for this long has left.
   std::chrono::seconds session_idle_timeout = kDefaultSessionIdleTimeout;
   // [origin] live_timeout: a channel is live while a playlist of it changed this recently.
@@ -108,6 +113,13 @@ struct Config {
   // (postgresql://user:password@host:port/db?sslmode=...); may hold a
   // password, so it is only ever shown redacted (RedactPostgresUrl).
   std::string postgres_url;
+  // [cluster] redis: the Redis URL of a cluster of `serve` nodes sharing one
+  // count (redis://[[user]:password@]host[:port][/db]); empty = this node
+  // counts alone. May hold a password: only ever shown redacted
+  // (RedactRedisUrl).
+  std::string redis_url;
+  // [cluster] key_prefix: prepended to every Redis key of the cluster.
+  std::string cluster_key_prefix = "headcount:";
   // [store] retention: samples older than this are pruned (SQLite,
   // PostgreSQL) or expire (DynamoDB TTL); every store defaults to the same.
   std::chrono::seconds retention = kDefaultRetention;
@@ -150,7 +162,13 @@ struct SettingSpec {
   std::string flag;          // --name
   std::string help;          // one line for --help, ending "(default <default_text>)"
   std::string default_text;  // the default as README.md's table shows it
+  // The flag may be given more than once; its values, the environment
+  // variable's lines and a TOML list's items reach the setter joined by
+  // newlines (kRepeatedValueSeparator).
+  bool repeatable = false;
 };
+
+inline constexpr char kRepeatedValueSeparator = '\n';
 
 // Every setting Config has, in a stable order (for --help and docs).
 const std::vector<SettingSpec>& Settings();

@@ -6,12 +6,13 @@
 
 #include <algorithm>
 
+#include "cli/config_proxy_settings.h"
 #include "cli/config_values.h"
+#include "cluster/redis_url.h"
 #include "core/samples.h"
 #include "core/strings.h"
 #include "core/time_text.h"
 #include "net/url.h"
-#include "origin/upstream_template.h"
 #include "store/dynamo/dynamo_items.h"
 #include "store/postgres/postgres_url.h"
 
@@ -21,16 +22,12 @@ namespace {
 using std::chrono::seconds;
 
 // Bounds of the duration settings.
-constexpr seconds kMinTimeout{1};
 constexpr seconds kMaxTimeout = std::chrono::hours{1};
 constexpr seconds kMinRetention = std::chrono::hours{1};
 constexpr seconds kMaxRetention = std::chrono::days{3660};
-constexpr seconds kMaxUpstreamTimeout = std::chrono::minutes{5};
 // Each open event stream is a connection (and up to 1 MB unsent): the
 // server's own connection limit bounds them anyway.
 constexpr std::size_t kMaxEventStreams = 10000;
-// The media cache of proxy mode lives in memory.
-constexpr std::size_t kMaxUpstreamCacheBytes = std::size_t{64} << 30;
 
 Status SetListen(Config& c, const std::string& v) {
   // host:port, [v6]:port, or :port (all interfaces of v4 is "0.0.0.0:port").
@@ -57,61 +54,6 @@ Status SetHlsRoot(Config& c, const std::string& v) {
   if (v.empty()) return Error::InvalidArgument("must not be empty");
   c.hls_root = v;
   c.hls_root_given = true;
-  return {};
-}
-
-Status SetUpstream(Config& c, const std::string& v) {
-  if (v.empty()) {
-    c.upstream.clear();
-    return {};
-  }
-  Result<UpstreamTemplate> parsed = UpstreamTemplate::Parse(v);
-  if (!parsed.ok()) return parsed.error();
-  c.upstream = v;
-  return {};
-}
-
-Status SetChannels(Config& c, const std::string& v) {
-  c.channels.clear();
-  std::size_t start = 0;
-  while (start <= v.size()) {
-    const std::size_t comma = std::min(v.find(',', start), v.size());
-    const std::string channel(Trim(std::string_view(v).substr(start, comma - start)));
-    if (!channel.empty()) {
-      if (!IsValidChannelId(channel)) {
-        return Error::InvalidArgument("\"" + channel.substr(0, kMaxChannelIdBytes) +
-                                      "\" is not a channel name (1-" +
-                                      std::to_string(kMaxChannelIdBytes) + " of A-Z a-z 0-9 _ -)");
-      }
-      c.channels.push_back(channel);
-    }
-    start = comma + 1;
-  }
-  return {};
-}
-
-std::string ShowChannels(const Config& c) {
-  std::string out;
-  for (const auto& channel : c.channels) out += (out.empty() ? "" : ",") + channel;
-  return out;
-}
-
-Status SetUpstreamTimeout(Config& c, const std::string& v) {
-  auto s = SecondsBetween(v, kMinTimeout, kMaxUpstreamTimeout);
-  if (!s.ok()) return s.error();
-  c.upstream_timeout = *s;
-  return {};
-}
-
-Status SetUpstreamCacheSize(Config& c, const std::string& v) {
-  auto bytes = ParseSize(v, kMaxUpstreamCacheBytes);
-  if (!bytes.ok()) return bytes.error();
-  c.upstream_cache_bytes = *bytes;
-  return {};
-}
-
-Status SetUpstreamCaFile(Config& c, const std::string& v) {
-  c.upstream_ca_file = v;
   return {};
 }
 
@@ -249,6 +191,30 @@ Status SetPostgresUrl(Config& c, const std::string& v) {
 }
 
 std::string ShowPostgresUrl(const Config& c) { return RedactPostgresUrl(c.postgres_url); }
+
+// As for the PostgreSQL URL: the error never repeats the password.
+Status SetRedisUrl(Config& c, const std::string& v) {
+  if (Result<RedisEndpoint> e = ParseRedisUrl(v); !e.ok()) return e.error();
+  c.redis_url = v;
+  return {};
+}
+
+std::string ShowRedisUrl(const Config& c) { return RedactRedisUrl(c.redis_url); }
+
+// The longest cluster.key_prefix.
+constexpr std::size_t kMaxClusterKeyPrefixBytes = 64;
+
+Status SetClusterKeyPrefix(Config& c, const std::string& v) {
+  const bool printable =
+      std::all_of(v.begin(), v.end(), [](char ch) { return ch > ' ' && ch < 127; });
+  if (v.empty() || v.size() > kMaxClusterKeyPrefixBytes || !printable) {
+    return Error::InvalidArgument(
+        "\"" + v.substr(0, kMaxClusterKeyPrefixBytes) + "\" is not a key prefix (1 to " +
+        std::to_string(kMaxClusterKeyPrefixBytes) + " printable characters, no spaces)");
+  }
+  c.cluster_key_prefix = v;
+  return {};
+}
 
 Status SetDynamoTable(Config& c, const std::string& v) {
   if (!dynamo::IsValidTableName(v)) {
@@ -417,6 +383,12 @@ Setting Row(std::string key, std::string env, std::string flag, const std::strin
                  .show = show};
 }
 
+// A setting whose flag may be given more than once (SettingSpec::repeatable).
+Setting Repeatable(Setting setting) {
+  setting.spec.repeatable = true;
+  return setting;
+}
+
 }  // namespace
 
 const std::vector<Setting>& AllSettings() {
@@ -468,6 +440,17 @@ const std::vector<Setting>& AllSettings() {
           "proxy mode: PEM CA bundle that an https upstream's certificate must chain to",
           SetUpstreamCaFile, [](const Config& c) { return c.upstream_ca_file.string(); },
           "the system's CAs"),
+      Repeatable(Row(
+          "origin.upstream_headers", "HEADCOUNT_UPSTREAM_HEADERS", "--upstream-header",
+          "proxy mode: a header sent with every upstream request, 'Name: value', e.g. "
+          "'Authorization: Bearer <secret>'; repeat the flag (one per line in the environment); "
+          "a secret: never logged or shown",
+          SetUpstreamHeaders, ShowUpstreamHeaders, "none")),
+      Repeatable(Row("origin.upstream_query", "HEADCOUNT_UPSTREAM_QUERY", "--upstream-query",
+                     "proxy mode: a query parameter added to every upstream request, name=value "
+                     "(percent-encoded), e.g. jwt=<token>; repeat the flag (one per line in the "
+                     "environment); a secret: never logged or shown",
+                     SetUpstreamQuery, ShowUpstreamQuery, "none")),
       Row("origin.session_idle_timeout", "HEADCOUNT_SESSION_IDLE_TIMEOUT", "--session-idle-timeout",
           "a viewer with no request for this long has left, " + Range(kMinTimeout, kMaxTimeout),
           SetIdleTimeout, [](const Config& c) { return FormatDuration(c.session_idle_timeout); }),
@@ -510,6 +493,13 @@ const std::vector<Setting>& AllSettings() {
           "PostgreSQL URI for store.kind postgres, "
           "postgresql://user:password@host:port/database?sslmode=...",
           SetPostgresUrl, ShowPostgresUrl, "none"),
+      Row("cluster.redis", "HEADCOUNT_REDIS_URL", "--cluster",
+          "Redis of a cluster of serve nodes sharing one count, "
+          "redis://[[user]:password@]host[:port][/db] (no rediss://); needs a shared store",
+          SetRedisUrl, ShowRedisUrl, "none: this node counts alone"),
+      Row("cluster.key_prefix", "HEADCOUNT_CLUSTER_KEY_PREFIX", "--cluster-key-prefix",
+          "prefix of the cluster's Redis keys (clusters sharing one Redis database keep apart)",
+          SetClusterKeyPrefix, [](const Config& c) { return c.cluster_key_prefix; }),
       Row("dynamodb.table", "HEADCOUNT_DYNAMODB_TABLE", "--table", "DynamoDB table", SetDynamoTable,
           [](const Config& c) { return c.dynamodb_table; }),
       Row("dynamodb.create_table", "HEADCOUNT_DYNAMODB_CREATE_TABLE", "--create-table",

@@ -226,6 +226,39 @@ TEST_F(ConfigTest, PostgresStoreNeedsAPostgresUriAndNeverEchoesItsPassword) {
   EXPECT_EQ(c->postgres_url, "postgres://db2/hc");
 }
 
+TEST_F(ConfigTest, AClusterNeedsARedisUrlAndASharedStoreAndNeverEchoesItsPassword) {
+  env_["HEADCOUNT_REDIS_URL"] = "redis://:hunter2@cache:6379/1";
+  const std::string sqlite = ErrorOf();
+  EXPECT_THAT(sqlite, ::testing::HasSubstr("cluster.redis needs a store the nodes share"));
+
+  source_.flags["store.kind"] = "postgres";
+  source_.flags["store.postgres_url"] = "postgresql://db/hc";
+  auto c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->redis_url, "redis://:hunter2@cache:6379/1");
+  EXPECT_EQ(c->cluster_key_prefix, "headcount:");
+  for (const auto& setting : config_internal::AllSettings()) {
+    if (setting.spec.key == "cluster.redis") {
+      EXPECT_EQ(setting.show(*c), "redis://:***@cache:6379/1");
+    }
+  }
+
+  for (const char* bad :
+       {"rediss://:hunter2@cache:6380", "http://:hunter2@cache", "redis://:hunter2@"}) {
+    source_.flags["cluster.redis"] = bad;
+    const std::string error = ErrorOf();
+    EXPECT_THAT(error, ::testing::HasSubstr("cluster.redis (flag --cluster)")) << bad;
+    EXPECT_THAT(error, ::testing::Not(::testing::HasSubstr("hunter2"))) << bad;
+  }
+  source_.flags["cluster.redis"] = "redis://cache";
+  source_.flags["cluster.key_prefix"] = "has space";
+  EXPECT_THAT(ErrorOf(), ::testing::HasSubstr("cluster.key_prefix (flag --cluster-key-prefix)"));
+  source_.flags["cluster.key_prefix"] = "stage:";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->cluster_key_prefix, "stage:");
+}
+
 TEST_F(ConfigTest, FlagsOverrideEnvironmentOverrideFile) {
   WriteFile(R"(
 [tick]

@@ -31,7 +31,11 @@ void AddSettingFlags(CLI::App* cmd, std::map<std::string, std::string>& values,
   for (const auto& spec : Settings()) {
     for (const auto key : keys) {
       if (spec.key != key) continue;
-      cmd->add_option(spec.flag, values[spec.key], spec.help + " [env " + spec.env + "]");
+      CLI::Option* option =
+          cmd->add_option(spec.flag, values[spec.key], spec.help + " [env " + spec.env + "]");
+      // Given again, the values are joined by newlines (CLI11's Join), as
+      // the setting reads them.
+      if (spec.repeatable) option->multi_option_policy(CLI::MultiOptionPolicy::Join);
     }
   }
 }
@@ -108,6 +112,12 @@ struct HistoryCommand {
   HistoryArgs args;
   std::string since = "1h";
 };
+struct ReportCommand {
+  CLI::App* cmd = nullptr;
+  std::map<std::string, std::string> flags;
+  ReportArgs args;
+  std::string since = "7d";
+};
 struct ViewersCommand {
   CLI::App* cmd = nullptr;
   ViewersArgs args;
@@ -124,7 +134,8 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
       "viewers, carries the metadata in its playlists and segments, player at\n"
       "/watch/{channel}). With --source ivs the ticks read Amazon IVS ListStreams and send\n"
       "PutMetadata, as `headcount tick --source ivs` does (AWS_* variables; no /hls/\n"
-      "routes). Store: --store sqlite (default), dynamodb or postgres (with --postgres-url URI).");
+      "routes). Store: --store sqlite (default), dynamodb or postgres (with --postgres-url URI).\n"
+      "Several nodes, one count: --cluster redis://host:port with a shared store.");
   AddConfigFlag(c.cmd, sub_config);
   AddSettingFlags(c.cmd, c.flags,
                   {"server.listen",
@@ -140,6 +151,8 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
                    "origin.upstream_timeout",
                    "origin.upstream_cache_size",
                    "origin.upstream_ca_file",
+                   "origin.upstream_headers",
+                   "origin.upstream_query",
                    "origin.session_idle_timeout",
                    "origin.live_timeout",
                    "origin.max_sessions_per_client",
@@ -152,6 +165,8 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
                    "tick.source",
                    "store.kind",
                    "store.postgres_url",
+                   "cluster.redis",
+                   "cluster.key_prefix",
                    "dynamodb.table",
                    "dynamodb.create_table",
                    "ivs.channels",
@@ -191,6 +206,26 @@ void AddHistory(CLI::App& app, HistoryCommand& c, std::string& sub_config) {
   c.cmd->add_option("--since", c.since, "how far back, e.g. 1h, 24h, 7d (default 1h)");
   c.cmd->add_option("--format", c.args.format, "csv or json (default csv)")
       ->check(CLI::IsMember({"csv", "json"}));
+  AddConfigFlag(c.cmd, sub_config);
+  AddSettingFlags(c.cmd, c.flags,
+                  {"store.kind", "store.database", "store.postgres_url", "dynamodb.table",
+                   "tick.interval", "log.level"});
+}
+
+void AddReport(CLI::App& app, ReportCommand& c, std::string& sub_config) {
+  c.cmd = app.add_subcommand(
+      "report",
+      "Print audience summaries from the database: per channel and UTC day (or hour), the\n"
+      "peak concurrent viewers and when, the average while live, viewer-minutes and live\n"
+      "minutes, then a total per channel. Every channel with samples in the range, or\n"
+      "those named with --channel (which the dynamodb store needs: it cannot list them).");
+  c.cmd->add_option("--channel", c.args.channels,
+                    "channel id or IVS channel ARN (repeatable; default: every stored channel)");
+  c.cmd->add_option("--since", c.since, "how far back, e.g. 24h, 7d, 30d (default 7d)");
+  c.cmd->add_option("--by", c.args.by, "day or hour (default day)")
+      ->check(CLI::IsMember({"day", "hour"}));
+  c.cmd->add_option("--format", c.args.format, "table, csv or json (default table)")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
   AddConfigFlag(c.cmd, sub_config);
   AddSettingFlags(c.cmd, c.flags,
                   {"store.kind", "store.database", "store.postgres_url", "dynamodb.table",
@@ -261,15 +296,32 @@ int RunTickCommand(const TickCommand& c, const ConfigFiles& files) {
   return RunTick(*config, url, std::chrono::duration_cast<std::chrono::seconds>(*timeout));
 }
 
+// --since of history and report: a positive duration, whole seconds.
+Result<std::chrono::seconds> SinceFlag(const std::string& text) {
+  auto d = DurationFlag("--since", text);
+  if (!d.ok()) return d.error();
+  if (d->count() <= 0) return Error::InvalidArgument("--since: must be positive");
+  return std::chrono::duration_cast<std::chrono::seconds>(*d);
+}
+
 int RunHistoryCommand(HistoryCommand& c, const ConfigFiles& files) {
   auto config = files.Load(c.cmd, c.flags);
   if (!config.ok()) return ConfigError(config.error());
   SetupLogging(config->log_level);
-  auto d = DurationFlag("--since", c.since);
-  if (!d.ok()) return ConfigError(d.error());
-  if (d->count() <= 0) return ConfigError(Error::InvalidArgument("--since: must be positive"));
-  c.args.since = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  auto since = SinceFlag(c.since);
+  if (!since.ok()) return ConfigError(since.error());
+  c.args.since = *since;
   return RunHistory(*config, c.args);
+}
+
+int RunReportCommand(ReportCommand& c, const ConfigFiles& files) {
+  auto config = files.Load(c.cmd, c.flags);
+  if (!config.ok()) return ConfigError(config.error());
+  SetupLogging(config->log_level);
+  auto since = SinceFlag(c.since);
+  if (!since.ok()) return ConfigError(since.error());
+  c.args.since = *since;
+  return RunReport(*config, c.args);
 }
 
 int RunLambdaCommand(CLI::App* cmd, const ConfigFiles& files) {
@@ -305,13 +357,15 @@ int Main(int argc, char** argv) {
   AddTick(app, tick, files.sub);
   HistoryCommand history;
   AddHistory(app, history, files.sub);
+  ReportCommand report;
+  AddReport(app, report, files.sub);
   ViewersCommand viewers;
   AddViewers(app, viewers);
   CLI::App* lambda = AddLambda(app, files.sub);
 
   // Set last: a subcommand copies its parent's footer when it is created, and
   // `viewers` takes no settings.
-  for (CLI::App* cmd : {&app, serve.cmd, tick.cmd, history.cmd, lambda}) {
+  for (CLI::App* cmd : {&app, serve.cmd, tick.cmd, history.cmd, report.cmd, lambda}) {
     cmd->footer(kSettingsFooter);
   }
 
@@ -325,6 +379,7 @@ int Main(int argc, char** argv) {
   if (serve.cmd->parsed()) return RunServeCommand(serve, files);
   if (tick.cmd->parsed()) return RunTickCommand(tick, files);
   if (history.cmd->parsed()) return RunHistoryCommand(history, files);
+  if (report.cmd->parsed()) return RunReportCommand(report, files);
   if (lambda->parsed()) return RunLambdaCommand(lambda, files);
   if (viewers.cmd->parsed()) return RunViewersCommand(viewers);
   return kExitUsage;

@@ -15,7 +15,13 @@
 
 #include "cli/commands.h"
 #include "cli/pipeline.h"
+#include "cli/serial_ticks.h"
 #include "cli/signals.h"
+#include "cluster/cluster_node.h"
+#include "cluster/cluster_source.h"
+#include "cluster/cluster_ticks.h"
+#include "cluster/redis_url.h"
+#include "core/payload.h"
 #include "core/scheduler.h"
 #include "core/tick.h"
 #include "core/time_text.h"
@@ -40,36 +46,8 @@
 namespace headcount {
 namespace {
 
-// How many per-channel problems one tick logs before summarising the rest.
-constexpr std::size_t kMaxLoggedNotes = 10;
 // How often old samples are pruned.
 constexpr std::chrono::minutes kPruneInterval{10};
-
-void LogTick(const TickReport& r) {
-  const auto level = r.ok() ? spdlog::level::info : spdlog::level::warn;
-  std::int64_t viewers = 0;
-  for (const auto& s : r.summaries) viewers += s.counts.back().value_or(0);
-  spdlog::log(level,
-              "tick {}: {} viewers on {} live channel{}; {} stored, {} published, {} skipped, {} "
-              "failed in {:.1f} ms",
-              FormatRfc3339(r.bucket), viewers, r.seen, r.seen == 1 ? "" : "s", r.stored,
-              r.published, r.skipped.size(), r.failed.size(),
-              std::chrono::duration<double, std::milli>(r.duration).count());
-  std::size_t logged = 0;
-  for (const auto& n : r.failed) {
-    if (logged++ == kMaxLoggedNotes) break;
-    spdlog::warn("tick {}: channel \"{}\" failed at {}: {}", FormatRfc3339(r.bucket), n.channel,
-                 n.stage, n.reason);
-  }
-  if (r.failed.size() > kMaxLoggedNotes) {
-    spdlog::warn("tick {}: and {} more failures", FormatRfc3339(r.bucket),
-                 r.failed.size() - kMaxLoggedNotes);
-  }
-  for (const auto& n : r.skipped) {
-    spdlog::debug("tick {}: channel \"{}\" skipped at {}: {}", FormatRfc3339(r.bucket), n.channel,
-                  n.stage, n.reason);
-  }
-}
 
 // The built-in HLS origin and its heartbeat viewers, signed with one key.
 struct OriginParts {
@@ -79,10 +57,11 @@ struct OriginParts {
 
 // The built-in HLS origin of `config` (hls_root created if missing, or the
 // upstream fetcher of proxy mode counting into `metrics`; the session key
-// loaded or created) and its heartbeat viewers, or the exit code to stop
-// with.
+// loaded or created, and checked against the cluster's) and its heartbeat
+// viewers, both telling `cluster` (if any) of the viewers they count, or the
+// exit code to stop with.
 std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clock,
-                                          Metrics& metrics) {
+                                          Metrics& metrics, ClusterNode* cluster) {
   std::error_code ec;
   if (config.upstream.empty()) std::filesystem::create_directories(config.hls_root, ec);
   if (config.upstream.empty() && !std::filesystem::is_directory(config.hls_root, ec)) {
@@ -95,11 +74,18 @@ std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clo
     spdlog::error("origin.session_key_file: {}", session_key.error().message());
     return session_key.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
+  if (cluster != nullptr) {
+    if (Status st = cluster->CheckSessionKey(*session_key); !st.ok()) {
+      spdlog::error("cluster.redis: {}", st.error().message());
+      return kExitUsage;
+    }
+  }
 
   HeartbeatOptions heartbeat_options;
   heartbeat_options.key = *session_key;
   heartbeat_options.max_viewers_per_client = config.max_sessions_per_client;
   heartbeat_options.cmcd_timeout = config.cmcd_timeout;
+  heartbeat_options.sink = cluster != nullptr ? &cluster->viewers() : nullptr;
   OriginOptions origin_options;
   origin_options.session_key = std::move(*session_key);
   origin_options.hls_root = config.hls_root;
@@ -108,6 +94,7 @@ std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clo
   origin_options.max_sessions_per_client = config.max_sessions_per_client;
   origin_options.segment_metadata = config.segment_metadata;
   origin_options.cacheable = config.count == CountMode::kHeartbeats;
+  origin_options.viewer_sink = cluster != nullptr ? &cluster->viewers() : nullptr;
   auto heartbeats = std::make_unique<HeartbeatViewers>(std::move(heartbeat_options));
   if (config.upstream.empty()) {
     return OriginParts{std::make_unique<Origin>(origin_options, clock), std::move(heartbeats)};
@@ -124,6 +111,7 @@ std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clo
   fetcher_options.timeout = config.upstream_timeout;
   fetcher_options.cache_bytes = config.upstream_cache_bytes;
   fetcher_options.ca_file = config.upstream_ca_file.string();
+  fetcher_options.credentials = config.upstream_credentials;
   fetcher_options.on_fetch = [&metrics](UpstreamKind kind, std::string_view outcome) {
     metrics.CountUpstreamFetch(UpstreamKindName(kind), outcome);
   };
@@ -151,67 +139,36 @@ std::string Describe(const Config& config) {
   }
   switch (config.store) {
     case StoreKind::kDynamoDb:
-      return out + ", DynamoDB table " + config.dynamodb_table;
+      out += ", DynamoDB table " + config.dynamodb_table;
+      return config.redis_url.empty() ? out : out + ", cluster " + RedactRedisUrl(config.redis_url);
     case StoreKind::kPostgres:  // the password redacted
-      return out + ", PostgreSQL " + RedactPostgresUrl(config.postgres_url);
+      out += ", PostgreSQL " + RedactPostgresUrl(config.postgres_url);
+      return config.redis_url.empty() ? out : out + ", cluster " + RedactRedisUrl(config.redis_url);
     case StoreKind::kSqlite:
       break;
   }
   return out + ", database " + config.database.string();
 }
 
-// Runs one tick at a time, scheduled or asked for, and hands each report to
-// the live state, the event streams, the metrics and the log. Thread-safe.
-class SerialTicks {
- public:
-  SerialTicks(Pipeline& parts, TickRunner& runner, LiveState& live, EventFeed& events,
-              Metrics& metrics, std::chrono::seconds interval)
-      : parts_(parts),
-        runner_(runner),
-        live_(live),
-        events_(events),
-        metrics_(metrics),
-        interval_(interval) {}
-
-  TickReport Run(WallTime now) {
-    std::lock_guard lock(mu_);
-    // A scheduled tick starts at its bucket's start and, like `headcount
-    // tick`, may take nine tenths of the interval; the deadline is counted
-    // from the bucket's start so that no tick (a late or an asked-for one)
-    // runs into the next scheduled one.
-    const WallTime deadline = WallTime{BucketStart(now, interval_)} + interval_ - interval_ / 10;
-    TickReport report = RunPipelineTick(parts_, runner_, now, deadline, interval_);
-    RefreshDirectory(report, deadline);
-    live_.Update(report, parts_.directory());
-    events_.Publish(live_.Snapshot());
-    metrics_.RecordTick(report);
-    LogTick(report);
-    return report;
-  }
-
- private:
-  // What the API shows besides counts (IVS channel names and playback
-  // URLs): at most one lookup per tick, within the tick's deadline.
-  void RefreshDirectory(const TickReport& report, WallTime deadline) {
-    ChannelDirectory* directory = parts_.directory();
-    if (directory == nullptr || report.summaries.empty()) return;
-    std::vector<ChannelId> channels;
-    channels.reserve(report.summaries.size());
-    for (const Summary& s : report.summaries) channels.push_back(s.channel);
-    if (Status st = directory->Refresh(channels, deadline); !st.ok()) {
-      spdlog::warn("cannot look up the channels' names and playback URLs: {}",
-                   st.error().ToString());
-    }
-  }
-
-  Pipeline& parts_;
-  TickRunner& runner_;
-  LiveState& live_;
-  EventFeed& events_;
-  Metrics& metrics_;
-  const std::chrono::seconds interval_;
-  std::mutex mu_;  // held for a whole tick
-};
+// A cluster's node (cluster.redis), or null when this node counts alone.
+// Timeouts as the local tables have them, so a shared count drops a viewer
+// when this node's own would.
+std::unique_ptr<ClusterNode> StartCluster(const Config& config) {
+  if (config.redis_url.empty()) return nullptr;
+  Result<RedisEndpoint> endpoint = ParseRedisUrl(config.redis_url);  // LoadConfig checked it
+  if (!endpoint.ok()) return nullptr;
+  ClusterNodeOptions options;
+  options.redis.endpoint = std::move(*endpoint);
+  options.viewers.key_prefix = config.cluster_key_prefix;
+  options.viewers.session_timeout = config.session_idle_timeout;
+  options.viewers.token_timeout = kHeartbeatExpiry;
+  options.viewers.sid_timeout = config.cmcd_timeout;
+  options.viewers.token_gap = kHeartbeatInterval / 2;
+  options.node_name = DefaultNodeName();
+  spdlog::info("cluster: node {} sharing its count in Redis {} (keys {}*)", options.node_name,
+               RedactRedisUrl(config.redis_url), config.cluster_key_prefix);
+  return ClusterNode::Start(options);
+}
 
 // The server's routes. Everything answers at once on the I/O thread but
 // history queries (the Api sends them to the worker pool) and asked-for ticks
@@ -351,12 +308,14 @@ int RunServe(const Config& config) {
   }
   Pipeline& parts = **pipeline;
   Metrics metrics;
+  // Before the origin, whose viewer tables tell it what they count.
+  const std::unique_ptr<ClusterNode> cluster = StartCluster(config);
   std::unique_ptr<Origin> origin;
   std::unique_ptr<HeartbeatViewers> heartbeats;
   std::unique_ptr<HeartbeatApi> heartbeat_api;
   std::unique_ptr<CombinedSource> combined;
   if (!ivs) {
-    auto made = MakeOrigin(config, clock, metrics);
+    auto made = MakeOrigin(config, clock, metrics, cluster.get());
     if (const int* code = std::get_if<int>(&made)) return *code;
     OriginParts& parts = std::get<OriginParts>(made);
     origin = std::move(parts.origin);
@@ -388,6 +347,7 @@ int RunServe(const Config& config) {
   }
   ApiOptions api_options;
   api_options.bucket_length = config.tick_interval;
+  if (cluster) api_options.degraded = [&cluster] { return cluster->health().degraded(); };
   // Store queries and ticks block: they run here, never on the I/O threads.
   // A thread per history query the Api allows, and one for a POST /api/tick.
   WorkerPoolOptions worker_options;
@@ -400,13 +360,38 @@ int RunServe(const Config& config) {
   EventFeed events(event_options);
   metrics.SetEventStreamsCallback(
       [&events] { return static_cast<std::int64_t>(events.open_streams()); });
-  Source& source = origin ? static_cast<Source&>(*combined) : *parts.source();
+  std::unique_ptr<ClusterSource> shared_source;
+  if (cluster && origin) {
+    shared_source =
+        std::make_unique<ClusterSource>(*combined, cluster->viewers(), cluster->health());
+  }
+  Source& source = shared_source ? static_cast<Source&>(*shared_source)
+                   : origin      ? static_cast<Source&>(*combined)
+                                 : *parts.source();
   Publisher& publisher = origin ? static_cast<Publisher&>(*origin) : *parts.publisher();
   // Ticks read the window back from what this process wrote, once it has
   // written all of it (docs/dynamodb.md); the API reads history from the store.
   WindowCache window(parts.store(), config.tick_interval);
   TickRunner runner(source, window, publisher, clock);
-  SerialTicks ticks(parts, runner, live, events, metrics, config.tick_interval);
+  SystemWaiter waiter;  // the scheduler's, and a cluster's wait for another node's tick
+  std::unique_ptr<ClusterTicks> cluster_ticks;
+  if (cluster) {
+    cluster_ticks = std::make_unique<ClusterTicks>(
+        cluster->lease(), cluster->health(), clock, waiter,
+        ClusterTicksOptions{.interval = config.tick_interval},
+        [&](WallTime now, WallTime deadline) {
+          return RunPipelineTick(parts, runner, now, deadline, config.tick_interval);
+        },
+        // Another node's tick: its payloads into this node's playlists and
+        // segments (IVS publishes once, from the lease holder).
+        [&origin](const TickReport& report) {
+          if (!origin) return;
+          for (const Summary& s : report.summaries) (void)origin->Publish(s, EncodePayloadV1(s));
+        },
+        [&window] { window.Clear(); });
+  }
+  SerialTicks ticks(parts, runner, live, events, metrics, config.tick_interval,
+                    cluster_ticks.get());
   ServeRoutes routes(origin.get(), heartbeat_api.get(), config.cors_origins, api, events, workers,
                      ticks, clock);
 
@@ -441,7 +426,6 @@ int RunServe(const Config& config) {
   spdlog::info("serving on http://{}:{} — {}, a tick every {}", config.listen_address,
                server.port(), Describe(config), FormatDuration(config.tick_interval));
 
-  SystemWaiter waiter;
   Scheduler scheduler(clock, waiter, config.tick_interval);
   std::thread ticker([&] { scheduler.Run([&](Seconds) { ticks.Run(clock.Now()); }); });
 

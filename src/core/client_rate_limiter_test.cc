@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "core/time_text.h"
 
 namespace headcount {
@@ -29,6 +31,23 @@ TEST(ClientRateLimiterTest, StaysBoundedAndKeepsBucketsThatAreNotFull) {
   // At 1.5 s "a" is full again and is dropped for "c"; "b" is kept, empty.
   EXPECT_TRUE(limiter.TryTake("c", kRateLimiterT0 + milliseconds(1500)));
   EXPECT_FALSE(limiter.TryTake("b", kRateLimiterT0 + milliseconds(1500)));
+}
+
+// The map is keyed by the address's bytes: one client however it is
+// written, and every other client apart.
+TEST(ClientRateLimiterTest, AnAddressIsOneClientHoweverItIsWritten) {
+  using L = ClientRateLimiter;
+  EXPECT_EQ(L::KeyOf("10.0.0.1"), L::KeyOf("::ffff:10.0.0.1"));
+  EXPECT_EQ(L::KeyOf("2001:db8::1"), L::KeyOf("2001:0db8:0000::0001"));
+  EXPECT_NE(L::KeyOf("10.0.0.1"), L::KeyOf("10.0.0.2"));
+  EXPECT_NE(L::KeyOf("2001:db8::1"), L::KeyOf("2001:db8::2"));
+  EXPECT_NE(L::KeyOf("a"), L::KeyOf("b"));
+  EXPECT_NE(L::KeyOf("a"), L::KeyOf("10.0.0.1"));
+  EXPECT_NE(L::KeyOf(std::string(100, 'x')), L::KeyOf(std::string(101, 'x')));
+
+  ClientRateLimiter limiter(/*rate=*/1, /*burst=*/1);
+  EXPECT_TRUE(limiter.TryTake("10.0.0.1", kRateLimiterT0));
+  EXPECT_FALSE(limiter.TryTake("::ffff:10.0.0.1", kRateLimiterT0)) << "the same client";
 }
 
 }  // namespace

@@ -6,14 +6,18 @@
 
 namespace headcount {
 
+double RefilledTokens(double tokens, double rate, double capacity,
+                      std::chrono::duration<double> elapsed) {
+  return std::min(capacity, tokens + elapsed.count() * rate);
+}
+
 TokenBucket::TokenBucket(double rate, double capacity)
     : rate_(std::max(rate, 0.0)), capacity_(std::max(capacity, 1.0)), tokens_(capacity_) {}
 
 void TokenBucket::Refill(WallTime now) {
   if (updated_ && now <= *updated_) return;
   if (updated_) {
-    const double elapsed = std::chrono::duration<double>(now - *updated_).count();
-    tokens_ = std::min(capacity_, tokens_ + elapsed * rate_);
+    tokens_ = RefilledTokens(tokens_, rate_, capacity_, now - *updated_);
   }
   updated_ = now;
 }

@@ -3,6 +3,7 @@
 // IVS emulator). Not synchronized: the owner guards it.
 #pragma once
 
+#include <chrono>
 #include <optional>
 
 #include "core/clock.h"
@@ -19,6 +20,12 @@ inline constexpr double kTokenEpsilon = 1e-9;
 // the level below zero: each one books the next free slot, so callers that
 // reserve in turn are spaced 1/rate apart however late they actually send.
 // Over any interval of length T the takes are at most capacity + rate * T.
+// The level of a bucket refilled at `rate` up to `capacity` from `tokens`
+// over `elapsed`: the one refill rule, for TokenBucket and for the buckets
+// of ClientRateLimiter (which keep only their level and time).
+double RefilledTokens(double tokens, double rate, double capacity,
+                      std::chrono::duration<double> elapsed);
+
 class TokenBucket {
  public:
   // `rate` >= 0; `capacity` >= 1 (a capacity of 1 spaces requests evenly,

@@ -16,6 +16,12 @@ WindowCache::WindowCache(Store& inner, std::chrono::seconds bucket_length, std::
   assert(buckets > 0);
 }
 
+void WindowCache::Clear() {
+  std::lock_guard lock(mu_);
+  buckets_.clear();
+  first_.reset();
+}
+
 Result<std::size_t> WindowCache::Record(std::span<const Sample> samples) {
   RecordOutcome outcome = RecordEach(samples);
   if (outcome.failed.empty()) return outcome.written;

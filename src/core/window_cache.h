@@ -33,7 +33,10 @@ namespace headcount {
 // (docs/dynamodb.md: the CDK app deploys one Lambda with reserved
 // concurrency 1), every writer uses buckets of `bucket_length`, and Record
 // calls do not overlap (a tick runs at a time: serve's tick mutex, the
-// Lambda loop). Memory is bounded: at most `buckets` × channels samples.
+// Lambda loop). Where other processes write too (the nodes of a cluster,
+// cluster/cluster_ticks.h), the caller calls Clear whenever another may
+// have written since this one's last Record. Memory is bounded: at most
+// `buckets` × channels samples.
 //
 // Thread-safe: every call may come from any thread (memory is guarded by a
 // mutex; `inner` is called without it held).
@@ -56,6 +59,10 @@ class WindowCache final : public Store {
   // Channels memory can answer get their samples from memory; the others
   // come from inner.WindowEach, whose failures are reported as they are.
   WindowOutcome WindowEach(std::span<const ChannelId> channels, Seconds from, Seconds to) override;
+
+  // Forgets every bucket, as a new process would start: windows are read
+  // from `inner` until this process has recorded all of one again.
+  void Clear();
 
   // How the last WindowEach was answered, in channels asked for.
   struct WindowStats {

@@ -215,6 +215,22 @@ TEST_F(WindowCacheTest, ARestartedProcessReadsFromTheStore) {
   EXPECT_EQ(w.samples.size(), 5u);  // x has not been live since
 }
 
+// A cluster's node whose tick went elsewhere (or ran while others did too)
+// clears its cache: the buckets it remembers may have been written again.
+TEST_F(WindowCacheTest, AClearedCacheReadsWhatAnotherWriterStored) {
+  for (int n = 0; n <= 6; ++n) Tick(n, {{"a", n}});
+  store_.rows[{"a", B(5)}] = 50;  // another node wrote bucket 5 afterwards
+  cache_.Clear();
+  Tick(7, {{"a", 7}});
+  const int before = Reads();
+  const WindowOutcome w = WindowAt(7, {"a"});
+  EXPECT_EQ(Reads(), before + 1);
+  const bool has_other = std::any_of(w.samples.begin(), w.samples.end(), [](const Sample& s) {
+    return s.bucket == B(5) && s.viewers == 50;
+  });
+  EXPECT_TRUE(has_other);
+}
+
 TEST_F(WindowCacheTest, MemoryHoldsOnlyTheLastWindow) {
   for (int n = 0; n <= 20; ++n) Tick(n, {{"a", n}});
   int before = Reads();

@@ -61,6 +61,7 @@ HeartbeatViewers::HeartbeatViewers(HeartbeatOptions options)
       expiry_(options.expiry),
       cmcd_timeout_(options.cmcd_timeout),
       max_viewers_(options.max_viewers),
+      sink_(options.sink),
       signer_(DerivedSigner(options.key, kTokenKeyLabel)),
       sid_signer_(DerivedSigner(std::move(options.key), kSidKeyLabel)),
       table_({.idle_timeout = options.expiry,
@@ -108,10 +109,24 @@ BeatResult HeartbeatViewers::Beat(std::string_view channel, std::string_view tok
     issued = issued << 8 | raw[kTokenNonceBytes + i];
   }
 
-  std::lock_guard lock(mu_);
+  // A token made longer ago than the expiry: one node with no record of it
+  // refuses it; a cluster asks the other nodes first (ViewerSink), since a
+  // player whose heartbeats go round-robin reaches this node less often than
+  // the expiry.
+  const bool old = SecondsOf(now) - std::int64_t{issued} > expiry_.count();
+  const bool shared = sink_ != nullptr && sink_->SharesFirstReports();
+  const bool refused = old && shared && !left && sink_->RefusedOldToken(channel, raw, now);
+
+  std::unique_lock lock(mu_);
   table_.Expire(now, kMaxExpiredPerBeat);
+  if (refused) {
+    (void)table_.Remove(raw, channel);
+    return BeatResult::kExpired;
+  }
   if (left) {
     (void)table_.Remove(raw, channel);
+    lock.unlock();
+    if (sink_ != nullptr) sink_->Gone(ViewerSink::Kind::kToken, channel, raw);
     return BeatResult::kLeft;
   }
   if (const std::optional<SessionTable::Tracked> seen = table_.Find(raw, channel)) {
@@ -120,12 +135,19 @@ BeatResult HeartbeatViewers::Beat(std::string_view channel, std::string_view tok
     if (now - seen->last_seen < interval_ / 2) return BeatResult::kTooSoon;
     (void)table_.Refresh(raw, channel, now);
     (void)table_.Count(raw, channel);
+    lock.unlock();
+    if (sink_ != nullptr) sink_->Seen(ViewerSink::Kind::kToken, channel, raw, now);
     return BeatResult::kAccepted;
   }
-  if (SecondsOf(now) - std::int64_t{issued} > expiry_.count()) return BeatResult::kExpired;
+  if (old && !shared) return BeatResult::kExpired;
   switch (table_.Start(raw, channel, client, now, /*counted=*/false, kTokenLane)) {
     case SessionTable::StartResult::kStarted:
       full_logged_ = false;
+      lock.unlock();
+      if (sink_ != nullptr) {
+        sink_->FirstReport(ViewerSink::Kind::kToken, channel, raw, now,
+                           old ? ViewerSink::Sighting::kOldToken : ViewerSink::Sighting::kCounts);
+      }
       return BeatResult::kAccepted;
     case SessionTable::StartResult::kAlreadyTracked:  // for another channel: 96-bit collision
       return BeatResult::kInvalid;
@@ -149,15 +171,52 @@ ReportResult HeartbeatViewers::Report(std::string_view channel, std::string_view
   SessionTable::Key key;
   std::memcpy(key.data(), mac.data(), key.size());
 
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   table_.Expire(now, kMaxExpiredPerBeat);
   if (table_.Refresh(key, channel, now)) {
-    if (state == CmcdPlayState::kWatching) (void)table_.Count(key, channel);
-    if (state == CmcdPlayState::kNotWatching) (void)table_.Uncount(key, channel);
+    // Marked: the sid has stated a play state. One that never has counts
+    // while its reports come.
+    bool counted = false;
+    switch (state) {
+      case CmcdPlayState::kWatching:
+        (void)table_.Mark(key, channel);
+        counted = table_.Count(key, channel);
+        break;
+      case CmcdPlayState::kNotWatching:
+        (void)table_.Mark(key, channel);
+        (void)table_.Uncount(key, channel);
+        break;
+      case CmcdPlayState::kUnsaid:
+        if (const auto seen = table_.Find(key, channel)) {
+          counted = seen->counted || (!seen->marked && table_.Count(key, channel));
+        }
+        break;
+    }
+    lock.unlock();
+    if (sink_ != nullptr) {
+      if (counted) {
+        sink_->Seen(ViewerSink::Kind::kSid, channel, key, now);
+      } else if (state == CmcdPlayState::kNotWatching) {
+        sink_->Gone(ViewerSink::Kind::kSid, channel, key);
+      }
+    }
     return ReportResult::kAccepted;
   }
   switch (table_.Start(key, channel, client, now, /*counted=*/false, kSidLane)) {
     case SessionTable::StartResult::kStarted:
+      if (state != CmcdPlayState::kUnsaid) (void)table_.Mark(key, channel);
+      full_logged_ = false;
+      lock.unlock();
+      if (sink_ != nullptr) {
+        // Another node may count the sid (its first report went there):
+        // one that says it stopped watching stops counting there too.
+        const bool watching = state != CmcdPlayState::kNotWatching;
+        sink_->FirstReport(
+            ViewerSink::Kind::kSid, channel, key, now,
+            watching ? ViewerSink::Sighting::kCounts : ViewerSink::Sighting::kNotWatching);
+        if (!watching) sink_->Gone(ViewerSink::Kind::kSid, channel, key);
+      }
+      return ReportResult::kAccepted;
     case SessionTable::StartResult::kAlreadyTracked:  // for another channel: 192-bit collision
       full_logged_ = false;
       return ReportResult::kAccepted;

@@ -26,6 +26,7 @@
 #include "crypto/hmac_sha256.h"
 #include "origin/session_table.h"
 #include "origin/sessions.h"
+#include "origin/viewer_sink.h"
 
 namespace headcount {
 
@@ -64,6 +65,10 @@ struct HeartbeatOptions {
   // Viewer records (counted or not yet) one client address may hold; 0 = no
   // limit. serve sets origin.max_sessions_per_client.
   std::size_t max_viewers_per_client = kDefaultMaxSessionsPerClient;
+  // Told of every counted token and sid as it is heard from, and of those
+  // that stop counting (a cluster's shared count); null = none. Must outlive
+  // the viewers.
+  ViewerSink* sink = nullptr;
 };
 
 // What became of one heartbeat.
@@ -114,7 +119,11 @@ class HeartbeatViewers {
   // So a one-shot probe is never a viewer, and a viewer stops counting
   // `expiry` after its last heartbeat. A token whose record has expired
   // cannot start over once it is older than `expiry`: the player asks for
-  // a new one.
+  // a new one. In a cluster (the sink SharesFirstReports) a record started
+  // here goes to the sink as a first report, which counts the viewer when
+  // another node heard of it; a token older than `expiry` starts one too,
+  // and is refused (kExpired) once the sink says no node heard of it
+  // within `expiry` (RefusedOldToken).
   BeatResult Beat(std::string_view channel, std::string_view token, std::string_view client,
                   WallTime now, bool left = false);
 
@@ -123,10 +132,16 @@ class HeartbeatViewers {
   //  - no record: one is started, not counted (kClientAtCap / kTableFull
   //    as for a token), whatever the state;
   //  - a record: refreshed, and counted from then on when `state` is
-  //    watching, taken out of the count (still tracked) when it is not,
-  //    left as it was when unsaid.
+  //    watching, taken out of the count (still tracked) when it is not;
+  //    when unsaid, left as it was if the sid ever stated a state, else
+  //    counted.
+  // A record started here goes to the sink as a first report (and, when
+  // the report says it is not watching, as gone: another node may count it).
   // So a sid counts from its second report while it says it is watching,
-  // until a report says otherwise or `cmcd_timeout` passes without one.
+  // until a report says otherwise or `cmcd_timeout` passes without one. A
+  // sid that never states a play state (Shaka Player 5.2 sends
+  // time-interval reports only, paused or not) counts from its second
+  // report while its reports keep coming.
   ReportResult Report(std::string_view channel, std::string_view sid, std::string_view client,
                       WallTime now, CmcdPlayState state);
 
@@ -156,6 +171,7 @@ class HeartbeatViewers {
   const std::chrono::seconds expiry_;
   const std::chrono::seconds cmcd_timeout_;
   const std::size_t max_viewers_;
+  ViewerSink* const sink_;
   const crypto::HmacSha256 signer_;
   const crypto::HmacSha256 sid_signer_;  // a sid's record key
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/time_text.h"
+#include "origin/testing/recording_sink.h"
 
 namespace headcount {
 namespace {
@@ -124,6 +125,39 @@ TEST(HeartbeatViewersCmcdTest, ASidCountsFromItsSecondReportWhileWatching) {
   EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(2)), HeartbeatCounts({{"live", 1}}));
 }
 
+// What a cluster shares: tokens and sids while counted, and their leaving.
+TEST(HeartbeatViewersTest, TheSinkHearsOfCountedViewersAndOfThoseWhoLeave) {
+  testing::RecordingSink sink;
+  HeartbeatOptions options = HeartbeatTestOptions();
+  options.sink = &sink;
+  HeartbeatViewers v(options);
+  const std::string token = *v.Mint("live", kHeartbeatT0);
+  v.Beat("live", token, "a", kHeartbeatT0);  // a probe: not counted, not told
+  EXPECT_TRUE(sink.calls().empty());
+  v.Beat("live", token, "a", kHeartbeatT0 + seconds(10));
+  v.Beat("live", token, "a", kHeartbeatT0 + seconds(11));  // too soon: nothing
+  v.Beat("live", token, "a", kHeartbeatT0 + seconds(20), /*left=*/true);
+  auto calls = sink.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_TRUE(calls[0].seen);
+  EXPECT_EQ(calls[0].kind, ViewerSink::Kind::kToken);
+  EXPECT_EQ(calls[0].at, kHeartbeatT0 + seconds(10));
+  EXPECT_FALSE(calls[1].seen);
+  EXPECT_EQ(calls[1].key, calls[0].key);
+
+  sink.clear();
+  v.Report("live", "sid", "a", kHeartbeatT0, CmcdPlayState::kWatching);  // first: not counted
+  v.Report("live", "sid", "a", kHeartbeatT0 + seconds(1), CmcdPlayState::kWatching);
+  v.Report("live", "sid", "a", kHeartbeatT0 + seconds(2), CmcdPlayState::kNotWatching);
+  v.Report("live", "sid", "a", kHeartbeatT0 + seconds(3), CmcdPlayState::kUnsaid);  // still paused
+  calls = sink.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_TRUE(calls[0].seen);
+  EXPECT_EQ(calls[0].kind, ViewerSink::Kind::kSid);
+  EXPECT_FALSE(calls[1].seen);
+  EXPECT_EQ(calls[1].kind, ViewerSink::Kind::kSid);
+}
+
 TEST(HeartbeatViewersCmcdTest, PausedLeavesAtOnceAndPlayingComesBack) {
   HeartbeatViewers v(HeartbeatTestOptions());
   // hls.js: e=t without sta, preloading, starting, playing, paused.
@@ -147,6 +181,31 @@ TEST(HeartbeatViewersCmcdTest, PausedLeavesAtOnceAndPlayingComesBack) {
   }
   EXPECT_EQ(CmcdPlayStateOf("x"), CmcdPlayState::kNotWatching);
   EXPECT_EQ(CmcdPlayStateOf(std::nullopt), CmcdPlayState::kUnsaid);
+}
+
+// Shaka Player 5.2 sends time-interval reports (e=t) only, without sta,
+// playing or paused: such a sid counts from its second report while they
+// come. One that has stated a state keeps it through reports without one.
+TEST(HeartbeatViewersCmcdTest, ASidThatNeverStatesAStateCountsWhileItsReportsCome) {
+  HeartbeatViewers v(HeartbeatTestOptions());
+  v.Report("live", "shaka", "a", kHeartbeatT0, CmcdPlayState::kUnsaid);
+  EXPECT_TRUE(v.CountActive(kHeartbeatT0).empty());  // one report never counts
+  v.Report("live", "shaka", "a", kHeartbeatT0 + seconds(3), CmcdPlayState::kUnsaid);
+  EXPECT_EQ(v.CountActive(kHeartbeatT0 + seconds(3)), HeartbeatCounts({{"live", 1}}));
+
+  // hls.js paused: sta=a, then e=t without sta: still not watching.
+  v.Report("live", "hlsjs", "a", kHeartbeatT0, CmcdPlayStateOf("p"));
+  v.Report("live", "hlsjs", "a", kHeartbeatT0 + seconds(1), CmcdPlayStateOf("p"));
+  v.Report("live", "hlsjs", "a", kHeartbeatT0 + seconds(2), CmcdPlayStateOf("a"));
+  v.Report("live", "hlsjs", "a", kHeartbeatT0 + seconds(5), CmcdPlayState::kUnsaid);
+  EXPECT_EQ(v.CountSids(kHeartbeatT0 + seconds(5)), HeartbeatCounts({{"live", 1}}))
+      << "the Shaka sid only";
+  // A first report that states "preloading", then one without: not watching.
+  v.Report("live", "late", "a", kHeartbeatT0 + seconds(5), CmcdPlayStateOf("d"));
+  v.Report("live", "late", "a", kHeartbeatT0 + seconds(6), CmcdPlayState::kUnsaid);
+  EXPECT_EQ(v.CountSids(kHeartbeatT0 + seconds(6)), HeartbeatCounts({{"live", 1}}));
+  // Its reports stop (the page closed): it leaves at the timeout.
+  EXPECT_TRUE(v.CountSids(kHeartbeatT0 + seconds(3) + HeartbeatTestOptions().cmcd_timeout).empty());
 }
 
 TEST(HeartbeatViewersCmcdTest, ASidExpiresAtTheCmcdTimeoutNotTheHeartbeats) {

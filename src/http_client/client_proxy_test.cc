@@ -87,7 +87,7 @@ TEST_F(HttpClientProxy, NoProxyGoesDirect) {
 
 TEST_F(HttpClientProxy, WithoutNoProxyAnUnreachableProxyFailsTheRequest) {
   // Proves the proxy is really in the path: a dead one fails the request.
-  const int dead = testing::FreeLoopbackPort();
+  const int dead = headcount::testing::FreeLoopbackPort();
   BeastTransport transport(Options({{"HTTPS_PROXY", "http://127.0.0.1:" + std::to_string(dead)}}));
   Result<HttpResponse> r = transport.Send(Get(TlsUrl()));
   ASSERT_FALSE(r.ok());

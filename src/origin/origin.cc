@@ -171,7 +171,8 @@ Origin::Origin(OriginOptions options, const Clock& clock, std::unique_ptr<Upstre
       sessions_(SessionOptions{.idle_timeout = options_.session_idle_timeout,
                                .key = options_.session_key,
                                .max_sessions = kMaxSessions,
-                               .max_sessions_per_client = options_.max_sessions_per_client}),
+                               .max_sessions_per_client = options_.max_sessions_per_client,
+                               .sink = options_.viewer_sink}),
       upstream_channels_(options_.upstream_channels, options_.live_timeout),
       fetcher_(std::move(fetcher)) {}
 

@@ -65,6 +65,8 @@ struct OriginOptions {
   std::size_t max_sessions_per_client = kDefaultMaxSessionsPerClient;
   // Key that signs session ids; empty = random per process.
   std::string session_key;
+  // Told of every counted session (a cluster's shared count); null = none.
+  ViewerSink* viewer_sink = nullptr;
   // Requests are <url_prefix>/<channel>/<file>. No trailing '/'.
   std::string url_prefix = "/hls";
   // Put the latest payload into the media segments served (.ts: ID3 in a
@@ -152,9 +154,13 @@ class Origin final : public Source, public Publisher {
   //    upstream first mapped onto this origin (UpstreamTemplate::MapUri);
   //    200 and 206 media as the upstream sent them (200 .ts and .m4s with
   //    the segment metadata, as from hls_root);
-  //  - an upstream 404 (or 410) is a 404, another 4xx keeps its status;
-  //    the upstream refused, unreachable, answering 5xx or too large: 502;
-  //    timed out: 504; all with a JSON error.
+  //  - the upstream session is the fetcher's (upstream_session.h): no
+  //    upstream session parameter, cookie or credential reaches the viewer;
+  //  - an upstream 404 (or 410) is a 404, 401 and 403 (after one session
+  //    renewal) are 502, another 4xx keeps its status; the upstream
+  //    refused, unreachable, redirecting elsewhere, answering 5xx or too
+  //    large: 502; timed out: 504; all with a JSON error naming the
+  //    upstream's status when it answered.
   void Handle(const HttpRequest& request, HttpResponder respond);
 
   // Source: every channel directory with a valid name holding a .m3u8

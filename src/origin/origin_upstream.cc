@@ -127,6 +127,9 @@ void Origin::HandleUpstream(const HttpRequest& request, HttpResponder respond) {
       return responder->Respond(HttpResponse::Error(404, "not found"));
     }
     const std::string said = "upstream answered HTTP " + std::to_string(status);
+    // 401 and 403 come after the fetcher renewed the proxy's own session
+    // once: the upstream refuses the proxy, which is not the viewer's doing.
+    if (status == 401 || status == 403) return responder->Respond(HttpResponse::Error(502, said));
     if (status >= 400 && status < 500) return responder->Respond(HttpResponse::Error(status, said));
     if (kind == UpstreamKind::kPlaylist && status == 200) {
       return ServeUpstreamPlaylist(request, channel, file_path, url, *r, std::move(*responder));
@@ -239,12 +242,13 @@ void Origin::ServeUpstreamMedia(const HttpRequest& request, const std::string& c
   const std::optional<Url> init_url = upstream_channels_.InitUrlFor(channel, path);
   if (!init_url) return rewrite(std::nullopt, respond);
   auto responder = std::make_shared<HttpResponder>(std::move(respond));
-  fetcher_->Fetch(UpstreamFetch{.kind = UpstreamKind::kMedia, .url = init_url->ToString()},
-                  [rewrite, responder](Result<std::shared_ptr<const UpstreamFile>> r) {
-                    std::optional<std::string> init;
-                    if (r.ok() && (*r)->status == 200) init = *(*r)->body;
-                    rewrite(std::move(init), *responder);
-                  });
+  fetcher_->Fetch(
+      UpstreamFetch{.kind = UpstreamKind::kMedia, .url = init_url->ToString(), .group = channel},
+      [rewrite, responder](Result<std::shared_ptr<const UpstreamFile>> r) {
+        std::optional<std::string> init;
+        if (r.ok() && (*r)->status == 200) init = *(*r)->body;
+        rewrite(std::move(init), *responder);
+      });
 }
 
 Result<std::vector<ChannelReading>> Origin::PollUpstream(WallTime now) {

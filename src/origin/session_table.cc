@@ -93,7 +93,7 @@ std::optional<SessionTable::Tracked> SessionTable::Find(const Key& key,
                                                         std::string_view channel) const {
   const auto it = sessions_.find(key);
   if (it == sessions_.end() || it->second.channel->first != channel) return std::nullopt;
-  return Tracked{it->second.last_seen, it->second.counted};
+  return Tracked{it->second.last_seen, it->second.counted, it->second.marked};
 }
 
 void SessionTable::SetCounted(Node& node, bool counted) {
@@ -116,6 +116,13 @@ bool SessionTable::Uncount(const Key& key, std::string_view channel) {
   const auto it = sessions_.find(key);
   if (it == sessions_.end() || it->second.channel->first != channel) return false;
   SetCounted(*it, false);
+  return true;
+}
+
+bool SessionTable::Mark(const Key& key, std::string_view channel) {
+  const auto it = sessions_.find(key);
+  if (it == sessions_.end() || it->second.channel->first != channel) return false;
+  it->second.marked = true;
   return true;
 }
 

@@ -92,6 +92,7 @@ class SessionTable {
   struct Tracked {
     WallTime last_seen;
     bool counted = false;
+    bool marked = false;  // Mark() was called
   };
   // The session of `key` when it is tracked for `channel` (idle ones not
   // yet expired included); nullopt otherwise. Changes nothing.
@@ -104,6 +105,11 @@ class SessionTable {
   // (it keeps its client's share and expires as before); false when it is
   // not tracked for `channel`. Uncounting an uncounted one does nothing.
   bool Uncount(const Key& key, std::string_view channel);
+
+  // Sets the session's mark, a bit of the owner's that stays until the
+  // session ends (HeartbeatViewers marks a CMCD sid that has stated a play
+  // state); false when it is not tracked for `channel`.
+  bool Mark(const Key& key, std::string_view channel);
 
   // Ends the session of `key` now; false when it is not tracked for `channel`.
   bool Remove(const Key& key, std::string_view channel);
@@ -136,6 +142,7 @@ class SessionTable {
     ClientCounts::value_type* client;    // its client's count; null when not limited
     WallTime last_seen;
     bool counted = true;
+    bool marked = false;
     std::uint8_t lane = 0;
     Node* older = nullptr;  // neighbours in its lane's activity list
     Node* newer = nullptr;

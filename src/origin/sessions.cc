@@ -64,6 +64,7 @@ ViewerSessions::ViewerSessions(SessionOptions options)
       signer_(KeyedSigner(std::move(options.key))),
       replacer_(ReplacementSigner(signer_)),
       max_sessions_(options.max_sessions),
+      sink_(options.sink),
       table_({.idle_timeout = options.idle_timeout,
               .max_sessions = options.max_sessions,
               .max_sessions_per_client = options.max_sessions_per_client}) {}
@@ -124,25 +125,33 @@ bool ViewerSessions::Touch(std::string_view channel, std::string_view id, WallTi
   // raw id holds the tag: the same bytes for the same channel verify again,
   // so the usual request (a viewer's next one) needs no HMAC.
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     table_.Expire(now, kMaxExpiredPerTouch);
-    if (table_.Refresh(raw, channel, now)) return true;
+    if (table_.Refresh(raw, channel, now)) {
+      lock.unlock();
+      if (sink_ != nullptr) sink_->Seen(ViewerSink::Kind::kSession, channel, raw, now);
+      return true;
+    }
   }
   if (!IsSigned(channel, raw)) return false;
   if (activity == Activity::kPlaylist) {
     // Not a viewer until media flows; a session that has started (since the
     // look above) is still refreshed.
-    std::lock_guard lock(mu_);
-    (void)table_.Refresh(raw, channel, now);
+    std::unique_lock lock(mu_);
+    const bool started = table_.Refresh(raw, channel, now);
+    lock.unlock();
+    if (started && sink_ != nullptr) sink_->Seen(ViewerSink::Kind::kSession, channel, raw, now);
     return true;
   }
 
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  bool tracked = true;
   switch (table_.Start(raw, channel, client, now)) {
     case SessionTable::StartResult::kStarted:
       full_logged_ = false;
       break;
     case SessionTable::StartResult::kTableFull:
+      tracked = false;
       if (!full_logged_) {
         full_logged_ = true;
         spdlog::warn(
@@ -152,9 +161,13 @@ bool ViewerSessions::Touch(std::string_view channel, std::string_view id, WallTi
       }
       break;
     case SessionTable::StartResult::kAlreadyTracked:
+      break;
     case SessionTable::StartResult::kClientAtCap:  // served, not counted
+      tracked = false;
       break;
   }
+  lock.unlock();
+  if (tracked && sink_ != nullptr) sink_->Seen(ViewerSink::Kind::kSession, channel, raw, now);
   return true;
 }
 

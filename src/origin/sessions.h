@@ -16,6 +16,7 @@
 #include "core/samples.h"
 #include "crypto/hmac_sha256.h"
 #include "origin/session_table.h"
+#include "origin/viewer_sink.h"
 
 namespace headcount {
 
@@ -48,6 +49,9 @@ struct SessionOptions {
   // cannot inflate the count past it by minting ids. Many real viewers can
   // share an address (offices, carrier-grade NAT), so keep it generous.
   std::size_t max_sessions_per_client = kDefaultMaxSessionsPerClient;
+  // Told of every counted session as it is seen (a cluster's shared count);
+  // null = none. Must outlive the sessions.
+  ViewerSink* sink = nullptr;
 };
 
 // What a request carrying a session id fetched.
@@ -120,6 +124,7 @@ class ViewerSessions {
   const crypto::HmacSha256 signer_;    // signs ids: keyed by the session key
   const crypto::HmacSha256 replacer_;  // derives replacements' nonces
   const std::size_t max_sessions_;
+  ViewerSink* const sink_;
 
   // Guarded by mu_.
   mutable std::mutex mu_;

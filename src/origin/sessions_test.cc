@@ -13,6 +13,7 @@
 
 #include "core/base64.h"
 #include "core/time_text.h"
+#include "origin/testing/recording_sink.h"
 
 namespace headcount {
 namespace {
@@ -113,6 +114,42 @@ TEST(ViewerSessionsTest, OneClientCannotHoldMoreThanItsCap) {
   EXPECT_TRUE(
       s.Touch("demo", MintOk(s, "demo"), kT0 + seconds(31), Activity::kMedia, "203.0.113.9"));
   EXPECT_EQ(s.ActiveTotal(kT0 + seconds(32)), 1);
+}
+
+// What a cluster shares (cluster/shared_viewers.h): exactly the sessions
+// this node counts, each time it sees them, the same key for the same id.
+TEST(ViewerSessionsTest, TheSinkHearsOfEveryCountedSessionAndNothingElse) {
+  testing::RecordingSink sink;
+  SessionOptions options;
+  options.max_sessions_per_client = 1;
+  options.sink = &sink;
+  ViewerSessions s(options);
+  const std::string id = MintOk(s, "demo");
+  EXPECT_TRUE(s.Touch("demo", id, kT0, Activity::kPlaylist, "a"));  // not a viewer yet
+  EXPECT_FALSE(s.Touch("demo", "forged-id-forged-id-forged-id-xx", kT0, Activity::kMedia, "a"));
+  EXPECT_TRUE(sink.calls().empty());
+  EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(1), Activity::kMedia, "a"));
+  EXPECT_TRUE(s.Touch("demo", id, kT0 + seconds(2), Activity::kPlaylist, "a"));
+  EXPECT_TRUE(s.Touch("demo", MintOk(s, "demo"), kT0, Activity::kMedia, "a"));  // over the cap
+  const auto calls = sink.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_TRUE(calls[0].seen && calls[1].seen);
+  EXPECT_EQ(calls[0].kind, ViewerSink::Kind::kSession);
+  EXPECT_EQ(calls[0].channel, "demo");
+  EXPECT_EQ(calls[0].key, calls[1].key);
+  EXPECT_EQ(calls[0].at, kT0 + seconds(1));
+  EXPECT_EQ(calls[1].at, kT0 + seconds(2));
+  // Another node with the same key hears of the same viewer under the same key.
+  testing::RecordingSink other_sink;
+  SessionOptions same_key;
+  same_key.key = "0123456789abcdef0123456789abcdef";
+  same_key.sink = &other_sink;
+  ViewerSessions a(same_key), b(same_key);
+  const std::string shared_id = MintOk(a, "demo");
+  EXPECT_TRUE(a.Touch("demo", shared_id, kT0, Activity::kMedia));
+  EXPECT_TRUE(b.Touch("demo", shared_id, kT0, Activity::kMedia));
+  ASSERT_EQ(other_sink.calls().size(), 2u);
+  EXPECT_EQ(other_sink.calls()[0].key, other_sink.calls()[1].key);
 }
 
 TEST(ViewerSessionsTest, TwoPlayersCountTwoPerChannel) {

@@ -12,6 +12,7 @@
 
 #include "core/strings.h"
 #include "hls/m3u8_text.h"
+#include "hls/playlist.h"
 #include "http_client/client.h"
 
 namespace headcount {
@@ -41,6 +42,10 @@ std::optional<std::chrono::seconds> TargetDuration(std::string_view playlist) {
   }
   return std::nullopt;
 }
+
+// What an upstream answers a request whose session it does not (or no
+// longer) accept.
+bool IsSessionRejection(int status) { return status == 401 || status == 403; }
 
 std::string_view StatusClass(int status) {
   if (status < 300) return "2xx";
@@ -89,7 +94,10 @@ Result<std::unique_ptr<UpstreamFetcher>> UpstreamFetcher::Create(UpstreamFetcher
 }
 
 UpstreamFetcher::UpstreamFetcher(UpstreamFetcherOptions options, const Clock& clock)
-    : options_(std::move(options)), clock_(clock), io_(std::make_unique<Io>()) {}
+    : options_(std::move(options)),
+      clock_(clock),
+      sessions_(options_.credentials),
+      io_(std::make_unique<Io>()) {}
 
 UpstreamFetcher::~UpstreamFetcher() {
   io_->work.reset();
@@ -162,9 +170,81 @@ std::shared_ptr<const UpstreamFile> UpstreamFetcher::LookupLocked(const std::str
 }
 
 void UpstreamFetcher::Start(const std::string& key, const UpstreamFetch& fetch) {
+  Result<Url> url = ParseUrl(fetch.url);
+  if (!url.ok()) return Complete(key, url.error());
+  Send(key, fetch, *url, /*renewed=*/false);
+}
+
+void UpstreamFetcher::Send(const std::string& key, const UpstreamFetch& fetch, const Url& url,
+                           bool renewed) {
+  Exchange(fetch, url, 0, 0,
+           [this, key, fetch, url, renewed](Result<std::shared_ptr<UpstreamFile>> file,
+                                            std::uint64_t generation) {
+             const bool rejected = file.ok() && IsSessionRejection((*file)->status);
+             if (!rejected || renewed) {
+               if (!file.ok()) return Complete(key, file.error());
+               return Complete(key, std::shared_ptr<const UpstreamFile>(std::move(*file)));
+             }
+             Renew(fetch.group, generation, fetch,
+                   [this, key, fetch, url] { Send(key, fetch, url, /*renewed=*/true); });
+           });
+}
+
+void UpstreamFetcher::Renew(const std::string& group, std::uint64_t generation,
+                            const UpstreamFetch& failed, std::function<void()> then) {
+  std::optional<Url> entry = sessions_.Entry(group);
+  if (!entry && failed.kind == UpstreamKind::kPlaylist) {
+    if (Result<Url> url = ParseUrl(failed.url); url.ok()) entry = std::move(*url);
+  }
+  {
+    std::unique_lock lock(mu_);
+    // A renewal in flight: the retry waits for its new session.
+    if (const auto it = renewals_.find(group); it != renewals_.end()) {
+      it->second.push_back(std::move(then));
+      return;
+    }
+    if (sessions_.Generation(group) != generation) {
+      // Renewed since the rejected request went out: its retry uses the
+      // new session. Run outside mu_ (it sends, which takes mu_).
+      lock.unlock();
+      return then();
+    }
+    renewals_[group].push_back(std::move(then));
+    // Forgotten under mu_, so a rejection that comes in now sees the new
+    // generation or joins this renewal, never starts another.
+    sessions_.Forget(group, entry.value_or(Url{}));
+  }
+  const auto finish = [this, group] {
+    std::vector<std::function<void()>> waiters;
+    {
+      std::lock_guard lock(mu_);
+      const auto it = renewals_.find(group);
+      if (it == renewals_.end()) return;
+      sessions_.Renewed(group);
+      waiters = std::move(it->second);
+      renewals_.erase(it);
+    }
+    for (std::function<void()>& waiter : waiters) waiter();
+  };
+  // A segment of a channel no playlist was fetched for: nothing to
+  // re-open, the retry goes without the forgotten state.
+  if (!entry) return finish();
+  spdlog::info("origin: renewing the upstream session of channel {}", group);
+  const UpstreamFetch renewal{
+      .kind = UpstreamKind::kPlaylist, .url = entry->ToString(), .group = group};
+  Exchange(
+      renewal, *entry, 0, 0,
+      [finish](const Result<std::shared_ptr<UpstreamFile>>& /*file*/, std::uint64_t) { finish(); });
+}
+
+void UpstreamFetcher::Exchange(const UpstreamFetch& fetch, const Url& url, std::size_t redirects,
+                               std::uint64_t generation, ExchangeDone done) {
+  UpstreamRequestParts parts = sessions_.Prepare(url, fetch.group);
+  if (redirects == 0) generation = parts.generation;
   hc::HttpRequest request;
   request.method = "GET";
-  request.url = fetch.url;
+  request.url = std::move(parts.url);
+  request.headers = std::move(parts.headers);
   request.connect_timeout = options_.timeout;
   request.timeout = options_.timeout;
   request.max_response_bytes =
@@ -180,24 +260,42 @@ void UpstreamFetcher::Start(const std::string& key, const UpstreamFetch& fetch) 
     request.timeout += std::min<std::chrono::milliseconds>(kBlockingReloadTargetDurations * target,
                                                            kMaxBlockingReloadHold);
   }
-  const UpstreamKind kind = fetch.kind;
-  io_->client->Send(std::move(request), [this, key, kind](Result<hc::HttpResponse> response) {
+  io_->client->Send(std::move(request), [this, fetch, url, redirects, generation,
+                                         done = std::move(done)](
+                                            Result<hc::HttpResponse> response) mutable {
+    const UpstreamKind kind = fetch.kind;
     if (!response.ok()) {
       const Error& e = response.error();
       const std::string_view outcome = e.code() == ErrorCode::kRejected ? "too_large"
                                        : IsTimedOut(e)                  ? "timeout"
                                                                         : "unreachable";
       if (options_.on_fetch) options_.on_fetch(kind, outcome);
-      return Complete(key, response.error());
+      return done(response.error(), generation);
     }
     if (options_.on_fetch) options_.on_fetch(kind, StatusClass(response->status));
+    sessions_.KeepCookies(url, response->headers);
+    if (redirects < kMaxUpstreamRedirects) {
+      if (std::optional<Url> next = SameOriginRedirect(url, response->status, response->headers)) {
+        return Exchange(fetch, *next, redirects + 1, generation, std::move(done));
+      }
+    }
+    if (kind == UpstreamKind::kPlaylist && response->status == 200) {
+      const bool wrapper = IsSelfReferencingWrapper(url, response->body);
+      response->body = sessions_.Learn(url, fetch.group, response->body);
+      if (wrapper && redirects < kMaxUpstreamRedirects) {
+        return Exchange(fetch, url, redirects + 1, generation, std::move(done));
+      }
+      if (Result<Url> asked = ParseUrl(fetch.url); asked.ok() && !fetch.group.empty()) {
+        sessions_.NotePlaylist(fetch.group, *asked, !IsMediaPlaylist(response->body));
+      }
+    }
     auto file = std::make_shared<UpstreamFile>();
     file->status = response->status;
     file->content_type = HeaderOr(response->headers, "Content-Type");
     file->content_range = HeaderOr(response->headers, "Content-Range");
     file->cache_control = HeaderOr(response->headers, "Cache-Control");
     file->body = std::make_shared<const std::string>(std::move(response->body));
-    Complete(key, std::shared_ptr<const UpstreamFile>(std::move(file)));
+    done(std::move(file), generation);
   });
 }
 

@@ -8,7 +8,15 @@
 //    whichever is shorter;
 //  - a media cache: 200 segments, parts and init sections (without Range)
 //    kept in memory, LRU, bounded in bytes, so N viewers of a segment cost
-//    one upstream request.
+//    one upstream request;
+//  - the proxy's own upstream session (upstream_session.h): same-origin
+//    redirects and self-referencing wrappers followed (kMaxUpstreamRedirects),
+//    cookies kept, the upstream's session parameters learned from its
+//    playlists (and taken off them) and sent with every request of the
+//    channel (the fetch's group), the configured credentials on every
+//    request. A 401 or 403 renews the channel's session once (one renewal
+//    in flight per channel: its entry playlist fetched afresh) and the
+//    request is sent again; a second rejection is the answer.
 // Bodies are buffered whole up to a bound per response (kMaxUpstreamMediaBytes,
 // kMaxUpstreamPlaylistBytes): no request can make it hold more.
 // No caller ever waits: Fetch answers a cache hit at once and anything else
@@ -32,6 +40,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "origin/upstream_session.h"
 
 namespace headcount {
 
@@ -77,10 +86,13 @@ struct UpstreamFetcherOptions {
   std::size_t max_connections = kDefaultUpstreamConnections;
   // PEM CA bundle for https upstreams; empty = the system's.
   std::string ca_file;
+  // Headers and query parameters sent with every upstream request (secrets).
+  UpstreamCredentials credentials;
   // Called for every request Fetch answers: `result` is "hit" (reused or
   // cached), "shared" (joined a fetch in flight) or "miss" (fetched).
   std::function<void(UpstreamKind kind, std::string_view result)> on_lookup;
-  // Called for every upstream request: `outcome` is the status class
+  // Called for every upstream request (each redirect and renewal too):
+  // `outcome` is the status class
   // ("2xx".."5xx") or "unreachable", "timeout", "too_large".
   std::function<void(UpstreamKind kind, std::string_view outcome)> on_fetch;
 };
@@ -100,7 +112,8 @@ struct UpstreamFetch {
   std::string url = {};    // absolute upstream URL, query included
   std::string range = {};  // the viewer's Range header, empty = none
   // Fetches of one group (a channel) in flight at once are capped at half
-  // the connections: a slow channel cannot take them all. Empty = no group.
+  // the connections: a slow channel cannot take them all. The group also
+  // names the upstream session the fetch uses. Empty = no group.
   std::string group = {};
   bool blocking = false;  // an LL-HLS blocking reload (_HLS_msn): held by the upstream
 };
@@ -143,7 +156,22 @@ class UpstreamFetcher {
     std::list<std::string>::iterator lru;  // position in lru_
   };
 
+  // Runs with the end of one upstream exchange (redirects followed) and the
+  // session generation its first request was prepared with.
+  using ExchangeDone = std::function<void(Result<std::shared_ptr<UpstreamFile>>, std::uint64_t)>;
+
   UpstreamFetcher(UpstreamFetcherOptions options, const Clock& clock);
+  // Sends `fetch` to `url` with the session's state, following same-origin
+  // redirects and self-referencing wrappers (`redirects` so far); playlists
+  // come back with the session parameters taken off.
+  void Exchange(const UpstreamFetch& fetch, const Url& url, std::size_t redirects,
+                std::uint64_t generation, ExchangeDone done);
+  // Sends the fetch of `key`; a rejection renews the session once unless `renewed`.
+  void Send(const std::string& key, const UpstreamFetch& fetch, const Url& url, bool renewed);
+  // Renews `group`'s session, unless it was renewed since `generation`,
+  // then runs `then` (on the fetcher's thread or inside this call).
+  void Renew(const std::string& group, std::uint64_t generation, const UpstreamFetch& failed,
+             std::function<void()> then);
   // The answer without an upstream request, if there is one (requires mu_).
   std::shared_ptr<const UpstreamFile> LookupLocked(const std::string& key,
                                                    const UpstreamFetch& fetch, WallTime now);
@@ -155,6 +183,7 @@ class UpstreamFetcher {
 
   const UpstreamFetcherOptions options_;
   const Clock& clock_;
+  UpstreamSessions sessions_;
   struct Io;  // the io_context, its thread and the HTTP client
   std::unique_ptr<Io> io_;
 
@@ -168,6 +197,8 @@ class UpstreamFetcher {
   std::unordered_map<std::string, CacheEntry> media_;                       // by key
   std::list<std::string> lru_;  // most recently used first
   std::size_t media_bytes_ = 0;
+  // Session renewals in flight, by group: what runs when each ends.
+  std::unordered_map<std::string, std::vector<std::function<void()>>> renewals_;
 };
 
 // Whether `error` (from Fetch) says the upstream did not answer in time.

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "core/strings.h"
 #include "core/time_text.h"
@@ -119,8 +120,8 @@ Api::Api(LiveState& live, HistoryReader& history, Metrics& metrics, const Clock&
       metrics_(metrics),
       clock_(clock),
       pool_(pool),
-      options_(options),
-      history_queries_(options.max_history_queries) {}
+      options_(std::move(options)),
+      history_queries_(options_.max_history_queries) {}
 
 bool Api::Serves(std::string_view path) {
   return path == "/api" || path.starts_with("/api/") || path == "/healthz" || path == "/metrics";
@@ -157,6 +158,12 @@ void Api::Handle(const HttpRequest& request, HttpResponder respond) {
 HttpResponse Api::Health() const {
   const LiveSnapshot snapshot = live_.Snapshot();
   json body = {{"status", "ok"}, {"last_tick", nullptr}};
+  if (options_.degraded) {
+    if (std::optional<std::string> why = options_.degraded()) {
+      body["status"] = "degraded";
+      body["degraded"] = std::move(*why);
+    }
+  }
   if (snapshot.last_tick) {
     body["last_tick"] =
         FormatRfc3339(std::chrono::floor<std::chrono::seconds>(snapshot.last_tick->at));

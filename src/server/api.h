@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,10 @@ struct ApiOptions {
   std::chrono::seconds bucket_length{60};
   // History requests in flight at once; past it, 503 with Retry-After.
   std::size_t max_history_queries = kDefaultMaxHistoryQueries;
+  // Why this node is degraded now (a cluster node that cannot reach Redis,
+  // cluster/cluster_health.h), or nullopt when it is not; null = never.
+  // Called on the I/O thread for each /healthz: quick and thread-safe.
+  std::function<std::optional<std::string>()> degraded = nullptr;
 };
 
 // Routes (GET and HEAD only; another method on a known route -> 405 + Allow):
@@ -54,7 +59,9 @@ struct ApiOptions {
 //     AudienceJson below: per UTC hour (default) or day of the range, the
 //     peak and when, the average, viewer-minutes and live minutes, and the
 //     total; since as for history (default 24h), the same 400/404/503s.
-//   GET /healthz   {"status":"ok","last_tick":"..."|null}
+//   GET /healthz   {"status":"ok","last_tick":"..."|null}; a degraded node
+//     (ApiOptions::degraded) answers {"status":"degraded","degraded":"<why>",
+//     "last_tick":...}, still 200: it serves media and counts its own viewers.
 //   GET /metrics   Prometheus text format 0.0.4
 // Anything else -> 404. Every error body is {"error":"..."}.
 class Api {

@@ -428,6 +428,24 @@ TEST_F(ApiTest, Healthz) {
   EXPECT_EQ(Body(r), json::parse(R"({"status":"ok","last_tick":"2026-11-25T12:03:30Z"})"));
 }
 
+TEST_F(ApiTest, HealthzSaysWhyANodeIsDegraded) {
+  std::optional<std::string> why = "kUnavailable: Redis at cache:6379: Connection refused";
+  ApiOptions options;
+  options.degraded = [&why] { return why; };
+  Api api(live_, history_, metrics_, clock_, pool_, options);
+  const auto degraded = Ask(api, MakeRequest("/healthz", "GET", {}));
+  ASSERT_TRUE(degraded->Ready(kAnswerTimeout));
+  const HttpResponse r = degraded->future.get();
+  EXPECT_EQ(r.status, 200);  // it still serves
+  EXPECT_EQ(Body(r),
+            json::parse(R"({"status":"degraded","last_tick":null,)"
+                        R"("degraded":"kUnavailable: Redis at cache:6379: Connection refused"})"));
+  why.reset();
+  const auto back = Ask(api, MakeRequest("/healthz", "GET", {}));
+  ASSERT_TRUE(back->Ready(kAnswerTimeout));
+  EXPECT_EQ(Body(back->future.get()), json::parse(R"({"status":"ok","last_tick":null})"));
+}
+
 TEST_F(ApiTest, Metrics) {
   TickReport report;
   metrics_.RecordTick(report);

@@ -4,6 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.HEADCOUNT_CHROMIUM ?? '/usr/bin/chromium';
@@ -39,7 +40,8 @@ export async function openPage(context, url) {
   page.on('console', (msg) => {
     if (msg.type() === 'error') errors.push(`console.error: ${msg.text()} (${msg.location()?.url ?? ''})`);
   });
-  page.on('pageerror', (err) => errors.push(`page error: ${err.stack ?? err}`));
+  // A value thrown that is not an Error comes with an empty stack: name and message say what it was.
+  page.on('pageerror', (err) => errors.push(`page error: ${err.name}: ${err.message}${err.stack ? `\n${err.stack}` : ''}`));
   page.on('requestfailed', (req) => {
     // hls.js aborts requests it no longer needs; that is not a failure of the page.
     if (req.failure()?.errorText !== 'net::ERR_ABORTED') errors.push(`request failed: ${req.url()} ${req.failure()?.errorText}`);
@@ -53,4 +55,25 @@ export async function screenshot(page, name) {
   const path = join(ARTIFACTS, name);
   await page.screenshot({ path });
   return path;
+}
+
+// Another site, the origin a page under test comes from: an HTTP server on
+// 127.0.0.1 at a port of its own that answers each request with
+// `await respond(url)` (the request's path and query): { body, type =
+// 'text/html; charset=utf-8', status = 200, headers = {} }. `respond` runs
+// at request time, so it may use what is set up after the site (the
+// server's URL). { url, close }.
+export async function startSite(respond) {
+  const server = createServer(async (req, res) => {
+    try {
+      const { body, type = 'text/html; charset=utf-8', status = 200, headers = {} } = await respond(req.url);
+      res.writeHead(status, { 'content-type': type, ...headers });
+      res.end(body);
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(e));
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
 }

@@ -12,13 +12,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 
 import {
-  Proc, cleanup, freePort, getJson, startServe, startTestStream, tempDir, waitFor,
+  Proc, cleanup, getJson, startServe, startTestStream, tempDir, viewersOf, waitFor,
 } from '../integration/harness.mjs';
-import { launchBrowser, openPage, screenshot } from './browser.mjs';
+import { launchBrowser, openPage, screenshot, startSite } from './browser.mjs';
 
 const TICK_SECONDS = 2;
 
@@ -39,7 +38,8 @@ function hlsJsPage(server) {
   const hls = new Hls({ enableDateRangeMetadataCues: true });
   hls.loadSource('${server}/hls/live/stream.m3u8');
   hls.attachMedia(video);
-  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play());
+  // A pause before playback starts rejects play() (AbortError): nothing to report.
+  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
 </script>
 </body></html>`;
 }
@@ -65,11 +65,6 @@ function videoJsPage(server) {
 </body></html>`;
 }
 
-async function viewersOf(base, channel) {
-  const { channels } = await getJson(`${base}/api/channels`);
-  return channels.find((c) => c.id === channel)?.viewers;
-}
-
 describe('browser: headcount.js on another site\'s hls.js page', () => {
   let dir;
   let base;
@@ -79,8 +74,28 @@ describe('browser: headcount.js on another site\'s hls.js page', () => {
 
   before(async () => {
     dir = tempDir('headcount-js-');
-    const sitePort = await freePort();
-    siteUrl = `http://127.0.0.1:${sitePort}`;
+    site = await startSite(async (url) => {
+      // The site's own copy of the stream: ffmpeg's files, no headcount metadata.
+      const own = url.match(/^\/own\/(stream\.m3u8|[A-Za-z0-9_]+\.ts)$/)?.[1];
+      if (own) {
+        try {
+          return {
+            type: own.endsWith('.ts') ? 'video/mp2t' : 'application/vnd.apple.mpegurl',
+            headers: { 'cache-control': 'no-store' },
+            body: readFileSync(join(dir, 'hls', 'live', own)),
+          };
+        } catch {
+          return { status: 404, type: 'text/plain', body: '' };
+        }
+      }
+      if (url === '/own') return { body: hlsJsPage(base).replace(`${base}/hls/live/stream.m3u8`, '/own/stream.m3u8') };
+      const file = url.match(/^\/vjs\/(video\.min\.js|video-js\.min\.css)$/)?.[1];
+      if (file && hasVideoJs) {
+        return { type: file.endsWith('.js') ? 'text/javascript' : 'text/css', body: readFileSync(join(VIDEOJS_DIR, file)) };
+      }
+      return { body: url === '/videojs' ? videoJsPage(base) : hlsJsPage(base) };
+    });
+    siteUrl = site.url;
     await startTestStream(join(dir, 'hls'), 'live');
     ({ base } = await startServe(dir, {
       tickSeconds: TICK_SECONDS,
@@ -88,34 +103,6 @@ describe('browser: headcount.js on another site\'s hls.js page', () => {
       extraArgs: ['--count', 'heartbeats', '--cors-origins', siteUrl],
     }));
     base = base.replace('127.0.0.1', 'localhost');
-    site = createServer((req, res) => {
-      // The site's own copy of the stream: ffmpeg's files, no headcount metadata.
-      const own = req.url.match(/^\/own\/(stream\.m3u8|[A-Za-z0-9_]+\.ts)$/)?.[1];
-      if (own) {
-        try {
-          const body = readFileSync(join(dir, 'hls', 'live', own));
-          res.writeHead(200, { 'content-type': own.endsWith('.ts') ? 'video/mp2t' : 'application/vnd.apple.mpegurl', 'cache-control': 'no-store' });
-          res.end(body);
-        } catch {
-          res.writeHead(404).end();
-        }
-        return;
-      }
-      if (req.url === '/own') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(hlsJsPage(base).replace(`${base}/hls/live/stream.m3u8`, '/own/stream.m3u8'));
-        return;
-      }
-      const file = req.url.match(/^\/vjs\/(video\.min\.js|video-js\.min\.css)$/)?.[1];
-      if (file && hasVideoJs) {
-        res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/css' });
-        res.end(readFileSync(join(VIDEOJS_DIR, file)));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(req.url === '/videojs' ? videoJsPage(base) : hlsJsPage(base));
-    });
-    await new Promise((resolve) => site.listen(sitePort, '127.0.0.1', resolve));
     browser = await launchBrowser();
   });
 

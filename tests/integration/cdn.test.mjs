@@ -1,5 +1,5 @@
 // `headcount serve --count heartbeats` behind a CDN stand-in: nginx with
-// proxy_cache, started here on a free port, honouring the origin's
+// proxy_cache (the harness's startNginxCdn), on a free port, honouring the origin's
 // Cache-Control and passing the heartbeat API on with X-Forwarded-For.
 // 50 simulated heartbeating players (`headcount viewers --heartbeat`) play
 // through it: the API counts 50 while the origin sees about one playlist
@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
-  BIN, Proc, cleanup, freePort, getJson, sleep, startServe, startTestStream, tempDir, waitFor,
+  BIN, Proc, cleanup, sleep, startNginxCdn, startServe, startTestStream, tempDir, viewersOf, waitFor,
 } from './harness.mjs';
 
 const VIEWERS = 50;
@@ -29,52 +29,6 @@ function writeStaticChannel(hls, channel) {
     '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg_1.ts\n');
 }
 
-// nginx as a CDN: /hls/ cached as the origin's Cache-Control says (misses
-// and refreshes of one URL collapsed into one origin request), /api/ passed on.
-async function startCdn(dir, originPort) {
-  const port = await freePort();
-  const conf = join(dir, 'nginx.conf');
-  const temp = (name) => `${name}_temp_path ${join(dir, name)};`;
-  writeFileSync(conf, `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-daemon off;
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
-  proxy_cache_path ${join(dir, 'cache')} levels=1:2 keys_zone=hls:10m max_size=200m inactive=10m use_temp_path=off;
-  # README "Behind a CDN": the cache key leaves request-mode CMCD out.
-  map $args $args_without_cmcd {
-    default                           $args;
-    "~^CMCD=[^&]*&?(?<b>.*)$"         $b;
-    "~^(?<a>.*)&CMCD=[^&]*(?<b>.*)$"  $a$b;
-  }
-  upstream origin { server 127.0.0.1:${originPort}; keepalive 8; }
-  server {
-    listen 127.0.0.1:${port};
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    # One origin request per expiry: the lock collapses the misses of a new
-    # entry, "updating" the refreshes of an expired one (served stale meanwhile).
-    location /hls/ {
-      proxy_pass http://origin; proxy_cache hls; proxy_cache_lock on;
-      proxy_cache_use_stale updating; proxy_cache_background_update on;
-      proxy_cache_key $scheme$proxy_host$uri?$args_without_cmcd;
-    }
-    location /api/ { proxy_pass http://origin; }
-  }
-}
-`);
-  const proc = new Proc('nginx', 'nginx', ['-e', join(dir, 'error.log'), '-p', dir, '-c', conf]);
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor('nginx to answer', async () => (await fetch(`${base}/api/channels`)).ok);
-  return { proc, base };
-}
-
 // The origin's count of answered requests of `route` (hls_playlist,
 // hls_segment), from /metrics.
 async function originRequests(base, route = 'hls_playlist') {
@@ -84,11 +38,6 @@ async function originRequests(base, route = 'hls_playlist') {
     if (m[1].includes(`route="${route}"`)) n += Number(m[2]);
   }
   return n;
-}
-
-async function viewersOf(base, channel) {
-  const { channels } = await getJson(`${base}/api/channels`);
-  return channels.find((c) => c.id === channel)?.viewers;
 }
 
 const post = (url, body, headers = {}) => fetch(url, {
@@ -114,13 +63,9 @@ describe('serve --count heartbeats behind a caching CDN', { skip: !hasNginx && '
       extraArgs: ['--count', 'heartbeats', '--trusted-proxies', '127.0.0.1,::1', '--cors-origins', PAGE,
         '--max-sessions-per-client', String(CAP), '--live-timeout', '1h'],
     });
-    mkdirSync(join(dir, 'nginx'));
-    cdn = await startCdn(join(dir, 'nginx'), origin.port);
+    cdn = await startNginxCdn(join(dir, 'nginx'), origin.port);
   });
   after(async () => {
-    // SIGTERM: the nginx master stops its workers (SIGKILL, as stopAll
-    // sends, would leave them running, holding the test's pipes open).
-    await cdn?.proc.stop('SIGTERM');
     await Proc.stopAll();
     cleanup(dir);
   });

@@ -10,8 +10,8 @@ import { cleanup, run, tempDir } from './harness.mjs';
 test('--help explains every subcommand', () => {
   const top = run(['--help']);
   assert.equal(top.status, 0);
-  for (const sub of ['serve', 'tick', 'history', 'viewers']) assert.match(top.stdout, new RegExp(sub));
-  for (const sub of ['serve', 'tick', 'history', 'viewers']) {
+  for (const sub of ['serve', 'tick', 'history', 'report', 'viewers']) assert.match(top.stdout, new RegExp(sub));
+  for (const sub of ['serve', 'tick', 'history', 'report', 'viewers']) {
     const r = run([sub, '--help']);
     assert.equal(r.status, 0, `${sub} --help`);
     assert.match(r.stdout, /--/);
@@ -97,7 +97,7 @@ test('--help and README.md give every setting the same variable and default', ()
   assert.ok(Object.keys(readme).length >= 20, 'README.md lists the settings');
   const serve = helpSettings('serve');
   assert.deepEqual(Object.keys(serve).sort(), Object.keys(readme).sort(), 'serve takes every setting');
-  for (const sub of ['serve', 'tick', 'history']) {
+  for (const sub of ['serve', 'tick', 'history', 'report']) {
     for (const [flag, help] of Object.entries(helpSettings(sub))) {
       assert.ok(readme[flag], `${sub} ${flag} is in README.md`);
       assert.equal(help.env, readme[flag].env, `${sub} ${flag}: variable`);

@@ -78,6 +78,20 @@ describe('cloud pipeline: IVS emulator + dynalite + headcount tick', () => {
     assert.ok(points.every((p) => p.viewers === VIEWERS));
   });
 
+  test('headcount report reads DynamoDB for the channels it is given, and asks for them otherwise', async () => {
+    const [first] = await getJson(`${ivs.url}/_emulator/metadata`);
+    const r = run(['report', '--store', 'dynamodb', '--table', 'viewers', '--channel', first.channelArn,
+      '--since', '1h', '--format', 'json'], { env });
+    outputs.push(r.stdout, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    const [channel] = JSON.parse(r.stdout).channels;
+    assert.equal(channel.channel, first.channelArn);
+    assert.equal(channel.total.peak, VIEWERS);
+    const all = run(['report', '--store', 'dynamodb', '--table', 'viewers'], { env });
+    assert.equal(all.status, 1);
+    assert.match(all.stderr, /cannot list its channels.*name them with --channel/);
+  });
+
   test("the seed's format: counts newest first, comma-separated", async () => {
     await fetch(`${ivs.url}/_emulator/reset`, { method: 'POST' });
     const r = tick(['--metadata-format', 'seed']);

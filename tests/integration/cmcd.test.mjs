@@ -17,7 +17,7 @@ import {
 } from '@svta/cml-cmcd';
 
 import {
-  BIN, Proc, cleanup, getJson, sleep, startServe, startTestStream, tempDir, waitFor,
+  BIN, Proc, cleanup, cmcdSidsOf, sleep, startServe, startTestStream, tempDir, viewersOf, waitFor,
 } from './harness.mjs';
 
 const CAP = 100;  // --max-sessions-per-client: tokens and sids alike
@@ -50,12 +50,6 @@ async function metrics(base) {
   for (const m of text.matchAll(/^(headcount_cmcd_\w+)(\{[^}]*\})? (\S+)$/gm)) out.set(m[1] + (m[2] ?? ''), Number(m[3]));
   return out;
 }
-const sidsOf = async (base, channel) => (await metrics(base)).get(`headcount_cmcd_active_sids{channel="${channel}"}`) ?? 0;
-
-async function viewersOf(base, channel) {
-  const { channels } = await getJson(`${base}/api/channels`);
-  return channels.find((c) => c.id === channel)?.viewers;
-}
 
 describe('serve --count heartbeats: the CMCD v2 collector', () => {
   let dir;
@@ -81,25 +75,25 @@ describe('serve --count heartbeats: the CMCD v2 collector', () => {
     const from = { 'x-forwarded-for': '198.51.100.7' };
     assert.equal((await report(origin.base, 'rule', `${hlsJsLine('one-shot', { e: 't' })}\n`, from)).status, 204);
     assert.equal((await report(origin.base, 'rule', `${hlsJsLine('page-1', { e: 't' })}\n`, from)).status, 204);
-    assert.equal(await sidsOf(origin.base, 'rule'), 0, 'one report counts nothing');
+    assert.equal(await cmcdSidsOf(origin.base, 'rule'), 0, 'one report counts nothing');
     assert.equal((await report(origin.base, 'rule', `${hlsJsLine('page-1', { sta: 'p', sn: 3 })}\n`, from)).status, 204);
-    assert.equal(await sidsOf(origin.base, 'rule'), 1, 'the second report, playing, counts');
+    assert.equal(await cmcdSidsOf(origin.base, 'rule'), 1, 'the second report, playing, counts');
     await waitFor('the API to count 1', async () => (await viewersOf(origin.base, 'rule')) === 1);
     assert.equal((await report(origin.base, 'rule', `${hlsJsLine('page-1', { sta: 'a', sn: 6 })}\n`, from)).status, 204);
-    assert.equal(await sidsOf(origin.base, 'rule'), 0, 'paused leaves');
+    assert.equal(await cmcdSidsOf(origin.base, 'rule'), 0, 'paused leaves');
     await waitFor('the API to count 0', async () => (await viewersOf(origin.base, 'rule')) === 0);
     // sendBeacon's text/plain is a report too.
     assert.equal((await report(origin.base, 'rule', hlsJsLine('page-1', { sta: 'p', sn: 7 }),
       { ...from, 'content-type': 'text/plain;charset=UTF-8' })).status, 204);
-    assert.equal(await sidsOf(origin.base, 'rule'), 1);
+    assert.equal(await cmcdSidsOf(origin.base, 'rule'), 1);
     assert.equal((await report(origin.base, 'rule', `${hlsJsLine('page-1', { sta: 'e', sn: 8 })}\n`, from)).status, 204);
-    assert.equal(await sidsOf(origin.base, 'rule'), 0, 'ended leaves');
+    assert.equal(await cmcdSidsOf(origin.base, 'rule'), 0, 'ended leaves');
     // Playing again, then silent (a closed page sends nothing): gone after --cmcd-timeout.
     assert.equal((await report(origin.base, 'rule', `${hlsJsLine('page-1', { sta: 'p', sn: 9 })}\n`, from)).status, 204);
-    assert.equal(await sidsOf(origin.base, 'rule'), 1);
+    assert.equal(await cmcdSidsOf(origin.base, 'rule'), 1);
     await sleep((TIMEOUT_S - 1) * 1000);
-    assert.equal(await sidsOf(origin.base, 'rule'), 1, 'still within the timeout');
-    await waitFor('the sid to time out', async () => (await sidsOf(origin.base, 'rule')) === 0,
+    assert.equal(await cmcdSidsOf(origin.base, 'rule'), 1, 'still within the timeout');
+    await waitFor('the sid to time out', async () => (await cmcdSidsOf(origin.base, 'rule')) === 0,
       { timeoutMs: 3000, intervalMs: 100 });
   });
 
@@ -129,16 +123,16 @@ describe('serve --count heartbeats: the CMCD v2 collector', () => {
     for (const sid of sids) {
       assert.equal((await report(origin.base, 'encoded', `${full(sid, 0)}\n`, from)).status, 204, full(sid, 0));
     }
-    assert.equal(await sidsOf(origin.base, 'encoded'), 0);
+    assert.equal(await cmcdSidsOf(origin.base, 'encoded'), 0);
     // The second report of each, encoded with other keys: the same sid.
     for (const sid of sids) {
       assert.equal((await report(origin.base, 'encoded', `${minimal(sid, 1, CmcdPlayerState.PLAYING)}\n`, from)).status, 204);
     }
-    assert.equal(await sidsOf(origin.base, 'encoded'), sids.length);
+    assert.equal(await cmcdSidsOf(origin.base, 'encoded'), sids.length);
     for (const sid of sids.slice(0, 10)) {
       assert.equal((await report(origin.base, 'encoded', `${minimal(sid, 2, CmcdPlayerState.PAUSED)}\n`, from)).status, 204);
     }
-    assert.equal(await sidsOf(origin.base, 'encoded'), sids.length - 10);
+    assert.equal(await cmcdSidsOf(origin.base, 'encoded'), sids.length - 10);
     const afterwards = await metrics(origin.base);
     assert.equal(afterwards.get('headcount_cmcd_bad_lines_total'), before.get('headcount_cmcd_bad_lines_total'));
     assert.equal(afterwards.get('headcount_cmcd_reports_total') - before.get('headcount_cmcd_reports_total'), 2 * sids.length + 10);
@@ -166,12 +160,12 @@ describe('serve --count heartbeats: the CMCD v2 collector', () => {
       codes[status] = (codes[status] ?? 0) + 1;
     }
     assert.deepEqual(codes, { 204: CAP, 429: 1000 - CAP });
-    assert.equal(await sidsOf(origin.base, 'crowd'), CAP);
+    assert.equal(await cmcdSidsOf(origin.base, 'crowd'), CAP);
     const other = { 'x-forwarded-for': '203.0.113.10' };
     for (let sn = 0; sn < 2; sn++) {
       assert.equal((await report(origin.base, 'crowd', hlsJsLine('neighbour', { sta: 'p', sn }), other)).status, 204);
     }
-    assert.equal(await sidsOf(origin.base, 'crowd'), CAP + 1);
+    assert.equal(await cmcdSidsOf(origin.base, 'crowd'), CAP + 1);
     await waitFor(`the API to count ${CAP + 1}`, async () => (await viewersOf(origin.base, 'crowd')) === CAP + 1);
   });
 
@@ -192,7 +186,7 @@ describe('serve --count heartbeats: the CMCD v2 collector', () => {
     }
     assert.equal((await report(origin.base, 'junk', hlsJsLine('x', { sta: 'p' }), { 'content-type': 'application/json' })).status, 415);
     assert.equal((await report(origin.base, 'nope', hlsJsLine('x', { sta: 'p' }))).status, 404);
-    assert.equal(await sidsOf(origin.base, 'junk'), 0);
+    assert.equal(await cmcdSidsOf(origin.base, 'junk'), 0);
     const afterwards = await metrics(origin.base);
     const bad = afterwards.get('headcount_cmcd_bad_lines_total') - before.get('headcount_cmcd_bad_lines_total');
     assert.equal(bad, 2 * 6, 'each bad line of the 400s, twice');
@@ -200,7 +194,7 @@ describe('serve --count heartbeats: the CMCD v2 collector', () => {
     // A good line beside bad ones is taken, and the bad ones counted.
     const mixed = `garbage\n${hlsJsLine('mixed', { sta: 'p', sn: 0 })}\n${hlsJsLine('mixed', { sta: 'p', sn: 1 })}\n`;
     assert.equal((await report(origin.base, 'junk', mixed)).status, 204);
-    assert.equal(await sidsOf(origin.base, 'junk'), 1);
+    assert.equal(await cmcdSidsOf(origin.base, 'junk'), 1);
   });
 
   test('the CORS preflight of a cross-origin application/cmcd POST passes for the configured origin only', async () => {
@@ -238,17 +232,17 @@ describe('serve --count heartbeats with players reporting CMCD every 10 s', () =
   test('headcount viewers --cmcd --heartbeat: each player counts once, though it reports both ways', async () => {
     const sim = new Proc('viewers', BIN, ['viewers', '--url', `${origin.base}/hls/live/stream.m3u8`,
       '--count', '5', '--ramp', '1s', '--cmcd', '--heartbeat', '--log-level', 'warn']);
-    await waitFor('5 sids', async () => (await sidsOf(origin.base, 'live')) === 5);
+    await waitFor('5 sids', async () => (await cmcdSidsOf(origin.base, 'live')) === 5);
     // A token counts from its second heartbeat, heartbeat_s (10 s) after
     // the first; then a tick with both.
     await sleep(13000);
-    assert.equal(await sidsOf(origin.base, 'live'), 5);
+    assert.equal(await cmcdSidsOf(origin.base, 'live'), 5);
     assert.equal(await viewersOf(origin.base, 'live'), 5, 'five players, each a sid and a token: 5');
     const text = await (await fetch(`${origin.base}/metrics`)).text();
     assert.match(text, /^headcount_heartbeat_viewers_active 5$/m);
     assert.ok(!sim.output.includes('error'), sim.output.slice(-2000));
     await sim.stop('SIGINT');  // a closed page sends nothing: it leaves at the timeout
-    assert.equal(await sidsOf(origin.base, 'live'), 5, 'still counted right after');
+    assert.equal(await cmcdSidsOf(origin.base, 'live'), 5, 'still counted right after');
   });
 });
 

@@ -3,7 +3,7 @@
 // stops everything it started, even when a test fails.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +78,16 @@ export class Proc {
     });
     this.child.stdout.on('data', keep);
     this.child.stderr.on('data', keep);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => resolve({ code, signal }));
+      // A program that could not start (ENOENT: not built) never exits:
+      // its output says why, and whoever waits for its exit goes on.
+      this.child.on('error', (error) => {
+        if (this.child.pid !== undefined) return;
+        this.output += `${name}: cannot start ${cmd}: ${error.message}\n`;
+        resolve({ code: null, signal: null, error });
+      });
+    });
     Proc.all.add(this);
   }
 
@@ -194,6 +203,39 @@ export async function startNginxProxy(confDir, originPort) {
   }`);
 }
 
+// Debian's nginx as a caching CDN in front of 127.0.0.1:`originPort`, as
+// README's "Behind a CDN" sets one up: /hls/ cached as the origin's
+// Cache-Control says (misses and refreshes of one URL collapsed into one
+// origin request, served stale while updating), with request-mode CMCD
+// (?CMCD=) left out of the cache key; /api/ passed on; X-Forwarded-For.
+// { proc, port, base }.
+export async function startNginxCdn(confDir, originPort) {
+  const port = await freePort();
+  return runNginx('nginx cdn', confDir, port, `  access_log off;
+  proxy_cache_path ${join(confDir, 'cache')} levels=1:2 keys_zone=hls:10m max_size=200m inactive=10m use_temp_path=off;
+  # README "Behind a CDN": the cache key leaves request-mode CMCD out.
+  map $args $args_without_cmcd {
+    default                           $args;
+    "~^CMCD=[^&]*&?(?<b>.*)$"         $b;
+    "~^(?<a>.*)&CMCD=[^&]*(?<b>.*)$"  $a$b;
+  }
+  upstream origin { server 127.0.0.1:${originPort}; keepalive 8; }
+  server {
+    listen 127.0.0.1:${port};
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    # One origin request per expiry: the lock collapses the misses of a new
+    # entry, "updating" the refreshes of an expired one (served stale meanwhile).
+    location /hls/ {
+      proxy_pass http://origin; proxy_cache hls; proxy_cache_lock on;
+      proxy_cache_use_stale updating; proxy_cache_background_update on;
+      proxy_cache_key $scheme$proxy_host$uri?$args_without_cmcd;
+    }
+    location /api/ { proxy_pass http://origin; }
+  }`);
+}
+
 // `headcount viewers`: `count` simulated players of `url`, all there after `ramp`.
 export function startViewers(url, count, { ramp = '1s' } = {}) {
   return new Proc(`viewers x${count}`, BIN, ['viewers', '--url', url, '--count', String(count), '--ramp', ramp, '--log-level', 'warn']);
@@ -207,6 +249,19 @@ export async function getJson(url) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return res.json();
+}
+
+// A channel's viewers as /api/channels gives them (undefined: not listed).
+export async function viewersOf(base, channel) {
+  const { channels } = await getJson(`${base}/api/channels`);
+  return channels.find((c) => c.id === channel)?.viewers;
+}
+
+// A channel's counted CMCD sids, from /metrics (0 when it has none).
+export async function cmcdSidsOf(base, channel) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^headcount_cmcd_active_sids\\{channel="${channel}"\\} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
 }
 
 // The media playlist at `url` as a player gets it: a request with no session
@@ -245,6 +300,9 @@ export function headcountDateRanges(playlist) {
 // emulator --viewers model such as 'random:50:5'.
 export async function startIvsEmulator({ channels = 30, offlineFraction = 0.2, viewers = 7,
   accessKeyId, secretAccessKey, extra = [] } = {}) {
+  if (!existsSync(IVS_EMULATOR_BIN)) {
+    throw new Error(`no IVS emulator at ${IVS_EMULATOR_BIN}: build it (scripts/build asan headcount-ivs-emulator) or set HEADCOUNT_IVS_EMULATOR_BIN`);
+  }
   const proc = new Proc('ivs-emulator', IVS_EMULATOR_BIN, [
     '--listen', '127.0.0.1:0', '--channels', String(channels), '--offline-fraction', String(offlineFraction),
     '--viewers', typeof viewers === 'number' ? `fixed:${viewers}` : viewers, '--access-key-id', accessKeyId, '--secret-access-key', secretAccessKey,
@@ -339,6 +397,49 @@ export async function startPostgres() {
   };
   await pg.start();
   return pg;
+}
+
+// Debian's redis-server on a free loopback port, in a temporary folder, with
+// no persistence (--save '' --appendonly no: a restart loses every key, the
+// worst case a cluster must survive), for the cluster tests. Returns { url,
+// port, dir, stop(), start(), kill() }: stop() is SIGTERM, kill() SIGKILL,
+// start() again on the same port; stop() it before the test's
+// Proc.stopAll(). The C++ tests' twin is cluster/testing/redis_server.h.
+export async function startRedis() {
+  const bin = '/usr/bin/redis-server';
+  if (!existsSync(bin)) {
+    throw new Error('redis-server is not installed (apt-get install redis-server; scripts/setup installs it)');
+  }
+  const dir = tempDir('headcount-redis-');
+  const port = await freePort();
+  let proc = null;
+  const ping = () => new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'));
+    socket.on('data', (d) => { socket.destroy(); resolve(d.toString().startsWith('+PONG')); });
+    socket.on('error', () => resolve(false));
+  });
+  const redis = {
+    port, dir,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      proc = new Proc('redis', bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        '--dir', dir, '--daemonize', 'no']);
+      await waitFor('redis-server to answer PING', () => {
+        if (proc.child.exitCode !== null) throw new Error(`redis-server exited: ${proc.output}`);
+        return ping();
+      }, { timeoutMs: 20000, intervalMs: 50 });
+    },
+    async stop() {
+      if (proc) await proc.stop('SIGTERM');
+      proc = null;
+    },
+    async kill() {
+      if (proc) await proc.stop('SIGKILL');
+      proc = null;
+    },
+  };
+  await redis.start();
+  return redis;
 }
 
 export function cleanup(dir) {

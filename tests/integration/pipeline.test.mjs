@@ -165,6 +165,31 @@ describe('embedded pipeline: ffmpeg + serve + viewers', () => {
     assertSameSamples(csv.stdout, json.points);
   });
 
+  test('headcount report sums up the stored samples per hour, in each format', () => {
+    const db = join(dir, 'headcount.db');
+    const history = JSON.parse(run(['history', '--database', db, '--channel', 'demo', '--since', '10m', '--format', 'json']).stdout);
+    const json = run(['report', '--database', db, '--since', '10m', '--by', 'hour', '--format', 'json']);
+    assert.equal(json.status, 0, json.stderr);
+    const report = JSON.parse(json.stdout);
+    assert.deepEqual(report.channels.map((c) => c.channel), ['demo'], 'every stored channel, without --channel');
+    const { total } = report.channels[0];
+    // The viewers left before this: the peak is the 5 and its first bucket is the history's.
+    assert.equal(total.peak, 5);
+    assert.equal(total.peak_at, history.points.find((p) => p.viewers === 5).start);
+    assert.ok(total.live_minutes >= history.points.filter((p) => p.viewers !== null).length * TICK_SECONDS / 60);
+
+    const table = run(['report', '--database', db, '--since', '10m', '--by', 'hour']);
+    assert.equal(table.status, 0, table.stderr);
+    const rows = table.stdout.trim().split('\n');
+    assert.match(rows[0], /^CHANNEL\s+PERIOD\s+PEAK\s+PEAK AT \(UTC\)/);
+    assert.match(rows.at(-1), /^demo\s+total\s+5\s+\d{4}-\d\d-\d\d \d\d:\d\d\s/);
+    const csv = run(['report', '--database', db, '--since', '10m', '--channel', 'demo', '--format', 'csv']);
+    assert.equal(csv.stdout.split('\n')[0], 'channel,start,peak,peak_at,average,viewer_minutes,live_minutes');
+    assert.match(csv.stdout.split('\n')[1], /^demo,\d{4}-\d\d-\d\dT00:00:00Z,5,/);
+    assert.equal(run(['report', '--database', db, '--by', 'week']).status, 2);
+    assert.equal(run(['report', '--database', db, '--channel', '../etc']).status, 2);
+  });
+
   test('the history API serves the same samples as CSV and JSON', async () => {
     const csv = await (await fetch(`${base}/api/channels/demo/history?since=10m&format=csv`)).text();
     const json = await getJson(`${base}/api/channels/demo/history?since=10m`);

@@ -82,6 +82,17 @@ describe('serve --store postgres', () => {
     assert.ok(lines.length - 1 <= storedRows(), 'no sample that is not stored');
   });
 
+  test('headcount report sums up in PostgreSQL what the history holds', () => {
+    const history = JSON.parse(run(['history', '--store', 'postgres', '--postgres-url', pg.url(), '--channel', 'demo',
+      '--since', '10m', '--format', 'json']).stdout);
+    const r = run(['report', '--store', 'postgres', '--postgres-url', pg.url(), '--since', '10m', '--format', 'json']);
+    assert.equal(r.status, 0, r.stderr);
+    const [demo] = JSON.parse(r.stdout).channels;
+    assert.equal(demo.channel, 'demo');
+    assert.equal(demo.total.peak, VIEWERS);
+    assert.equal(demo.total.peak_at, history.points.find((p) => p.viewers === VIEWERS).start);
+  });
+
   test('the log names the database with the password redacted, never the password', () => {
     assert.match(serve.proc.output, new RegExp(`PostgreSQL postgresql://headcount:\\*\\*\\*@127\\.0\\.0\\.1:${pg.port}/postgres`));
     assert.ok(!serve.proc.output.includes(pg.password), 'the password is not logged');

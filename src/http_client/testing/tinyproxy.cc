@@ -38,18 +38,6 @@ bool Accepts(int port) {
 
 }  // namespace
 
-int FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 Tinyproxy::Tinyproxy(const std::string& extra_config) {
   static int counter = 0;
   dir_ = (std::filesystem::temp_directory_path() /
@@ -58,7 +46,7 @@ Tinyproxy::Tinyproxy(const std::string& extra_config) {
   std::filesystem::create_directories(dir_);
   log_path_ = dir_ + "/tinyproxy.log";
   const std::string config_path = dir_ + "/tinyproxy.conf";
-  port_ = FreeLoopbackPort();
+  port_ = headcount::testing::FreeLoopbackPort();
   std::ofstream(config_path) << "Port " << port_ << "\nListen 127.0.0.1\nTimeout 30\n"
                              << "MaxClients 20\nLogLevel Connect\nAllow 127.0.0.1\n"
                              << extra_config;

@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "core/testing/ports.h"
+
 namespace headcount::http_client::testing {
 
 class Tinyproxy {
@@ -35,8 +37,5 @@ class Tinyproxy {
   pid_t pid_ = -1;
   std::string error_;
 };
-
-// A loopback TCP port that was free a moment ago.
-int FreeLoopbackPort();
 
 }  // namespace headcount::http_client::testing

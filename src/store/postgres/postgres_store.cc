@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <pqxx/pqxx>
 #include <string_view>
 #include <unordered_map>
@@ -67,6 +68,23 @@ constexpr char kRangeSql[] =
     "ORDER BY bucket";
 constexpr char kHasChannel[] = "headcount_has_channel";
 constexpr char kHasChannelSql[] = "SELECT 1 FROM headcount_samples WHERE channel = $1 LIMIT 1";
+// Audience by period of $4 seconds (core/audience.h): the peak, its first
+// bucket, the sum and the number of stored buckets of each period, from a
+// range scan of the primary key.
+constexpr char kAudience[] = "headcount_audience";
+constexpr char kAudienceSql[] =
+    "SELECT p, max(v), (array_agg(b ORDER BY v DESC, b))[1], sum(v)::bigint, count(*) "
+    "FROM (SELECT extract(epoch FROM bucket)::bigint AS b, viewers AS v, "
+    "(extract(epoch FROM bucket)::bigint / $4::bigint) * $4::bigint AS p "
+    "FROM headcount_samples WHERE channel = $1 "
+    "AND bucket BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint)) AS s "
+    "GROUP BY p ORDER BY p";
+// From the bucket index.
+constexpr char kChannels[] = "headcount_channels";
+constexpr char kChannelsSql[] =
+    "SELECT DISTINCT channel FROM headcount_samples "
+    "WHERE bucket BETWEEN to_timestamp($1::bigint) AND to_timestamp($2::bigint) "
+    "ORDER BY channel LIMIT $3::bigint";
 constexpr char kPruneBatch[] = "headcount_prune_batch";
 constexpr char kPruneBatchSql[] =
     "DELETE FROM headcount_samples WHERE (channel, bucket) IN ("
@@ -163,8 +181,11 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(PostgresStoreOptions 
   pool_options.size = options.pool_size;
   pool_options.statement_timeout = options.statement_timeout;
   pool_options.wait = options.pool_wait;
-  pool_options.statements = {
-      {kWindow, kWindowSql}, {kRange, kRangeSql}, {kHasChannel, kHasChannelSql}};
+  pool_options.statements = {{kWindow, kWindowSql},
+                             {kRange, kRangeSql},
+                             {kHasChannel, kHasChannelSql},
+                             {kAudience, kAudienceSql},
+                             {kChannels, kChannelsSql}};
   if (!options.read_only) {
     pool_options.statements.emplace_back(kUpsert, kUpsertSql);
     pool_options.statements.emplace_back(kPruneBatch, kPruneBatchSql);
@@ -208,6 +229,17 @@ Result<std::optional<std::chrono::milliseconds>> PostgresStore::TimeLeft(
                                    ": the deadline passed before the call started");
   }
   return left;
+}
+
+Status PostgresStore::Read(std::string_view op,
+                           const std::function<void(pqxx::transaction_base&)>& read) {
+  const auto left = TimeLeft(op);
+  if (!left.ok()) return left.error();
+  return pool_->Run(op, [&](pqxx::connection_base& connection) {
+    pqxx::read_transaction transaction(connection);
+    LimitTo(transaction, *left);
+    read(transaction);
+  });
 }
 
 Result<std::size_t> PostgresStore::Record(std::span<const Sample> samples) {
@@ -272,12 +304,8 @@ Result<std::vector<Sample>> PostgresStore::Window(std::span<const ChannelId> cha
     if (rank.try_emplace(channel, rank.size()).second) names.Add(channel);
   }
   const std::string names_literal = names.Done();
-  const auto left = TimeLeft("Window");
-  if (!left.ok()) return left.error();
-  const Status s = pool_->Run("Window", [&](pqxx::connection_base& connection) {
+  const Status s = Read("Window", [&](pqxx::transaction_base& read) {
     out.clear();  // a second attempt starts over
-    pqxx::read_transaction read(connection);
-    LimitTo(read, *left);
     const pqxx::result rows =
         read.exec_prepared(kWindow, names_literal, EpochSeconds(from), EpochSeconds(to));
     out.reserve(rows.size());
@@ -299,12 +327,8 @@ Result<std::vector<Sample>> PostgresStore::History(const ChannelId& channel, Sec
                                                    Seconds to) {
   std::vector<Sample> out;
   if (from > to) return out;
-  const auto left = TimeLeft("History");
-  if (!left.ok()) return left.error();
-  const Status s = pool_->Run("History", [&](pqxx::connection_base& connection) {
+  const Status s = Read("History", [&](pqxx::transaction_base& read) {
     out.clear();
-    pqxx::read_transaction read(connection);
-    LimitTo(read, *left);
     const pqxx::result rows =
         read.exec_prepared(kRange, channel, EpochSeconds(from), EpochSeconds(to));
     out.reserve(rows.size());
@@ -319,15 +343,52 @@ Result<std::vector<Sample>> PostgresStore::History(const ChannelId& channel, Sec
 
 Result<bool> PostgresStore::HasChannel(const ChannelId& channel) {
   bool found = false;
-  const auto left = TimeLeft("HasChannel");
-  if (!left.ok()) return left.error();
-  const Status s = pool_->Run("HasChannel", [&](pqxx::connection_base& connection) {
-    pqxx::read_transaction read(connection);
-    LimitTo(read, *left);
+  const Status s = Read("HasChannel", [&](pqxx::transaction_base& read) {
     found = !read.exec_prepared(kHasChannel, channel).empty();
   });
   if (!s.ok()) return s.error();
   return found;
+}
+
+Result<std::vector<AudienceSummary>> PostgresStore::Audience(const ChannelId& channel, Seconds from,
+                                                             Seconds to, AudiencePeriod period) {
+  std::vector<AudienceSummary> out;
+  if (from > to) return out;
+  const Status s = Read("Audience", [&](pqxx::transaction_base& read) {
+    out.clear();
+    const pqxx::result rows =
+        read.exec_prepared(kAudience, channel, EpochSeconds(from), EpochSeconds(to),
+                           static_cast<std::int64_t>(AudiencePeriodLength(period).count()));
+    out.reserve(rows.size());
+    for (const auto& row : rows) {
+      AudienceSummary a;
+      a.start = FromEpoch(row[0].as<std::int64_t>());
+      a.peak = row[1].as<std::int64_t>();
+      a.peak_at = FromEpoch(row[2].as<std::int64_t>());
+      a.viewer_sum = row[3].as<std::int64_t>();
+      a.buckets = row[4].as<std::int64_t>();
+      out.push_back(a);
+    }
+  });
+  if (!s.ok()) return s.error();
+  return out;
+}
+
+Result<std::vector<ChannelId>> PostgresStore::Channels(Seconds from, Seconds to,
+                                                       std::size_t limit) {
+  std::vector<ChannelId> out;
+  if (from > to || limit == 0) return out;
+  const auto most = static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+  const Status s = Read("Channels", [&](pqxx::transaction_base& read) {
+    out.clear();
+    const pqxx::result rows =
+        read.exec_prepared(kChannels, EpochSeconds(from), EpochSeconds(to), most);
+    out.reserve(rows.size());
+    for (const auto& row : rows) out.push_back(row[0].as<std::string>());
+  });
+  if (!s.ok()) return s.error();
+  return out;
 }
 
 Result<std::size_t> PostgresStore::Prune(Seconds before, const std::stop_token& stop) {

@@ -19,6 +19,10 @@
 #include "core/samples.h"
 #include "core/tick.h"
 
+namespace pqxx {
+class transaction_base;
+}  // namespace pqxx
+
 namespace headcount {
 
 namespace postgres {
@@ -96,6 +100,11 @@ class PostgresStore final : public Store, public HistoryReader {
   // oldest first. HasChannel: whether any sample of `channel` is stored.
   Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override;
   Result<bool> HasChannel(const ChannelId& channel) override;
+  // Audience: summed up by PostgreSQL (one query, core/audience.h's rules).
+  // Channels: from the bucket index, sorted by name.
+  Result<std::vector<AudienceSummary>> Audience(const ChannelId& channel, Seconds from, Seconds to,
+                                                AudiencePeriod period) override;
+  Result<std::vector<ChannelId>> Channels(Seconds from, Seconds to, std::size_t limit) override;
 
   // Deletes every sample with bucket < `before`, oldest first, in
   // transactions of at most prune_batch_rows rows; stops early
@@ -114,6 +123,11 @@ class PostgresStore final : public Store, public HistoryReader {
   // there is no deadline or it is further off than statement_timeout;
   // kDeadlineExceeded when it has passed.
   Result<std::optional<std::chrono::milliseconds>> TimeLeft(std::string_view op) const;
+  // One read, `op`: the deadline checked (TimeLeft), then `read` in a
+  // read-only transaction whose statement timeout is what is left of it, on a
+  // pooled connection. `read` starts over when the pool retries on a fresh
+  // connection.
+  Status Read(std::string_view op, const std::function<void(pqxx::transaction_base&)>& read);
 
   const PostgresStoreOptions options_;
   const std::string redacted_url_;

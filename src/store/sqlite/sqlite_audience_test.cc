@@ -83,5 +83,20 @@ TEST_F(SqliteAudienceTest, UnknownChannelOrEmptyRangeHasNoPeriods) {
   EXPECT_TRUE(store_->Audience("a", AtMinute(10), AtMinute(0), AudiencePeriod::kDay)->empty());
 }
 
+// What `headcount report` lists without --channel.
+TEST_F(SqliteAudienceTest, ChannelsWithASampleInTheRangeSortedAndCapped) {
+  Put({{"zeta", AtMinute(5), 1},
+       {"alpha", AtMinute(5), 0},
+       {"alpha", AtMinute(6), 3},
+       {"old", AtMinute(0), 9},
+       {"late", AtMinute(20), 9}});
+  const auto in_range = store_->Channels(AtMinute(1), AtMinute(10), 100);
+  ASSERT_TRUE(in_range.ok()) << in_range.error().ToString();
+  EXPECT_EQ(*in_range, (std::vector<ChannelId>{"alpha", "zeta"}));
+  EXPECT_EQ(*store_->Channels(AtMinute(0), AtMinute(20), 2),
+            (std::vector<ChannelId>{"alpha", "late"}));
+  EXPECT_TRUE(store_->Channels(AtMinute(10), AtMinute(1), 100)->empty());
+}
+
 }  // namespace
 }  // namespace headcount

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -52,6 +53,9 @@ constexpr std::string_view kRangeSql =
     "SELECT bucket, viewers FROM samples "
     "WHERE channel = ?1 AND bucket BETWEEN ?2 AND ?3 ORDER BY bucket";
 constexpr std::string_view kHasChannelSql = "SELECT 1 FROM samples WHERE channel = ?1 LIMIT 1";
+// From the bucket index, which holds the primary key's channel too.
+constexpr std::string_view kChannelsSql =
+    "SELECT DISTINCT channel FROM samples WHERE bucket BETWEEN ?1 AND ?2 ORDER BY channel LIMIT ?3";
 // Audience by period of ?4 seconds (core/audience.h): the peak, its first
 // bucket, the sum and the number of stored buckets of each period, from a
 // range scan of the primary key.
@@ -154,6 +158,7 @@ struct SqliteStore::Impl {
   Statement range;
   Statement has_channel;
   Statement audience;
+  Statement channels;
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& path,
@@ -206,7 +211,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::pa
   for (const Named& named :
        {Named{&impl->upsert, kUpsertSql, true}, Named{&impl->prune, kPruneBatchSql, true},
         Named{&impl->range, kRangeSql, false}, Named{&impl->has_channel, kHasChannelSql, false},
-        Named{&impl->audience, kAudienceSql, false}}) {
+        Named{&impl->audience, kAudienceSql, false}, Named{&impl->channels, kChannelsSql, false}}) {
     if (named.writes && options.read_only) continue;
     Result<Statement> statement = db.Prepare(named.sql, "prepare statement");
     if (!statement.ok()) return statement.error();
@@ -339,6 +344,28 @@ Result<std::vector<AudienceSummary>> SqliteStore::Audience(const ChannelId& chan
     a.viewer_sum = audience.ColumnInt64(3);
     a.buckets = audience.ColumnInt64(4);
     out.push_back(a);
+  }
+  return out;
+}
+
+Result<std::vector<ChannelId>> SqliteStore::Channels(Seconds from, Seconds to, std::size_t limit) {
+  constexpr std::string_view kOp = "Channels";
+  std::vector<ChannelId> out;
+  if (from > to || limit == 0) return out;
+  std::lock_guard lock(mu_);
+  Statement& channels = impl_->channels;
+  ScopedReset reset(channels);
+  const auto most = static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+  for (int rc : {channels.BindInt64(1, ToEpochSeconds(from)),
+                 channels.BindInt64(2, ToEpochSeconds(to)), channels.BindInt64(3, most)}) {
+    if (rc != SQLITE_OK) return BindError(*impl_->connection, rc, kOp);
+  }
+  for (;;) {
+    Result<bool> row = channels.Step(kOp, path_);
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    out.emplace_back(channels.ColumnText(0));
   }
   return out;
 }

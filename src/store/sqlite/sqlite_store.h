@@ -75,6 +75,8 @@ class SqliteStore final : public Store, public HistoryReader {
   // oldest first. HasChannel: whether any sample of `channel` is stored.
   Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override;
   Result<bool> HasChannel(const ChannelId& channel) override;
+  // Channels: from the bucket index, sorted by name.
+  Result<std::vector<ChannelId>> Channels(Seconds from, Seconds to, std::size_t limit) override;
   // Audience: summed up by SQLite (one query, core/audience.h's rules).
   Result<std::vector<AudienceSummary>> Audience(const ChannelId& channel, Seconds from, Seconds to,
                                                 AudiencePeriod period) override;

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/testing/ports.h"
+
 namespace headcount::postgres::testing {
 namespace {
 
@@ -32,18 +34,6 @@ constexpr std::chrono::milliseconds kReadyPoll{50};
 constexpr char kUnprivilegedUser[] = "nobody";
 constexpr char kInstallHint[] =
     " (apt-get install postgresql; scripts/setup installs it, or set HEADCOUNT_PG_BINDIR)";
-
-int PickFreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // The directory holding initdb and postgres, or "".
 std::filesystem::path FindBindir() {
@@ -134,7 +124,7 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Create() {
     text << in.rdbuf();
     return Error::Io("initdb failed: " + text.str());
   }
-  server->port_ = PickFreeLoopbackPort();
+  server->port_ = headcount::testing::FreeLoopbackPort();
   if (Status s = server->Start(); !s.ok()) return s.error();
   return server;
 }

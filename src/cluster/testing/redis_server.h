@@ -1,0 +1,46 @@
+// A throwaway redis-server for tests (Debian's redis-server 7), on a free
+// loopback port, in a temporary directory, with no persistence (--save ''
+// --appendonly no), optionally with a password. Stop and Start again keep
+// the port (a Redis restart, which loses every key). Stopped and deleted on
+// destruction. Not thread-safe; for tests only. The JavaScript tests' twin
+// is startRedis in tests/integration/harness.mjs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+
+namespace headcount::testing {
+
+class RedisServer {
+ public:
+  // Starts one; `password` "" = no AUTH. Fails (never skips) when
+  // redis-server is not installed, naming what to install.
+  static Result<std::unique_ptr<RedisServer>> Create(std::string password = {});
+  ~RedisServer();
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  // Starts the server on port() and waits until it answers PING.
+  Status Start();
+  // SIGKILL (no goodbye to the clients), and waits for it.
+  void Kill();
+
+  int port() const { return port_; }
+  // redis://[:password@]127.0.0.1:<port>
+  std::string Url() const;
+
+ private:
+  RedisServer() = default;
+
+  std::filesystem::path dir_;
+  std::string password_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace headcount::testing
