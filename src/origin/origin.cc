@@ -136,7 +136,8 @@ std::string CacheablePlaylistControl(std::string_view playlist,
   constexpr std::string_view kTag = "#EXT-X-TARGETDURATION:";
   const std::size_t at = playlist.find(kTag);
   if (at == std::string_view::npos) {
-    return "public, max-age=" + std::to_string(kMultivariantPlaylistMaxAge.count());
+    const std::string age = std::to_string(kMultivariantPlaylistMaxAge.count());
+    return "public, max-age=" + age + ", stale-while-revalidate=" + age;
   }
   long long target = 0;
   for (std::size_t i = at + kTag.size();
@@ -145,7 +146,8 @@ std::string CacheablePlaylistControl(std::string_view playlist,
   }
   long long max_age = target / 2;
   if (upstream_max_age) max_age = std::min<long long>(max_age, upstream_max_age->count());
-  return "public, max-age=" + std::to_string(std::max(1LL, max_age));
+  const std::string age = std::to_string(std::max(1LL, max_age));
+  return "public, max-age=" + age + ", stale-while-revalidate=" + age;
 }
 
 std::string CacheableSegmentControl() {

@@ -97,7 +97,12 @@ inline constexpr std::chrono::seconds kCacheableSegmentMaxAge = std::chrono::hou
 // playlist (one with EXT-X-TARGETDURATION) changes about once per target
 // duration, so a cache keeps it half of that (at least 1 s), or
 // `upstream_max_age` when shorter (proxy mode: the upstream's own
-// max-age); a multivariant one kMultivariantPlaylistMaxAge.
+// max-age); a multivariant one kMultivariantPlaylistMaxAge. Either may be
+// served stale while a cache refetches it, for as long again and no
+// longer (stale-while-revalidate): a CDN told to serve stale while
+// updating with no bound (nginx's proxy_cache_use_stale updating) hands
+// the first viewer after a quiet spell a playlist from before it, whose
+// segments the encoder may have deleted.
 std::string CacheablePlaylistControl(
     std::string_view playlist, std::optional<std::chrono::seconds> upstream_max_age = std::nullopt);
 // Cache-Control of a segment, part or init section with cacheable.

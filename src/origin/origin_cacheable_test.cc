@@ -85,12 +85,13 @@ TEST_F(CacheableOriginTest, PlaylistsCarryNoSessionAndAreTheSameForEveryViewer) 
   EXPECT_THAT(a.body, Not(HasSubstr("STREAM-INF")));    // not wrapped: the media playlist itself
   EXPECT_THAT(a.body, HasSubstr("#EXT-X-DATERANGE:"));  // the payload stays
   EXPECT_THAT(a.body, HasSubstr("\nseg_00001.ts\n"));
-  EXPECT_EQ(CacheControl(a), "public, max-age=2");  // half the target duration
+  // Half the target duration, and stale for no longer than that again.
+  EXPECT_EQ(CacheControl(a), "public, max-age=2, stale-while-revalidate=2");
 
   const HttpResponse master = origin.Handle(CacheableGet("/hls/demo/master.m3u8"));
   ASSERT_EQ(master.status, 200);
   EXPECT_THAT(master.body, Not(HasSubstr("hcs=")));
-  EXPECT_EQ(CacheControl(master), "public, max-age=30");
+  EXPECT_EQ(CacheControl(master), "public, max-age=30, stale-while-revalidate=30");
 
   const HttpResponse segment = origin.Handle(CacheableGet("/hls/demo/seg_00001.ts"));
   ASSERT_EQ(segment.status, 200);

@@ -263,12 +263,12 @@ TEST_F(UpstreamProxyTest, CacheableProxyAnswersCarryNoSessionAndPublicLifetimes)
   EXPECT_THAT(first.body, Not(HasSubstr("#EXT-X-STREAM-INF")));  // not wrapped: no session
   EXPECT_THAT(first.body, Not(HasSubstr("hcs=")));
   EXPECT_THAT(first.body, HasSubstr("\ns1.ts\n"));
-  EXPECT_TRUE(HasHeader(first, "Cache-Control", "public, max-age=2"));
+  EXPECT_TRUE(HasHeader(first, "Cache-Control", "public, max-age=2, stale-while-revalidate=2"));
   EXPECT_EQ(Call(*proxy, ProxyGet("/hls/cam/index.m3u8")).body, first.body);  // any viewer
   EXPECT_EQ(proxy->ActiveSessions(clock_.Now()), 0);
 
   EXPECT_TRUE(HasHeader(Call(*proxy, ProxyGet("/hls/cam/short.m3u8")), "Cache-Control",
-                        "public, max-age=1"));
+                        "public, max-age=1, stale-while-revalidate=1"));
   EXPECT_TRUE(HasHeader(Call(*proxy, ProxyGet("/hls/cam/s1.ts")), "Cache-Control",
                         "public, max-age=86400, immutable"));
 }

@@ -3,14 +3,15 @@
 // Cache-Control and passing the heartbeat API on with X-Forwarded-For.
 // 50 simulated heartbeating players (`headcount viewers --heartbeat`) play
 // through it: the API counts 50 while the origin sees about one playlist
-// request per target duration. Forged tokens and one-shot probes count 0;
-// 1,000 tokens from one address stop at the cap; CORS preflights pass only
-// for the configured origin; request-mode CMCD (?CMCD=) stays out of the
-// cache key (README's nginx map).
+// request per target duration, and the first viewer after a quiet spell
+// gets a fresh playlist (no stale copy beyond stale-while-revalidate).
+// Forged tokens and one-shot probes count 0; 1,000 tokens from one address
+// stop at the cap; CORS preflights pass only for the configured origin;
+// request-mode CMCD (?CMCD=) stays out of the cache key (README's nginx map).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
@@ -86,6 +87,24 @@ describe('serve --count heartbeats behind a caching CDN', { skip: !hasNginx && '
     assert.equal(await viewersOf(origin.base, 'live'), VIEWERS, 'still counted once each');
     assert.ok(!sim.output.includes('error'), sim.output.slice(-2000));
     await sim.stop('SIGINT');
+  });
+
+  test('the first viewer after a quiet spell gets a playlist no staler than the origin allows', async () => {
+    // The origin says max-age=1, stale-while-revalidate=1 (1 s segments):
+    // a cached copy is at most about 2 s old. A CDN serving stale while
+    // updating with no bound would hand out the copy from 6 s ago, whose
+    // oldest segments ffmpeg has deleted since.
+    // The number of the playlist's newest segment (seg_00012.ts: 12).
+    const newest = (text) => Math.max(...[...text.matchAll(/^seg_(\d+)\.ts$/gm)].map((m) => Number(m[1])));
+    const url = `${cdn.base}/hls/live/stream.m3u8`;
+    const first = await fetch(url);
+    assert.equal(first.status, 200);
+    assert.match(first.headers.get('cache-control'), /^public, max-age=1, stale-while-revalidate=1$/);
+    await first.text();
+    await sleep(6000);
+    const onDisk = newest(readFileSync(join(dir, 'hls', 'live', 'stream.m3u8'), 'utf8'));
+    const cached = newest(await (await fetch(url)).text());
+    assert.ok(cached >= onDisk - 3, `the CDN served a playlist up to seg_${cached}; ffmpeg has written seg_${onDisk}`);
   });
 
   test('forged tokens and one-shot probes count 0', async () => {

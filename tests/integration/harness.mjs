@@ -226,10 +226,12 @@ export async function startNginxCdn(confDir, originPort) {
     proxy_set_header Connection "";
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     # One origin request per expiry: the lock collapses the misses of a new
-    # entry, "updating" the refreshes of an expired one (served stale meanwhile).
+    # entry; the refresh of an expired one runs in the background while the
+    # stale copy is served, for as long as the origin's
+    # stale-while-revalidate allows (README: no "proxy_cache_use_stale updating").
     location /hls/ {
       proxy_pass http://origin; proxy_cache hls; proxy_cache_lock on;
-      proxy_cache_use_stale updating; proxy_cache_background_update on;
+      proxy_cache_background_update on;
       proxy_cache_key $scheme$proxy_host$uri?$args_without_cmcd;
     }
     location /api/ { proxy_pass http://origin; }
