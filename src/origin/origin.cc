@@ -411,7 +411,7 @@ HttpResponse Origin::ServeSegment(const HttpRequest& request, const std::string&
     if (std::shared_ptr<const std::string> bytes = segment_metadata_.Rewrite(
             file.path, version_key, ts ? SegmentKind::kTransportStream : SegmentKind::kFmp4,
             payload, [&] { return FindInitSegment(channel, file.path.parent_path(), name); })) {
-      r.body = *bytes;
+      r.shared_body = std::move(bytes);
       return r;
     }
   }

@@ -223,7 +223,7 @@ void Origin::ServeUpstreamMedia(const HttpRequest& request, const std::string& c
   }
   // No metadata to add (fMP4 needs a payload; .ts always gets the stream).
   if (file->status != 200 || !options_.segment_metadata || (!ts && !fmp4) || (fmp4 && !payload)) {
-    response->body = *file->body;
+    response->shared_body = file->body;
     return respond.Respond(std::move(*response));
   }
   const std::string version_key =
@@ -233,7 +233,7 @@ void Origin::ServeUpstreamMedia(const HttpRequest& request, const std::string& c
     const std::shared_ptr<const std::string> bytes = segment_metadata_.RewriteBytes(
         path, version_key, ts ? SegmentKind::kTransportStream : SegmentKind::kFmp4, payload,
         file->body, [&init] { return init; });
-    response->body = bytes ? *bytes : *file->body;
+    response->shared_body = bytes ? bytes : file->body;
     out.Respond(std::move(*response));
   };
   if (ts) return rewrite(std::nullopt, respond);

@@ -124,7 +124,7 @@ TEST_F(SegmentMetadataTest, ATsSegmentCarriesThePayloadAndItsMediaPacketsUnchang
   const HttpResponse r = origin.Handle(Get("/hls/ts/seg_1.ts"));
   ASSERT_EQ(r.status, 200);
   EXPECT_FALSE(r.file.has_value()) << "served from memory, rewritten";
-  const testing::ParsedTs ts = testing::ParseTs(r.body);
+  const testing::ParsedTs ts = testing::ParseTs(std::string(r.BodyView()));
   ASSERT_TRUE(ts.ok) << ts.problem;
   EXPECT_TRUE(ts.crc_ok);
   EXPECT_TRUE(ts.pointer_descriptor);
@@ -133,19 +133,22 @@ TEST_F(SegmentMetadataTest, ATsSegmentCarriesThePayloadAndItsMediaPacketsUnchang
   ASSERT_EQ(ts.metadata[0].frames.size(), 1u);
   EXPECT_EQ(ts.metadata[0].frames[0].value, payload);
   const std::string original = ReadFile(root_ / "ts" / "seg_1.ts");
-  EXPECT_EQ(MediaPackets(r.body, ts.metadata_pid), MediaPackets(original, std::nullopt));
+  EXPECT_EQ(MediaPackets(std::string(r.BodyView()), ts.metadata_pid),
+            MediaPackets(original, std::nullopt));
 
   // The next payload replaces it.
   clock_.Advance(std::chrono::minutes(1));
   const std::string next = Publish(origin, "ts", 43);
-  const testing::ParsedTs again = testing::ParseTs(origin.Handle(Get("/hls/ts/seg_1.ts")).body);
+  const testing::ParsedTs again =
+      testing::ParseTs(std::string(origin.Handle(Get("/hls/ts/seg_1.ts")).BodyView()));
   ASSERT_EQ(again.metadata.size(), 1u);
   EXPECT_EQ(again.metadata[0].frames[0].value, next);
 }
 
 TEST_F(SegmentMetadataTest, BeforeAnyPayloadATsSegmentDeclaresAnEmptyMetadataStream) {
   Origin origin = MakeOrigin();
-  const testing::ParsedTs ts = testing::ParseTs(origin.Handle(Get("/hls/ts/seg_1.ts")).body);
+  const testing::ParsedTs ts =
+      testing::ParseTs(std::string(origin.Handle(Get("/hls/ts/seg_1.ts")).BodyView()));
   ASSERT_TRUE(ts.ok) << ts.problem;
   EXPECT_TRUE(ts.metadata_pid.has_value());
   EXPECT_TRUE(ts.metadata.empty());
@@ -160,11 +163,12 @@ TEST_F(SegmentMetadataTest, AnFmp4SegmentGetsAnEmsgBeforeItsMoofOnlyWithAPayload
   const HttpResponse r = origin.Handle(Get("/hls/mp4/seg_1.m4s"));
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "video/iso.segment");
-  const std::optional<std::string> tag = EmsgId3BeforeMoof(r.body);
+  const std::optional<std::string> tag = EmsgId3BeforeMoof(std::string(r.BodyView()));
   ASSERT_TRUE(tag.has_value());
   EXPECT_EQ(TxxxValue(*tag), payload);
   const std::string original = ReadFile(root_ / "mp4" / "seg_1.m4s");
-  EXPECT_EQ(r.body.substr(r.body.find("moof")), original.substr(original.find("moof")));
+  const std::string_view body = r.BodyView();
+  EXPECT_EQ(body.substr(body.find("moof")), original.substr(original.find("moof")));
   // The init segment is not a media segment: served as it is.
   EXPECT_EQ(origin.Handle(Get("/hls/mp4/init.mp4")).file, root_ / "mp4" / "init.mp4");
 }

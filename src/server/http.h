@@ -42,13 +42,24 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
-  // When set, the body is this file, streamed by the server (body is ignored).
+  // When set, the body is these bytes, sent from where they are (body is
+  // ignored): a cache's copy, shared by every response that sends it, is
+  // never copied per request.
+  std::shared_ptr<const std::string> shared_body;
+  // When set, the body is this file, streamed by the server (body and
+  // shared_body are ignored).
   std::optional<std::filesystem::path> file;
   // When set, the body is what this stream is written, sent as it comes
   // until it ends (server/http_stream.h; body and file are ignored). The
   // connection closes after it.
   std::shared_ptr<HttpStream> stream;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+
+  // The body's bytes, wherever they are held: shared_body when set, else
+  // body (a file's or a stream's are not here).
+  std::string_view BodyView() const {
+    return shared_body ? std::string_view(*shared_body) : std::string_view(body);
+  }
 
   static HttpResponse Json(int status, std::string body);
   static HttpResponse Text(int status, std::string body);

@@ -1,6 +1,7 @@
-// Tests of responses whose body is a file: sent with its length (sendfile),
-// 404 when it is gone or not a regular file, whole when it is bigger than the
-// socket buffers, and a client that stops reading is dropped.
+// Tests of responses whose body is not a string of their own: a file, sent
+// with its length (sendfile), 404 when it is gone or not a regular file,
+// whole when it is bigger than the socket buffers, a client that stops
+// reading dropped; and shared bytes (a cache's), sent from where they are.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -104,6 +105,32 @@ TEST_F(FileResponseTest, FileBiggerThanTheSocketBuffersArrivesWhole) {
   EXPECT_EQ(r->headers["content-length"], std::to_string(kBigFileBytes));
   EXPECT_TRUE(r->body == content_);
   EXPECT_TRUE(c->Exchange(Get("/a")));  // and the connection goes on
+}
+
+TEST_F(FileResponseTest, SharedBytesGoWholeToEveryClientFromTheOneCopy) {
+  shared_ = std::make_shared<const std::string>(BigContent());
+  Start();
+  auto slow = Connect();
+  ASSERT_TRUE(slow->Send(Get("/shared")));
+  std::this_thread::sleep_for(300ms);  // the server fills the socket and waits
+  // Still being sent: the server holds the one copy, not bytes of its own.
+  EXPECT_EQ(shared_.use_count(), 2);
+  auto first = slow->Read();  // before the write timeout lets it go
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->headers["content-length"], std::to_string(kBigFileBytes));
+  EXPECT_TRUE(first->body == *shared_);
+  auto fast = Connect();
+  auto second = fast->Exchange(Get("/shared"));
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->body == *shared_);
+
+  ASSERT_TRUE(fast->Send("HEAD /shared HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto head = fast->Read(/*head=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->headers["content-length"], std::to_string(kBigFileBytes));
+  EXPECT_TRUE(fast->Quiet(300ms));         // no body after HEAD
+  EXPECT_TRUE(fast->Exchange(Get("/a")));  // and the connection goes on
+  EXPECT_EQ(shared_.use_count(), 1) << "every response let go of it";
 }
 
 TEST_F(FileResponseTest, ClientThatStopsReadingIsDroppedAfterTheWriteTimeout) {

@@ -155,6 +155,12 @@ HttpResponse HttpServerTest::Handle(const HttpRequest& req) {
     r.file = file_;
     return r;
   }
+  if (req.path == "/shared") {
+    HttpResponse r;
+    r.content_type = "video/mp2t";
+    r.shared_body = shared_;
+    return r;
+  }
   nlohmann::json query = nlohmann::json::object();
   for (const auto& [k, v] : req.query) query[k] = v;
   HttpResponse r = HttpResponse::Json(200, nlohmann::json{{"method", req.method},

@@ -85,7 +85,7 @@ class HttpServerTest : public ::testing::Test {
   // Starts the server with options_ and Handle().
   void Start();
   // Echoes the request as JSON; /slow waits, /throw throws, /file sends
-  // file_, /nocontent is a 204.
+  // file_, /shared sends shared_ (HttpResponse::shared_body), /nocontent is a 204.
   HttpResponse Handle(const HttpRequest& req);
   std::unique_ptr<Client> Connect() { return std::make_unique<Client>(server_->port()); }
   // The exchanges observed so far, once there are `n` (the observer runs
@@ -96,6 +96,7 @@ class HttpServerTest : public ::testing::Test {
   HttpServerOptions options_;
   std::unique_ptr<HttpServer> server_;
   std::filesystem::path file_;
+  std::shared_ptr<const std::string> shared_;
   std::mutex mu_;
   std::vector<HttpExchange> exchanges_;  // guarded by mu_
 };

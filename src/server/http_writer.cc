@@ -108,6 +108,7 @@ Outgoing BuildMessage(HttpResponse response, unsigned version, bool keep_alive, 
   }
   if (!StatusHasBody(response.status)) {
     response.body.clear();
+    response.shared_body.reset();
     response.file.reset();
     response.stream.reset();
   }
@@ -147,6 +148,14 @@ Outgoing BuildMessage(HttpResponse response, unsigned version, bool keep_alive, 
     out.stream = std::move(response.stream);
     return out;
   }
+  if (response.shared_body) {
+    out.head = FormatHead(response, version, keep_alive, response.shared_body->size());
+    if (!head) {
+      out.body_bytes = response.shared_body->size();
+      out.shared_body = std::move(response.shared_body);
+    }
+    return out;
+  }
   out.head = FormatHead(response, version, keep_alive, response.body.size());
   if (!head) {
     out.body_bytes = response.body.size();
@@ -165,14 +174,18 @@ void ResponseWriter::Start(Outgoing out) {
 ResponseWriter::Progress ResponseWriter::WriteSome(int fd, boost::system::error_code& error) {
   for (;;) {
     const bool file_left = out_.file.valid() && file_sent_ < out_.file_size;
+    const std::string_view body = out_.shared_body ? *out_.shared_body : out_.body;
     const std::size_t head_left = out_.head.size() - head_sent_;
-    const std::size_t body_left = out_.body.size() - body_sent_;
+    const std::size_t body_left = body.size() - body_sent_;
     ssize_t sent = 0;
     if (head_left + body_left > 0) {
       std::array<iovec, 2> parts{};
       std::size_t count = 0;
       if (head_left > 0) parts[count++] = {out_.head.data() + head_sent_, head_left};
-      if (body_left > 0) parts[count++] = {out_.body.data() + body_sent_, body_left};
+      // sendmsg takes the iovec's base as non-const, but only reads it.
+      if (body_left > 0) {
+        parts[count++] = {const_cast<char*>(body.data()) + body_sent_, body_left};
+      }
       msghdr message{};
       message.msg_iov = parts.data();
       message.msg_iovlen = count;

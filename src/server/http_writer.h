@@ -49,7 +49,9 @@ class UniqueFd {
 struct Outgoing {
   std::string head;
   std::string body;  // sent right after head
-  UniqueFd file;     // when valid: its first file_size bytes follow body
+  // When set, sent right after head instead of body (HttpResponse::shared_body).
+  std::shared_ptr<const std::string> shared_body;
+  UniqueFd file;  // when valid: its first file_size bytes follow body
   std::uint64_t file_size = 0;
   // When set, the head announces a body of unknown length and what the
   // stream is written follows it, until the connection closes.
