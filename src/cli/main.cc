@@ -304,24 +304,17 @@ Result<std::chrono::seconds> SinceFlag(const std::string& text) {
   return std::chrono::duration_cast<std::chrono::seconds>(*d);
 }
 
-int RunHistoryCommand(HistoryCommand& c, const ConfigFiles& files) {
+// history and report: the config and logging, then --since into the
+// command's arguments, then `run` (RunHistory, RunReport) with both.
+template <typename Command, typename Run>
+int RunSinceCommand(Command& c, const ConfigFiles& files, Run run) {
   auto config = files.Load(c.cmd, c.flags);
   if (!config.ok()) return ConfigError(config.error());
   SetupLogging(config->log_level);
   auto since = SinceFlag(c.since);
   if (!since.ok()) return ConfigError(since.error());
   c.args.since = *since;
-  return RunHistory(*config, c.args);
-}
-
-int RunReportCommand(ReportCommand& c, const ConfigFiles& files) {
-  auto config = files.Load(c.cmd, c.flags);
-  if (!config.ok()) return ConfigError(config.error());
-  SetupLogging(config->log_level);
-  auto since = SinceFlag(c.since);
-  if (!since.ok()) return ConfigError(since.error());
-  c.args.since = *since;
-  return RunReport(*config, c.args);
+  return run(*config, c.args);
 }
 
 int RunLambdaCommand(CLI::App* cmd, const ConfigFiles& files) {
@@ -378,8 +371,8 @@ int Main(int argc, char** argv) {
 
   if (serve.cmd->parsed()) return RunServeCommand(serve, files);
   if (tick.cmd->parsed()) return RunTickCommand(tick, files);
-  if (history.cmd->parsed()) return RunHistoryCommand(history, files);
-  if (report.cmd->parsed()) return RunReportCommand(report, files);
+  if (history.cmd->parsed()) return RunSinceCommand(history, files, RunHistory);
+  if (report.cmd->parsed()) return RunSinceCommand(report, files, RunReport);
   if (lambda->parsed()) return RunLambdaCommand(lambda, files);
   if (viewers.cmd->parsed()) return RunViewersCommand(viewers);
   return kExitUsage;

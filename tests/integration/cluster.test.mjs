@@ -12,12 +12,11 @@
 // was up. Fails, never skips, where redis-server or PostgreSQL is missing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
-  BIN, Proc, cleanup, fetchMediaPlaylist, freePort, getJson, headcountDateRanges, sleep, startPostgres, startRedis,
-  startTestStream, startViewers, tempDir, waitFor,
+  BIN, Proc, cleanup, fetchMediaPlaylist, freePort, getJson, headcountDateRanges, runNginx, sleep, startPostgres,
+  startRedis, startTestStream, startViewers, tempDir, waitFor,
 } from './harness.mjs';
 
 const TICK_SECONDS = 2;
@@ -42,17 +41,8 @@ async function startNode(dir, name, { redis, pg }) {
 // nginx sending each request to the next of `ports` (round robin), as a
 // load balancer without stickiness does; a dead node's requests go to the next.
 async function startBalancer(confDir, ports) {
-  mkdirSync(confDir, { recursive: true });
   const port = await freePort();
-  const temp = (folder) => `${folder}_temp_path ${join(confDir, folder)};`;
-  writeFileSync(join(confDir, 'nginx.conf'), `daemon off;
-master_process off;
-pid ${confDir}/nginx.pid;
-error_log ${confDir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
-  access_log off;
+  return runNginx('nginx balancer', confDir, port, `  access_log off;
   upstream nodes { ${ports.map((p) => `server 127.0.0.1:${p} max_fails=0;`).join(' ')} }
   server {
     listen 127.0.0.1:${port};
@@ -60,13 +50,7 @@ http {
     proxy_set_header Connection "";
     proxy_connect_timeout 1s;
     location / { proxy_pass http://nodes; }
-  }
-}
-`);
-  const proc = new Proc('nginx balancer', 'nginx', ['-e', join(confDir, 'error.log'), '-p', confDir, '-c', join(confDir, 'nginx.conf')]);
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor('the balancer to answer', async () => (await fetch(`${base}/healthz`)).status > 0);
-  return { proc, base };
+  }`);
 }
 
 describe('a cluster of three nodes', () => {

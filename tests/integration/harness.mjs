@@ -154,7 +154,7 @@ export async function startServe(dir, { tickSeconds = 2, idleTimeoutSeconds = 4,
 // signal stops it and no worker is left holding the port or the test's
 // pipes), its config, pid, logs and temp folders under `confDir`; `http`:
 // the inside of its http block, for `port`. { proc, port, base }.
-async function runNginx(name, confDir, port, http) {
+export async function runNginx(name, confDir, port, http) {
   mkdirSync(confDir, { recursive: true });
   const temp = (folder) => `${folder}_temp_path ${join(confDir, folder)};`;
   writeFileSync(join(confDir, 'nginx.conf'), `daemon off;
