@@ -505,7 +505,8 @@ const std::vector<Setting>& AllSettings() {
           "redis://[[user]:password@]host[:port][/db], or rediss:// for TLS (the server's "
           "certificate and host name verified); needs a shared store",
           SetRedisUrl, ShowRedisUrl, "none: this node counts alone"),
-      Row("cluster.redis_ca_file", "HEADCOUNT_REDIS_CA_FILE", "--cluster-ca-file",
+      Row(
+          "cluster.redis_ca_file", "HEADCOUNT_REDIS_CA_FILE", "--cluster-ca-file",
           "PEM CA bundle that a rediss:// server's certificate must chain to", SetRedisCaFile,
           [](const Config& c) { return c.redis_ca_file.string(); }, "the system's CAs"),
       Row("cluster.key_prefix", "HEADCOUNT_CLUSTER_KEY_PREFIX", "--cluster-key-prefix",
