@@ -27,6 +27,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 // Bytes read from the socket at a time; hiredis's reader buffers the rest.
 constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
+// A connection keeps its write buffer between pipelines up to this size:
+// a flush of thousands of viewers then costs no fresh allocation (and no
+// page faults) each second, and a rare huge pipeline's memory is given back.
+constexpr std::size_t kKeptWriteBuffer = std::size_t{4} * 1024 * 1024;
 
 RedisReply Convert(const redisReply& r) {
   RedisReply out;
@@ -185,7 +189,8 @@ struct RedisConnection::Impl {
   Result<std::vector<RedisReply>> Exchange(std::span<const RedisCommand> commands) {
     if (!usable) return Error::Unavailable(where + ": the connection broke earlier");
     const SteadyClock::time_point deadline = SteadyClock::now() + io_timeout;
-    std::string out;
+    std::string& out = write_buffer;
+    out.clear();
     for (const RedisCommand& command : commands) {
       if (!AppendCommand(command, out)) {
         usable = false;
@@ -201,6 +206,7 @@ struct RedisConnection::Impl {
         !s.ok()) {
       return s.error();
     }
+    if (out.capacity() > kKeptWriteBuffer) std::string().swap(out);
     std::vector<RedisReply> replies;
     replies.reserve(commands.size());
     while (replies.size() < commands.size()) {
@@ -250,6 +256,7 @@ struct RedisConnection::Impl {
   std::optional<asio::ssl::stream<tcp::socket>> tls;  // after a TLS connect
   const std::unique_ptr<redisReader, ReaderDeleter> reader;
   std::array<char, kReadChunk> buffer{};
+  std::string write_buffer;  // RESP of the pipeline being sent
   bool usable = true;
 };
 
