@@ -114,10 +114,13 @@ struct Config {
   // password, so it is only ever shown redacted (RedactPostgresUrl).
   std::string postgres_url;
   // [cluster] redis: the Redis URL of a cluster of `serve` nodes sharing one
-  // count (redis://[[user]:password@]host[:port][/db]); empty = this node
-  // counts alone. May hold a password: only ever shown redacted
-  // (RedactRedisUrl).
+  // count (redis://[[user]:password@]host[:port][/db], rediss:// for TLS);
+  // empty = this node counts alone. May hold a password: only ever shown
+  // redacted (RedactRedisUrl).
   std::string redis_url;
+  // [cluster] redis_ca_file: the PEM CA bundle a rediss:// server's
+  // certificate must chain to; empty = the system's CAs.
+  std::filesystem::path redis_ca_file;
   // [cluster] key_prefix: prepended to every Redis key of the cluster.
   std::string cluster_key_prefix = "headcount:";
   // [store] retention: samples older than this are pruned (SQLite,

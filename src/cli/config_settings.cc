@@ -201,6 +201,13 @@ Status SetRedisUrl(Config& c, const std::string& v) {
 
 std::string ShowRedisUrl(const Config& c) { return RedactRedisUrl(c.redis_url); }
 
+// Read when the node first connects (RedisPool): a file that cannot be
+// loaded stops `serve` at start, in its cluster check.
+Status SetRedisCaFile(Config& c, const std::string& v) {
+  c.redis_ca_file = v;
+  return {};
+}
+
 // The longest cluster.key_prefix.
 constexpr std::size_t kMaxClusterKeyPrefixBytes = 64;
 
@@ -495,8 +502,13 @@ const std::vector<Setting>& AllSettings() {
           SetPostgresUrl, ShowPostgresUrl, "none"),
       Row("cluster.redis", "HEADCOUNT_REDIS_URL", "--cluster",
           "Redis of a cluster of serve nodes sharing one count, "
-          "redis://[[user]:password@]host[:port][/db] (no rediss://); needs a shared store",
+          "redis://[[user]:password@]host[:port][/db], or rediss:// for TLS (the server's "
+          "certificate and host name verified); needs a shared store",
           SetRedisUrl, ShowRedisUrl, "none: this node counts alone"),
+      Row(
+          "cluster.redis_ca_file", "HEADCOUNT_REDIS_CA_FILE", "--cluster-ca-file",
+          "PEM CA bundle that a rediss:// server's certificate must chain to", SetRedisCaFile,
+          [](const Config& c) { return c.redis_ca_file.string(); }, "the system's CAs"),
       Row("cluster.key_prefix", "HEADCOUNT_CLUSTER_KEY_PREFIX", "--cluster-key-prefix",
           "prefix of the cluster's Redis keys (clusters sharing one Redis database keep apart)",
           SetClusterKeyPrefix, [](const Config& c) { return c.cluster_key_prefix; }),

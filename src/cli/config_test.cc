@@ -244,12 +244,18 @@ TEST_F(ConfigTest, AClusterNeedsARedisUrlAndASharedStoreAndNeverEchoesItsPasswor
   }
 
   for (const char* bad :
-       {"rediss://:hunter2@cache:6380", "http://:hunter2@cache", "redis://:hunter2@"}) {
+       {"redis+tls://:hunter2@cache:6380", "http://:hunter2@cache", "redis://:hunter2@"}) {
     source_.flags["cluster.redis"] = bad;
     const std::string error = ErrorOf();
     EXPECT_THAT(error, ::testing::HasSubstr("cluster.redis (flag --cluster)")) << bad;
     EXPECT_THAT(error, ::testing::Not(::testing::HasSubstr("hunter2"))) << bad;
   }
+  source_.flags["cluster.redis"] = "rediss://:hunter2@cache";
+  env_["HEADCOUNT_REDIS_CA_FILE"] = "/etc/headcount/redis-ca.pem";
+  c = LoadConfig(source_);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->redis_url, "rediss://:hunter2@cache");
+  EXPECT_EQ(c->redis_ca_file, "/etc/headcount/redis-ca.pem");
   source_.flags["cluster.redis"] = "redis://cache";
   source_.flags["cluster.key_prefix"] = "has space";
   EXPECT_THAT(ErrorOf(), ::testing::HasSubstr("cluster.key_prefix (flag --cluster-key-prefix)"));

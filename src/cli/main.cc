@@ -135,7 +135,8 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
       "/watch/{channel}). With --source ivs the ticks read Amazon IVS ListStreams and send\n"
       "PutMetadata, as `headcount tick --source ivs` does (AWS_* variables; no /hls/\n"
       "routes). Store: --store sqlite (default), dynamodb or postgres (with --postgres-url URI).\n"
-      "Several nodes, one count: --cluster redis://host:port with a shared store.");
+      "Several nodes, one count: --cluster redis://host:port (rediss:// for TLS) with a shared\n"
+      "store.");
   AddConfigFlag(c.cmd, sub_config);
   AddSettingFlags(c.cmd, c.flags,
                   {"server.listen",
@@ -166,6 +167,7 @@ void AddServe(CLI::App& app, ServeCommand& c, std::string& sub_config) {
                    "store.kind",
                    "store.postgres_url",
                    "cluster.redis",
+                   "cluster.redis_ca_file",
                    "cluster.key_prefix",
                    "dynamodb.table",
                    "dynamodb.create_table",

@@ -159,6 +159,7 @@ std::unique_ptr<ClusterNode> StartCluster(const Config& config) {
   if (!endpoint.ok()) return nullptr;
   ClusterNodeOptions options;
   options.redis.endpoint = std::move(*endpoint);
+  options.redis.ca_file = config.redis_ca_file.string();
   options.viewers.key_prefix = config.cluster_key_prefix;
   options.viewers.session_timeout = config.session_idle_timeout;
   options.viewers.token_timeout = kHeartbeatExpiry;

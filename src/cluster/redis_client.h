@@ -1,15 +1,11 @@
 // A Redis client: commands sent as one pipeline over a small pool of
 // connections. The seam (Redis) has this real implementation (RedisPool,
-// over hiredis) and fakes in tests. Thread-safe.
+// over RedisConnection: Boost.Asio TCP or TLS, RESP by hiredis's writer and
+// reader) and fakes in tests. Thread-safe.
 //
-// Why hiredis's blocking redisContext and not an Asio transport: Debian 12
-// ships hiredis 0.14.1, whose RESP reader and writer are all we would take
-// from it anyway, and whose blocking context already does connect and
-// read/write timeouts. Every caller here is off the request path (a flusher
-// thread, the tick thread), so blocking for at most a timeout is what they
-// want. The cost: no TLS (0.14 has none), so rediss:// is refused with a
-// clear error (cluster/redis_url.h); an Asio transport with http_client/tls
-// would lift that and can replace RedisPool behind the same seam.
+// Blocking calls bounded by timeouts, not an asynchronous client: every
+// caller is off the request path (a flusher thread, the tick thread), so
+// blocking for at most a timeout is what they want.
 #pragma once
 
 #include <chrono>
@@ -25,7 +21,9 @@
 #include "cluster/redis_url.h"
 #include "core/result.h"
 
-struct redisContext;  // hiredis
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
 
 namespace headcount {
 
@@ -61,7 +59,8 @@ class Redis {
   Result<RedisReply> RunOne(const RedisCommand& command);
 };
 
-// Connecting (TCP and AUTH/SELECT) takes at most this.
+// Connecting (resolving, TCP and the TLS handshake) takes at most this; the
+// AUTH and SELECT after it are bounded as a pipeline is.
 inline constexpr std::chrono::milliseconds kDefaultRedisConnectTimeout{1000};
 // One pipeline's writes and reads take at most this.
 inline constexpr std::chrono::milliseconds kDefaultRedisIoTimeout{2000};
@@ -74,12 +73,19 @@ struct RedisOptions {
   std::chrono::milliseconds connect_timeout = kDefaultRedisConnectTimeout;
   std::chrono::milliseconds io_timeout = kDefaultRedisIoTimeout;
   std::size_t pool_size = kDefaultRedisPoolSize;
+  // For rediss://: the PEM CA bundle the server's certificate must chain
+  // to; "" = the system's CAs (http_client::MakeTlsClientContext).
+  std::string ca_file;
 };
+
+class RedisConnection;  // redis_connection.h
 
 // Up to pool_size connections, opened when first needed and reopened after
 // one breaks (a Redis restart costs the calls in flight, nothing more). A
 // call that finds every connection busy waits up to io_timeout for one.
-// Errors name the host and port, never the password.
+// Errors name the host and port, never the password. With rediss://, every
+// connection verifies the server's certificate (chain and host name); a
+// ca_file that cannot be loaded fails every Run with kInvalidArgument.
 class RedisPool final : public Redis {
  public:
   explicit RedisPool(RedisOptions options);
@@ -88,22 +94,16 @@ class RedisPool final : public Redis {
   Result<std::vector<RedisReply>> Run(std::span<const RedisCommand> commands) override;
 
  private:
-  struct ContextDeleter {
-    void operator()(redisContext* c) const;
-  };
-  using Context = std::unique_ptr<redisContext, ContextDeleter>;
-
-  // A new connection, authenticated and on its database.
-  Result<Context> Connect() const;
-  // "host:port", for errors.
-  std::string Where() const;
+  using Connection = std::unique_ptr<RedisConnection>;
 
   const RedisOptions options_;
+  // rediss://'s context, made once; null for redis://.
+  const Result<std::shared_ptr<boost::asio::ssl::context>> tls_;
 
   std::mutex mu_;
   std::condition_variable returned_;
   // Guarded by mu_.
-  std::vector<Context> idle_;
+  std::vector<Connection> idle_;
   std::size_t busy_ = 0;  // connections handed out (or being opened)
 };
 

@@ -51,22 +51,22 @@ std::optional<std::pair<std::size_t, std::size_t>> PasswordSpan(std::string_view
 Error Bad(std::string_view url, std::string_view why) {
   return Error::InvalidArgument(
       "\"" + RedactRedisUrl(url) + "\" is not a Redis URL " +
-      "(redis://[[user]:password@]host[:port][/db]): " + std::string(why));
+      "(redis[s]://[[user]:password@]host[:port][/db]): " + std::string(why));
 }
 
 }  // namespace
 
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
-  if (url.starts_with(kTlsScheme)) {
-    return Error::InvalidArgument(
-        "\"" + RedactRedisUrl(url) +
-        "\": rediss:// (Redis over TLS) is not supported: headcount talks to Redis with Debian "
-        "12's hiredis 0.14, which has no TLS; reach Redis over a private network or a TLS "
-        "tunnel (stunnel, spiped) with redis://");
-  }
-  if (!url.starts_with(kScheme)) return Bad(url, "it must start with redis://");
-  std::string_view rest = url.substr(kScheme.size());
   RedisEndpoint endpoint;
+  std::string_view rest;
+  if (url.starts_with(kTlsScheme)) {
+    endpoint.tls = true;
+    rest = url.substr(kTlsScheme.size());
+  } else if (url.starts_with(kScheme)) {
+    rest = url.substr(kScheme.size());
+  } else {
+    return Bad(url, "it must start with redis:// or rediss://");
+  }
   if (const std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
     const std::string_view db = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
@@ -122,6 +122,12 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
     endpoint.port = static_cast<std::uint16_t>(value);
   }
   return endpoint;
+}
+
+std::string RedisHostPort(const RedisEndpoint& endpoint) {
+  const std::string& host = endpoint.host;
+  return (host.find(':') == std::string::npos ? host : "[" + host + "]") + ":" +
+         std::to_string(endpoint.port);
 }
 
 std::string RedactRedisUrl(std::string_view url) {

@@ -1,6 +1,6 @@
-// The Redis URL of cluster.redis: redis://[[user]:password@]host[:port][/db].
-// Parsing it into an endpoint, and showing it with its password hidden.
-// Pure functions; thread-safe.
+// The Redis URL of cluster.redis: redis://[[user]:password@]host[:port][/db],
+// or rediss:// for Redis over TLS. Parsing it into an endpoint, and showing it with its password
+// hidden. Pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,8 @@
 
 namespace headcount {
 
-// Redis's own port, when the URL names none.
+// Redis's own port, when the URL names none (rediss:// too: Redis has no
+// separate well-known TLS port).
 inline constexpr std::uint16_t kDefaultRedisPort = 6379;
 // The highest logical database Redis accepts with its default configuration
 // (`databases 16`).
@@ -23,16 +24,19 @@ struct RedisEndpoint {
   std::string user;      // "" = the default user (AUTH with the password alone)
   std::string password;  // "" = no AUTH; percent-decoded
   int database = 0;      // SELECTed after connecting
+  bool tls = false;      // rediss://: TLS, the server's certificate verified
 };
 
-// Parses `url`. kInvalidArgument, with a message that never holds the
-// password, for anything else; for rediss:// it says that TLS is not
-// supported (hiredis 0.14, Debian 12's, has no TLS: cluster/redis_client.h).
+// Parses a redis:// or rediss:// `url`. kInvalidArgument, with a message
+// that never holds the password, for anything else.
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url);
+
+// "host:port" ("[::1]:6379" for an IPv6 address): how errors name a Redis.
+std::string RedisHostPort(const RedisEndpoint& endpoint);
 
 // `url` with the password of its user info replaced by kRedactedPassword
 // (store/postgres/postgres_url.h), the rest unchanged: what logs and errors
-// show. Example: redis://:s3cret@cache:6379/2 -> redis://:***@cache:6379/2
+// show. Example: rediss://:s3cret@cache:6379/2 -> rediss://:***@cache:6379/2
 std::string RedactRedisUrl(std::string_view url);
 
 }  // namespace headcount

@@ -17,6 +17,7 @@ TEST(RedisUrlTest, ReadsHostPortUserPasswordAndDatabase) {
   EXPECT_EQ(e->user, "app");
   EXPECT_EQ(e->password, "s@cret");
   EXPECT_EQ(e->database, 2);
+  EXPECT_FALSE(e->tls);
 
   e = ParseRedisUrl("redis://127.0.0.1");
   ASSERT_TRUE(e.ok());
@@ -50,13 +51,27 @@ TEST(RedisUrlTest, RefusesOtherShapesWithoutEchoingThePassword) {
   }
 }
 
-TEST(RedisUrlTest, TlsIsRefusedWithAReasonAndAWayOut) {
-  const Result<RedisEndpoint> e = ParseRedisUrl("rediss://u:hunter2@db:6380");
-  ASSERT_FALSE(e.ok());
-  EXPECT_EQ(e.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_THAT(e.error().message(), HasSubstr("not supported"));
-  EXPECT_THAT(e.error().message(), HasSubstr("redis://"));
-  EXPECT_THAT(e.error().message(), Not(HasSubstr("hunter2")));
+TEST(RedisUrlTest, RedissIsTlsOnRedisOwnPortUnlessTheUrlNamesOne) {
+  Result<RedisEndpoint> e = ParseRedisUrl("rediss://u:hunter2@db.example:6380/3");
+  ASSERT_TRUE(e.ok()) << e.error().message();
+  EXPECT_TRUE(e->tls);
+  EXPECT_EQ(e->host, "db.example");
+  EXPECT_EQ(e->port, 6380);
+  EXPECT_EQ(e->user, "u");
+  EXPECT_EQ(e->password, "hunter2");
+  EXPECT_EQ(e->database, 3);
+
+  e = ParseRedisUrl("rediss://db.example");
+  ASSERT_TRUE(e.ok()) << e.error().message();
+  EXPECT_TRUE(e->tls);
+  EXPECT_EQ(e->port, kDefaultRedisPort);
+
+  for (const char* bad :
+       {"rediss://u:hunter2@", "rediss://u:hunter2@db:0", "redisss://u:hunter2@db"}) {
+    const Result<RedisEndpoint> refused = ParseRedisUrl(bad);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_THAT(refused.error().message(), Not(HasSubstr("hunter2"))) << bad;
+  }
 }
 
 TEST(RedisUrlTest, RedactionHidesOnlyThePassword) {
@@ -64,6 +79,7 @@ TEST(RedisUrlTest, RedactionHidesOnlyThePassword) {
   EXPECT_EQ(RedactRedisUrl("redis://:s3cret@cache"), "redis://:***@cache");
   EXPECT_EQ(RedactRedisUrl("redis://s3cret@cache"), "redis://***@cache");
   EXPECT_EQ(RedactRedisUrl("redis://cache:6379/1"), "redis://cache:6379/1");
+  EXPECT_EQ(RedactRedisUrl("rediss://app:s3cret@cache"), "rediss://app:***@cache");
 }
 
 }  // namespace

@@ -2,10 +2,8 @@
 // resolve → connect → [proxy CONNECT] → [TLS handshake] → write → read, with
 // one timer that bounds each phase. Runs only on the client's strand.
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,6 +19,7 @@
 #include <utility>
 
 #include "http_client/client_state.h"
+#include "http_client/tls.h"
 #include "net/url.h"
 
 namespace headcount::http_client {
@@ -31,12 +30,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
-bool IsIpLiteral(const std::string& host) {
-  boost::system::error_code ec;
-  (void)asio::ip::make_address(host, ec);
-  return !ec;
-}
 
 // Whether `ec` says the peer closed or reset the connection: what a request
 // meets on a kept-alive connection the server dropped while it was idle.
@@ -222,15 +215,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (!context.ok()) return Finish(context.error());
     connection_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(
         std::move(connection_->tcp), **context);
-    SSL* ssl = connection_->tls->native_handle();
-    // OpenSSL checks the name during verification, so a mismatch fails the
-    // handshake with X509_V_ERR_HOSTNAME_MISMATCH (the message says so).
-    if (IsIpLiteral(url_.host)) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url_.host.c_str());
-    } else {
-      SSL_set_tlsext_host_name(ssl, url_.host.c_str());  // SNI: never for an IP address
-      SSL_set1_host(ssl, url_.host.c_str());
-    }
+    ExpectPeerName(connection_->tls->native_handle(), url_.host);
     connection_->tls->async_handshake(
         asio::ssl::stream_base::client,
         [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -240,13 +225,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void OnHandshake(const boost::system::error_code& ec) {
     if (finished_) return;
-    if (ec) {
-      const long verify = SSL_get_verify_result(connection_->tls->native_handle());
-      if (verify != X509_V_OK) {
-        return FailWith(ec.message() + ": " + X509_verify_cert_error_string(verify));
-      }
-      return Fail(ec);
-    }
+    if (ec) return FailWith(DescribeHandshakeError(ec, connection_->tls->native_handle()));
     connect_phase_ = false;
     Write();
   }

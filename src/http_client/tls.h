@@ -3,7 +3,10 @@
 // returns may be shared by connections on one strand.
 #pragma once
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/ssl/context.hpp>
+#include <boost/system/error_code.hpp>
 #include <memory>
 #include <string>
 
@@ -18,5 +21,17 @@ namespace headcount::http_client {
 // kInvalidArgument naming `ca_file` when it cannot be read or holds no
 // certificate.
 Result<std::shared_ptr<boost::asio::ssl::context>> MakeTlsClientContext(const std::string& ca_file);
+
+// Makes `ssl`'s handshake check that the peer's certificate is for `host`:
+// an IP address against the certificate's IP addresses, a name against its
+// DNS names (and sent as SNI; never an IP address). OpenSSL checks it during
+// verification, so a mismatch fails the handshake with
+// X509_V_ERR_HOSTNAME_MISMATCH or X509_V_ERR_IP_ADDRESS_MISMATCH.
+void ExpectPeerName(SSL* ssl, const std::string& host);
+
+// What a failed handshake's `ec` means: with the certificate verification's
+// reason when that is what failed ("certificate verify failed: self-signed
+// certificate"), else ec's message.
+std::string DescribeHandshakeError(const boost::system::error_code& ec, const SSL* ssl);
 
 }  // namespace headcount::http_client

@@ -9,13 +9,16 @@
 // never; SIGKILL of the lease holder and a Redis
 // restart mid-run: the count converges within one session idle timeout, and
 // PostgreSQL holds exactly one sample per bucket, none missing while a node
-// was up. Fails, never skips, where redis-server or PostgreSQL is missing.
+// was up. Then two nodes over rediss:// (a Redis that speaks only TLS,
+// its CA given by --cluster-ca-file) share one count; a node without that CA
+// refuses the certificate and says so. Fails, never skips, where
+// redis-server, openssl or PostgreSQL is missing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
 import {
-  BIN, Proc, cleanup, fetchMediaPlaylist, freePort, getJson, headcountDateRanges, runNginx, sleep, startPostgres,
+  BIN, Proc, cleanup, fetchMediaPlaylist, freePort, getJson, headcountDateRanges, run, runNginx, sleep, startPostgres,
   startRedis, startTestStream, startViewers, tempDir, waitFor,
 } from './harness.mjs';
 
@@ -24,7 +27,7 @@ const IDLE_SECONDS = 4;
 const PER_NODE = 2;   // viewers that stay on one node
 const SWITCHING = 3;  // viewers through the load balancer: a third of them all
 
-async function startNode(dir, name, { redis, pg }) {
+async function startNode(dir, name, { redis, pg, extra = [] }) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const proc = new Proc(`serve ${name}`, BIN, [
@@ -32,7 +35,7 @@ async function startNode(dir, name, { redis, pg }) {
     '--store', 'postgres', '--postgres-url', pg.url(), '--cluster', redis.url,
     '--session-key-file', join(dir, 'session.key'),
     '--tick-interval', `${TICK_SECONDS}s`, '--session-idle-timeout', `${IDLE_SECONDS}s`, '--cmcd', 'on',
-    '--log-level', 'debug',
+    '--log-level', 'debug', ...extra,
   ]);
   await waitFor(`${name} to answer /healthz`, async () => (await fetch(`${base}/healthz`)).ok);
   return { name, proc, port, base };
@@ -53,17 +56,18 @@ async function startBalancer(confDir, ports) {
   }`);
 }
 
+const viewersOn = async (node) => (await getJson(`${node.base}/api/channels`)).channels.find((c) => c.id === 'demo')?.viewers;
+const allShow = async (live, n) => {
+  const counts = await Promise.all(live.map(viewersOn));
+  return counts.every((c) => c === n) ? counts : false;
+};
+
 describe('a cluster of three nodes', () => {
   let dir;
   let redis;
   let pg;
   let nodes;
 
-  const viewersOn = async (node) => (await getJson(`${node.base}/api/channels`)).channels.find((c) => c.id === 'demo')?.viewers;
-  const allShow = async (live, n) => {
-    const counts = await Promise.all(live.map(viewersOn));
-    return counts.every((c) => c === n) ? counts : false;
-  };
   // The node that ran the newest tick under the lease, by its log.
   const leaseHolder = (live) => {
     let newest = null;
@@ -228,5 +232,62 @@ describe('a cluster of three nodes', () => {
     const missing = [];
     for (let t = buckets[0]; t <= buckets.at(-1); t += TICK_SECONDS) if (!buckets.includes(t)) missing.push(t);
     assert.deepEqual(missing, [], 'buckets missing while nodes were up');
+  });
+});
+
+describe('two nodes over rediss://', () => {
+  const PASSWORD = 'tls-s3cret-42';
+  let dir;
+  let redis;
+  let pg;
+  let nodes = [];
+
+  before(async () => {
+    dir = tempDir();
+    [redis, pg] = await Promise.all([startRedis({ tls: true, password: PASSWORD }), startPostgres()]);
+    assert.match(redis.url, /^rediss:\/\//);
+    await startTestStream(join(dir, 'hls'), 'demo');
+    for (const name of ['a', 'b']) {
+      nodes.push(await startNode(dir, name, { redis, pg, extra: ['--cluster-ca-file', redis.caFile] }));
+    }
+    for (const node of nodes) startViewers(`${node.base}/hls/demo/stream.m3u8`, PER_NODE);
+  });
+
+  after(async () => {
+    for (const node of nodes) await node.proc.stop();
+    if (pg) await pg.stop();
+    if (redis) await redis.stop();
+    await Proc.stopAll();
+    cleanup(dir);
+    if (pg) cleanup(pg.dir);
+    if (redis) cleanup(redis.dir);
+  });
+
+  test('both nodes show both nodes\' viewers, and never log the password', async () => {
+    await waitFor(`${2 * PER_NODE} viewers on both nodes`, () => allShow(nodes, 2 * PER_NODE), { timeoutMs: 40000 });
+    for (const node of nodes) {
+      assert.equal((await getJson(`${node.base}/healthz`)).status, 'ok', node.name);
+      assert.ok(!node.proc.output.includes(PASSWORD), `${node.name} logged the password`);
+    }
+  });
+
+  test('a node with only the system\'s CAs refuses the certificate and says why', async () => {
+    const node = await startNode(dir, 'no-ca', { redis, pg });
+    nodes.push(node);
+    await waitFor('/healthz degraded with the certificate\'s reason', async () => {
+      const health = await getJson(`${node.base}/healthz`);
+      return health.status === 'degraded' && /certificate verify failed/.test(health.degraded) ? health : false;
+    }, { timeoutMs: 10000, intervalMs: 100 });
+    assert.ok(!node.proc.output.includes(PASSWORD), 'the node logged the password');
+  });
+
+  test('a CA file that cannot be loaded stops the node at start', async () => {
+    const port = await freePort();
+    const r = run(['serve', '--listen', `127.0.0.1:${port}`, '--hls-root', join(dir, 'hls'),
+      '--store', 'postgres', '--postgres-url', pg.url(), '--cluster', redis.url,
+      '--cluster-ca-file', join(dir, 'no-such-ca.pem'), '--session-key-file', join(dir, 'session.key')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /cluster\.redis: .*no-such-ca\.pem/);
+    assert.ok(!r.stderr.includes(PASSWORD), 'the node logged the password');
   });
 });

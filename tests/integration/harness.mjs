@@ -2,9 +2,10 @@
 // (ffmpeg, headcount serve, headcount viewers), waits for conditions, and
 // stops everything it started, even when a test fails.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -407,25 +408,50 @@ export async function startPostgres() {
 // port, dir, stop(), start(), kill() }: stop() is SIGTERM, kill() SIGKILL,
 // start() again on the same port; stop() it before the test's
 // Proc.stopAll(). The C++ tests' twin is cluster/testing/redis_server.h.
-export async function startRedis() {
+// With `tls`, TLS only on that port (url rediss://localhost:<port>), its
+// certificate for localhost made here by the openssl CLI and its own CA
+// (caFile); clients are not asked for certificates. `password` sets
+// requirepass (and goes into url).
+export async function startRedis({ tls = false, password = '' } = {}) {
   const bin = '/usr/bin/redis-server';
   if (!existsSync(bin)) {
     throw new Error('redis-server is not installed (apt-get install redis-server; scripts/setup installs it)');
   }
   const dir = tempDir('headcount-redis-');
   const port = await freePort();
+  const caFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  if (tls) {
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+      '-nodes', '-keyout', keyFile, '-out', caFile, '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost', '-addext', 'basicConstraints=critical,CA:TRUE'], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`openssl req failed: ${made.stderr}`);
+  }
   let proc = null;
   const ping = () => new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'));
-    socket.on('data', (d) => { socket.destroy(); resolve(d.toString().startsWith('+PONG')); });
+    const auth = password ? `AUTH ${password}\r\n` : '';
+    const onConnect = () => socket.write(`${auth}PING\r\n`);
+    const socket = tls
+      ? tlsConnect({ host: '127.0.0.1', servername: 'localhost', port, ca: readFileSync(caFile) }, onConnect)
+      : createConnection({ host: '127.0.0.1', port }, onConnect);
+    let text = '';
+    socket.on('data', (d) => {
+      text += d.toString();
+      if (text.includes('PONG') || text.includes('-')) { socket.destroy(); resolve(text.includes('+PONG')); }
+    });
     socket.on('error', () => resolve(false));
   });
+  const userInfo = password ? `:${encodeURIComponent(password)}@` : '';
   const redis = {
-    port, dir,
-    url: `redis://127.0.0.1:${port}`,
+    port, dir, caFile,
+    url: tls ? `rediss://${userInfo}localhost:${port}` : `redis://${userInfo}127.0.0.1:${port}`,
     async start() {
-      proc = new Proc('redis', bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-        '--dir', dir, '--daemonize', 'no']);
+      const listen = tls
+        ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', caFile, '--tls-key-file', keyFile,
+          '--tls-ca-cert-file', caFile, '--tls-auth-clients', 'no']
+        : ['--port', String(port)];
+      proc = new Proc('redis', bin, [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        '--dir', dir, '--daemonize', 'no', ...(password ? ['--requirepass', password] : [])]);
       await waitFor('redis-server to answer PING', () => {
         if (proc.child.exitCode !== null) throw new Error(`redis-server exited: ${proc.output}`);
         return ping();
