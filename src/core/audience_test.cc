@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "core/testing/sketches.h"
 #include "core/time_text.h"
 
 namespace headcount {
@@ -69,14 +70,6 @@ TEST(AudienceTest, NoSamplesNoPeriodsAndAnEmptyTotal) {
   EXPECT_DOUBLE_EQ(none.Average(), 0);
 }
 
-// A sketch of the viewers numbered in [first, last].
-HyperLogLog Viewers(std::uint64_t first, std::uint64_t last) {
-  HyperLogLog hll;
-  // Spread over 64 bits, as the viewer keys' hash spreads them.
-  for (std::uint64_t i = first; i <= last; ++i) hll.Add(i * 0x9E3779B97F4A7C15ULL);
-  return hll;
-}
-
 TEST(AudienceTest, DistinctViewersMergeOverHoursAndTakeTheLargerTable) {
   const std::vector<Sample> samples = {
       At("2026-12-07T10:05:00Z", 3), At("2026-12-07T11:00:00Z", 4), At("2026-12-07T12:00:00Z", 1)};
@@ -85,10 +78,10 @@ TEST(AudienceTest, DistinctViewersMergeOverHoursAndTakeTheLargerTable) {
   // Sessions 1..10 at 10:00 and 6..20 at 11:00; CMCD sids 1..12 at 11:00;
   // nothing stored for 12:00, and a sketch of 13:00 with no sample.
   const std::vector<HourSketch> sketches = {
-      {"live", AtUtc("2026-12-07T10:00:00Z"), 0, Viewers(1, 10)},
-      {"live", AtUtc("2026-12-07T11:00:00Z"), 0, Viewers(6, 20)},
-      {"live", AtUtc("2026-12-07T11:00:00Z"), 2, Viewers(1, 12)},
-      {"live", AtUtc("2026-12-07T13:00:00Z"), 0, Viewers(1, 99)},
+      {"live", AtUtc("2026-12-07T10:00:00Z"), 0, testing::ViewerSketch(1, 10)},
+      {"live", AtUtc("2026-12-07T11:00:00Z"), 0, testing::ViewerSketch(6, 20)},
+      {"live", AtUtc("2026-12-07T11:00:00Z"), 2, testing::ViewerSketch(1, 12)},
+      {"live", AtUtc("2026-12-07T13:00:00Z"), 0, testing::ViewerSketch(1, 99)},
   };
   AddDistinct(hours, sketches, AudiencePeriod::kHour);
   AddDistinct(days, sketches, AudiencePeriod::kDay);
