@@ -50,9 +50,8 @@ Row TableRow(const std::string& channel, std::string period, const AudienceSumma
 }
 
 std::string Table(const Report& report) {
-  std::vector<Row> rows = {
-      {"CHANNEL", "PERIOD", "PEAK", "PEAK AT (UTC)", "AVERAGE", "VIEWER-MIN", "LIVE-MIN",
-       "DISTINCT"}};
+  std::vector<Row> rows = {{"CHANNEL", "PERIOD", "PEAK", "PEAK AT (UTC)", "AVERAGE", "VIEWER-MIN",
+                            "LIVE-MIN", "DISTINCT"}};
   for (const ChannelAudience& c : report.channels) {
     if (c.periods.empty()) {
       rows.push_back({c.channel, "total", "-", "-", "-", "-", "-", "-"});

@@ -459,7 +459,8 @@ int RunServe(const Config& config) {
   scheduler.Stop();
   ticker.join();
   server.Stop();
-  flush_distinct();  // the viewers seen since the last tick
+  // The viewers seen since the last tick.
+  flush_distinct();
   workers.Stop();  // waits for an asked-for tick; answers nobody (the server is stopped)
   if (*pruner) (*pruner)->Stop();
   spdlog::info("stopped");

@@ -52,9 +52,9 @@ void AddDistinct(std::vector<AudienceSummary>& periods, std::span<const HourSket
                  AudiencePeriod period) {
   for (const HourSketch& s : sketches) {
     const Seconds start = PeriodStart(s.hour, period);
-    const auto it = std::lower_bound(
-        periods.begin(), periods.end(), start,
-        [](const AudienceSummary& a, Seconds t) { return a.start < t; });
+    const auto it =
+        std::lower_bound(periods.begin(), periods.end(), start,
+                         [](const AudienceSummary& a, Seconds t) { return a.start < t; });
     if (it != periods.end() && it->start == start) it->distinct[s.table].Merge(s.sketch);
   }
 }

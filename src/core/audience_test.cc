@@ -71,8 +71,8 @@ TEST(AudienceTest, NoSamplesNoPeriodsAndAnEmptyTotal) {
 }
 
 TEST(AudienceTest, DistinctViewersMergeOverHoursAndTakeTheLargerTable) {
-  const std::vector<Sample> samples = {
-      At("2026-12-07T10:05:00Z", 3), At("2026-12-07T11:00:00Z", 4), At("2026-12-07T12:00:00Z", 1)};
+  const std::vector<Sample> samples = {At("2026-12-07T10:05:00Z", 3), At("2026-12-07T11:00:00Z", 4),
+                                       At("2026-12-07T12:00:00Z", 1)};
   auto hours = SummarizeAudience(samples, AudiencePeriod::kHour);
   auto days = SummarizeAudience(samples, AudiencePeriod::kDay);
   // Sessions 1..10 at 10:00 and 6..20 at 11:00; CMCD sids 1..12 at 11:00;

@@ -61,7 +61,7 @@ class HyperLogLog {
   void Densify();
   void AddToRegisters(std::uint64_t hash);
 
-  std::vector<std::uint64_t> sparse_;     // sorted, unique; empty when dense
+  std::vector<std::uint64_t> sparse_;    // sorted, unique; empty when dense
   std::vector<std::uint8_t> registers_;  // kRegisters of them when dense, else empty
 };
 

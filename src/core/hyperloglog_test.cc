@@ -127,8 +127,8 @@ TEST(HyperLogLogTest, RefusesBytesThatAreNotASketch) {
   big_register[10] = 60;
   EXPECT_FALSE(HyperLogLog::Deserialize(big_register).ok());
   EXPECT_FALSE(HyperLogLog::Deserialize(sparse.substr(0, sparse.size() - 1)).ok());
-  std::string swapped = sparse.substr(0, 3) + sparse.substr(11, 8) + sparse.substr(3, 8) +
-                        sparse.substr(19);
+  std::string swapped =
+      sparse.substr(0, 3) + sparse.substr(11, 8) + sparse.substr(3, 8) + sparse.substr(19);
   EXPECT_FALSE(HyperLogLog::Deserialize(swapped).ok()) << "hashes out of order";
 }
 

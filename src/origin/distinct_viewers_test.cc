@@ -39,7 +39,8 @@ TEST(DistinctViewersTest, OneSketchPerChannelHourAndTableAndRepeatsCountOnce) {
   DistinctViewers distinct;
   testing::MemoryDistinctStore store;
   for (int round = 0; round < 3; ++round) {
-    for (int i = 0; i < 50; ++i) distinct.Seen(Kind::kSession, "a", KeyOf(i), At("2026-12-07T10:59:00Z"));
+    for (int i = 0; i < 50; ++i)
+      distinct.Seen(Kind::kSession, "a", KeyOf(i), At("2026-12-07T10:59:00Z"));
   }
   distinct.Seen(Kind::kSession, "a", KeyOf(7), At("2026-12-07T11:00:00Z"));
   distinct.Seen(Kind::kSid, "a", KeyOf(7), At("2026-12-07T10:30:00Z"));
@@ -55,7 +56,8 @@ TEST(DistinctViewersTest, OneSketchPerChannelHourAndTableAndRepeatsCountOnce) {
 
   // Seen again after the flush (a refresh, or a viewer back after its
   // session expired, with the same id): merged in, still 50.
-  for (int i = 0; i < 60; ++i) distinct.Seen(Kind::kSession, "a", KeyOf(i), At("2026-12-07T10:59:30Z"));
+  for (int i = 0; i < 60; ++i)
+    distinct.Seen(Kind::kSession, "a", KeyOf(i), At("2026-12-07T10:59:30Z"));
   ASSERT_TRUE(distinct.Flush(store).ok());
   EXPECT_EQ(Stored(store, "a", "2026-12-07T10:00:00Z", Kind::kSession), 60);
   EXPECT_TRUE(distinct.Flush(store).ok()) << "nothing pending: nothing to write";
@@ -66,9 +68,11 @@ TEST(DistinctViewersTest, AFailedFlushKeepsTheSketchesForTheNext) {
   DistinctViewers distinct(/*max_pending=*/2);
   testing::MemoryDistinctStore store;
   store.error = Error::Unavailable("database down");
-  for (int i = 0; i < 10; ++i) distinct.Seen(Kind::kToken, "a", KeyOf(i), At("2026-12-07T10:00:00Z"));
+  for (int i = 0; i < 10; ++i)
+    distinct.Seen(Kind::kToken, "a", KeyOf(i), At("2026-12-07T10:00:00Z"));
   EXPECT_FALSE(distinct.Flush(store).ok());
-  for (int i = 5; i < 20; ++i) distinct.Seen(Kind::kToken, "a", KeyOf(i), At("2026-12-07T10:01:00Z"));
+  for (int i = 5; i < 20; ++i)
+    distinct.Seen(Kind::kToken, "a", KeyOf(i), At("2026-12-07T10:01:00Z"));
   distinct.Seen(Kind::kToken, "b", KeyOf(1), At("2026-12-07T10:01:00Z"));
   distinct.Seen(Kind::kToken, "c", KeyOf(1), At("2026-12-07T10:01:00Z"));
   EXPECT_EQ(distinct.pending(), 2U);
@@ -98,8 +102,7 @@ class DecidingSink final : public ViewerSink {
  public:
   void Seen(Kind, std::string_view, const SessionTable::Key&, WallTime) override {}
   void Gone(Kind, std::string_view, const SessionTable::Key&) override {}
-  void FirstReport(Kind, std::string_view, const SessionTable::Key&, WallTime,
-                   Sighting) override {
+  void FirstReport(Kind, std::string_view, const SessionTable::Key&, WallTime, Sighting) override {
     ++first_reports;
   }
   bool SharesFirstReports() const override { return true; }

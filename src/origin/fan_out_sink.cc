@@ -35,8 +35,8 @@ bool FanOutSink::SharesFirstReports() const {
 
 bool FanOutSink::RefusedOldToken(std::string_view channel, const SessionTable::Key& key,
                                  WallTime now) {
-  return std::ranges::any_of(
-      sinks_, [&](ViewerSink* s) { return s->RefusedOldToken(channel, key, now); });
+  return std::ranges::any_of(sinks_,
+                             [&](ViewerSink* s) { return s->RefusedOldToken(channel, key, now); });
 }
 
 }  // namespace headcount

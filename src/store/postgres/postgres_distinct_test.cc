@@ -65,7 +65,8 @@ TEST_F(PostgresStoreTest, SketchesOfSeveralNodesAtOnceMergeWithNoneLost) {
   auto sketches = store->Sketches("live", PgHour(0), PgHour(1));
   ASSERT_TRUE(sketches.ok()) << sketches.error().ToString();
   ASSERT_EQ(sketches->size(), 2U);
-  EXPECT_EQ((*sketches)[0].sketch, ViewerSketch(1, 100 * kNodes)) << "every node's viewers";
+  EXPECT_EQ((*sketches)[0].sketch, ViewerSketch(1, std::uint64_t{100} * kNodes))
+      << "every node's viewers";
   EXPECT_EQ((*sketches)[0].sketch.Estimate(), 100 * kNodes) << "exact while sparse";
   EXPECT_EQ((*sketches)[1].table, 1);
   EXPECT_EQ((*sketches)[1].sketch.Estimate(), 10) << "the same viewers from each node: once";
@@ -75,10 +76,10 @@ TEST_F(PostgresStoreTest, SketchesOfSeveralNodesAtOnceMergeWithNoneLost) {
 TEST_F(PostgresStoreTest, AudienceAddsTheDistinctViewersAndPruneDropsOldHours) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(
-      store->Record(std::vector<Sample>{PgAt("live", 30, 4), PgAt("live", 70, 9),
-                                        PgAt("live", 130, 2)})
-          .ok());
+  ASSERT_TRUE(store
+                  ->Record(std::vector<Sample>{PgAt("live", 30, 4), PgAt("live", 70, 9),
+                                               PgAt("live", 130, 2)})
+                  .ok());
   const std::vector<HourSketch> sketches = {{"live", PgHour(0), 0, ViewerSketch(1, 600)},
                                             {"live", PgHour(1), 0, ViewerSketch(500, 612)}};
   ASSERT_TRUE(store->MergeSketches(sketches).ok());

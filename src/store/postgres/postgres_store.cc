@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <limits>
-#include <pqxx/pqxx>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -266,12 +266,10 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(PostgresStoreOptions 
   pool_options.size = options.pool_size;
   pool_options.statement_timeout = options.statement_timeout;
   pool_options.wait = options.pool_wait;
-  pool_options.statements = {{kWindow, kWindowSql},
-                             {kRange, kRangeSql},
-                             {kHasChannel, kHasChannelSql},
-                             {kAudience, kAudienceSql},
-                             {kChannels, kChannelsSql},
-                             {kSketchRange, kSketchRangeSql}};
+  pool_options.statements = {
+      {kWindow, kWindowSql},     {kRange, kRangeSql},       {kHasChannel, kHasChannelSql},
+      {kAudience, kAudienceSql}, {kChannels, kChannelsSql}, {kSketchRange, kSketchRangeSql},
+  };
   if (!options.read_only) {
     pool_options.statements.emplace_back(kUpsert, kUpsertSql);
     pool_options.statements.emplace_back(kPruneBatch, kPruneBatchSql);
@@ -483,7 +481,7 @@ Status PostgresStore::MergeSketches(std::span<const HourSketch> sketches) {
   const auto left = TimeLeft(kOp);
   if (!left.ok()) return left.error();
   std::string unreadable;
-  const Status s = pool_->Run(kOp, [&](pqxx::connection_base& connection) {
+  Status s = pool_->Run(kOp, [&](pqxx::connection_base& connection) {
     unreadable.clear();
     pqxx::work work(connection);
     LimitTo(work, *left);
@@ -492,16 +490,14 @@ Status PostgresStore::MergeSketches(std::span<const HourSketch> sketches) {
       const int table = in->table;
       // A new row, or (once another writer's insert committed) the row
       // locked, merged here and written back: never a lost merge.
-      if (work.exec_prepared(kSketchInsert, in->channel, hour, table,
-                             ToHex(in->sketch.Serialize()))
+      if (work.exec_prepared(kSketchInsert, in->channel, hour, table, ToHex(in->sketch.Serialize()))
               .affected_rows() == 1) {
         continue;
       }
       const pqxx::result row = work.exec_prepared(kSketchLock, in->channel, hour, table);
       HyperLogLog merged = in->sketch;
       if (!row.empty()) {
-        Result<HyperLogLog> stored =
-            StoredSketch(row[0][0].as<std::string>(), in->channel, hour);
+        Result<HyperLogLog> stored = StoredSketch(row[0][0].as<std::string>(), in->channel, hour);
         // One that cannot be read is replaced rather than failing every merge of its hour.
         if (stored.ok()) {
           merged.Merge(*stored);

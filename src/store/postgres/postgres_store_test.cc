@@ -29,7 +29,6 @@ using postgres::testing::kPgBaseEpoch;
 using postgres::testing::kTestPassword;
 using postgres::testing::PgAt;
 using postgres::testing::PgMinute;
-using postgres::testing::PostgresServer;
 using postgres::testing::PostgresStoreTest;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

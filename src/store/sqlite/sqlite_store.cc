@@ -449,8 +449,8 @@ Status SqliteStore::MergeSketches(std::span<const HourSketch> sketches) {
         if (stored.ok()) {
           merged.Merge(*stored);
         } else {
-          spdlog::warn("sqlite store: replacing a sketch of {} that cannot be read: {}",
-                       in.channel, stored.error().message());
+          spdlog::warn("sqlite store: replacing a sketch of {} that cannot be read: {}", in.channel,
+                       stored.error().message());
         }
       }
     }
