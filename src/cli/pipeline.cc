@@ -149,6 +149,7 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
     }
     parts->store_ptr = parts->dynamo.get();
     parts->history_ptr = parts->dynamo.get();
+    parts->distinct_ptr = parts->dynamo.get();
   }
 
   if (with_source && config.source == SourceKind::kIvs) {

@@ -34,8 +34,7 @@ class Pipeline {
   virtual ChannelDirectory* directory() = 0;
   virtual Store& store() = 0;
   virtual HistoryReader& history() = 0;
-  // Where the distinct viewers' sketches go: the SQLite and PostgreSQL
-  // stores; null for DynamoDB, which keeps none yet.
+  // Where the distinct viewers' sketches go: the configured store.
   virtual DistinctStore* distinct() = 0;
   // Bounds the store's calls (DynamoDB retries, PostgreSQL statements) by the tick's deadline;
   // nullopt lifts the bound (each call then has its own budget).

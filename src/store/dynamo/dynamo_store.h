@@ -15,6 +15,7 @@
 
 #include "aws/aws_client.h"
 #include "core/clock.h"
+#include "core/distinct_store.h"
 #include "core/history.h"
 #include "core/result.h"
 #include "core/retry.h"
@@ -69,7 +70,7 @@ struct DynamoStoreOptions {
   int max_query_pages = kDefaultMaxQueryPages;
 };
 
-class DynamoStore final : public Store, public HistoryReader {
+class DynamoStore final : public Store, public HistoryReader, public DistinctStore {
  public:
   // Checks `options` (kInvalidArgument for a bad table name, non-positive
   // retention, concurrency, budget or query caps, or a client for another
@@ -127,6 +128,24 @@ class DynamoStore final : public Store, public HistoryReader {
   // samples (empty, false) and sends nothing. Errors as for Window.
   Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override;
   Result<bool> HasChannel(const ChannelId& channel) override;
+
+  // Audience: summed up here from History (DynamoDB has no query language),
+  // with the distinct viewers' sketches of the hours from the one holding
+  // `from` to `to`.
+  Result<std::vector<AudienceSummary>> Audience(const ChannelId& channel, Seconds from, Seconds to,
+                                                AudiencePeriod period) override;
+
+  // DistinctStore (dynamo_sketches.cc): an item per channel, hour and
+  // viewer table in the same table, under a partition key no channel id has,
+  // expiring with the samples of its hour. MergeSketches: per sketch a
+  // consistent GetItem, the merge, and a PutItem on the condition that the
+  // item is unchanged (or still absent), again when another node won the
+  // race (up to 8 rounds, then kUnavailable); sketches before a failure stay
+  // merged (merging again is harmless). Sketches: one Query per table; an
+  // item that is not a sketch is kIo.
+  Status MergeSketches(std::span<const HourSketch> sketches) override;
+  Result<std::vector<HourSketch>> Sketches(const ChannelId& channel, Seconds from,
+                                           Seconds to) override;
 
   // For development and tests: EnsureDynamoTable (dynamo_table.h) for this
   // store's table, with this store's client, clock and sleep.
