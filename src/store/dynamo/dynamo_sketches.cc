@@ -22,7 +22,7 @@ constexpr std::string_view kExpiresAttribute = "expiresAt";
 constexpr std::uint8_t kViewerTables = 3;  // ViewerSink::Kind's
 // Rounds of read, merge and conditional put per sketch before giving up:
 // each lost round means another node merged the same hour meanwhile.
-constexpr int kMaxMergeRounds = 8;
+constexpr int kMaxMergeRounds = 32;
 
 // Not printable: no channel id holds it.
 constexpr char kSeparator = '\x1f';

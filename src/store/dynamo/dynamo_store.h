@@ -140,7 +140,7 @@ class DynamoStore final : public Store, public HistoryReader, public DistinctSto
   // expiring with the samples of its hour. MergeSketches: per sketch a
   // consistent GetItem, the merge, and a PutItem on the condition that the
   // item is unchanged (or still absent), again when another node won the
-  // race (up to 8 rounds, then kUnavailable); sketches before a failure stay
+  // race (up to 32 rounds, then kUnavailable); sketches before a failure stay
   // merged (merging again is harmless). Sketches: one Query per table; an
   // item that is not a sketch is kIo.
   Status MergeSketches(std::span<const HourSketch> sketches) override;
