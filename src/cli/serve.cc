@@ -435,10 +435,13 @@ int RunServe(const Config& config) {
   spdlog::info("serving on http://{}:{} — {}, a tick every {}", config.listen_address,
                server.port(), Describe(config), FormatDuration(config.tick_interval));
 
-  // After each tick, within a tick's length, this node's new sketches.
+  // After each tick, this node's new sketches, done by nine tenths of the
+  // interval before the next tick (as a tick's own deadline), so a slow
+  // store never delays it: what is not stored by then is kept for the next.
   const auto flush_distinct = [&] {
     if (!distinct) return;
-    parts.SetDeadline(clock.Now() + config.tick_interval);
+    const Seconds next_tick = BucketStart(clock.Now(), config.tick_interval) + config.tick_interval;
+    parts.SetDeadline(next_tick - config.tick_interval / 10);
     if (Status st = distinct->Flush(*parts.distinct()); !st.ok()) {
       spdlog::warn("distinct viewers: not stored yet ({} kept for the next tick): {}",
                    distinct->pending(), st.error().ToString());

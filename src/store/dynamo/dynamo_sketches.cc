@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/base64.h"
+#include "core/parallel.h"
 #include "store/dynamo/dynamo_items.h"
 #include "store/dynamo/dynamo_store.h"
 
@@ -58,53 +59,65 @@ Result<HyperLogLog> ReadSketch(const nlohmann::json& item) {
 }  // namespace
 
 Status DynamoStore::MergeSketches(std::span<const HourSketch> sketches) {
-  const WallTime deadline = CallDeadline();
   for (const HourSketch& in : sketches) {
     if (!IsStorableChannelId(in.channel)) {
       return Error::InvalidArgument("dynamodb MergeSketches: invalid channel id");
     }
-    const std::string context = "MergeSketches of channel " + in.channel;
-    const nlohmann::json key = SketchKey(in.table, in.channel, in.hour);
-    bool merged = false;
-    for (int round = 0; round < kMaxMergeRounds && !merged; ++round) {
-      Result<nlohmann::json> got = client_.Call(
-          "GetItem", {{"TableName", options_.table}, {"Key", key}, {"ConsistentRead", true}},
-          deadline);
-      if (!got.ok()) return dynamo::WithContext(got.error(), context);
-      HyperLogLog sketch = in.sketch;
-      nlohmann::json put = {{"TableName", options_.table}};
-      const auto stored = got->find("Item");
-      if (stored != got->end() && stored->is_object()) {
-        Result<HyperLogLog> old = ReadSketch(*stored);
-        // One that cannot be read is replaced rather than failing every merge of its hour.
-        if (old.ok()) sketch.Merge(*old);
-        put["ConditionExpression"] = "#s = :old";
-        put["ExpressionAttributeNames"] = {{"#s", kSketchAttribute}};
-        put["ExpressionAttributeValues"] = {{":old", (*stored)[kSketchAttribute]}};
-      } else {
-        put["ConditionExpression"] = "attribute_not_exists(#c)";
-        put["ExpressionAttributeNames"] = {{"#c", dynamo::kChannelAttribute}};
-      }
-      nlohmann::json item = key;
-      item[kSketchAttribute] = {{"B", Base64Encode(sketch.Serialize())}};
-      // Kept as long as the samples of its last minute.
-      const auto expires = in.hour + std::chrono::hours(1) + options_.retention;
-      item[kExpiresAttribute] = {{"N", std::to_string(expires.time_since_epoch().count())}};
-      put["Item"] = std::move(item);
-      aws::AwsError aws_error;
-      Result<nlohmann::json> written = client_.Call("PutItem", put, deadline, &aws_error);
-      if (written.ok()) {
-        merged = true;
-      } else if (aws_error.code != "ConditionalCheckFailedException") {
-        return dynamo::WithContext(written.error(), context);
-      }
+  }
+  const WallTime deadline = CallDeadline();
+  std::vector<Status> results(sketches.size());
+  ParallelFor(sketches.size(), options_.concurrency,
+              [&](std::size_t i) { results[i] = MergeSketch(sketches[i], deadline); });
+  std::size_t failed = 0;
+  const Status* first = nullptr;
+  for (const Status& st : results) {
+    if (st.ok()) continue;
+    ++failed;
+    if (first == nullptr) first = &st;
+  }
+  if (first == nullptr) return {};
+  return Error(first->error().code(),
+               std::to_string(failed) + " of " + std::to_string(sketches.size()) +
+                   " sketches not merged; the first: " + first->error().message());
+}
+
+Status DynamoStore::MergeSketch(const HourSketch& in, WallTime deadline) {
+  const std::string context = "MergeSketches of channel " + in.channel;
+  const nlohmann::json key = SketchKey(in.table, in.channel, in.hour);
+  for (int round = 0; round < kMaxMergeRounds; ++round) {
+    Result<nlohmann::json> got = client_.Call(
+        "GetItem", {{"TableName", options_.table}, {"Key", key}, {"ConsistentRead", true}},
+        deadline);
+    if (!got.ok()) return dynamo::WithContext(got.error(), context);
+    HyperLogLog sketch = in.sketch;
+    nlohmann::json put = {{"TableName", options_.table}};
+    const auto stored = got->find("Item");
+    if (stored != got->end() && stored->is_object()) {
+      Result<HyperLogLog> old = ReadSketch(*stored);
+      // One that cannot be read is replaced rather than failing every merge of its hour.
+      if (old.ok()) sketch.Merge(*old);
+      put["ConditionExpression"] = "#s = :old";
+      put["ExpressionAttributeNames"] = {{"#s", kSketchAttribute}};
+      put["ExpressionAttributeValues"] = {{":old", (*stored)[kSketchAttribute]}};
+    } else {
+      put["ConditionExpression"] = "attribute_not_exists(#c)";
+      put["ExpressionAttributeNames"] = {{"#c", dynamo::kChannelAttribute}};
     }
-    if (!merged) {
-      return Error::Unavailable(context + ": another writer changed it " +
-                                std::to_string(kMaxMergeRounds) + " times in a row");
+    nlohmann::json item = key;
+    item[kSketchAttribute] = {{"B", Base64Encode(sketch.Serialize())}};
+    // Kept as long as the samples of its last minute.
+    const auto expires = in.hour + std::chrono::hours(1) + options_.retention;
+    item[kExpiresAttribute] = {{"N", std::to_string(expires.time_since_epoch().count())}};
+    put["Item"] = std::move(item);
+    aws::AwsError aws_error;
+    Result<nlohmann::json> written = client_.Call("PutItem", put, deadline, &aws_error);
+    if (written.ok()) return {};
+    if (aws_error.code != "ConditionalCheckFailedException") {
+      return dynamo::WithContext(written.error(), context);
     }
   }
-  return {};
+  return Error::Unavailable(context + ": another writer changed it " +
+                            std::to_string(kMaxMergeRounds) + " times in a row");
 }
 
 Result<std::vector<HourSketch>> DynamoStore::Sketches(const ChannelId& channel, Seconds from,

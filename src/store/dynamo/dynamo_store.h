@@ -137,12 +137,13 @@ class DynamoStore final : public Store, public HistoryReader, public DistinctSto
 
   // DistinctStore (dynamo_sketches.cc): an item per channel, hour and
   // viewer table in the same table, under a partition key no channel id has,
-  // expiring with the samples of its hour. MergeSketches: per sketch a
-  // consistent GetItem, the merge, and a PutItem on the condition that the
-  // item is unchanged (or still absent), again when another node won the
-  // race (up to 32 rounds, then kUnavailable); sketches before a failure stay
-  // merged (merging again is harmless). Sketches: one Query per table; an
-  // item that is not a sketch is kIo.
+  // expiring with the samples of its hour. MergeSketches, `concurrency`
+  // sketches at a time: per sketch a consistent GetItem, the merge, and a
+  // PutItem on the condition that the item is unchanged (or still absent),
+  // again when another node won the race (up to 32 rounds, then
+  // kUnavailable); the sketches merged before a failure stay merged
+  // (merging again is harmless), and the error says how many failed.
+  // Sketches: one Query per table; an item that is not a sketch is kIo.
   Status MergeSketches(std::span<const HourSketch> sketches) override;
   Result<std::vector<HourSketch>> Sketches(const ChannelId& channel, Seconds from,
                                            Seconds to) override;
@@ -168,6 +169,8 @@ class DynamoStore final : public Store, public HistoryReader, public DistinctSto
                     std::vector<std::string>* unwritten);
   // "channel/time" of a PutRequest's item, as sent; nullopt if it has none.
   static std::optional<std::string> PutKey(const nlohmann::json& put_request);
+  // One sketch's rounds of MergeSketches, by `deadline`.
+  Status MergeSketch(const HourSketch& in, WallTime deadline);
   // Every page of `channel`'s Query over [from, to], validated, oldest
   // first; kRejected past max_query_pages or max_query_items.
   Result<std::vector<Sample>> QueryRange(const ChannelId& channel, Seconds from, Seconds to,
