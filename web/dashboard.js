@@ -205,7 +205,8 @@ const whole = (n) => Math.round(n).toLocaleString();
 // Minutes, with a tenth when there are few (short test buckets make fractions).
 const minutes = (n) => n.toLocaleString(undefined, { maximumFractionDigits: n < 10 ? 1 : 0 });
 
-// Shows the total of a summary document: "24 h: peak 30 at 11:01 · average 16 · ...".
+// Shows the total of a summary document: "24 h: peak 30 at 11:01 · average 16 · ...
+// · 41 distinct viewers".
 function drawSummary(card, doc) {
   const p = card.li.querySelector('p.summary');
   const t = doc?.total;
@@ -215,10 +216,15 @@ function drawSummary(card, doc) {
     return;
   }
   const at = t.peak_at ? new Date(t.peak_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
+  // Distinct viewers are null where the store holds no sketch (IVS counts no sessions).
+  const distinct = t.distinct_viewers ?? null;
   p.textContent = `24 h: peak ${whole(t.peak)}${at ? ` at ${at}` : ''} · average ${whole(t.average)}`
-    + ` · ${minutes(t.viewer_minutes)} viewer-minutes · ${minutes(t.live_minutes)} live minutes`;
+    + ` · ${minutes(t.viewer_minutes)} viewer-minutes · ${minutes(t.live_minutes)} live minutes`
+    + (distinct === null ? '' : ` · ${whole(distinct)} distinct viewers`);
   p.dataset.peak = String(t.peak);
   p.dataset.viewerMinutes = String(t.viewer_minutes);
+  if (distinct === null) delete p.dataset.distinct;
+  else p.dataset.distinct = String(distinct);
 }
 
 async function refreshHistory(card, id, force) {

@@ -43,6 +43,7 @@ class Parts final : public Pipeline {
   ChannelDirectory* directory() override { return ivs ? ivs->directory.get() : nullptr; }
   Store& store() override { return *store_ptr; }
   HistoryReader& history() override { return *history_ptr; }
+  DistinctStore* distinct() override { return distinct_ptr; }
   void SetDeadline(std::optional<WallTime> d) override { deadline->Set(d); }
 
   // Declared in dependency order: destroyed users first.
@@ -59,6 +60,7 @@ class Parts final : public Pipeline {
   // The one of the stores above that is configured.
   Store* store_ptr = nullptr;
   HistoryReader* history_ptr = nullptr;
+  DistinctStore* distinct_ptr = nullptr;
 };
 
 #if !HEADCOUNT_WITH_POSTGRES
@@ -101,6 +103,7 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
     parts->sqlite = std::move(*store);
     parts->store_ptr = parts->sqlite.get();
     parts->history_ptr = parts->sqlite.get();
+    parts->distinct_ptr = parts->sqlite.get();
   } else if (config.store == StoreKind::kPostgres) {
 #if HEADCOUNT_WITH_POSTGRES
     PostgresStoreOptions options;
@@ -117,6 +120,7 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
     parts->postgres = std::move(*store);
     parts->store_ptr = parts->postgres.get();
     parts->history_ptr = parts->postgres.get();
+    parts->distinct_ptr = parts->postgres.get();
 #else
     return NoPostgresError();
 #endif
@@ -145,6 +149,7 @@ Result<std::unique_ptr<Pipeline>> MakePipeline(const Config& config, const Clock
     }
     parts->store_ptr = parts->dynamo.get();
     parts->history_ptr = parts->dynamo.get();
+    parts->distinct_ptr = parts->dynamo.get();
   }
 
   if (with_source && config.source == SourceKind::kIvs) {

@@ -12,6 +12,7 @@
 #include "cli/config.h"
 #include "core/channel_directory.h"
 #include "core/clock.h"
+#include "core/distinct_store.h"
 #include "core/history.h"
 #include "core/result.h"
 #include "core/tick.h"
@@ -33,6 +34,8 @@ class Pipeline {
   virtual ChannelDirectory* directory() = 0;
   virtual Store& store() = 0;
   virtual HistoryReader& history() = 0;
+  // Where the distinct viewers' sketches go: the configured store.
+  virtual DistinctStore* distinct() = 0;
   // Bounds the store's calls (DynamoDB retries, PostgreSQL statements) by the tick's deadline;
   // nullopt lifts the bound (each call then has its own budget).
   // Thread-safe: a tick may set it while the history API reads the store.

@@ -22,6 +22,7 @@ class FakePipeline final : public Pipeline {
   ChannelDirectory* directory() override { return nullptr; }
   Store& store() override { return store_; }
   HistoryReader& history() override { return store_; }
+  DistinctStore* distinct() override { return nullptr; }
   void SetDeadline(std::optional<WallTime> deadline) override { deadlines.push_back(deadline); }
 
   std::vector<std::optional<WallTime>> deadlines;

@@ -29,6 +29,12 @@ std::string PeriodText(Seconds start, AudiencePeriod by) {
 // "2026-12-07 10:31" (UTC), the peak's bucket.
 std::string MinuteText(Seconds t) { return PeriodText(t, AudiencePeriod::kHour); }
 
+// The distinct viewers, or `unknown` where no sketch is stored.
+std::string DistinctText(const AudienceSummary& a, const char* unknown) {
+  const std::optional<std::int64_t> distinct = a.DistinctViewers();
+  return distinct ? std::to_string(*distinct) : unknown;
+}
+
 using Row = std::vector<std::string>;
 
 Row TableRow(const std::string& channel, std::string period, const AudienceSummary& a,
@@ -39,15 +45,16 @@ Row TableRow(const std::string& channel, std::string period, const AudienceSumma
           MinuteText(a.peak_at),
           OneDecimal(a.Average()),
           OneDecimal(a.ViewerMinutes(bucket_length)),
-          OneDecimal(a.LiveMinutes(bucket_length))};
+          OneDecimal(a.LiveMinutes(bucket_length)),
+          DistinctText(a, "-")};
 }
 
 std::string Table(const Report& report) {
-  std::vector<Row> rows = {
-      {"CHANNEL", "PERIOD", "PEAK", "PEAK AT (UTC)", "AVERAGE", "VIEWER-MIN", "LIVE-MIN"}};
+  std::vector<Row> rows = {{"CHANNEL", "PERIOD", "PEAK", "PEAK AT (UTC)", "AVERAGE", "VIEWER-MIN",
+                            "LIVE-MIN", "DISTINCT"}};
   for (const ChannelAudience& c : report.channels) {
     if (c.periods.empty()) {
-      rows.push_back({c.channel, "total", "-", "-", "-", "-", "-"});
+      rows.push_back({c.channel, "total", "-", "-", "-", "-", "-", "-"});
       continue;
     }
     for (const AudienceSummary& a : c.periods) {
@@ -87,13 +94,14 @@ std::string CsvField(std::string_view field) {
 }
 
 std::string Csv(const Report& report) {
-  std::string out = "channel,start,peak,peak_at,average,viewer_minutes,live_minutes\n";
+  std::string out =
+      "channel,start,peak,peak_at,average,viewer_minutes,live_minutes,distinct_viewers\n";
   for (const ChannelAudience& c : report.channels) {
     for (const AudienceSummary& a : c.periods) {
       out += CsvField(c.channel) + "," + FormatRfc3339(a.start) + "," + std::to_string(a.peak) +
              "," + FormatRfc3339(a.peak_at) + "," + OneDecimal(a.Average()) + "," +
              OneDecimal(a.ViewerMinutes(report.bucket_length)) + "," +
-             OneDecimal(a.LiveMinutes(report.bucket_length)) + "\n";
+             OneDecimal(a.LiveMinutes(report.bucket_length)) + "," + DistinctText(a, "") + "\n";
     }
   }
   return out;

@@ -35,9 +35,11 @@ struct Report {
 
 // Table: a header, one row per channel and period (start as "2026-12-07"
 // by day, "2026-12-07 10:00" by hour, UTC), then one "total" row per channel
-// over the whole range; a channel with no period gets one row of dashes.
-// CSV: "channel,start,peak,peak_at,average,viewer_minutes,live_minutes",
-// one row per channel and period, RFC 3339 times, no totals.
+// over the whole range; a channel with no period gets one row of dashes,
+// and distinct viewers not known (no sketch stored) are a dash.
+// CSV: "channel,start,peak,peak_at,average,viewer_minutes,live_minutes,
+// distinct_viewers", one row per channel and period, RFC 3339 times, no
+// totals; distinct viewers not known are an empty field.
 // JSON: {"from","to","by","channels":[AudienceJson of each channel]}.
 std::string FormatReport(const Report& report, ReportFormat format);
 

@@ -29,6 +29,8 @@
 #include "heartbeat/combined_source.h"
 #include "heartbeat/heartbeat_api.h"
 #include "heartbeat/heartbeat_viewers.h"
+#include "origin/distinct_viewers.h"
+#include "origin/fan_out_sink.h"
 #include "origin/origin.h"
 #include "origin/session_key.h"
 #include "origin/upstream_fetcher.h"
@@ -57,11 +59,12 @@ struct OriginParts {
 
 // The built-in HLS origin of `config` (hls_root created if missing, or the
 // upstream fetcher of proxy mode counting into `metrics`; the session key
-// loaded or created, and checked against the cluster's) and its heartbeat
-// viewers, both telling `cluster` (if any) of the viewers they count, or the
-// exit code to stop with.
+// loaded or created, and checked against `cluster`'s if any) and its
+// heartbeat viewers, both telling `sink` (if any) of the viewers they count,
+// or the exit code to stop with.
 std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clock,
-                                          Metrics& metrics, ClusterNode* cluster) {
+                                          Metrics& metrics, ClusterNode* cluster,
+                                          ViewerSink* sink) {
   std::error_code ec;
   if (config.upstream.empty()) std::filesystem::create_directories(config.hls_root, ec);
   if (config.upstream.empty() && !std::filesystem::is_directory(config.hls_root, ec)) {
@@ -85,7 +88,7 @@ std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clo
   heartbeat_options.key = *session_key;
   heartbeat_options.max_viewers_per_client = config.max_sessions_per_client;
   heartbeat_options.cmcd_timeout = config.cmcd_timeout;
-  heartbeat_options.sink = cluster != nullptr ? &cluster->viewers() : nullptr;
+  heartbeat_options.sink = sink;
   OriginOptions origin_options;
   origin_options.session_key = std::move(*session_key);
   origin_options.hls_root = config.hls_root;
@@ -94,7 +97,7 @@ std::variant<OriginParts, int> MakeOrigin(const Config& config, const Clock& clo
   origin_options.max_sessions_per_client = config.max_sessions_per_client;
   origin_options.segment_metadata = config.segment_metadata;
   origin_options.cacheable = config.count == CountMode::kHeartbeats;
-  origin_options.viewer_sink = cluster != nullptr ? &cluster->viewers() : nullptr;
+  origin_options.viewer_sink = sink;
   auto heartbeats = std::make_unique<HeartbeatViewers>(std::move(heartbeat_options));
   if (config.upstream.empty()) {
     return OriginParts{std::make_unique<Origin>(origin_options, clock), std::move(heartbeats)};
@@ -315,8 +318,14 @@ int RunServe(const Config& config) {
   std::unique_ptr<HeartbeatViewers> heartbeats;
   std::unique_ptr<HeartbeatApi> heartbeat_api;
   std::unique_ptr<CombinedSource> combined;
+  // The distinct viewers the origin's tables count, for the summaries, when
+  // the store keeps them; each node merges its own into the store.
+  std::unique_ptr<DistinctViewers> distinct;
+  if (!ivs && parts.distinct() != nullptr) distinct = std::make_unique<DistinctViewers>();
+  FanOutSink viewer_sink({cluster ? &cluster->viewers() : nullptr, distinct.get()});
   if (!ivs) {
-    auto made = MakeOrigin(config, clock, metrics, cluster.get());
+    auto made = MakeOrigin(config, clock, metrics, cluster.get(),
+                           cluster || distinct ? &viewer_sink : nullptr);
     if (const int* code = std::get_if<int>(&made)) return *code;
     OriginParts& parts = std::get<OriginParts>(made);
     origin = std::move(parts.origin);
@@ -427,8 +436,26 @@ int RunServe(const Config& config) {
   spdlog::info("serving on http://{}:{} — {}, a tick every {}", config.listen_address,
                server.port(), Describe(config), FormatDuration(config.tick_interval));
 
+  // After each tick, this node's new sketches, done by nine tenths of the
+  // interval before the next tick (as a tick's own deadline), so a slow
+  // store never delays it: what is not stored by then is kept for the next.
+  const auto flush_distinct = [&] {
+    if (!distinct) return;
+    const Seconds next_tick = BucketStart(clock.Now(), config.tick_interval) + config.tick_interval;
+    parts.SetDeadline(next_tick - config.tick_interval / 10);
+    if (Status st = distinct->Flush(*parts.distinct()); !st.ok()) {
+      spdlog::warn("distinct viewers: not stored yet ({} kept for the next tick): {}",
+                   distinct->pending(), st.error().ToString());
+    }
+    parts.SetDeadline(std::nullopt);
+  };
   Scheduler scheduler(clock, waiter, config.tick_interval);
-  std::thread ticker([&] { scheduler.Run([&](Seconds) { ticks.Run(clock.Now()); }); });
+  std::thread ticker([&] {
+    scheduler.Run([&](Seconds) {
+      ticks.Run(clock.Now());
+      flush_distinct();
+    });
+  });
 
   const int signo = stop_signal.get_future().get();
   spdlog::info("{}: stopping; a running tick finishes first",
@@ -436,6 +463,8 @@ int RunServe(const Config& config) {
   scheduler.Stop();
   ticker.join();
   server.Stop();
+  // The viewers seen since the last tick.
+  flush_distinct();
   workers.Stop();  // waits for an asked-for tick; answers nobody (the server is stopped)
   if (*pruner) (*pruner)->Stop();
   spdlog::info("stopped");

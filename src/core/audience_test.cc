@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "core/testing/sketches.h"
 #include "core/time_text.h"
 
 namespace headcount {
@@ -67,6 +68,31 @@ TEST(AudienceTest, NoSamplesNoPeriodsAndAnEmptyTotal) {
   const AudienceSummary none = CombineAudience({});
   EXPECT_EQ(none.buckets, 0);
   EXPECT_DOUBLE_EQ(none.Average(), 0);
+}
+
+TEST(AudienceTest, DistinctViewersMergeOverHoursAndTakeTheLargerTable) {
+  const std::vector<Sample> samples = {At("2026-12-07T10:05:00Z", 3), At("2026-12-07T11:00:00Z", 4),
+                                       At("2026-12-07T12:00:00Z", 1)};
+  auto hours = SummarizeAudience(samples, AudiencePeriod::kHour);
+  auto days = SummarizeAudience(samples, AudiencePeriod::kDay);
+  // Sessions 1..10 at 10:00 and 6..20 at 11:00; CMCD sids 1..12 at 11:00;
+  // nothing stored for 12:00, and a sketch of 13:00 with no sample.
+  const std::vector<HourSketch> sketches = {
+      {"live", AtUtc("2026-12-07T10:00:00Z"), 0, testing::ViewerSketch(1, 10)},
+      {"live", AtUtc("2026-12-07T11:00:00Z"), 0, testing::ViewerSketch(6, 20)},
+      {"live", AtUtc("2026-12-07T11:00:00Z"), 2, testing::ViewerSketch(1, 12)},
+      {"live", AtUtc("2026-12-07T13:00:00Z"), 0, testing::ViewerSketch(1, 99)},
+  };
+  AddDistinct(hours, sketches, AudiencePeriod::kHour);
+  AddDistinct(days, sketches, AudiencePeriod::kDay);
+  ASSERT_EQ(hours.size(), 3U);
+  EXPECT_EQ(hours[0].DistinctViewers(), 10);
+  EXPECT_EQ(hours[1].DistinctViewers(), 15) << "the larger of 15 sessions and 12 sids";
+  EXPECT_EQ(hours[2].DistinctViewers(), std::nullopt) << "no sketch: not known, not 0";
+  EXPECT_EQ(CombineAudience(hours).DistinctViewers(), 20) << "viewers 6..10 came back: once";
+  ASSERT_EQ(days.size(), 1U);
+  EXPECT_EQ(days[0].DistinctViewers(), 99) << "13:00 has no sample, but its day has";
+  EXPECT_EQ(CombineAudience(days).DistinctViewers(), 99);
 }
 
 TEST(AudienceTest, PeriodNames) {

@@ -328,6 +328,8 @@ std::string AudienceJson(const ChannelId& channel, Seconds from, Seconds to, Aud
                 {"average", a.Average()},
                 {"viewer_minutes", a.ViewerMinutes(bucket_length)},
                 {"live_minutes", a.LiveMinutes(bucket_length)}};
+    const std::optional<std::int64_t> distinct = a.DistinctViewers();
+    out["distinct_viewers"] = distinct ? json(*distinct) : json(nullptr);
     return out;
   };
   json list = json::array();

@@ -122,7 +122,9 @@ std::string ChannelsJson(const LiveSnapshot& snapshot, std::chrono::seconds buck
 
 // A channel's audience summaries (core/audience.h) as the summary API gives
 // them: {"channel","from","to","by","bucket_seconds","periods":[{"start",
-// "peak","peak_at","average","viewer_minutes","live_minutes"}],"total":{...}}.
+// "peak","peak_at","average","viewer_minutes","live_minutes",
+// "distinct_viewers"}],"total":{...}}; distinct_viewers is null where no
+// sketch is stored (AudienceSummary::DistinctViewers).
 std::string AudienceJson(const ChannelId& channel, Seconds from, Seconds to, AudiencePeriod by,
                          std::chrono::seconds bucket_length,
                          const std::vector<AudienceSummary>& periods);

@@ -227,13 +227,13 @@ TEST_F(ApiTest, SummaryByHourOrDayWithTheTotal) {
     "to":"2026-11-25T12:03:00Z","by":"hour","bucket_seconds":60,
     "periods":[
       {"start":"2026-11-24T23:00:00Z","peak":4,"peak_at":"2026-11-24T23:30:00Z","average":4.0,
-       "viewer_minutes":4.0,"live_minutes":1.0},
+       "viewer_minutes":4.0,"live_minutes":1.0,"distinct_viewers":null},
       {"start":"2026-11-25T11:00:00Z","peak":30,"peak_at":"2026-11-25T11:01:00Z","average":20.0,
-       "viewer_minutes":40.0,"live_minutes":2.0},
+       "viewer_minutes":40.0,"live_minutes":2.0,"distinct_viewers":null},
       {"start":"2026-11-25T12:00:00Z","peak":20,"peak_at":"2026-11-25T12:02:00Z","average":20.0,
-       "viewer_minutes":20.0,"live_minutes":1.0}],
+       "viewer_minutes":20.0,"live_minutes":1.0,"distinct_viewers":null}],
     "total":{"peak":30,"peak_at":"2026-11-25T11:01:00Z","average":16.0,"viewer_minutes":64.0,
-             "live_minutes":4.0}})"));
+             "live_minutes":4.0,"distinct_viewers":null}})"));
 
   const json days = Body(Get("/api/channels/demo/summary?since=2d&by=day"));
   ASSERT_EQ(days["periods"].size(), 2U);

@@ -180,9 +180,12 @@ describe('browser: player and dashboard', () => {
     // The summary line is the API's total of the last 24 hours.
     await waitFor('the summary line to show the API total', async () => {
       const { total } = await getJson(`${base}/api/channels/demo/summary?since=24h&by=day`);
-      const shown = await card.locator('p.summary').evaluate((p) => ({ text: p.textContent, peak: p.dataset.peak }));
+      const shown = await card.locator('p.summary').evaluate((p) => ({ text: p.textContent, peak: p.dataset.peak, distinct: p.dataset.distinct }));
+      // The origin knows its sessions: the distinct viewers are there too.
       return total.live_minutes > 0 && shown.peak === String(total.peak)
-        && shown.text.includes(`peak ${total.peak}`) && shown.text.includes('viewer-minutes');
+        && shown.text.includes(`peak ${total.peak}`) && shown.text.includes('viewer-minutes')
+        && total.distinct_viewers > 0 && shown.distinct === String(total.distinct_viewers)
+        && shown.text.includes(`${total.distinct_viewers} distinct viewers`);
     }, { timeoutMs: 15000 });
 
     // The CSV link downloads what the API serves (retried across a tick boundary).

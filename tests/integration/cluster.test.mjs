@@ -138,6 +138,12 @@ describe('a cluster of three nodes', () => {
       const data = JSON.parse(text.match(/data: (.*)\n/)[1]);
       assert.equal(data.channels[0].viewers, total, `${node.name}'s event stream`);
     }
+    // Each node merges the sketch of the viewers it saw into PostgreSQL: a
+    // viewer whose requests went to all three is one distinct viewer, not three.
+    await waitFor(`distinct_viewers ${total} on every node's summary`, async () => {
+      const docs = await Promise.all(nodes.map((n) => getJson(`${n.base}/api/channels/demo/summary?since=1h`)));
+      return docs.every((d) => d.total.distinct_viewers === total);
+    }, { timeoutMs: 20000 });
   });
 
   // A player's reports spread over the nodes in turn (as a load balancer

@@ -177,6 +177,7 @@ describe('embedded pipeline: ffmpeg + serve + viewers', () => {
     assert.equal(total.peak, 5);
     assert.equal(total.peak_at, history.points.find((p) => p.viewers === 5).start);
     assert.ok(total.live_minutes >= history.points.filter((p) => p.viewers !== null).length * TICK_SECONDS / 60);
+    assert.ok(total.distinct_viewers >= 5, `the 5 viewers at least: ${JSON.stringify(total)}`);
 
     const table = run(['report', '--database', db, '--since', '10m', '--by', 'hour']);
     assert.equal(table.status, 0, table.stderr);
@@ -184,7 +185,7 @@ describe('embedded pipeline: ffmpeg + serve + viewers', () => {
     assert.match(rows[0], /^CHANNEL\s+PERIOD\s+PEAK\s+PEAK AT \(UTC\)/);
     assert.match(rows.at(-1), /^demo\s+total\s+5\s+\d{4}-\d\d-\d\d \d\d:\d\d\s/);
     const csv = run(['report', '--database', db, '--since', '10m', '--channel', 'demo', '--format', 'csv']);
-    assert.equal(csv.stdout.split('\n')[0], 'channel,start,peak,peak_at,average,viewer_minutes,live_minutes');
+    assert.equal(csv.stdout.split('\n')[0], 'channel,start,peak,peak_at,average,viewer_minutes,live_minutes,distinct_viewers');
     assert.match(csv.stdout.split('\n')[1], /^demo,\d{4}-\d\d-\d\dT00:00:00Z,5,/);
     assert.equal(run(['report', '--database', db, '--by', 'week']).status, 2);
     assert.equal(run(['report', '--database', db, '--channel', '../etc']).status, 2);

@@ -52,7 +52,7 @@ describe('serve --store postgres', () => {
     // The table as an operator reads it: whole buckets, never one twice.
     assert.equal(pg.sql('SELECT count(*) = count(DISTINCT (channel, bucket)) FROM headcount_samples'), 't');
     assert.equal(pg.sql(`SELECT count(*) FROM headcount_samples WHERE extract(epoch FROM bucket)::bigint % ${TICK_SECONDS} <> 0`), '0');
-    assert.equal(pg.sql('SELECT max(version) FROM headcount_schema'), '1');
+    assert.equal(pg.sql('SELECT max(version) FROM headcount_schema'), '2');
 
     const history = await getJson(`${base}/api/channels/demo/history?since=10m`);
     const stored = pg.sql(`SELECT extract(epoch FROM bucket)::bigint || ':' || viewers FROM headcount_samples
@@ -91,6 +91,9 @@ describe('serve --store postgres', () => {
     assert.equal(demo.channel, 'demo');
     assert.equal(demo.total.peak, VIEWERS);
     assert.equal(demo.total.peak_at, history.points.find((p) => p.viewers === VIEWERS).start);
+    // The node merged its viewers' sketches into PostgreSQL after its ticks.
+    assert.ok(demo.total.distinct_viewers >= VIEWERS, JSON.stringify(demo.total));
+    assert.equal(pg.sql("SELECT count(*) > 0 FROM headcount_distinct_viewers WHERE channel = 'demo'"), 't');
   });
 
   test('the log names the database with the password redacted, never the password', () => {

@@ -6,9 +6,11 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "core/distinct_store.h"
 #include "core/history.h"
 #include "core/tick.h"
 
@@ -105,6 +107,32 @@ class MemoryStore final : public Store, public HistoryReader {
   int record_calls = 0;
   int window_calls = 0;                   // Window calls (History and WindowEach included)
   std::size_t window_channels_asked = 0;  // channels asked of Window, in all
+};
+
+// Distinct viewers' sketches in memory, merged as a store merges them;
+// fails every call while `error` is set.
+class MemoryDistinctStore final : public DistinctStore {
+ public:
+  Status MergeSketches(std::span<const HourSketch> sketches) override {
+    ++merge_calls;
+    if (error) return *error;
+    for (const HourSketch& s : sketches) rows[{s.channel, s.hour, s.table}].Merge(s.sketch);
+    return {};
+  }
+  Result<std::vector<HourSketch>> Sketches(const ChannelId& channel, Seconds from,
+                                           Seconds to) override {
+    if (error) return *error;
+    std::vector<HourSketch> out;
+    for (const auto& [at, sketch] : rows) {
+      const auto& [c, hour, table] = at;
+      if (c == channel && from <= hour && hour <= to) out.push_back({c, hour, table, sketch});
+    }
+    return out;
+  }
+
+  std::map<std::tuple<ChannelId, Seconds, std::uint8_t>, HyperLogLog> rows;
+  std::optional<Error> error;
+  int merge_calls = 0;
 };
 
 class RecordingPublisher final : public Publisher {

@@ -15,6 +15,7 @@
 
 #include "aws/aws_client.h"
 #include "core/clock.h"
+#include "core/distinct_store.h"
 #include "core/history.h"
 #include "core/result.h"
 #include "core/retry.h"
@@ -69,7 +70,7 @@ struct DynamoStoreOptions {
   int max_query_pages = kDefaultMaxQueryPages;
 };
 
-class DynamoStore final : public Store, public HistoryReader {
+class DynamoStore final : public Store, public HistoryReader, public DistinctStore {
  public:
   // Checks `options` (kInvalidArgument for a bad table name, non-positive
   // retention, concurrency, budget or query caps, or a client for another
@@ -128,6 +129,25 @@ class DynamoStore final : public Store, public HistoryReader {
   Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override;
   Result<bool> HasChannel(const ChannelId& channel) override;
 
+  // Audience: summed up here from History (DynamoDB has no query language),
+  // with the distinct viewers' sketches of the hours from the one holding
+  // `from` to `to`.
+  Result<std::vector<AudienceSummary>> Audience(const ChannelId& channel, Seconds from, Seconds to,
+                                                AudiencePeriod period) override;
+
+  // DistinctStore (dynamo_sketches.cc): an item per channel, hour and
+  // viewer table in the same table, under a partition key no channel id has,
+  // expiring with the samples of its hour. MergeSketches, `concurrency`
+  // sketches at a time: per sketch a consistent GetItem, the merge, and a
+  // PutItem on the condition that the item is unchanged (or still absent),
+  // again when another node won the race (up to 32 rounds, then
+  // kUnavailable); the sketches merged before a failure stay merged
+  // (merging again is harmless), and the error says how many failed.
+  // Sketches: one Query per table; an item that is not a sketch is kIo.
+  Status MergeSketches(std::span<const HourSketch> sketches) override;
+  Result<std::vector<HourSketch>> Sketches(const ChannelId& channel, Seconds from,
+                                           Seconds to) override;
+
   // For development and tests: EnsureDynamoTable (dynamo_table.h) for this
   // store's table, with this store's client, clock and sleep.
   Result<DynamoTableSetup> EnsureTable(
@@ -149,6 +169,8 @@ class DynamoStore final : public Store, public HistoryReader {
                     std::vector<std::string>* unwritten);
   // "channel/time" of a PutRequest's item, as sent; nullopt if it has none.
   static std::optional<std::string> PutKey(const nlohmann::json& put_request);
+  // One sketch's rounds of MergeSketches, by `deadline`.
+  Status MergeSketch(const HourSketch& in, WallTime deadline);
   // Every page of `channel`'s Query over [from, to], validated, oldest
   // first; kRejected past max_query_pages or max_query_items.
   Result<std::vector<Sample>> QueryRange(const ChannelId& channel, Seconds from, Seconds to,

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -18,10 +19,12 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
 #include "aws/http_transport.h"
+#include "core/testing/sketches.h"
 #include "http_client/beast_transport.h"
 #include "store/dynamo/dynamo_store.h"
 
@@ -348,6 +351,52 @@ TEST_F(DynaliteTest, HistoryOverAYearStopsAtTheItemCap) {
 
 // The tick of docs/dynamodb.md at full size: 10,000 channels, one bucket
 // written (400 BatchWriteItem) and five read back (10,000 Query).
+TEST_F(DynaliteTest, SketchesOfSeveralNodesAtOnceMergeAndJoinTheAudience) {
+  const Seconds hour = std::chrono::floor<std::chrono::hours>(At(kT0));
+  constexpr int kNodes = 4;
+  constexpr int kRounds = 3;
+  std::vector<std::thread> nodes;
+  std::atomic<int> failures{0};
+  for (int n = 0; n < kNodes; ++n) {
+    nodes.emplace_back([&, n] {
+      // Node n's viewers 100n+1..100n+60, in merges of 20, each racing the others.
+      for (int round = 0; round < kRounds; ++round) {
+        const std::uint64_t first = 100 * n + 20 * round + 1;
+        const std::vector<HourSketch> mine = {
+            {"live", hour, 0, testing::ViewerSketch(first, first + 19)},
+            {"live", hour, 2, testing::ViewerSketch(1, 7)}};
+        if (Status st = store_->MergeSketches(mine); !st.ok()) {
+          ADD_FAILURE() << st.error().ToString();
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& node : nodes) node.join();
+  ASSERT_EQ(failures.load(), 0);
+  Result<std::vector<HourSketch>> sketches =
+      store_->Sketches("live", hour, hour + std::chrono::hours(1));
+  ASSERT_TRUE(sketches.ok()) << sketches.error().ToString();
+  ASSERT_EQ(sketches->size(), 2U);
+  HyperLogLog all;
+  for (int n = 0; n < kNodes; ++n) all.Merge(testing::ViewerSketch(100 * n + 1, 100 * n + 60));
+  EXPECT_EQ((*sketches)[0].sketch, all) << "no node's merge lost";
+  EXPECT_EQ((*sketches)[0].sketch.Estimate(), kNodes * 60);
+  EXPECT_EQ((*sketches)[1].table, 2);
+  EXPECT_EQ((*sketches)[1].sketch.Estimate(), 7);
+
+  // The samples' reads never meet the sketches' items; the audience adds them.
+  ASSERT_TRUE(store_->Record(std::vector<Sample>{{"live", At(kT0), 5}}).ok());
+  Result<std::vector<Sample>> history = store_->History("live", hour, At(kT0 + 3600));
+  ASSERT_TRUE(history.ok()) << history.error().ToString();
+  EXPECT_EQ(history->size(), 1U);
+  auto audience = store_->Audience("live", At(kT0), At(kT0), AudiencePeriod::kHour);
+  ASSERT_TRUE(audience.ok()) << audience.error().ToString();
+  ASSERT_EQ(audience->size(), 1U);
+  EXPECT_EQ((*audience)[0].DistinctViewers(), kNodes * 60);
+  EXPECT_TRUE(store_->Sketches("other", hour, hour)->empty());
+}
+
 TEST_F(DynaliteTest, TickOfTenThousandChannels) {
   constexpr int kTickChannels = 10'000;
   std::vector<Sample> samples;

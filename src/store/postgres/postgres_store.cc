@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -36,6 +38,18 @@ constexpr Migration kMigrations[] = {
       );
       -- Prune deletes by age across all channels.
       CREATE INDEX IF NOT EXISTS headcount_samples_by_bucket ON headcount_samples (bucket);
+    )sql"},
+    {2, R"sql(
+      CREATE TABLE IF NOT EXISTS headcount_distinct_viewers (
+        channel text NOT NULL,
+        hour_start timestamptz NOT NULL,  -- the UTC hour's start
+        viewer_table smallint NOT NULL,   -- 0 origin sessions, 1 heartbeat tokens, 2 CMCD sids
+        sketch bytea NOT NULL,            -- a HyperLogLog, core/hyperloglog.h's bytes
+        PRIMARY KEY (channel, hour_start, viewer_table)
+      );
+      -- Prune deletes by age across all channels.
+      CREATE INDEX IF NOT EXISTS headcount_distinct_viewers_by_hour
+        ON headcount_distinct_viewers (hour_start);
     )sql"},
 };
 static_assert(std::size(kMigrations) == PostgresStore::kSchemaVersion,
@@ -90,6 +104,77 @@ constexpr char kPruneBatchSql[] =
     "DELETE FROM headcount_samples WHERE (channel, bucket) IN ("
     "SELECT channel, bucket FROM headcount_samples WHERE bucket < to_timestamp($1::bigint) "
     "ORDER BY bucket LIMIT $2::bigint)";
+
+// The distinct viewers' sketches travel as hex text (decode/encode on the
+// server): the same with every libpqxx version, where bytea parameters are not.
+constexpr char kSketchInsert[] = "headcount_sketch_insert";
+constexpr char kSketchInsertSql[] =
+    "INSERT INTO headcount_distinct_viewers (channel, hour_start, viewer_table, sketch) "
+    "VALUES ($1, to_timestamp($2::bigint), $3::smallint, decode($4, 'hex')) "
+    "ON CONFLICT DO NOTHING";
+constexpr char kSketchLock[] = "headcount_sketch_lock";
+constexpr char kSketchLockSql[] =
+    "SELECT encode(sketch, 'hex') FROM headcount_distinct_viewers "
+    "WHERE channel = $1 AND hour_start = to_timestamp($2::bigint) AND viewer_table = $3::smallint "
+    "FOR UPDATE";
+constexpr char kSketchUpdate[] = "headcount_sketch_update";
+constexpr char kSketchUpdateSql[] =
+    "UPDATE headcount_distinct_viewers SET sketch = decode($4, 'hex') "
+    "WHERE channel = $1 AND hour_start = to_timestamp($2::bigint) AND viewer_table = $3::smallint";
+constexpr char kSketchRange[] = "headcount_sketch_range";
+constexpr char kSketchRangeSql[] =
+    "SELECT extract(epoch FROM hour_start)::bigint, viewer_table, encode(sketch, 'hex') "
+    "FROM headcount_distinct_viewers WHERE channel = $1 "
+    "AND hour_start BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint) "
+    "ORDER BY hour_start, viewer_table";
+// An hour's sketch goes once the whole hour is older than the cut.
+constexpr char kSketchPrune[] = "headcount_sketch_prune";
+constexpr char kSketchPruneSql[] =
+    "DELETE FROM headcount_distinct_viewers WHERE (channel, hour_start, viewer_table) IN ("
+    "SELECT channel, hour_start, viewer_table FROM headcount_distinct_viewers "
+    "WHERE hour_start <= to_timestamp($1::bigint - 3600) ORDER BY hour_start LIMIT $2::bigint)";
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += kDigits[b >> 4];
+    out += kDigits[b & 0xF];
+  }
+  return out;
+}
+
+// The bytes of lowercase hex text (what encode(..., 'hex') gives); nullopt if it is not.
+std::optional<std::string> FromHex(std::string_view hex) {
+  const auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = value(hex[i]);
+    const int lo = value(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+// The sketch stored as `hex`, or kIo naming where it is.
+Result<HyperLogLog> StoredSketch(std::string_view hex, const ChannelId& channel,
+                                 std::int64_t hour) {
+  const std::optional<std::string> bytes = FromHex(hex);
+  Result<HyperLogLog> sketch = bytes ? HyperLogLog::Deserialize(*bytes)
+                                     : Result<HyperLogLog>(Error::InvalidArgument("not hex"));
+  if (sketch.ok()) return sketch;
+  return Error::Io("the sketch of " + channel + " at " + std::to_string(hour) + ": " +
+                   sketch.error().message());
+}
 
 // Lowers the statement timeout of `transaction` to `left`, when given.
 void LimitTo(pqxx::transaction_base& transaction,
@@ -181,14 +266,17 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(PostgresStoreOptions 
   pool_options.size = options.pool_size;
   pool_options.statement_timeout = options.statement_timeout;
   pool_options.wait = options.pool_wait;
-  pool_options.statements = {{kWindow, kWindowSql},
-                             {kRange, kRangeSql},
-                             {kHasChannel, kHasChannelSql},
-                             {kAudience, kAudienceSql},
-                             {kChannels, kChannelsSql}};
+  pool_options.statements = {
+      {kWindow, kWindowSql},     {kRange, kRangeSql},       {kHasChannel, kHasChannelSql},
+      {kAudience, kAudienceSql}, {kChannels, kChannelsSql}, {kSketchRange, kSketchRangeSql},
+  };
   if (!options.read_only) {
     pool_options.statements.emplace_back(kUpsert, kUpsertSql);
     pool_options.statements.emplace_back(kPruneBatch, kPruneBatchSql);
+    pool_options.statements.emplace_back(kSketchInsert, kSketchInsertSql);
+    pool_options.statements.emplace_back(kSketchLock, kSketchLockSql);
+    pool_options.statements.emplace_back(kSketchUpdate, kSketchUpdateSql);
+    pool_options.statements.emplace_back(kSketchPrune, kSketchPruneSql);
   }
   auto pool = postgres::Pool::Create(std::move(pool_options));
   if (!pool.ok()) return pool.error();
@@ -371,6 +459,83 @@ Result<std::vector<AudienceSummary>> PostgresStore::Audience(const ChannelId& ch
     }
   });
   if (!s.ok()) return s.error();
+  if (out.empty()) return out;
+  auto sketches = Sketches(channel, std::chrono::floor<std::chrono::hours>(from), to);
+  if (!sketches.ok()) return sketches.error();
+  AddDistinct(out, *sketches, period);
+  return out;
+}
+
+Status PostgresStore::MergeSketches(std::span<const HourSketch> sketches) {
+  constexpr std::string_view kOp = "MergeSketches";
+  if (options_.read_only) return ReadOnlyError(kOp);
+  if (sketches.empty()) return {};
+  // In key order, as Record writes: two nodes merging the same hours lock
+  // the rows in one order.
+  std::vector<const HourSketch*> order;
+  order.reserve(sketches.size());
+  for (const HourSketch& sketch : sketches) order.push_back(&sketch);
+  std::sort(order.begin(), order.end(), [](const HourSketch* a, const HourSketch* b) {
+    return std::tie(a->channel, a->hour, a->table) < std::tie(b->channel, b->hour, b->table);
+  });
+  const auto left = TimeLeft(kOp);
+  if (!left.ok()) return left.error();
+  std::string unreadable;
+  Status s = pool_->Run(kOp, [&](pqxx::connection_base& connection) {
+    unreadable.clear();
+    pqxx::work work(connection);
+    LimitTo(work, *left);
+    for (const HourSketch* in : order) {
+      const std::int64_t hour = EpochSeconds(in->hour);
+      const int table = in->table;
+      // A new row, or (once another writer's insert committed) the row
+      // locked, merged here and written back: never a lost merge.
+      if (work.exec_prepared(kSketchInsert, in->channel, hour, table, ToHex(in->sketch.Serialize()))
+              .affected_rows() == 1) {
+        continue;
+      }
+      const pqxx::result row = work.exec_prepared(kSketchLock, in->channel, hour, table);
+      HyperLogLog merged = in->sketch;
+      if (!row.empty()) {
+        Result<HyperLogLog> stored = StoredSketch(row[0][0].as<std::string>(), in->channel, hour);
+        // One that cannot be read is replaced rather than failing every merge of its hour.
+        if (stored.ok()) {
+          merged.Merge(*stored);
+        } else {
+          unreadable = stored.error().message();
+        }
+      }
+      work.exec_prepared(kSketchUpdate, in->channel, hour, table, ToHex(merged.Serialize()));
+    }
+    work.commit();
+  });
+  if (!unreadable.empty()) spdlog::warn("postgres store: replaced {}", unreadable);
+  return s;
+}
+
+Result<std::vector<HourSketch>> PostgresStore::Sketches(const ChannelId& channel, Seconds from,
+                                                        Seconds to) {
+  std::vector<HourSketch> out;
+  if (from > to) return out;
+  std::optional<Error> bad;
+  const Status s = Read("Sketches", [&](pqxx::transaction_base& read) {
+    out.clear();
+    bad.reset();
+    const pqxx::result rows =
+        read.exec_prepared(kSketchRange, channel, EpochSeconds(from), EpochSeconds(to));
+    for (const auto& row : rows) {
+      const std::int64_t hour = row[0].as<std::int64_t>();
+      Result<HyperLogLog> sketch = StoredSketch(row[2].as<std::string>(), channel, hour);
+      if (!sketch.ok()) {
+        bad = sketch.error();
+        return;
+      }
+      out.push_back({channel, FromEpoch(hour), static_cast<std::uint8_t>(row[1].as<int>()),
+                     std::move(sketch).value()});
+    }
+  });
+  if (!s.ok()) return s.error();
+  if (bad) return Error::Io("postgres Sketches on " + redacted_url_ + ": " + bad->message());
   return out;
 }
 
@@ -394,18 +559,20 @@ Result<std::vector<ChannelId>> PostgresStore::Channels(Seconds from, Seconds to,
 Result<std::size_t> PostgresStore::Prune(Seconds before, const std::stop_token& stop) {
   if (options_.read_only) return ReadOnlyError("Prune");
   std::size_t total = 0;
-  while (!stop.stop_requested()) {
-    std::size_t deleted = 0;
-    const Status s = pool_->Run("Prune", [&](pqxx::connection_base& connection) {
-      pqxx::work work(connection);
-      deleted = work.exec_prepared(kPruneBatch, EpochSeconds(before),
-                                   static_cast<std::int64_t>(options_.prune_batch_rows))
-                    .affected_rows();
-      work.commit();
-    });
-    if (!s.ok()) return s.error();
-    total += deleted;
-    if (deleted < options_.prune_batch_rows) break;  // nothing older is left
+  for (const char* statement : {kPruneBatch, kSketchPrune}) {
+    while (!stop.stop_requested()) {
+      std::size_t deleted = 0;
+      const Status s = pool_->Run("Prune", [&](pqxx::connection_base& connection) {
+        pqxx::work work(connection);
+        deleted = work.exec_prepared(statement, EpochSeconds(before),
+                                     static_cast<std::int64_t>(options_.prune_batch_rows))
+                      .affected_rows();
+        work.commit();
+      });
+      if (!s.ok()) return s.error();
+      total += deleted;
+      if (deleted < options_.prune_batch_rows) break;  // nothing older is left
+    }
   }
   return total;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/distinct_store.h"
 #include "core/history.h"
 #include "core/result.h"
 #include "core/samples.h"
@@ -64,10 +65,10 @@ struct PostgresStoreOptions {
   std::function<std::optional<std::chrono::milliseconds>()> time_left;
 };
 
-class PostgresStore final : public Store, public HistoryReader {
+class PostgresStore final : public Store, public HistoryReader, public DistinctStore {
  public:
   // The schema version (table headcount_schema) this build creates and reads.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Connects once and brings the schema to kSchemaVersion (read-write: each
   // missing migration in one transaction, under an advisory lock, so nodes
@@ -100,13 +101,25 @@ class PostgresStore final : public Store, public HistoryReader {
   // oldest first. HasChannel: whether any sample of `channel` is stored.
   Result<std::vector<Sample>> History(const ChannelId& channel, Seconds from, Seconds to) override;
   Result<bool> HasChannel(const ChannelId& channel) override;
-  // Audience: summed up by PostgreSQL (one query, core/audience.h's rules).
+  // Audience: summed up by PostgreSQL (one query, core/audience.h's rules),
+  // with the distinct viewers' sketches of the hours from the one holding
+  // `from` to `to` (a sketch is of a whole hour).
   // Channels: from the bucket index, sorted by name.
   Result<std::vector<AudienceSummary>> Audience(const ChannelId& channel, Seconds from, Seconds to,
                                                 AudiencePeriod period) override;
   Result<std::vector<ChannelId>> Channels(Seconds from, Seconds to, std::size_t limit) override;
 
-  // Deletes every sample with bucket < `before`, oldest first, in
+  // DistinctStore. MergeSketches: in one transaction, in key order, each
+  // sketch inserted or, when its row exists, merged with the row locked
+  // (FOR UPDATE), so nodes merging the same hour at once lose nothing; all
+  // or nothing, with Record's errors. Sketches: kIo for a stored sketch
+  // that cannot be read.
+  Status MergeSketches(std::span<const HourSketch> sketches) override;
+  Result<std::vector<HourSketch>> Sketches(const ChannelId& channel, Seconds from,
+                                           Seconds to) override;
+
+  // Deletes every sample with bucket < `before`, and every sketch of an
+  // hour that ended by `before`, oldest first, in
   // transactions of at most prune_batch_rows rows; stops early
   // (successfully) once `stop` is requested. Returns the rows deleted. On
   // failure, batches already committed stay deleted.

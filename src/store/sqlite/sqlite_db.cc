@@ -55,6 +55,19 @@ std::int64_t Statement::ColumnInt64(int column) const {
   return sqlite3_column_int64(stmt_.get(), column);
 }
 
+int Statement::BindBlob(int index, std::string_view bytes) {
+  // A zero-length BLOB with a null pointer would bind as NULL.
+  const char* data = bytes.data() != nullptr ? bytes.data() : "";
+  return sqlite3_bind_blob64(stmt_.get(), index, data, bytes.size(), SQLITE_STATIC);
+}
+
+std::string_view Statement::ColumnBlob(int column) const {
+  const void* data = sqlite3_column_blob(stmt_.get(), column);
+  if (data == nullptr) return {};
+  return {static_cast<const char*>(data),
+          static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column))};
+}
+
 std::string_view Statement::ColumnText(int column) const {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), column));
   if (text == nullptr) return {};

@@ -36,6 +36,8 @@ class Statement {
   // the statement's use. Return the SQLite result code (SQLITE_OK on success).
   int BindText(int index, std::string_view text);
   int BindInt64(int index, std::int64_t value);
+  // Binds bytes as a BLOB; not copied either.
+  int BindBlob(int index, std::string_view bytes);
 
   // Steps once. Returns true when a row is ready, false when the statement is
   // done; on failure the mapped Error (with sqlite3_errmsg) naming `op`.
@@ -43,6 +45,8 @@ class Statement {
 
   std::int64_t ColumnInt64(int column) const;
   std::string_view ColumnText(int column) const;
+  // A BLOB column's bytes, valid until the next Step or Reset.
+  std::string_view ColumnBlob(int column) const;
 
   // Ends the current use: resets the statement (releasing any read lock it
   // holds) and clears its bindings.

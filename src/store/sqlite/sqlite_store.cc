@@ -41,6 +41,17 @@ constexpr Migration kMigrations[] = {
       -- Prune deletes by age across all channels.
       CREATE INDEX samples_by_bucket ON samples (bucket);
     )sql"},
+    {2, R"sql(
+      CREATE TABLE distinct_viewers (
+        channel TEXT NOT NULL,
+        hour_start INTEGER NOT NULL,    -- the UTC hour's start, seconds since the Unix epoch
+        viewer_table INTEGER NOT NULL,  -- 0 origin sessions, 1 heartbeat tokens, 2 CMCD sids
+        sketch BLOB NOT NULL,           -- a HyperLogLog, core/hyperloglog.h's bytes
+        PRIMARY KEY (channel, hour_start, viewer_table)
+      ) WITHOUT ROWID;
+      -- Prune deletes by age across all channels.
+      CREATE INDEX distinct_viewers_by_hour ON distinct_viewers (hour_start);
+    )sql"},
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion,
               "kSchemaVersion must name the last migration");
@@ -75,6 +86,22 @@ constexpr std::string_view kAudienceSql = R"sql(
 constexpr std::string_view kPruneBatchSql =
     "DELETE FROM samples WHERE (channel, bucket) IN ("
     "SELECT channel, bucket FROM samples WHERE bucket < ?1 ORDER BY bucket LIMIT ?2)";
+
+constexpr std::string_view kSketchGetSql =
+    "SELECT sketch FROM distinct_viewers WHERE channel = ?1 AND hour_start = ?2 AND "
+    "viewer_table = ?3";
+constexpr std::string_view kSketchPutSql =
+    "INSERT INTO distinct_viewers (channel, hour_start, viewer_table, sketch) "
+    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (channel, hour_start, viewer_table) "
+    "DO UPDATE SET sketch = excluded.sketch";
+constexpr std::string_view kSketchRangeSql =
+    "SELECT hour_start, viewer_table, sketch FROM distinct_viewers "
+    "WHERE channel = ?1 AND hour_start BETWEEN ?2 AND ?3 ORDER BY hour_start, viewer_table";
+// An hour's sketch goes once the whole hour is older than the cut.
+constexpr std::string_view kSketchPruneSql =
+    "DELETE FROM distinct_viewers WHERE (channel, hour_start, viewer_table) IN ("
+    "SELECT channel, hour_start, viewer_table FROM distinct_viewers "
+    "WHERE hour_start <= ?1 - 3600 ORDER BY hour_start LIMIT ?2)";
 
 std::int64_t ToEpochSeconds(Seconds t) { return t.time_since_epoch().count(); }
 Seconds FromEpochSeconds(std::int64_t s) { return Seconds{std::chrono::seconds{s}}; }
@@ -159,6 +186,10 @@ struct SqliteStore::Impl {
   Statement has_channel;
   Statement audience;
   Statement channels;
+  Statement sketch_get;
+  Statement sketch_put;    // read-write stores only
+  Statement sketch_prune;  // read-write stores only
+  Statement sketch_range;
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& path,
@@ -211,7 +242,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::pa
   for (const Named& named :
        {Named{&impl->upsert, kUpsertSql, true}, Named{&impl->prune, kPruneBatchSql, true},
         Named{&impl->range, kRangeSql, false}, Named{&impl->has_channel, kHasChannelSql, false},
-        Named{&impl->audience, kAudienceSql, false}, Named{&impl->channels, kChannelsSql, false}}) {
+        Named{&impl->audience, kAudienceSql, false}, Named{&impl->channels, kChannelsSql, false},
+        Named{&impl->sketch_get, kSketchGetSql, false},
+        Named{&impl->sketch_put, kSketchPutSql, true},
+        Named{&impl->sketch_prune, kSketchPruneSql, true},
+        Named{&impl->sketch_range, kSketchRangeSql, false}}) {
     if (named.writes && options.read_only) continue;
     Result<Statement> statement = db.Prepare(named.sql, "prepare statement");
     if (!statement.ok()) return statement.error();
@@ -345,7 +380,90 @@ Result<std::vector<AudienceSummary>> SqliteStore::Audience(const ChannelId& chan
     a.buckets = audience.ColumnInt64(4);
     out.push_back(a);
   }
+  if (out.empty()) return out;
+  std::vector<HourSketch> sketches;
+  const Seconds first_hour = std::chrono::floor<std::chrono::hours>(from);
+  if (Status s = AppendSketches(channel, first_hour, to, kOp, sketches); !s.ok()) return s.error();
+  AddDistinct(out, sketches, period);
   return out;
+}
+
+Status SqliteStore::AppendSketches(const ChannelId& channel, Seconds from, Seconds to,
+                                   std::string_view op, std::vector<HourSketch>& out) {
+  Statement& range = impl_->sketch_range;
+  ScopedReset reset(range);
+  for (int rc : {range.BindText(1, channel), range.BindInt64(2, ToEpochSeconds(from)),
+                 range.BindInt64(3, ToEpochSeconds(to))}) {
+    if (rc != SQLITE_OK) return BindError(*impl_->connection, rc, op);
+  }
+  for (;;) {
+    Result<bool> row = range.Step(op, path_);
+    if (!row.ok()) return row.error();
+    if (!*row) return {};
+    const Seconds hour = FromEpochSeconds(range.ColumnInt64(0));
+    Result<HyperLogLog> sketch = HyperLogLog::Deserialize(range.ColumnBlob(2));
+    if (!sketch.ok()) {
+      return Error::Io(std::string(op) + ": the sketch of " + channel + " at " +
+                       std::to_string(ToEpochSeconds(hour)) + " in " + path_.string() + ": " +
+                       sketch.error().message());
+    }
+    out.push_back({channel, hour, static_cast<std::uint8_t>(range.ColumnInt64(1)),
+                   std::move(sketch).value()});
+  }
+}
+
+Result<std::vector<HourSketch>> SqliteStore::Sketches(const ChannelId& channel, Seconds from,
+                                                      Seconds to) {
+  std::vector<HourSketch> out;
+  if (from > to) return out;
+  std::lock_guard lock(mu_);
+  if (Status s = AppendSketches(channel, from, to, "Sketches", out); !s.ok()) return s.error();
+  return out;
+}
+
+Status SqliteStore::MergeSketches(std::span<const HourSketch> sketches) {
+  constexpr std::string_view kOp = "MergeSketches";
+  if (options_.read_only) return ReadOnlyError(kOp);
+  if (sketches.empty()) return {};
+  std::lock_guard lock(mu_);
+  Connection& db = *impl_->connection;
+  // A write transaction from its start: no other writer reads and writes
+  // the same row in between.
+  Transaction transaction(db);
+  if (Status s = transaction.Begin(Transaction::Mode::kWrite, kOp); !s.ok()) return s;
+  for (const HourSketch& in : sketches) {
+    HyperLogLog merged = in.sketch;
+    Statement& get = impl_->sketch_get;
+    {
+      ScopedReset reset(get);
+      for (int rc : {get.BindText(1, in.channel), get.BindInt64(2, ToEpochSeconds(in.hour)),
+                     get.BindInt64(3, in.table)}) {
+        if (rc != SQLITE_OK) return BindError(db, rc, kOp);
+      }
+      Result<bool> row = get.Step(kOp, path_);
+      if (!row.ok()) return row.error();
+      if (*row) {
+        Result<HyperLogLog> stored = HyperLogLog::Deserialize(get.ColumnBlob(0));
+        // A stored row that is not a sketch is replaced rather than kept
+        // failing every merge of its hour.
+        if (stored.ok()) {
+          merged.Merge(*stored);
+        } else {
+          spdlog::warn("sqlite store: replacing a sketch of {} that cannot be read: {}", in.channel,
+                       stored.error().message());
+        }
+      }
+    }
+    const std::string bytes = merged.Serialize();
+    Statement& put = impl_->sketch_put;
+    ScopedReset reset(put);
+    for (int rc : {put.BindText(1, in.channel), put.BindInt64(2, ToEpochSeconds(in.hour)),
+                   put.BindInt64(3, in.table), put.BindBlob(4, bytes)}) {
+      if (rc != SQLITE_OK) return BindError(db, rc, kOp);
+    }
+    if (Result<bool> row = put.Step(kOp, path_); !row.ok()) return row.error();
+  }
+  return transaction.Commit(kOp);
 }
 
 Result<std::vector<ChannelId>> SqliteStore::Channels(Seconds from, Seconds to, std::size_t limit) {
@@ -381,15 +499,14 @@ Result<bool> SqliteStore::HasChannel(const ChannelId& channel) {
   return has_channel.Step(kOp, path_);
 }
 
-Result<std::size_t> SqliteStore::PruneBatch(Seconds before) {
+Result<std::size_t> SqliteStore::PruneBatch(Statement& prune, std::int64_t before) {
   constexpr std::string_view kOp = "Prune";
   Connection& db = *impl_->connection;
   Transaction transaction(db);
   if (Status s = transaction.Begin(Transaction::Mode::kWrite, kOp); !s.ok()) return s.error();
-  Statement& prune = impl_->prune;
   {
     ScopedReset reset(prune);
-    for (int rc : {prune.BindInt64(1, ToEpochSeconds(before)),
+    for (int rc : {prune.BindInt64(1, before),
                    prune.BindInt64(2, static_cast<std::int64_t>(options_.prune_batch_rows))}) {
       if (rc != SQLITE_OK) return BindError(db, rc, kOp);
     }
@@ -404,15 +521,18 @@ Result<std::size_t> SqliteStore::Prune(Seconds before, const std::stop_token& st
                                        const PruneProgress& progress) {
   if (options_.read_only) return ReadOnlyError("Prune");
   std::size_t total = 0;
-  while (!stop.stop_requested()) {
-    Result<std::size_t> batch = [&] {
-      std::lock_guard lock(mu_);
-      return PruneBatch(before);
-    }();
-    if (!batch.ok()) return batch.error();
-    total += *batch;
-    if (progress) progress(*batch);
-    if (*batch < options_.prune_batch_rows) break;  // nothing older is left
+  for (Statement* prune : {&impl_->prune, &impl_->sketch_prune}) {
+    while (!stop.stop_requested()) {
+      Result<std::size_t> batch = [&] {
+        std::lock_guard lock(mu_);
+        return PruneBatch(*prune, ToEpochSeconds(before));
+      }();
+      if (!batch.ok()) return batch.error();
+      total += *batch;
+      // Samples: every batch, the last short one too; sketches: those that deleted some.
+      if (progress && (prune == &impl_->prune || *batch > 0)) progress(*batch);
+      if (*batch < options_.prune_batch_rows) break;  // nothing older is left
+    }
   }
   return total;
 }

@@ -1,5 +1,6 @@
 // The embedded Store: samples in one SQLite file (WAL mode), one row per
-// (channel, bucket). Thread-safe: one connection guarded by a mutex; other
+// (channel, bucket), and the distinct viewers' sketches, one row per
+// (channel, hour, viewer table). Thread-safe: one connection guarded by a mutex; other
 // processes and connections may use the same file at the same time.
 #pragma once
 
@@ -13,12 +14,16 @@
 #include <stop_token>
 #include <vector>
 
+#include "core/distinct_store.h"
 #include "core/history.h"
 #include "core/result.h"
 #include "core/samples.h"
 #include "core/tick.h"
 
 namespace headcount {
+namespace sqlite {
+class Statement;
+}  // namespace sqlite
 
 // How many rows one Prune transaction deletes at most: small enough that a
 // tick's write waiting for the write lock waits for one short batch only.
@@ -36,10 +41,10 @@ struct SqliteStoreOptions {
   std::size_t prune_batch_rows = kPruneBatchRows;
 };
 
-class SqliteStore final : public Store, public HistoryReader {
+class SqliteStore final : public Store, public HistoryReader, public DistinctStore {
  public:
   // The schema version (PRAGMA user_version) this build creates and reads.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Called by Prune after each committed batch with the rows it deleted.
   using PruneProgress = std::function<void(std::size_t batch_rows)>;
@@ -77,11 +82,21 @@ class SqliteStore final : public Store, public HistoryReader {
   Result<bool> HasChannel(const ChannelId& channel) override;
   // Channels: from the bucket index, sorted by name.
   Result<std::vector<ChannelId>> Channels(Seconds from, Seconds to, std::size_t limit) override;
-  // Audience: summed up by SQLite (one query, core/audience.h's rules).
+  // Audience: summed up by SQLite (one query, core/audience.h's rules),
+  // with the distinct viewers' sketches of the hours from the one holding
+  // `from` to `to` (a sketch is of a whole hour).
   Result<std::vector<AudienceSummary>> Audience(const ChannelId& channel, Seconds from, Seconds to,
                                                 AudiencePeriod period) override;
 
-  // Deletes every sample with bucket < `before`, oldest first, in batches of
+  // DistinctStore. MergeSketches reads, merges and writes each sketch in
+  // one write transaction (rolled back on any failure; kInvalidArgument on
+  // a read-only store). Sketches: kIo for stored bytes that are not a sketch.
+  Status MergeSketches(std::span<const HourSketch> sketches) override;
+  Result<std::vector<HourSketch>> Sketches(const ChannelId& channel, Seconds from,
+                                           Seconds to) override;
+
+  // Deletes every sample with bucket < `before`, and every sketch of an
+  // hour that ended by `before`, oldest first, in batches of
   // at most prune_batch_rows, each in its own short transaction; the mutex
   // is released between batches, so other calls on this store interleave.
   // Stops early (successfully) once `stop` is requested. Returns the rows
@@ -102,8 +117,12 @@ class SqliteStore final : public Store, public HistoryReader {
   // Requires mu_ held.
   Status AppendRange(const ChannelId& channel, Seconds from, Seconds to, std::string_view op,
                      std::vector<Sample>& out);
-  // Deletes one batch; returns its rows. Requires mu_ held.
-  Result<std::size_t> PruneBatch(Seconds before);
+  // Deletes one batch with `prune` (samples or sketches); returns its rows.
+  // Requires mu_ held.
+  Result<std::size_t> PruneBatch(sqlite::Statement& prune, std::int64_t before);
+  // Appends `channel`'s sketches with from <= hour <= to. Requires mu_ held.
+  Status AppendSketches(const ChannelId& channel, Seconds from, Seconds to, std::string_view op,
+                        std::vector<HourSketch>& out);
   // The error for a write attempted on a read-only store.
   Error ReadOnlyError(std::string_view op) const;
 

@@ -95,14 +95,14 @@ class SqliteStoreTest : public ::testing::Test {
   std::filesystem::path path_;
 };
 
-TEST_F(SqliteStoreTest, NewDatabaseHasSchemaVersionOneInWalMode) {
+TEST_F(SqliteStoreTest, NewDatabaseHasSchemaVersionTwoInWalMode) {
   ASSERT_FALSE(std::filesystem::exists(path_));
   auto store = OpenStore();
   ASSERT_TRUE(store);
   EXPECT_TRUE(std::filesystem::exists(path_));
   RawDb raw(path_);
-  EXPECT_EQ(raw.Int("PRAGMA user_version"), 1);
-  EXPECT_EQ(SqliteStore::kSchemaVersion, 1);
+  EXPECT_EQ(raw.Int("PRAGMA user_version"), 2);
+  EXPECT_EQ(SqliteStore::kSchemaVersion, 2);
   EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.Text("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = "
                      "'samples' AND sql IS NOT NULL"),
@@ -122,7 +122,7 @@ TEST_F(SqliteStoreTest, ReopenKeepsDataAndSchema) {
   auto history = store->History("a", Minute(0), Minute(1));
   ASSERT_TRUE(history.ok()) << history.error().ToString();
   EXPECT_THAT(*history, ElementsAre(At("a", 0, 10), At("a", 1, 11)));
-  EXPECT_EQ(RawDb(path_).Int("PRAGMA user_version"), 1);
+  EXPECT_EQ(RawDb(path_).Int("PRAGMA user_version"), 2);
 }
 
 TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
@@ -133,7 +133,7 @@ TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
     ASSERT_FALSE(store.ok());
     EXPECT_EQ(store.error().code(), ErrorCode::kInvalidArgument);
     EXPECT_THAT(store.error().message(),
-                HasSubstr("database schema version 7 is newer than this headcount supports (1)"));
+                HasSubstr("database schema version 7 is newer than this headcount supports (2)"));
     EXPECT_THAT(store.error().message(), HasSubstr(path_.string()));
   }
   EXPECT_EQ(RawDb(path_).Int("PRAGMA user_version"), 7);  // left alone
