@@ -218,9 +218,10 @@ void AddReport(CLI::App& app, ReportCommand& c, std::string& sub_config) {
   c.cmd = app.add_subcommand(
       "report",
       "Print audience summaries from the database: per channel and UTC day (or hour), the\n"
-      "peak concurrent viewers and when, the average while live, viewer-minutes and live\n"
-      "minutes, then a total per channel. Every channel with samples in the range, or\n"
-      "those named with --channel (which the dynamodb store needs: it cannot list them).");
+      "peak concurrent viewers and when, the average while live, viewer-minutes, live\n"
+      "minutes and distinct viewers (where the store has them), then a total per channel.\n"
+      "Every channel with samples in the range, or those named with --channel (which the\n"
+      "dynamodb store needs: it cannot list them).");
   c.cmd->add_option("--channel", c.args.channels,
                     "channel id or IVS channel ARN (repeatable; default: every stored channel)");
   c.cmd->add_option("--since", c.since, "how far back, e.g. 24h, 7d, 30d (default 7d)");

@@ -117,6 +117,17 @@ Error BindError(Connection& connection, int rc, std::string_view op) {
   return connection.ErrorFrom(rc, op);
 }
 
+// Binds a channel and a range of buckets to parameters 1, 2 and 3 of
+// `statement`, as the range, audience and sketch queries take them.
+Status BindChannelRange(Connection& connection, Statement& statement, const ChannelId& channel,
+                        Seconds from, Seconds to, std::string_view op) {
+  for (int rc : {statement.BindText(1, channel), statement.BindInt64(2, ToEpochSeconds(from)),
+                 statement.BindInt64(3, ToEpochSeconds(to))}) {
+    if (rc != SQLITE_OK) return BindError(connection, rc, op);
+  }
+  return {};
+}
+
 // Brings the schema from its current version to kSchemaVersion, one
 // migration per transaction. The version is read inside the write
 // transaction, so two processes opening a new file at once migrate it once.
@@ -312,9 +323,8 @@ Status SqliteStore::AppendRange(const ChannelId& channel, Seconds from, Seconds 
                                 std::string_view op, std::vector<Sample>& out) {
   Statement& range = impl_->range;
   ScopedReset reset(range);
-  for (int rc : {range.BindText(1, channel), range.BindInt64(2, ToEpochSeconds(from)),
-                 range.BindInt64(3, ToEpochSeconds(to))}) {
-    if (rc != SQLITE_OK) return BindError(*impl_->connection, rc, op);
+  if (Status s = BindChannelRange(*impl_->connection, range, channel, from, to, op); !s.ok()) {
+    return s;
   }
   for (;;) {
     Result<bool> row = range.Step(op, path_);
@@ -363,10 +373,11 @@ Result<std::vector<AudienceSummary>> SqliteStore::Audience(const ChannelId& chan
   std::lock_guard lock(mu_);
   Statement& audience = impl_->audience;
   ScopedReset reset(audience);
-  for (int rc : {audience.BindText(1, channel), audience.BindInt64(2, ToEpochSeconds(from)),
-                 audience.BindInt64(3, ToEpochSeconds(to)),
-                 audience.BindInt64(4, AudiencePeriodLength(period).count())}) {
-    if (rc != SQLITE_OK) return BindError(*impl_->connection, rc, kOp);
+  if (Status s = BindChannelRange(*impl_->connection, audience, channel, from, to, kOp); !s.ok()) {
+    return s.error();
+  }
+  if (int rc = audience.BindInt64(4, AudiencePeriodLength(period).count()); rc != SQLITE_OK) {
+    return BindError(*impl_->connection, rc, kOp);
   }
   for (;;) {
     Result<bool> row = audience.Step(kOp, path_);
@@ -392,9 +403,8 @@ Status SqliteStore::AppendSketches(const ChannelId& channel, Seconds from, Secon
                                    std::string_view op, std::vector<HourSketch>& out) {
   Statement& range = impl_->sketch_range;
   ScopedReset reset(range);
-  for (int rc : {range.BindText(1, channel), range.BindInt64(2, ToEpochSeconds(from)),
-                 range.BindInt64(3, ToEpochSeconds(to))}) {
-    if (rc != SQLITE_OK) return BindError(*impl_->connection, rc, op);
+  if (Status s = BindChannelRange(*impl_->connection, range, channel, from, to, op); !s.ok()) {
+    return s;
   }
   for (;;) {
     Result<bool> row = range.Step(op, path_);
