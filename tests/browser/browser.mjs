@@ -77,3 +77,33 @@ export async function startSite(respond) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
 }
+
+// What README's "Counted by the player's own CMCD reports" tells a site to
+// write: its own hls.js (from `hlsJsSrc`, default the server's copy) with
+// a CMCD v2 event target at `server`'s collector for channel live (a
+// shorter interval, so tests see time-interval reports), playing `server`'s
+// stream; `useHeaders`: request-mode CMCD in headers; `withHeadcountJs`:
+// headcount.js on the page too.
+export function cmcdHlsJsPage(server, { hlsJsSrc = `${server}/static/hls.min.js`, withHeadcountJs = false, useHeaders = false } = {}) {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>A page with its own hls.js</title>
+<script src="${hlsJsSrc}"></script>
+${withHeadcountJs ? `<script type="module" src="${server}/static/headcount.js" data-channel="live" data-video="#player"></script>` : ''}
+</head><body style="margin:0">
+<video id="player" muted autoplay playsinline controls width="640" height="360"></video>
+<script>
+  const video = document.getElementById('player');
+  const hls = new Hls({
+    cmcd: {
+      version: 2,
+      contentId: 'live',${useHeaders ? '\n      useHeaders: true,' : ''}
+      eventTargets: [{ url: '${server}/api/channels/live/cmcd', events: ['ps', 't'], interval: 3 }],
+    },
+  });
+  hls.loadSource('${server}/hls/live/stream.m3u8');
+  hls.attachMedia(video);
+  // A pause before playback starts rejects play() (AbortError): nothing to report.
+  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
+</script>
+</body></html>`;
+}

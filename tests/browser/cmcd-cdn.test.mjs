@@ -19,33 +19,9 @@ import {
   Proc, cleanup, cmcdSidsOf, fetchMediaPlaylist, headcountDateRanges, startNginx, startNginxCdn,
   startServe, startTestStream, tempDir, viewersOf, waitFor,
 } from '../integration/harness.mjs';
-import { launchBrowser, openPage, startSite } from './browser.mjs';
+import { cmcdHlsJsPage, launchBrowser, openPage, startSite } from './browser.mjs';
 
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
-
-function cdnPage(cdn, { useHeaders }) {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>A page behind a CDN</title>
-<script src="/hls.min.js"></script>
-</head><body style="margin:0">
-<video id="player" muted autoplay playsinline controls width="640" height="360"></video>
-<script>
-  const video = document.getElementById('player');
-  const hls = new Hls({
-    cmcd: {
-      version: 2,
-      contentId: 'live',
-      useHeaders: ${useHeaders},
-      eventTargets: [{ url: '${cdn}/api/channels/live/cmcd', events: ['ps', 't'], interval: 3 }],
-    },
-  });
-  hls.loadSource('${cdn}/hls/live/stream.m3u8');
-  hls.attachMedia(video);
-  // A pause before playback starts rejects play() (AbortError): nothing to report.
-  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
-</script>
-</body></html>`;
-}
 
 describe('browser: request-mode CMCD through the upstream proxy and a caching CDN', () => {
   let dir;
@@ -61,7 +37,8 @@ describe('browser: request-mode CMCD through the upstream proxy and a caching CD
     const hlsJs = readFileSync(HLS_JS);
     site = await startSite(async (url) => (url === '/hls.min.js'
       ? { type: 'text/javascript', body: hlsJs }
-      : { body: cdnPage(cdn.base, { useHeaders: url === '/use-headers' }) }));
+      // hls.js from the site: the CDN passes only /hls/ and /api/ on.
+      : { body: cmcdHlsJsPage(cdn.base, { hlsJsSrc: '/hls.min.js', useHeaders: url === '/use-headers' }) }));
     siteUrl = site.url;
     const www = join(dir, 'www');
     await startTestStream(www, 'live');

@@ -28,33 +28,7 @@ import {
   Proc, cleanup, cmcdSidsOf, fetchMediaPlaylist, headcountDateRanges, startServe, startTestStream,
   tempDir, viewersOf, waitFor,
 } from '../integration/harness.mjs';
-import { launchBrowser, openPage, screenshot, startSite } from './browser.mjs';
-
-// What README's "Counted by the player's own CMCD reports" tells a site to
-// write (a shorter interval, so the test sees a time-interval report).
-function cmcdPage(server, { withHeadcountJs = false, useHeaders = false } = {}) {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>A page with its own hls.js</title>
-<script src="${server}/static/hls.min.js"></script>
-${withHeadcountJs ? `<script type="module" src="${server}/static/headcount.js" data-channel="live" data-video="#player"></script>` : ''}
-</head><body style="margin:0">
-<video id="player" muted autoplay playsinline controls width="640" height="360"></video>
-<script>
-  const video = document.getElementById('player');
-  const hls = new Hls({
-    cmcd: {
-      version: 2,
-      contentId: 'live',${useHeaders ? '\n      useHeaders: true,' : ''}
-      eventTargets: [{ url: '${server}/api/channels/live/cmcd', events: ['ps', 't'], interval: 3 }],
-    },
-  });
-  hls.loadSource('${server}/hls/live/stream.m3u8');
-  hls.attachMedia(video);
-  // A pause before playback starts rejects play() (AbortError): nothing to report.
-  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
-</script>
-</body></html>`;
-}
+import { cmcdHlsJsPage, launchBrowser, openPage, screenshot, startSite } from './browser.mjs';
 
 const SHAKA = createRequire(import.meta.url).resolve('shaka-player/dist/shaka-player.compiled.js');
 
@@ -116,7 +90,7 @@ describe('browser: hls.js 1.7 and Shaka Player 5 reporting CMCD v2 events to the
     site = await startSite(async (url) => {
       if (url === '/shaka-player.compiled.js') return { type: 'text/javascript', body: shaka };
       if (url === '/shaka') return { body: shakaPage(base) };
-      return { body: cmcdPage(base, { withHeadcountJs: url === '/with-headcount-js', useHeaders: url === '/use-headers' }) };
+      return { body: cmcdHlsJsPage(base, { withHeadcountJs: url === '/with-headcount-js', useHeaders: url === '/use-headers' }) };
     });
     siteUrl = site.url;
     await startTestStream(join(dir, 'hls'), 'live');
