@@ -36,21 +36,22 @@ void DistinctViewers::Seen(Kind kind, std::string_view channel, const SessionTab
                            WallTime now) {
   const Seconds hour = std::chrono::floor<std::chrono::hours>(now);
   const std::uint64_t hash = HashViewerKey(key);
-  SketchKey at{std::string(channel), hour, static_cast<std::uint8_t>(kind)};
+  const auto table = static_cast<std::uint8_t>(kind);
   std::lock_guard lock(mu_);
-  auto it = pending_.find(at);
+  // Looked up by the channel as it is: a copy of its name only for a new sketch.
+  auto it = pending_.find(SketchKeyView(channel, hour, table));
   if (it == pending_.end()) {
     if (pending_.size() >= max_pending_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    it = pending_.emplace(std::move(at), HyperLogLog{}).first;
+    it = pending_.emplace(SketchKey{std::string(channel), hour, table}, HyperLogLog{}).first;
   }
   it->second.Add(hash);
 }
 
 Status DistinctViewers::Flush(DistinctStore& store) {
-  std::map<SketchKey, HyperLogLog> taken;
+  Sketches taken;
   {
     std::lock_guard lock(mu_);
     taken.swap(pending_);

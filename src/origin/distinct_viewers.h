@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 #include "core/distinct_store.h"
@@ -58,11 +59,22 @@ class DistinctViewers final : public ViewerSink {
 
  private:
   using SketchKey = std::tuple<std::string, Seconds, std::uint8_t>;  // channel, hour, table
+  using SketchKeyView = std::tuple<std::string_view, Seconds, std::uint8_t>;
+  // Orders SketchKeys and SketchKeyViews alike, so Seen looks a sketch up by
+  // the channel's name as it is, without a copy per request.
+  struct SketchKeyLess {
+    using is_transparent = void;
+    static SketchKeyView View(const auto& k) {
+      return {std::get<0>(k), std::get<1>(k), std::get<2>(k)};
+    }
+    bool operator()(const auto& a, const auto& b) const { return View(a) < View(b); }
+  };
+  using Sketches = std::map<SketchKey, HyperLogLog, SketchKeyLess>;
 
   const std::size_t max_pending_;
   std::atomic<std::uint64_t> dropped_{0};
   mutable std::mutex mu_;
-  std::map<SketchKey, HyperLogLog> pending_;  // guarded by mu_
+  Sketches pending_;  // guarded by mu_
 };
 
 }  // namespace headcount
