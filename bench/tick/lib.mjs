@@ -229,13 +229,18 @@ export async function ivsCounts(emulatorUrl) {
 
 // Runs `cmd args` under GNU time in its own process group and resolves to
 // { code, signal, timedOut, wall_s, user_s, sys_s, cpu_s, rss_mb, stdout, stderr }.
-// wall/CPU/peak RSS come from wait4's rusage as GNU time reports it (%e %U
-// %S %M, RSS in KiB), for the measured process and the children it waited
-// for. After timeoutMs the whole group is killed and timedOut is true.
+// Wall time is node's clock from spawn to exit; CPU and peak RSS come from
+// wait4's rusage as GNU time reports it (%U %S %M, RSS in KiB), for the
+// measured process and the children it waited for. After timeoutMs the
+// whole group is killed and timedOut is true.
 export async function measure(cmd, args, { env = process.env, timeoutMs = 600000 } = {}) {
   const dir = tempDir('headcount-bench-time-');
   const out = join(dir, 'time.txt');
   try {
+    // Wall time from here to the exit (GNU time's %e counts in 10 ms steps,
+    // too coarse for a tick of a few tens of milliseconds); CPU time and
+    // peak RSS from GNU time.
+    const started = performance.now();
     const child = spawn(GNU_TIME, ['-f', '%e %U %S %M', '-o', out, cmd, ...args],
       { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     let stdout = '';
@@ -250,12 +255,13 @@ export async function measure(cmd, args, { env = process.env, timeoutMs = 600000
     const kill = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } };
     process.once('exit', kill);
     const [code, signal] = await new Promise((resolve) => child.once('close', (c, s) => resolve([c, s])));
+    const wall = (performance.now() - started) / 1000;
     clearTimeout(timer);
     process.removeListener('exit', kill);
-    let wall = NaN; let user = NaN; let sys = NaN; let rss = NaN;
+    let user = NaN; let sys = NaN; let rss = NaN;
     try {
       const last = readFileSync(out, 'utf8').trim().split('\n').pop();
-      [wall, user, sys, rss] = last.split(/\s+/).map(Number);
+      [, user, sys, rss] = last.split(/\s+/).map(Number);
     } catch { /* killed before GNU time wrote it */ }
     return { code, signal, timedOut, wall_s: wall, user_s: user, sys_s: sys, cpu_s: user + sys,
       rss_mb: rss / 1024, stdout, stderr };

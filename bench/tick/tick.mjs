@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
   AWS_ENV, BUILD, HEADCOUNT, QUICK, ROOT, createTable, fmt, int, ivsCounts, getJson, lastJson, measure,
-  startDynalite, startEmulator, stop, stopAll, table, tempDir,
+  startDynalite, startEmulator, stop, stopAll, table, tempDir, warmUpDynalite,
 } from './lib.mjs';
 import { WARM_SIZES, runWarm, warmSection } from './warm.mjs';
 
@@ -43,6 +43,9 @@ async function runOnce({ impl, store, channels, paced, seed = false }) {
     const env = { ...process.env, ...AWS_ENV, AWS_ENDPOINT_URL_IVS: emulator.url };
     if (store === 'dynamodb') {
       dynalite = await startDynalite();
+      // As in bench/coldstart: DynamoDB has no JIT to warm up, dynalite does,
+      // and a cold one adds the same tens of milliseconds to both sides.
+      await warmUpDynalite(dynalite.url);
       await createTable(dynalite.url, TABLE);
       env.AWS_ENDPOINT_URL_DYNAMODB = dynalite.url;
     }
@@ -59,10 +62,13 @@ async function runOnce({ impl, store, channels, paced, seed = false }) {
       args = [join(ROOT, 'bench/baseline/run-tick.mjs')];
       env.TABLE_NAME = TABLE;
     }
+    // dynalite's requests so far (the warm-up's) are not the run's.
+    const ddbBefore = dynalite ? await getJson(`${dynalite.url}/_bench/stats`) : {};
     const m = await measure(cmd, args, { env, timeoutMs: RUN_TIMEOUT_S * 1000 });
     const report = lastJson(m.stdout) ?? {};
     const ivs = await ivsCounts(emulator.url);
     const ddb = dynalite ? await getJson(`${dynalite.url}/_bench/stats`) : {};
+    for (const [target, n] of Object.entries(ddbBefore)) ddb[target] -= n;
     const ddbRequests = Object.values(ddb).reduce((a, b) => a + b, 0);
     const ivsRequests = ivs.listChannels + ivs.listStreams + ivs.getStream + ivs.putMetadata;
     const result = {
@@ -145,7 +151,7 @@ const find = (impl, store, channels, paced = false, seed = false) =>
   results.find((r) => r.impl === impl && r.store === store && r.channels === channels && r.paced === paced
     && r.seed === seed);
 const name = (r) => (r.impl === 'headcount' ? `headcount, ${r.store === 'sqlite' ? 'SQLite' : 'DynamoDB'}` : 'baseline (Node.js seed), DynamoDB');
-const wallCell = (r) => (r.timedOut ? `did not finish in ${RUN_TIMEOUT_S} s` : fmt(r.wall_s));
+const wallCell = (r, digits = 2) => (r.timedOut ? `did not finish in ${RUN_TIMEOUT_S} s` : fmt(r.wall_s, digits));
 // Whether the tick did its whole job: every channel stored, read back and published.
 const outcome = (r) => {
   if (r.timedOut) return 'killed';
@@ -182,9 +188,9 @@ const pacedTable = table(['channels', 'implementation', 'wall s', 'CPU s', 'peak
   'accepted', 'throttled (429)', 'skipped (reported)'], pacedRows);
 
 // The seed's own size: the runs, and headcount against the baseline.
-const seedRows = results.filter((r) => r.seed).map((r) => [int(r.channels), name(r), wallCell(r),
+const seedRows = results.filter((r) => r.seed).map((r) => [int(r.channels), name(r), wallCell(r, 3),
   r.timedOut ? '—' : fmt(r.cpu_s), r.timedOut ? '—' : fmt(r.rss_mb, 1), reqCell(r), int(r.published),
-  int(r.ivs.throttled), r.walls.map((w) => fmt(w)).join(', ')]);
+  int(r.ivs.throttled), r.walls.map((w) => fmt(w, 3)).join(', ')]);
 const seedTable = table(['channels', 'implementation', 'wall s', 'CPU s', 'peak RSS MiB', 'requests IVS / DynamoDB',
   'PutMetadata accepted', 'throttled (429)', 'wall s of each run'], seedRows);
 const sb = find('baseline', 'dynamodb', SEED_SIZE, true, true);
@@ -235,8 +241,11 @@ AWS SDK for JavaScript v3 (\`bench/baseline/\`: \`ListChannels\` + \`ListStreams
 \`BatchWriteItem\`, a \`Query\` per channel, a \`PutMetadata\` per channel), run as
 a process against the same kind of endpoints. Every run is a new process
 against a fresh emulator and a fresh dynalite (an empty table, so each
-channel's window holds one item). Wall time, CPU time (user + system) and peak
-RSS are GNU time's (\`/usr/bin/time -f '%e %U %S %M'\`, from \`wait4\`); "tick s"
+channel's window holds one item), its JIT warmed up first with a few writes
+and reads on a table of its own, as in bench/coldstart (DynamoDB has no cold
+start of its own; those requests are not counted below). Wall time is from
+spawn to exit on the benchmark's clock (1 ms steps); CPU time (user + system)
+and peak RSS are GNU time's (\`/usr/bin/time -f '%U %S %M'\`, from \`wait4\`); "tick s"
 is the program's own measure of the tick, without process start. Requests are
 counted by the emulator (\`/_emulator/stats\`) and inside dynalite's process
 (\`bench/tick/dynalite.mjs\`). Quota pacing is off here (the emulator's quotas
@@ -266,8 +275,8 @@ ${SEED_SIZE > 0 ? `### The seed's own size (${int(SEED_SIZE)} channels, every se
 The seed's deployment: ${int(SEED_SIZE)} live channels, DynamoDB, the emulator's
 quotas on, and \`headcount tick --source ivs --store dynamodb\` with no other
 setting (\`ivs.burst\`: 139 calls at once, nine tenths of a second's quota,
-then 155 TPS). Whole process, GNU time (CPU = user + system, in steps of 10
-ms, so the CPU ratio is coarse here); the median of ${SEED_REPS} runs, each on a
+then 155 TPS). Whole process: wall time in 1 ms steps, CPU (user + system)
+from GNU time in steps of 10 ms, so the CPU ratio is coarse here; the median of ${SEED_REPS} runs, each on a
 fresh emulator and dynalite.
 
 ${seedTable}
