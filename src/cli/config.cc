@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/config_settings.h"
+#include "cluster/redis_url.h"
 #include "core/samples.h"
 #include "store/dynamo/dynamo_store.h"
 
@@ -181,6 +182,19 @@ Result<Config> LoadConfig(const ConfigSource& source) {
     return Error::InvalidArgument(
         "cluster.redis needs a store the nodes share: store.kind postgres (--store postgres "
         "--postgres-url ...) or dynamodb; with SQLite each node would keep its own history");
+  }
+  // A CA bundle only means something to a TLS connection: with redis:// it
+  // would be ignored, and the operator would believe the link verified.
+  if (!config.redis_ca_file.empty()) {
+    const Result<RedisEndpoint> redis = config.redis_url.empty()
+                                            ? Result<RedisEndpoint>(RedisEndpoint{})
+                                            : ParseRedisUrl(config.redis_url);
+    if (!redis.ok() || !redis->tls) {
+      return Error::InvalidArgument(
+          "cluster.redis_ca_file is the CA of a TLS connection to Redis: it needs a rediss:// "
+          "cluster.redis URL (--cluster rediss://host:port), not " +
+          std::string(config.redis_url.empty() ? "none" : "redis:// (no TLS)"));
+    }
   }
   if (config.session_key_file.empty()) {
     config.session_key_file = config.store == StoreKind::kSqlite

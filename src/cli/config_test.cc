@@ -256,6 +256,14 @@ TEST_F(ConfigTest, AClusterNeedsARedisUrlAndASharedStoreAndNeverEchoesItsPasswor
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->redis_url, "rediss://:hunter2@cache");
   EXPECT_EQ(c->redis_ca_file, "/etc/headcount/redis-ca.pem");
+  // The CA of a connection without TLS would be ignored: refused instead.
+  source_.flags["cluster.redis"] = "redis://:hunter2@cache";
+  EXPECT_THAT(ErrorOf(),
+              ::testing::HasSubstr("cluster.redis_ca_file is the CA of a TLS connection"));
+  EXPECT_THAT(ErrorOf(), ::testing::Not(::testing::HasSubstr("hunter2")));
+  source_.flags.erase("cluster.redis");
+  EXPECT_THAT(ErrorOf(), ::testing::HasSubstr("needs a rediss:// cluster.redis URL"));
+  env_.erase("HEADCOUNT_REDIS_CA_FILE");
   source_.flags["cluster.redis"] = "redis://cache";
   source_.flags["cluster.key_prefix"] = "has space";
   EXPECT_THAT(ErrorOf(), ::testing::HasSubstr("cluster.key_prefix (flag --cluster-key-prefix)"));
