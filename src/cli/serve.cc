@@ -355,6 +355,10 @@ int RunServe(const Config& config) {
                              [&] { return heartbeat_api->cmcd().bad_lines(); },
                              [&] { return heartbeats->CountSids(clock.Now()); });
   }
+  if (distinct) {
+    metrics.SetDistinctCallbacks([&] { return static_cast<std::int64_t>(distinct->pending()); },
+                                 [&] { return distinct->dropped(); });
+  }
   ApiOptions api_options;
   api_options.bucket_length = config.tick_interval;
   if (cluster) api_options.degraded = [&cluster] { return cluster->health().degraded(); };
@@ -443,7 +447,9 @@ int RunServe(const Config& config) {
     if (!distinct) return;
     const Seconds next_tick = BucketStart(clock.Now(), config.tick_interval) + config.tick_interval;
     parts.SetDeadline(next_tick - config.tick_interval / 10);
-    if (Status st = distinct->Flush(*parts.distinct()); !st.ok()) {
+    const Status st = distinct->Flush(*parts.distinct());
+    metrics.CountDistinctFlush(st.ok());
+    if (!st.ok()) {
       spdlog::warn("distinct viewers: not stored yet ({} kept for the next tick): {}",
                    distinct->pending(), st.error().ToString());
     }

@@ -24,6 +24,9 @@ constexpr std::string_view kUpstreamLookups = "headcount_upstream_lookups_total"
 constexpr std::string_view kCmcdReports = "headcount_cmcd_reports_total";
 constexpr std::string_view kCmcdBadLines = "headcount_cmcd_bad_lines_total";
 constexpr std::string_view kCmcdActiveSids = "headcount_cmcd_active_sids";
+constexpr std::string_view kDistinctFlushes = "headcount_distinct_flushes_total";
+constexpr std::string_view kDistinctPending = "headcount_distinct_sketches_pending";
+constexpr std::string_view kDistinctDropped = "headcount_distinct_sketches_dropped_total";
 
 constexpr HttpRoute kAllRoutes[] = {
     HttpRoute::kHlsPlaylist, HttpRoute::kHlsSegment, HttpRoute::kApi,  HttpRoute::kMetrics,
@@ -309,6 +312,15 @@ Metrics::Metrics() {
   registry_.DeclareGauge(std::string(kCmcdActiveSids),
                          "CMCD sids counted now (from their second report, while watching), "
                          "per channel.");
+  registry_.DeclareCounter(std::string(kDistinctFlushes),
+                           "Distinct-viewer sketches merged into the store after a tick, by "
+                           "result (failed: kept for the next flush).");
+  registry_.DeclareGauge(std::string(kDistinctPending),
+                         "Distinct-viewer sketches waiting for the next flush into the store.");
+  registry_.DeclareCounter(std::string(kDistinctDropped),
+                           "Distinct-viewer sketches not kept because too many were waiting "
+                           "(the store failing for long): those viewers are missing from the "
+                           "distinct counts.");
   // Series that exist from the start, so rate() and alerts see a zero.
   registry_.Add(kTicksTotal, {{"result", "ok"}}, 0);
   registry_.Add(kTicksTotal, {{"result", "failed"}}, 0);
@@ -389,6 +401,18 @@ void Metrics::SetCmcdCallbacks(
     }
     return series;
   });
+}
+
+void Metrics::CountDistinctFlush(bool stored) {
+  registry_.Add(kDistinctFlushes, {{"result", stored ? "ok" : "failed"}});
+}
+
+void Metrics::SetDistinctCallbacks(std::function<std::int64_t()> pending,
+                                   std::function<std::uint64_t()> dropped) {
+  registry_.SetCallback(kDistinctPending,
+                        [pending = std::move(pending)] { return static_cast<double>(pending()); });
+  registry_.SetCallback(kDistinctDropped,
+                        [dropped = std::move(dropped)] { return static_cast<double>(dropped()); });
 }
 
 std::string Metrics::Render() const { return registry_.Render(); }

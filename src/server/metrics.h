@@ -103,6 +103,9 @@ HttpRoute ClassifyRoute(std::string_view path);
 //   headcount_cmcd_reports_total                              counter, callback
 //   headcount_cmcd_bad_lines_total                            counter, callback
 //   headcount_cmcd_active_sids{channel}                       gauge, callback
+//   headcount_distinct_flushes_total{result="ok"|"failed"}    counter
+//   headcount_distinct_sketches_pending                       gauge, callback
+//   headcount_distinct_sketches_dropped_total                 counter, callback
 class Metrics {
  public:
   // Buckets of headcount_tick_duration_seconds.
@@ -140,6 +143,14 @@ class Metrics {
   void SetCmcdCallbacks(std::function<std::uint64_t()> reports,
                         std::function<std::uint64_t()> bad_lines,
                         std::function<std::map<std::string, std::int64_t>()> sids_by_channel);
+
+  // The distinct viewers' sketches (origin/distinct_viewers.h): one flush
+  // into the store after a tick, stored or not (kept for the next); and,
+  // asked at render time, the sketches waiting for the next flush and those
+  // not kept since start because too many were waiting.
+  void CountDistinctFlush(bool stored);
+  void SetDistinctCallbacks(std::function<std::int64_t()> pending,
+                            std::function<std::uint64_t()> dropped);
 
   // The text exposition (Content-Type kContentType).
   std::string Render() const;

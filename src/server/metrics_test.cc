@@ -275,6 +275,24 @@ TEST(MetricsTest, CmcdReportsBadLinesAndSidsPerChannelAskedAtRenderTime) {
   EXPECT_THAT(text, Not(HasSubstr("channel=\"a\"")));  // a channel without sids is gone
 }
 
+TEST(MetricsTest, DistinctFlushesByResultAndSketchesWaitingAskedAtRenderTime) {
+  Metrics m;
+  std::string text = m.Render();
+  EXPECT_EQ(ValueOf(text, "headcount_distinct_sketches_pending", {}), "");  // no sketches here
+  std::int64_t pending = 4;
+  m.SetDistinctCallbacks([&] { return pending; }, [] { return std::uint64_t{2}; });
+  m.CountDistinctFlush(false);
+  m.CountDistinctFlush(true);
+  m.CountDistinctFlush(true);
+  text = m.Render();
+  EXPECT_EQ(ValueOf(text, "headcount_distinct_flushes_total", {{"result", "ok"}}), "2");
+  EXPECT_EQ(ValueOf(text, "headcount_distinct_flushes_total", {{"result", "failed"}}), "1");
+  EXPECT_EQ(ValueOf(text, "headcount_distinct_sketches_pending", {}), "4");
+  EXPECT_EQ(ValueOf(text, "headcount_distinct_sketches_dropped_total", {}), "2");
+  pending = 0;
+  EXPECT_EQ(ValueOf(m.Render(), "headcount_distinct_sketches_pending", {}), "0");
+}
+
 TEST(MetricsTest, UpstreamFetchesAndLookupsByKind) {
   Metrics m;
   m.CountUpstreamFetch("media", "2xx");

@@ -65,6 +65,17 @@ describe('distinct viewers: simulated players and a viewer who comes back', () =
     for (const p of doc.periods) assert.ok(p.distinct_viewers <= SIMULATED + 1, JSON.stringify(p));
     await sleep(2 * TICK_SECONDS * 1000);  // more ticks merge the same sketch again
     assert.equal((await summary()).total.distinct_viewers, SIMULATED + 1, 'merging again adds nobody');
+    // /metrics says the sketches went into the store after the ticks and
+    // nothing waits or was lost.
+    const metric = async (series) => {
+      const text = await (await fetch(`${serve.base}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    assert.ok(await metric('headcount_distinct_flushes_total{result="ok"}') >= 2);
+    assert.equal(await metric('headcount_distinct_flushes_total{result="failed"}'), undefined);
+    assert.equal(await metric('headcount_distinct_sketches_pending'), 0);
+    assert.equal(await metric('headcount_distinct_sketches_dropped_total'), 0);
 
     // The node merges its sketch into the database when it stops; the next
     // one merges into what is stored, and the viewer coming back is no one new.
