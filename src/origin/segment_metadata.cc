@@ -21,6 +21,20 @@ constexpr std::string_view kTxxxDescription = "";
 
 }  // namespace
 
+std::optional<std::string> RewriteFmp4Head(std::string_view head, std::string_view init,
+                                           const SegmentPayload& payload) {
+  Result<Fmp4Timescales> timescales = ReadTimescales(init);
+  Result<std::string> rewritten =
+      timescales.ok() ? InsertId3Emsg(head, *timescales,
+                                      Id3TxxxTag(kTxxxDescription, payload.payload), payload.id)
+                      : Result<std::string>(timescales.error());
+  if (!rewritten.ok()) {
+    spdlog::debug("origin: segment served without metadata: {}", rewritten.error().ToString());
+    return std::nullopt;
+  }
+  return std::move(*rewritten);
+}
+
 std::shared_ptr<const std::string> SegmentMetadata::Rewrite(
     const std::filesystem::path& path, const std::string& version_key, SegmentKind kind,
     const std::optional<SegmentPayload>& payload, const InitFinder& find_init) {

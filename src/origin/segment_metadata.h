@@ -45,6 +45,18 @@ enum class SegmentKind { kTransportStream, kFmp4 };
 // The bytes of an fMP4 segment's init segment, or nullopt when unknown.
 using InitFinder = std::function<std::optional<std::string>()>;
 
+// The largest head of an fMP4 segment (the bytes through its first moof)
+// held while the segment arrives (the upstream proxy): a moof is a few KB.
+inline constexpr std::size_t kMaxFmp4HeadBytes = std::size_t{1} << 20;
+
+// For an fMP4 media segment that arrives piece by piece: `head` is its
+// first bytes through its first moof (FindFirstMoofEnd), `init` its init
+// segment. The head with the ID3 emsg of `payload` before the moof (the
+// rest of the segment follows unchanged); nullopt when it cannot be
+// rewritten (logged at debug): then the segment goes out as it is.
+std::optional<std::string> RewriteFmp4Head(std::string_view head, std::string_view init,
+                                           const SegmentPayload& payload);
+
 class SegmentMetadata {
  public:
   // Keeps at most `cache_bytes` of rewritten segments.
