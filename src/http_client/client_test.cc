@@ -304,14 +304,14 @@ TEST(HttpClient, StreamHandsOverTheHeadThenTheBodyInPiecesThenTheEnd) {
   std::size_t pieces = 0;
   for (int i = 0; i < 2; ++i) {
     Client::StreamHandlers handlers;
-    handlers.on_head = [&](Result<HttpResponse> head) {
+    handlers.on_head = [&](const Result<HttpResponse>& head) {
       ASSERT_TRUE(head.ok()) << head.error().ToString();
       events.push_back("head " + std::to_string(head->status));
       const std::string* answer = FindHeader(head->headers, "X-Answer");
       EXPECT_TRUE(answer != nullptr && *answer == "42");
       EXPECT_TRUE(head->body.empty());
     };
-    handlers.on_body = [&](std::string piece) {
+    handlers.on_body = [&](const std::string& piece) {
       EXPECT_FALSE(piece.empty());
       if (got.empty()) events.push_back("body");
       got += piece;
@@ -345,7 +345,7 @@ TEST(HttpClient, StreamOfABodyOverTheLimitIsRejectedAtItsHead) {
   std::optional<Error> error;
   bool more = false;
   Client::StreamHandlers handlers;
-  handlers.on_head = [&](Result<HttpResponse> head) {
+  handlers.on_head = [&](const Result<HttpResponse>& head) {
     if (!head.ok()) error = head.error();
   };
   handlers.on_body = [&](const std::string&) { more = true; };

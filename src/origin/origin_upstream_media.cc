@@ -50,6 +50,47 @@ void WhenWhole(const std::shared_ptr<const UpstreamFile>& file,
                     }});
 }
 
+// A body made from another as it arrives (a TS rewrite), sent from its
+// first piece on, when its length is known: the head waits for that piece.
+// A body that ends before its first piece is sent empty (complete) or
+// answered 502 (broken off).
+class FirstPieceStreamer : public std::enable_shared_from_this<FirstPieceStreamer> {
+ public:
+  FirstPieceStreamer(HttpResponse head, HttpResponder respond)
+      : response_(std::move(head)), respond_(std::move(respond)) {}
+
+  void Start(const std::shared_ptr<UpstreamBody>& body) {
+    body->Read(
+        {.on_piece =
+             [self = shared_from_this(), weak = std::weak_ptr<UpstreamBody>(body)](
+                 const std::shared_ptr<const std::string>& piece) {
+               if (!self->stream_) self->Respond(weak.lock());
+               return self->stream_->Write(piece);
+             },
+         .on_end =
+             [self = shared_from_this(), weak = std::weak_ptr<UpstreamBody>(body)](bool complete) {
+               if (!self->stream_) {
+                 if (!complete) {
+                   return self->respond_.Respond(HttpResponse::Error(502, "upstream broke off"));
+                 }
+                 self->Respond(weak.lock());
+               }
+               complete ? self->stream_->End() : self->stream_->Fail();
+             }});
+  }
+
+ private:
+  void Respond(const std::shared_ptr<UpstreamBody>& body) {
+    stream_ = MediaStream(body ? body->content_length() : std::nullopt);
+    response_.stream = stream_;
+    respond_.Respond(std::move(response_));
+  }
+
+  HttpResponse response_;
+  HttpResponder respond_;
+  std::shared_ptr<HttpStream> stream_;  // only touched by the body's readers, one at a time
+};
+
 // An fMP4 segment that arrives, sent with the ID3 emsg before its first
 // moof: its head is held until that moof is whole (at most
 // kMaxFmp4HeadBytes), rewritten, and sent; the rest follows as it arrives.
@@ -133,11 +174,11 @@ void Origin::ServeUpstreamMedia(const HttpRequest& request, const std::string& c
     // of the body (its rewrite): answered once the body is whole.
     auto responder = std::make_shared<HttpResponder>(std::move(respond));
     return WhenWhole(file, [this, request, channel, path, file,
-                            responder](std::shared_ptr<const std::string> body) {
+                            responder](const std::shared_ptr<const std::string>& body) {
       if (!body) return responder->Respond(HttpResponse::Error(502, "upstream broke off"));
       auto whole = std::make_shared<UpstreamFile>(*file);
       whole->live.reset();
-      whole->body = std::move(body);
+      whole->body = body;
       ServeUpstreamMedia(request, channel, path, whole, std::move(*responder));
     });
   }
@@ -178,9 +219,7 @@ void Origin::ServeUpstreamMedia(const HttpRequest& request, const std::string& c
   const std::string version_key =
       "upstream " + channel + "/" + path + "\n" + std::to_string(file->fetch_id);
   // The whole segment rewritten, once per version and payload (the cache
-  // of SegmentMetadata): a segment from the cache, or a TS segment, which
-  // goes out once it is whole (its PMTs change throughout and its ID3's
-  // PTS is the earliest of all its streams').
+  // of SegmentMetadata): a segment from the cache.
   const auto rewrite = [this, path, version_key, ts, payload, response](
                            const std::shared_ptr<const std::string>& body,
                            std::optional<std::string> init, HttpResponder& out) {
@@ -193,15 +232,17 @@ void Origin::ServeUpstreamMedia(const HttpRequest& request, const std::string& c
   };
   auto responder = std::make_shared<HttpResponder>(std::move(respond));
   if (ts) {
-    return WhenWhole(file, [rewrite, responder](std::shared_ptr<const std::string> body) {
-      rewrite(body, std::nullopt, *responder);
-    });
+    if (!file->live) return rewrite(file->body, std::nullopt, *responder);
+    // Rewritten as it arrives, once for every viewer meanwhile; its bytes
+    // start when its head holds the PMT and its streams' first PTS.
+    return std::make_shared<FirstPieceStreamer>(std::move(*response), std::move(*responder))
+        ->Start(segment_metadata_.RewriteArrivingTs(version_key, payload, file->live));
   }
   // fMP4: the emsg's clock is the init section's, from the playlist that
   // maps this segment (fetched like any media, so usually cached).
   const std::optional<Url> init_url = upstream_channels_.InitUrlFor(channel, path);
   const auto serve = [file, rewrite, response, payload,
-                      responder](std::shared_ptr<const std::string> init) {
+                      responder](const std::shared_ptr<const std::string>& init) {
     if (!file->live) {
       return rewrite(file->body, init ? std::optional<std::string>(*init) : std::nullopt,
                      *responder);

@@ -10,7 +10,9 @@
 #include <map>
 #include <mutex>
 
+#include "hls/id3_ts.h"
 #include "hls/testing/fmp4_fixture.h"
+#include "hls/testing/ts_fixture.h"
 #include "origin/origin.h"
 #include "origin/testing/drained.h"
 #include "origin/testing/raw_upstream.h"
@@ -224,6 +226,57 @@ TEST_F(UpstreamStreamTest, ChunkedUpstreamIsStreamedChunkedAndCachedWhole) {
   std::future<HttpResponse> again = Start(*proxy, Get("/hls/cam/p1.m4s"));
   EXPECT_EQ(Answer(again).BodyView(), segment);
   EXPECT_EQ(upstream_.RequestsFor("/live/cam/p1.m4s"), 1);
+}
+
+TEST_F(UpstreamStreamTest, TsSegmentGetsItsId3StreamWhileTheRestIsStillArriving) {
+  std::string segment = testing::MakeSegment();
+  for (int i = 1; i <= 40; ++i) segment += testing::MakeSegment(900000 + 9000 * i);
+  const std::size_t half = segment.size() / 2 + 77;  // not on a packet boundary
+  upstream_.Put("/live/cam/s1.ts", {.head = Head(segment.size()),
+                                    .first = segment.substr(0, half),
+                                    .rest = segment.substr(half),
+                                    .held = true});
+  auto proxy = MakeProxy(5s, /*segment_metadata=*/true);
+  Summary summary;
+  summary.channel = "cam";
+  summary.at = std::chrono::floor<std::chrono::seconds>(clock_.Now());
+  ASSERT_TRUE(proxy->Publish(summary, R"({"v":1,"m":[7]})").ok());
+
+  std::future<HttpResponse> first_answer = Start(*proxy, Get("/hls/cam/s1.ts?hcs=a"));
+  const HttpResponse first = Answer(first_answer);
+  ASSERT_EQ(first.status, 200);
+  ASSERT_TRUE(first.stream);
+  std::string first_bytes;
+  ASSERT_TRUE(DrainAtLeast(first, half - half % kTsPacketBytes, first_bytes))
+      << "the rewritten head goes out before the upstream sent the rest";
+  std::future<HttpResponse> second_answer = Start(*proxy, Get("/hls/cam/s1.ts?hcs=b"));
+  const HttpResponse second = Answer(second_answer);
+  upstream_.Release();
+  const Drained first_rest = Drain(first);
+  const Drained second_rest = Drain(second);
+  ASSERT_TRUE(first_rest.complete);
+  ASSERT_TRUE(second_rest.complete);
+  const std::string body = first_bytes + first_rest.bytes;
+  EXPECT_EQ(second_rest.bytes, body) << "one rewrite, the same bytes for both";
+  ASSERT_TRUE(first.stream->options().content_length);
+  EXPECT_EQ(*first.stream->options().content_length, body.size());
+  const testing::ParsedTs ts = testing::ParseTs(body);
+  ASSERT_TRUE(ts.ok) << ts.problem;
+  const Result<std::string> whole = InjectId3(segment, {Id3TxxxTag("", R"({"v":1,"m":[7]})")});
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(body, *whole) << "as the whole segment is rewritten";
+  EXPECT_TRUE(ts.crc_ok);
+  EXPECT_TRUE(ts.metadata_descriptor);
+  EXPECT_EQ(ts.pmts, 41U) << "every PMT declares the metadata stream";
+  ASSERT_EQ(ts.metadata.size(), 1U);
+  ASSERT_EQ(ts.metadata[0].frames.size(), 1U);
+  EXPECT_EQ(ts.metadata[0].frames[0].value, R"({"v":1,"m":[7]})");
+  EXPECT_EQ(upstream_.RequestsFor("/live/cam/s1.ts"), 1);
+  // From the cache: the same bytes, whole.
+  std::future<HttpResponse> third_answer = Start(*proxy, Get("/hls/cam/s1.ts?hcs=c"));
+  const HttpResponse third = Answer(third_answer);
+  EXPECT_FALSE(third.stream);
+  EXPECT_EQ(third.BodyView(), body);
 }
 
 TEST_F(UpstreamStreamTest, HeadOfASegmentInFlightIsAnsweredOnceItIsWhole) {

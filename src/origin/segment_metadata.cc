@@ -104,6 +104,53 @@ std::shared_ptr<const std::string> SegmentMetadata::RewriteWith(
   return bytes;
 }
 
+std::shared_ptr<UpstreamBody> SegmentMetadata::RewriteArrivingTs(
+    const std::string& version_key, const std::optional<SegmentPayload>& payload,
+    const std::shared_ptr<UpstreamBody>& raw) {
+  const std::string key =
+      version_key + '\n' + (payload ? std::to_string(payload->generation) : std::string("-"));
+  auto out = std::make_shared<UpstreamBody>(std::nullopt);
+  {
+    std::lock_guard lock(mu_);
+    std::weak_ptr<UpstreamBody>& slot = arriving_[key];
+    if (std::shared_ptr<UpstreamBody> shared = slot.lock()) return shared;
+    slot = out;
+  }
+  auto injector = std::make_shared<Id3TsStream>(
+      payload ? std::vector<std::string>{Id3TxxxTag(kTxxxDescription, payload->payload)}
+              : std::vector<std::string>{});
+  const std::optional<std::uint64_t> raw_length = raw->content_length();
+  // The raw body's readers run one at a time: the injector needs no lock.
+  const auto append = [out, injector, raw_length,
+                       started = std::make_shared<bool>(false)](std::string bytes) {
+    if (bytes.empty()) return;
+    if (!*started && injector->added()) {
+      *started = true;
+      out->SetContentLength(raw_length
+                                ? std::optional<std::uint64_t>(*raw_length + *injector->added())
+                                : std::nullopt);
+    }
+    out->Append(std::move(bytes));
+  };
+  raw->Read({.on_piece =
+                 [append, injector](const std::shared_ptr<const std::string>& piece) {
+                   append(injector->Feed(*piece));
+                   return true;
+                 },
+             .on_end =
+                 [this, key, out, append, injector](bool complete) {
+                   if (complete) append(injector->Finish());
+                   out->End(complete);
+                   if (std::shared_ptr<const std::string> whole = out->Whole()) Insert(key, whole);
+                   std::lock_guard lock(mu_);
+                   if (const auto it = arriving_.find(key);
+                       it != arriving_.end() && it->second.lock() == out) {
+                     arriving_.erase(it);
+                   }
+                 }});
+  return out;
+}
+
 std::size_t SegmentMetadata::CachedBytes() {
   std::lock_guard lock(mu_);
   return bytes_;

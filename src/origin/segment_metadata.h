@@ -2,7 +2,9 @@
 // segment gets it as an ID3 TXXX frame in a timed-metadata stream
 // (hls/id3_ts.h), each fMP4 media segment as an ID3 emsg box before its
 // moof (hls/emsg.h). A rewrite is made once per segment version and payload
-// and kept in a cache bounded in bytes. Thread-safe.
+// and kept in a cache bounded in bytes; the upstream proxy's segments that
+// are still arriving are rewritten as they arrive (RewriteArrivingTs,
+// RewriteFmp4Head). Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +20,7 @@
 #include <unordered_map>
 
 #include "core/result.h"
+#include "origin/upstream_body.h"
 
 namespace headcount {
 
@@ -91,6 +94,16 @@ class SegmentMetadata {
                                                   const std::shared_ptr<const std::string>& bytes,
                                                   const InitFinder& find_init);
 
+  // A TS segment that arrives piece by piece (the upstream proxy's `raw`
+  // body, whose identity is `version_key`) rewritten as it arrives
+  // (Id3TsStream): made once per version and payload and shared by every
+  // viewer who asks while it arrives; once complete, kept in the cache as
+  // RewriteBytes's would be. Its bytes start once the head holds what the
+  // rewrite needs; they are the raw ones when it cannot be rewritten.
+  std::shared_ptr<UpstreamBody> RewriteArrivingTs(const std::string& version_key,
+                                                  const std::optional<SegmentPayload>& payload,
+                                                  const std::shared_ptr<UpstreamBody>& raw);
+
   // Bytes held by the cache now, for tests and metrics.
   std::size_t CachedBytes();
 
@@ -117,6 +130,8 @@ class SegmentMetadata {
   std::unordered_map<std::string, std::shared_ptr<const std::string>> cache_;
   std::deque<std::string> order_;
   std::size_t bytes_ = 0;
+  // Rewrites of TS segments still arriving, by cache key.
+  std::unordered_map<std::string, std::weak_ptr<UpstreamBody>> arriving_;
 };
 
 }  // namespace headcount

@@ -39,7 +39,9 @@ void UpstreamBody::End(bool complete) {
     std::lock_guard lock(mu_);
     if (state_ != State::kArriving) return;
     // Fewer bytes than announced is a broken body, whatever the connection said.
-    if (complete && content_length_ && bytes_ != *content_length_) complete = false;
+    if (const auto length = content_length(); complete && length && bytes_ != *length) {
+      complete = false;
+    }
     state_ = complete ? State::kComplete : State::kBroken;
     readers = std::move(readers_);
   }

@@ -6,6 +6,7 @@
 // response's bound (the HTTP client's max_response_bytes). Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -30,12 +31,22 @@ class UpstreamBody {
   };
 
   // `content_length`: as the upstream announced it, if it did.
-  explicit UpstreamBody(std::optional<std::uint64_t> content_length)
-      : content_length_(content_length) {}
+  explicit UpstreamBody(std::optional<std::uint64_t> content_length) {
+    SetContentLength(content_length);
+  }
   UpstreamBody(const UpstreamBody&) = delete;
   UpstreamBody& operator=(const UpstreamBody&) = delete;
 
-  const std::optional<std::uint64_t>& content_length() const { return content_length_; }
+  // Lock-free: a reader may ask it.
+  std::optional<std::uint64_t> content_length() const {
+    const std::uint64_t length = content_length_.load();
+    return length == kUnknownLength ? std::nullopt : std::optional<std::uint64_t>(length);
+  }
+  // For a body made from another (a rewrite): its length, known only once
+  // its first piece is; set before appending that piece.
+  void SetContentLength(std::optional<std::uint64_t> content_length) {
+    content_length_.store(content_length.value_or(kUnknownLength));
+  }
 
   // Hands `reader` the pieces so far, at once on this thread, then every
   // later piece and the end as they come (on the thread that appends), or
@@ -53,7 +64,8 @@ class UpstreamBody {
  private:
   enum class State { kArriving, kComplete, kBroken };
 
-  const std::optional<std::uint64_t> content_length_;
+  static constexpr std::uint64_t kUnknownLength = ~std::uint64_t{0};
+  std::atomic<std::uint64_t> content_length_{kUnknownLength};
 
   // Guarded by mu_.
   std::mutex mu_;

@@ -44,9 +44,10 @@ void Session::WatchStreamClient() {
   stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
                           [self = shared_from_this()](beast::error_code ec, std::size_t /*bytes*/) {
                             if (!self->streaming_) return;
-                            if (ec)
-                              return self->EndStream();  // the client left (or we are stopping)
-                            self->WatchStreamClient();   // it sent something: dropped
+                            // The client left (or we are stopping), or it sent
+                            // something, which is dropped.
+                            if (ec) return self->EndStream();
+                            self->WatchStreamClient();
                           });
 }
 
