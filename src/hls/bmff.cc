@@ -62,6 +62,27 @@ Result<std::vector<BmffBox>> ReadBoxes(std::string_view bytes) {
   return boxes;
 }
 
+MoofSearch FindFirstMoofEnd(std::string_view prefix) {
+  std::size_t at = 0;
+  while (prefix.size() - at >= kBoxHeaderBytes) {
+    std::uint64_t size = BigEndian(prefix, at, 4);
+    std::size_t header = kBoxHeaderBytes;
+    if (size == 1) {
+      if (prefix.size() - at < kBoxHeaderBytes + kLargeSizeBytes) return {};
+      size = BigEndian(prefix, at + kBoxHeaderBytes, kLargeSizeBytes);
+      header += kLargeSizeBytes;
+    }
+    if (size < header) return {std::nullopt, true};  // 0 runs to the end; less is broken
+    if (prefix.substr(at + 4, 4) == "moof") {
+      if (size > prefix.size() - at) return {};
+      return {.moof_end = at + static_cast<std::size_t>(size)};
+    }
+    if (size > prefix.size() - at) return {};
+    at += static_cast<std::size_t>(size);
+  }
+  return {};
+}
+
 std::optional<BmffBox> FindBox(std::string_view bytes, std::string_view type) {
   Result<std::vector<BmffBox>> boxes = ReadBoxes(bytes);
   if (!boxes.ok()) return std::nullopt;

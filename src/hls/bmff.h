@@ -57,4 +57,14 @@ struct FirstFragment {
 // has no moof, traf, tfhd or tfdt.
 Result<FirstFragment> ReadFirstFragment(std::string_view media_segment);
 
+// For a media segment that arrives piece by piece: the end offset of its
+// first top-level moof when `prefix` (its first bytes) holds that moof
+// whole; nullopt while more bytes are needed, and when no moof can follow
+// (a box that runs to the end, a size smaller than its header).
+struct MoofSearch {
+  std::optional<std::size_t> moof_end;
+  bool hopeless = false;  // no moof can come, however many bytes follow
+};
+MoofSearch FindFirstMoofEnd(std::string_view prefix);
+
 }  // namespace headcount

@@ -53,5 +53,28 @@ TEST(ReadFirstFragment, FindsTheFirstMoofAndItsFirstTrafsDecodeTime) {
   EXPECT_FALSE(ReadFirstFragment(testing::MakeInit()).ok());
 }
 
+TEST(FindFirstMoofEnd, FindsTheMoofOnceItIsWholeInAGrowingPrefix) {
+  const std::string segment = testing::MakeMediaSegment(900000, 480000);
+  const Result<FirstFragment> f = ReadFirstFragment(segment);
+  ASSERT_TRUE(f.ok()) << f.error().message();
+  const std::size_t moof_size = std::size_t{static_cast<unsigned char>(segment[f->moof_offset + 2])}
+                                    << 8 |
+                                static_cast<unsigned char>(segment[f->moof_offset + 3]);
+  const std::size_t moof_end = f->moof_offset + moof_size;
+  for (std::size_t n = 0; n < moof_end; ++n) {
+    const MoofSearch cut = FindFirstMoofEnd(std::string_view(segment).substr(0, n));
+    EXPECT_FALSE(cut.moof_end) << n;
+    EXPECT_FALSE(cut.hopeless) << n;
+  }
+  for (const std::size_t n : {moof_end, moof_end + 1, segment.size()}) {
+    const MoofSearch whole = FindFirstMoofEnd(std::string_view(segment).substr(0, n));
+    ASSERT_TRUE(whole.moof_end) << n;
+    EXPECT_EQ(*whole.moof_end, moof_end);
+  }
+  // A box that runs to the end (size 0) or is smaller than its header: no moof can follow.
+  EXPECT_TRUE(FindFirstMoofEnd(U32(0) + "mdat" + "xxxx").hopeless);
+  EXPECT_TRUE(FindFirstMoofEnd(U32(4) + "styp").hopeless);
+}
+
 }  // namespace
 }  // namespace headcount

@@ -4,8 +4,10 @@
 #include "hls/id3_ts.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <set>
+#include <utility>
 
 namespace headcount {
 namespace {
@@ -246,7 +248,20 @@ std::string Id3PrivTag(std::string_view owner, std::string_view data) {
   return Id3Tag("PRIV", frame_body);
 }
 
-Result<std::string> InjectId3(std::string_view segment, const std::vector<std::string>& id3_tags) {
+// What InjectId3 does to a segment, found in (the head of) it: the PMT's
+// PID, the PMT to put in its place, and the metadata packets that follow
+// the first PMT.
+struct Id3Plan {
+  std::uint16_t pmt_pid = 0;
+  std::string new_pmt;
+  std::string metadata_packets;
+};
+
+namespace {
+
+// InjectId3's checks and its pass over `segment`: the PMT (its stream
+// PIDs) and the first PTS of each stream.
+Result<Id3Plan> PlanId3(std::string_view segment, const std::vector<std::string>& id3_tags) {
   if (segment.empty() || segment.size() % kTsPacketBytes != 0) {
     return Error::InvalidArgument("not a transport stream: " + std::to_string(segment.size()) +
                                   " bytes is not a whole number of 188-byte packets");
@@ -263,7 +278,6 @@ Result<std::string> InjectId3(std::string_view segment, const std::vector<std::s
   const auto program = FindProgram(segment);
   if (!program) return Error::InvalidArgument("no program in the PAT");
 
-  // Pass 1: the PMT (its stream PIDs) and the first PTS of each stream.
   std::optional<std::string> pmt;
   std::set<std::uint16_t> used_pids = {kPatPid, program->pmt_pid, kNullPid};
   std::set<std::uint16_t> seen_pts_pids;
@@ -294,40 +308,136 @@ Result<std::string> InjectId3(std::string_view segment, const std::vector<std::s
   std::uint16_t metadata_pid = kFirstMetadataPid;
   while (used_pids.contains(metadata_pid)) ++metadata_pid;
 
-  const std::string new_pmt = WithMetadataStream(*pmt, program->program_number, metadata_pid);
-  if (1 + new_pmt.size() > kTsPayloadBytes) {
+  Id3Plan plan;
+  plan.pmt_pid = program->pmt_pid;
+  plan.new_pmt = WithMetadataStream(*pmt, program->program_number, metadata_pid);
+  if (1 + plan.new_pmt.size() > kTsPayloadBytes) {
     return Error::InvalidArgument("the PMT with the metadata stream does not fit one packet");
   }
   std::uint8_t continuity = 0;
-  std::string metadata_packets;
   for (const auto& tag : id3_tags) {
-    metadata_packets += Packetize(Pes(tag, *first_pts), metadata_pid, continuity);
+    plan.metadata_packets += Packetize(Pes(tag, *first_pts), metadata_pid, continuity);
   }
+  return plan;
+}
 
-  // Pass 2: copy, rewriting every PMT and adding the metadata after the first.
+// Appends `packet` to `out` as the plan says: a PMT rewritten (the
+// metadata packets after the first), anything else as it is.
+void ApplyId3(const Id3Plan& plan, std::string_view packet, bool& injected, std::string& out) {
+  if (PidOf(packet) != plan.pmt_pid || !StartsUnit(packet)) {
+    out.append(packet);
+    return;
+  }
+  // Same header (PID, continuity), no adaptation field, pointer_field 0,
+  // the new section, 0xFF stuffing.
+  const std::size_t at = out.size();
+  out.append(packet.substr(0, kTsHeaderBytes));
+  out[at + 3] = static_cast<char>(0x10 | (static_cast<std::uint8_t>(packet[3]) & 0x0F));
+  out.push_back('\0');
+  out += plan.new_pmt;
+  out.resize(at + kTsPacketBytes, static_cast<char>(0xFF));
+  if (!injected) {
+    out += plan.metadata_packets;
+    injected = true;
+  }
+}
+
+// Whether the head of a segment holds what PlanId3 needs to plan as it
+// would for the whole segment: the PAT, the PMT and a PTS of every stream
+// the PMT lists.
+bool HoldsPlan(std::string_view head) {
+  const auto program = FindProgram(head);
+  if (!program) return false;
+  std::optional<std::string_view> pmt;
+  std::set<std::uint16_t> with_pts;
+  for (std::size_t at = 0; at < head.size(); at += kTsPacketBytes) {
+    const std::string_view packet = head.substr(at, kTsPacketBytes);
+    const std::uint16_t pid = PidOf(packet);
+    if (pid == program->pmt_pid && !pmt && StartsUnit(packet)) {
+      pmt = SectionIn(packet);
+      if (!pmt) return false;
+    } else if (PtsIn(packet)) {
+      with_pts.insert(pid);
+    }
+  }
+  if (!pmt || static_cast<std::uint8_t>((*pmt)[0]) != kPmtTableId) return false;
+  const std::vector<std::uint16_t> streams = StreamPids(*pmt);
+  return std::all_of(streams.begin(), streams.end(),
+                     [&](std::uint16_t pid) { return with_pts.contains(pid); });
+}
+
+}  // namespace
+
+Result<std::string> InjectId3(std::string_view segment, const std::vector<std::string>& id3_tags) {
+  Result<Id3Plan> plan = PlanId3(segment, id3_tags);
+  if (!plan.ok()) return plan.error();
+  // Copy, rewriting every PMT and adding the metadata after the first.
   std::string out;
-  out.reserve(segment.size() + metadata_packets.size());
+  out.reserve(segment.size() + plan->metadata_packets.size());
   bool injected = false;
   for (std::size_t at = 0; at < segment.size(); at += kTsPacketBytes) {
-    const std::string_view packet = segment.substr(at, kTsPacketBytes);
-    if (PidOf(packet) != program->pmt_pid || !StartsUnit(packet)) {
-      out.append(packet);
-      continue;
-    }
-    // Same header (PID, continuity), no adaptation field, pointer_field 0,
-    // the new section, 0xFF stuffing.
-    std::string rewritten(packet.substr(0, kTsHeaderBytes));
-    rewritten[3] = static_cast<char>(0x10 | (static_cast<std::uint8_t>(packet[3]) & 0x0F));
-    rewritten.push_back('\0');
-    rewritten += new_pmt;
-    rewritten.resize(kTsPacketBytes, static_cast<char>(0xFF));
-    out += rewritten;
-    if (!injected) {
-      out += metadata_packets;
-      injected = true;
-    }
+    ApplyId3(*plan, segment.substr(at, kTsPacketBytes), injected, out);
   }
   return out;
+}
+
+Id3TsStream::Id3TsStream(std::vector<std::string> id3_tags) : tags_(std::move(id3_tags)) {}
+Id3TsStream::~Id3TsStream() = default;
+
+std::string Id3TsStream::Feed(std::string_view bytes) {
+  std::string out;
+  if (done_ && !plan_) {
+    out.append(bytes);  // as it is
+    return out;
+  }
+  pending_.append(bytes);
+  if (!done_) {
+    // Planned on whole packets of the head, once it holds the plan or is
+    // as large as it may get.
+    const std::size_t whole = pending_.size() - pending_.size() % kTsPacketBytes;
+    const std::string_view head(pending_.data(), whole);
+    if (!HoldsPlan(head) && pending_.size() < kMaxTsHeadBytes) return out;
+    MakePlan(head);
+    if (!plan_) {
+      out.swap(pending_);
+      return out;
+    }
+  }
+  std::size_t at = 0;
+  for (; at + kTsPacketBytes <= pending_.size(); at += kTsPacketBytes) {
+    const std::string_view packet = std::string_view(pending_).substr(at, kTsPacketBytes);
+    if (static_cast<std::uint8_t>(packet[0]) != kTsSyncByte) {
+      // Lost sync: the rest goes out as it is.
+      plan_.reset();
+      out.append(std::string_view(pending_).substr(at));
+      pending_.clear();
+      return out;
+    }
+    ApplyId3(*plan_, packet, injected_, out);
+  }
+  pending_.erase(0, at);
+  return out;
+}
+
+std::string Id3TsStream::Finish() {
+  if (!done_) {
+    // The whole segment is the head: exactly what InjectId3 makes of it.
+    done_ = true;
+    Result<std::string> whole = InjectId3(pending_, tags_);
+    if (!whole.ok()) return std::exchange(pending_, {});
+    added_ = whole->size() - pending_.size();
+    pending_.clear();
+    return std::move(*whole);
+  }
+  return std::exchange(pending_, {});  // a cut packet at the end, as it is
+}
+
+void Id3TsStream::MakePlan(std::string_view head) {
+  done_ = true;
+  Result<Id3Plan> plan = PlanId3(head, tags_);
+  if (!plan.ok()) return;
+  added_ = plan->metadata_packets.size();
+  plan_ = std::make_unique<Id3Plan>(std::move(*plan));
 }
 
 }  // namespace headcount

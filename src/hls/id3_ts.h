@@ -6,7 +6,10 @@
 // Pure functions on byte strings; thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +45,46 @@ std::string Id3PrivTag(std::string_view owner, std::string_view data);
 // or sync byte, no PAT or PMT, a PMT that would not fit one packet, no PTS)
 // or a tag is over 64 KB.
 Result<std::string> InjectId3(std::string_view segment, const std::vector<std::string>& id3_tags);
+
+// The most of a TS segment's head held before Id3TsStream decides.
+inline constexpr std::size_t kMaxTsHeadBytes = std::size_t{1} << 20;
+
+struct Id3Plan;
+
+// InjectId3 for a segment that arrives piece by piece: the output comes as
+// the input does, from the moment the head holds the PAT, the PMT and a
+// PTS of every stream the PMT lists (or kMaxTsHeadBytes came, or the
+// segment ended). Byte for byte InjectId3's of the whole segment, unless a
+// stream's first PTS or a PID the PMT does not list comes only after that
+// point. What InjectId3 would refuse goes out as it is, and so do bytes
+// after a lost sync byte and a cut packet at the end. Not thread-safe.
+class Id3TsStream {
+ public:
+  explicit Id3TsStream(std::vector<std::string> id3_tags);
+  ~Id3TsStream();
+  Id3TsStream(const Id3TsStream&) = delete;
+  Id3TsStream& operator=(const Id3TsStream&) = delete;
+
+  // The output for the next `bytes` of the segment (none while the head is held).
+  std::string Feed(std::string_view bytes);
+  // The segment ended: the rest of the output.
+  std::string Finish();
+  // From the first output on: how many bytes the output has more than the
+  // input (the metadata packets), for a Content-Length.
+  std::optional<std::size_t> added() const {
+    return done_ ? std::optional<std::size_t>(added_) : std::nullopt;
+  }
+
+ private:
+  void MakePlan(std::string_view head);
+
+  const std::vector<std::string> tags_;
+  std::string pending_;            // the head, then a cut packet
+  std::unique_ptr<Id3Plan> plan_;  // null: as it is (once done_)
+  bool done_ = false;              // planned, or given up
+  bool injected_ = false;          // the metadata packets went out
+  std::size_t added_ = 0;
+};
 
 // CRC-32/MPEG-2 (poly 0x04C11DB7, init 0xFFFFFFFF, no reflection, no final
 // xor), the checksum of PSI sections.

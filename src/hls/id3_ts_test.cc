@@ -115,5 +115,49 @@ TEST(InjectId3Test, RefusesWhatIsNotATransportStream) {
   EXPECT_FALSE(InjectId3(segment.substr(0, 2 * kTsPacketBytes), {}).ok());
 }
 
+// A segment arriving in pieces of any size comes out as InjectId3 makes the
+// whole of it, and no byte goes out before the head holds the PTS of every
+// stream.
+TEST(Id3TsStreamTest, PiecesComeOutAsInjectId3MakesTheWholeSegment) {
+  std::string segment = MakeSegment();
+  for (int i = 0; i < 3; ++i) segment += MakeSegment(900000 + 9000 * (i + 1));  // PMTs again
+  const std::vector<std::string> tags = {Id3TxxxTag("", R"({"v":1})")};
+  const Result<std::string> whole = InjectId3(segment, tags);
+  ASSERT_TRUE(whole.ok()) << whole.error().message();
+  for (const std::size_t piece :
+       {std::size_t{1}, std::size_t{100}, std::size_t{188}, std::size_t{500}, segment.size()}) {
+    Id3TsStream stream(tags);
+    std::string out;
+    for (std::size_t at = 0; at < segment.size(); at += piece) {
+      out += stream.Feed(std::string_view(segment).substr(at, piece));
+      if (out.empty()) {
+        EXPECT_FALSE(stream.added()) << piece;
+      }
+    }
+    out += stream.Finish();
+    EXPECT_EQ(out, *whole) << "pieces of " << piece;
+    ASSERT_TRUE(stream.added());
+    EXPECT_EQ(*stream.added(), whole->size() - segment.size());
+  }
+}
+
+TEST(Id3TsStreamTest, OutputStartsBeforeTheSegmentEnds) {
+  std::string segment = MakeSegment();
+  for (int i = 0; i < 20; ++i) segment += MakeSegment(900000 + 9000 * (i + 1));
+  Id3TsStream stream({Id3TxxxTag("", "x")});
+  const std::string first = stream.Feed(std::string_view(segment).substr(0, segment.size() / 2));
+  EXPECT_FALSE(first.empty()) << "the head held the plan: half the segment goes out";
+  EXPECT_TRUE(stream.added());
+}
+
+TEST(Id3TsStreamTest, WhatIsNotATransportStreamGoesOutAsItIs) {
+  const std::string junk(5000, 'j');
+  Id3TsStream stream({Id3TxxxTag("", "x")});
+  std::string out = stream.Feed(junk);
+  out += stream.Finish();
+  EXPECT_EQ(out, junk);
+  EXPECT_EQ(stream.added().value_or(99), 0U);
+}
+
 }  // namespace
 }  // namespace headcount

@@ -55,4 +55,11 @@ void Client::Send(HttpRequest request, Handler handler) {
   });
 }
 
+void Client::Stream(HttpRequest request, StreamHandlers handlers) {
+  boost::asio::post(state_->strand, [state = state_, request = std::move(request),
+                                     handlers = std::move(handlers)]() mutable {
+    StartStreamingExchange(state, std::move(request), std::move(handlers));
+  });
+}
+
 }  // namespace headcount::http_client

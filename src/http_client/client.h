@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "core/result.h"
 #include "http_client/message.h"
@@ -69,6 +70,20 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // What a streamed request reports, in this order, on the client's strand
+  // (no handler may block; each may call Send or Stream again).
+  struct StreamHandlers {
+    // The status and headers (body empty) as soon as they arrived; or the
+    // error that came before them (as Send's), and then nothing more.
+    std::function<void(Result<HttpResponse>)> on_head;
+    // The next bytes of the body, in order, never empty.
+    std::function<void(std::string)> on_body;
+    // The body is complete (OK), or broke off: kUnavailable (the
+    // connection failed or the timeout passed; IsTimeout tells), kRejected
+    // (it passed max_response_bytes).
+    std::function<void(Status)> on_end;
+  };
+
   // Starts `request`; `handler` gets its result exactly once.
   //
   // A request that went out on a kept-alive connection the server had
@@ -77,6 +92,10 @@ class Client {
   // it is safe to resend (an idempotent method, or resend_when_stale), as
   // curl does; never after a timeout or once any of the response arrived.
   void Send(HttpRequest request, Handler handler);
+  // The same, but the response is handed over as it arrives: its head,
+  // then its body in pieces (a proxy passes them on without holding the
+  // whole body). Resent as Send's when stale, never once the head came.
+  void Stream(HttpRequest request, StreamHandlers handlers);
 
   // Internal (client_state.h): the pool and settings that requests in
   // flight share with the client.

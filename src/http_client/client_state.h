@@ -33,5 +33,8 @@ struct Client::State {
 // Runs one request to completion on state->strand (exchange.cc).
 void StartExchange(const std::shared_ptr<Client::State>& state, HttpRequest request,
                    Client::Handler handler);
+// The same for Client::Stream.
+void StartStreamingExchange(const std::shared_ptr<Client::State>& state, HttpRequest request,
+                            Client::StreamHandlers handlers);
 
 }  // namespace headcount::http_client

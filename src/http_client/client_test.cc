@@ -289,5 +289,73 @@ TEST(HttpClient, WaitingForAFreeConnectionCountsAgainstTheTimeout) {
   EXPECT_EQ(server.requests().size(), 1u);
 }
 
+// Client::Stream: the head first, then the body in pieces, then the end; the
+// connection goes back to the pool for the next request.
+TEST(HttpClient, StreamHandsOverTheHeadThenTheBodyInPiecesThenTheEnd) {
+  const std::string body(std::size_t{300} * 1024, 'b');
+  TestServer server([&body](const ReceivedRequest&) {
+    return ScriptedResponse{.body = body, .headers = {{"X-Answer", "42"}}};
+  });
+  boost::asio::io_context io;
+  Result<std::unique_ptr<Client>> client = Client::Create(io.get_executor(), ClientOptions{});
+  ASSERT_TRUE(client.ok());
+  std::vector<std::string> events;
+  std::string got;
+  std::size_t pieces = 0;
+  for (int i = 0; i < 2; ++i) {
+    Client::StreamHandlers handlers;
+    handlers.on_head = [&](const Result<HttpResponse>& head) {
+      ASSERT_TRUE(head.ok()) << head.error().ToString();
+      events.push_back("head " + std::to_string(head->status));
+      const std::string* answer = FindHeader(head->headers, "X-Answer");
+      EXPECT_TRUE(answer != nullptr && *answer == "42");
+      EXPECT_TRUE(head->body.empty());
+    };
+    handlers.on_body = [&](const std::string& piece) {
+      EXPECT_FALSE(piece.empty());
+      if (got.empty()) events.push_back("body");
+      got += piece;
+      ++pieces;
+    };
+    handlers.on_end = [&](const Status& end) {
+      EXPECT_TRUE(end.ok());
+      events.push_back("end");
+    };
+    got.clear();
+    (*client)->Stream(Get(UrlOf(server)), std::move(handlers));
+    io.restart();
+    io.run();
+    EXPECT_EQ(got, body);
+  }
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"head 200", "body", "end", "head 200", "body", "end"}));
+  EXPECT_GT(pieces, 2U) << "a large body comes in more than one piece";
+  EXPECT_EQ(server.connections(), 1) << "the connection is reused";
+}
+
+TEST(HttpClient, StreamOfABodyOverTheLimitIsRejectedAtItsHead) {
+  TestServer server([](const ReceivedRequest&) {
+    return ScriptedResponse{.body = std::string(std::size_t{64} * 1024, 'x')};
+  });
+  boost::asio::io_context io;
+  Result<std::unique_ptr<Client>> client = Client::Create(io.get_executor(), ClientOptions{});
+  ASSERT_TRUE(client.ok());
+  HttpRequest request = Get(UrlOf(server));
+  request.max_response_bytes = 1024;
+  std::optional<Error> error;
+  bool more = false;
+  Client::StreamHandlers handlers;
+  handlers.on_head = [&](const Result<HttpResponse>& head) {
+    if (!head.ok()) error = head.error();
+  };
+  handlers.on_body = [&](const std::string&) { more = true; };
+  handlers.on_end = [&](const Status&) { more = true; };
+  (*client)->Stream(request, std::move(handlers));
+  io.run();
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code(), ErrorCode::kRejected) << error->ToString();
+  EXPECT_FALSE(more) << "nothing follows an error before the head";
+}
+
 }  // namespace
 }  // namespace headcount::http_client

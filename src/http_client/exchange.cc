@@ -1,6 +1,7 @@
 // One request's session object: wait for a pooled connection or a slot,
-// resolve → connect → [proxy CONNECT] → [TLS handshake] → write → read, with
-// one timer that bounds each phase. Runs only on the client's strand.
+// resolve → connect → [proxy CONNECT] → [TLS handshake] → write → read (the
+// whole response, or for Client::Stream its head, then its body piece by
+// piece), with one timer that bounds each phase. Runs only on the client's strand.
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -49,10 +50,12 @@ bool IsToken(std::string_view s) {
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(std::shared_ptr<Client::State> state, HttpRequest request, Client::Handler handler)
+  Exchange(std::shared_ptr<Client::State> state, HttpRequest request, Client::Handler handler,
+           std::optional<Client::StreamHandlers> streaming = std::nullopt)
       : state_(std::move(state)),
         request_(std::move(request)),
         handler_(std::move(handler)),
+        streaming_(std::move(streaming)),
         resolver_(state_->strand),
         timer_(state_->strand),
         deadline_(Clock::now() + request_.timeout) {}
@@ -259,6 +262,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     parser_->header_limit(kMaxResponseHeaderBytes);
     parser_->body_limit(request_.max_response_bytes);
     if (request_.method == "HEAD") parser_->skip(true);
+    if (streaming_) return ReadHead();
     auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
       self->OnRead(ec);
     };
@@ -301,6 +305,86 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       state_->pool.Release(endpoint_, std::move(connection_));
     }
     Finish(std::move(response));
+  }
+
+  // --- a streamed response: the head, then the body piece by piece ---
+  void ReadHead() {
+    auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+      self->OnHead(ec);
+    };
+    if (connection_->tls) {
+      http::async_read_header(*connection_->tls, connection_->buffer, *parser_, std::move(done));
+    } else {
+      http::async_read_header(connection_->tcp, connection_->buffer, *parser_, std::move(done));
+    }
+  }
+
+  void OnHead(const boost::system::error_code& ec) {
+    if (finished_) return;
+    if (ec == http::error::body_limit) {  // its Content-Length says too much
+      return Finish(Error::Rejected("http: response body from " + log_url_ + " is larger than " +
+                                    std::to_string(request_.max_response_bytes) + " bytes"));
+    }
+    if (ec == http::error::header_limit) {
+      return Finish(Error::Rejected("http: response headers from " + log_url_ +
+                                    " are larger than " + std::to_string(kMaxResponseHeaderBytes) +
+                                    " bytes"));
+    }
+    if (ec) {
+      if (!parser_->got_some() && ResendWhenStale(ec)) return;
+      return Fail(ec);
+    }
+    const unsigned status = parser_->get().result_int();
+    if (status >= 100 && status < 200 && status != 101) return Read();
+    HttpResponse head;
+    head.status = static_cast<int>(status);
+    for (const auto& field : parser_->get()) {
+      head.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+    }
+    step_ = "read body";
+    head_delivered_ = true;
+    streaming_->on_head(std::move(head));
+    if (finished_) return;
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser_->is_done()) return EndBody();
+    auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+      self->OnBody(ec);
+    };
+    if (connection_->tls) {
+      http::async_read_some(*connection_->tls, connection_->buffer, *parser_, std::move(done));
+    } else {
+      http::async_read_some(connection_->tcp, connection_->buffer, *parser_, std::move(done));
+    }
+  }
+
+  void OnBody(const boost::system::error_code& ec) {
+    if (finished_) return;
+    // The parser appends to the body; what it holds is handed on and the
+    // body starts empty again, so no more than one read is ever held here.
+    std::string& body = parser_->get().body();
+    if (!body.empty()) {
+      std::string piece = std::move(body);
+      body.clear();
+      streaming_->on_body(std::move(piece));
+      if (finished_) return;
+    }
+    if (ec == http::error::body_limit) {
+      return Finish(Error::Rejected("http: response body from " + log_url_ + " is larger than " +
+                                    std::to_string(request_.max_response_bytes) + " bytes"));
+    }
+    if (ec) return Fail(ec);
+    ReadBody();
+  }
+
+  void EndBody() {
+    if (parser_->keep_alive()) {
+      holding_slot_ = false;
+      state_->pool.Release(endpoint_, std::move(connection_));
+    }
+    Finish(HttpResponse{});
   }
 
   // A kept-alive connection found closed before any of the response came:
@@ -352,6 +436,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     if (holding_slot_) state_->pool.Release(endpoint_, nullptr);
     holding_slot_ = false;
+    if (streaming_) {
+      // Before the head: the head's handler gets the error; after it, the
+      // end's gets the outcome of the body.
+      Client::StreamHandlers handlers = std::move(*streaming_);
+      if (!head_delivered_) return handlers.on_head(std::move(result));
+      return handlers.on_end(result.status());
+    }
     Client::Handler handler = std::move(handler_);
     handler(std::move(result));
   }
@@ -359,6 +450,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   const std::shared_ptr<Client::State> state_;
   const HttpRequest request_;
   Client::Handler handler_;
+  std::optional<Client::StreamHandlers> streaming_;  // set for Client::Stream
+  bool head_delivered_ = false;                      // streaming_->on_head had the head
   tcp::resolver resolver_;
   asio::steady_timer timer_;
   const Clock::time_point deadline_;
@@ -389,6 +482,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 void StartExchange(const std::shared_ptr<Client::State>& state, HttpRequest request,
                    Client::Handler handler) {
   std::make_shared<Exchange>(state, std::move(request), std::move(handler))->Start();
+}
+
+void StartStreamingExchange(const std::shared_ptr<Client::State>& state, HttpRequest request,
+                            Client::StreamHandlers handlers) {
+  std::make_shared<Exchange>(state, std::move(request), nullptr, std::move(handlers))->Start();
 }
 
 }  // namespace headcount::http_client

@@ -157,8 +157,11 @@ class Origin final : public Source, public Publisher {
   //    too, held as long as the upstream holds them), and its Range header;
   //  - 200 playlists are answered as from hls_root, their URIs to the
   //    upstream first mapped onto this origin (UpstreamTemplate::MapUri);
-  //    200 and 206 media as the upstream sent them (200 .ts and .m4s with
-  //    the segment metadata, as from hls_root);
+  //    200 and 206 media as the upstream sent them, streamed
+  //    (HttpResponse::stream) as it arrives when it is not cached yet (200
+  //    .ts and .m4s with the segment metadata, as from hls_root: a .ts once
+  //    it is whole, an fMP4 segment once its first moof came); a body that
+  //    breaks off after the head went out breaks the response off;
   //  - the upstream session is the fetcher's (upstream_session.h): no
   //    upstream session parameter, cookie or credential reaches the viewer;
   //  - an upstream 404 (or 410) is a 404, 401 and 403 (after one session

@@ -1,8 +1,9 @@
 // The origin's proxy mode (`serve --upstream`): the files of
 // <url_prefix>/<channel>/<path> come from the upstream HLS server through the
 // UpstreamFetcher, and are answered from its cache at once or from its
-// thread once fetched; sessions,
-// playlist rewriting and segment metadata are the origin's own (origin.cc).
+// thread once fetched (media as it arrives: origin_upstream_media.cc);
+// sessions, playlist rewriting and segment metadata are the origin's own
+// (origin.cc).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -187,68 +188,6 @@ void Origin::ServeUpstreamPlaylist(const HttpRequest& request, const std::string
         CacheablePlaylistControl(*file->body, CacheControlMaxAge(file->cache_control)));
   }
   respond.Respond(std::move(r));
-}
-
-void Origin::ServeUpstreamMedia(const HttpRequest& request, const std::string& channel,
-                                const std::string& path,
-                                const std::shared_ptr<const UpstreamFile>& file,
-                                HttpResponder respond) {
-  const WallTime now = clock_.Now();
-  if (request.method != "HEAD") {
-    if (const std::optional<std::string> id = request.Query(kSessionParameter)) {
-      // The answer does not matter: media is served either way.
-      (void)sessions_.Touch(channel, *id, now, Activity::kMedia, request.client_address);
-    }
-  }
-  auto response = std::make_shared<HttpResponse>();
-  response->status = file->status;
-  response->content_type = std::string(MediaContentType(path.substr(path.rfind('/') + 1)));
-  if (!file->content_range.empty()) {
-    response->headers.emplace_back("Content-Range", file->content_range);
-  }
-  if (options_.cacheable) {
-    response->headers.emplace_back("Cache-Control", CacheableSegmentControl());
-  } else if (!file->cache_control.empty()) {
-    response->headers.emplace_back("Cache-Control", file->cache_control);
-  }
-
-  const bool ts = path.ends_with(".ts");
-  // fMP4 media segments are .m4s (ffmpeg, OvenMediaEngine) or .mp4 (MediaMTX);
-  // an .mp4 that no playlist lists as a segment (an init section, a part)
-  // has no init section to be found below and goes out as it is.
-  const bool fmp4 = path.ends_with(".m4s") || path.ends_with(".mp4");
-  std::optional<SegmentPayload> payload;
-  if (file->status == 200 && options_.segment_metadata && (ts || fmp4)) {
-    payload = LatestSegmentPayload(channel, now);
-  }
-  // No metadata to add (fMP4 needs a payload; .ts always gets the stream).
-  if (file->status != 200 || !options_.segment_metadata || (!ts && !fmp4) || (fmp4 && !payload)) {
-    response->shared_body = file->body;
-    return respond.Respond(std::move(*response));
-  }
-  const std::string version_key =
-      "upstream " + channel + "/" + path + "\n" + std::to_string(file->fetch_id);
-  const auto rewrite = [this, path, version_key, ts, payload, file, response](
-                           std::optional<std::string> init, HttpResponder& out) {
-    const std::shared_ptr<const std::string> bytes = segment_metadata_.RewriteBytes(
-        path, version_key, ts ? SegmentKind::kTransportStream : SegmentKind::kFmp4, payload,
-        file->body, [&init] { return init; });
-    response->shared_body = bytes ? bytes : file->body;
-    out.Respond(std::move(*response));
-  };
-  if (ts) return rewrite(std::nullopt, respond);
-  // fMP4: the emsg's clock is the init section's, from the playlist that
-  // maps this segment (fetched like any media, so usually cached).
-  const std::optional<Url> init_url = upstream_channels_.InitUrlFor(channel, path);
-  if (!init_url) return rewrite(std::nullopt, respond);
-  auto responder = std::make_shared<HttpResponder>(std::move(respond));
-  fetcher_->Fetch(
-      UpstreamFetch{.kind = UpstreamKind::kMedia, .url = init_url->ToString(), .group = channel},
-      [rewrite, responder](Result<std::shared_ptr<const UpstreamFile>> r) {
-        std::optional<std::string> init;
-        if (r.ok() && (*r)->status == 200) init = *(*r)->body;
-        rewrite(std::move(init), *responder);
-      });
 }
 
 Result<std::vector<ChannelReading>> Origin::PollUpstream(WallTime now) {

@@ -13,6 +13,7 @@
 
 #include "http_client/testing/test_server.h"
 #include "origin/origin.h"
+#include "origin/testing/drained.h"
 
 namespace headcount {
 namespace gated_upstream_test {
@@ -142,7 +143,7 @@ HttpResponse GatedCall(Origin& origin, const std::string& target) {
   origin.Handle(GatedGet(target), HttpResponder::FromFunction([promise](HttpResponse r) {
                   promise->set_value(std::move(r));
                 }));
-  return answer.get();
+  return testing::WithWholeBody(answer.get());
 }
 
 // What a viewer receives, all of it, as one text.

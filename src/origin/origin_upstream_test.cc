@@ -14,6 +14,7 @@
 #include "hls/testing/fmp4_fixture.h"
 #include "http_client/testing/test_server.h"
 #include "origin/origin.h"
+#include "origin/testing/drained.h"
 #include "server/testing/answer.h"
 
 namespace headcount {
@@ -107,8 +108,9 @@ std::future<HttpResponse> Start(Origin& origin, const HttpRequest& request) {
   return answer;
 }
 
+// The answer to `request`, its body read whole if it was streamed.
 HttpResponse Call(Origin& origin, const HttpRequest& request) {
-  return Start(origin, request).get();
+  return testing::WithWholeBody(Start(origin, request).get());
 }
 
 std::string SessionIn(std::string_view playlist) {
@@ -282,7 +284,7 @@ TEST_F(UpstreamProxyTest, ManyViewersOfASegmentCostOneUpstreamRequest) {
   std::vector<std::future<HttpResponse>> answers;
   for (int i = 0; i < 10; ++i) answers.push_back(Start(*proxy, ProxyGet("/hls/cam/s1.ts?hcs=a")));
   for (auto& a : answers) {
-    const HttpResponse r = a.get();
+    const HttpResponse r = testing::WithWholeBody(a.get());
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.BodyView(), segment);
     EXPECT_EQ(r.content_type, "video/mp2t");

@@ -21,6 +21,20 @@ constexpr std::string_view kTxxxDescription = "";
 
 }  // namespace
 
+std::optional<std::string> RewriteFmp4Head(std::string_view head, std::string_view init,
+                                           const SegmentPayload& payload) {
+  Result<Fmp4Timescales> timescales = ReadTimescales(init);
+  Result<std::string> rewritten =
+      timescales.ok() ? InsertId3Emsg(head, *timescales,
+                                      Id3TxxxTag(kTxxxDescription, payload.payload), payload.id)
+                      : Result<std::string>(timescales.error());
+  if (!rewritten.ok()) {
+    spdlog::debug("origin: segment served without metadata: {}", rewritten.error().ToString());
+    return std::nullopt;
+  }
+  return std::move(*rewritten);
+}
+
 std::shared_ptr<const std::string> SegmentMetadata::Rewrite(
     const std::filesystem::path& path, const std::string& version_key, SegmentKind kind,
     const std::optional<SegmentPayload>& payload, const InitFinder& find_init) {
@@ -88,6 +102,53 @@ std::shared_ptr<const std::string> SegmentMetadata::RewriteWith(
   auto bytes = std::make_shared<const std::string>(std::move(*rewritten));
   Insert(key, bytes);
   return bytes;
+}
+
+std::shared_ptr<UpstreamBody> SegmentMetadata::RewriteArrivingTs(
+    const std::string& version_key, const std::optional<SegmentPayload>& payload,
+    const std::shared_ptr<UpstreamBody>& raw) {
+  const std::string key =
+      version_key + '\n' + (payload ? std::to_string(payload->generation) : std::string("-"));
+  auto out = std::make_shared<UpstreamBody>(std::nullopt);
+  {
+    std::lock_guard lock(mu_);
+    std::weak_ptr<UpstreamBody>& slot = arriving_[key];
+    if (std::shared_ptr<UpstreamBody> shared = slot.lock()) return shared;
+    slot = out;
+  }
+  auto injector = std::make_shared<Id3TsStream>(
+      payload ? std::vector<std::string>{Id3TxxxTag(kTxxxDescription, payload->payload)}
+              : std::vector<std::string>{});
+  const std::optional<std::uint64_t> raw_length = raw->content_length();
+  // The raw body's readers run one at a time: the injector needs no lock.
+  const auto append = [out, injector, raw_length,
+                       started = std::make_shared<bool>(false)](std::string bytes) {
+    if (bytes.empty()) return;
+    if (!*started && injector->added()) {
+      *started = true;
+      out->SetContentLength(raw_length
+                                ? std::optional<std::uint64_t>(*raw_length + *injector->added())
+                                : std::nullopt);
+    }
+    out->Append(std::move(bytes));
+  };
+  raw->Read({.on_piece =
+                 [append, injector](const std::shared_ptr<const std::string>& piece) {
+                   append(injector->Feed(*piece));
+                   return true;
+                 },
+             .on_end =
+                 [this, key, out, append, injector](bool complete) {
+                   if (complete) append(injector->Finish());
+                   out->End(complete);
+                   if (std::shared_ptr<const std::string> whole = out->Whole()) Insert(key, whole);
+                   std::lock_guard lock(mu_);
+                   if (const auto it = arriving_.find(key);
+                       it != arriving_.end() && it->second.lock() == out) {
+                     arriving_.erase(it);
+                   }
+                 }});
+  return out;
 }
 
 std::size_t SegmentMetadata::CachedBytes() {

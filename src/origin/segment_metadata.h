@@ -2,7 +2,9 @@
 // segment gets it as an ID3 TXXX frame in a timed-metadata stream
 // (hls/id3_ts.h), each fMP4 media segment as an ID3 emsg box before its
 // moof (hls/emsg.h). A rewrite is made once per segment version and payload
-// and kept in a cache bounded in bytes. Thread-safe.
+// and kept in a cache bounded in bytes; the upstream proxy's segments that
+// are still arriving are rewritten as they arrive (RewriteArrivingTs,
+// RewriteFmp4Head). Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +20,7 @@
 #include <unordered_map>
 
 #include "core/result.h"
+#include "origin/upstream_body.h"
 
 namespace headcount {
 
@@ -44,6 +47,18 @@ enum class SegmentKind { kTransportStream, kFmp4 };
 
 // The bytes of an fMP4 segment's init segment, or nullopt when unknown.
 using InitFinder = std::function<std::optional<std::string>()>;
+
+// The largest head of an fMP4 segment (the bytes through its first moof)
+// held while the segment arrives (the upstream proxy): a moof is a few KB.
+inline constexpr std::size_t kMaxFmp4HeadBytes = std::size_t{1} << 20;
+
+// For an fMP4 media segment that arrives piece by piece: `head` is its
+// first bytes through its first moof (FindFirstMoofEnd), `init` its init
+// segment. The head with the ID3 emsg of `payload` before the moof (the
+// rest of the segment follows unchanged); nullopt when it cannot be
+// rewritten (logged at debug): then the segment goes out as it is.
+std::optional<std::string> RewriteFmp4Head(std::string_view head, std::string_view init,
+                                           const SegmentPayload& payload);
 
 class SegmentMetadata {
  public:
@@ -79,6 +94,16 @@ class SegmentMetadata {
                                                   const std::shared_ptr<const std::string>& bytes,
                                                   const InitFinder& find_init);
 
+  // A TS segment that arrives piece by piece (the upstream proxy's `raw`
+  // body, whose identity is `version_key`) rewritten as it arrives
+  // (Id3TsStream): made once per version and payload and shared by every
+  // viewer who asks while it arrives; once complete, kept in the cache as
+  // RewriteBytes's would be. Its bytes start once the head holds what the
+  // rewrite needs; they are the raw ones when it cannot be rewritten.
+  std::shared_ptr<UpstreamBody> RewriteArrivingTs(const std::string& version_key,
+                                                  const std::optional<SegmentPayload>& payload,
+                                                  const std::shared_ptr<UpstreamBody>& raw);
+
   // Bytes held by the cache now, for tests and metrics.
   std::size_t CachedBytes();
 
@@ -105,6 +130,8 @@ class SegmentMetadata {
   std::unordered_map<std::string, std::shared_ptr<const std::string>> cache_;
   std::deque<std::string> order_;
   std::size_t bytes_ = 0;
+  // Rewrites of TS segments still arriving, by cache key.
+  std::unordered_map<std::string, std::weak_ptr<UpstreamBody>> arriving_;
 };
 
 }  // namespace headcount

@@ -59,6 +59,33 @@ std::string HeaderOr(const hc::HttpHeaders& headers, std::string_view name) {
   return value == nullptr ? std::string() : *value;
 }
 
+// The Content-Length of a response with no transfer coding, if it says one.
+std::optional<std::uint64_t> ContentLength(const hc::HttpHeaders& headers) {
+  if (hc::FindHeader(headers, "Transfer-Encoding") != nullptr) return std::nullopt;
+  const std::string* value = hc::FindHeader(headers, "Content-Length");
+  if (value == nullptr) return std::nullopt;
+  std::uint64_t length = 0;
+  const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), length);
+  if (ec != std::errc() || end != value->data() + value->size()) return std::nullopt;
+  return length;
+}
+
+// The on_fetch outcome of a request that got no answer.
+std::string_view FailureOutcome(const Error& error) {
+  if (error.code() == ErrorCode::kRejected) return "too_large";
+  return hc::IsTimeout(error) ? "timeout" : "unreachable";
+}
+
+// The answer's status and the headers the proxy passes on; no body yet.
+std::shared_ptr<UpstreamFile> FileOf(const hc::HttpResponse& response) {
+  auto file = std::make_shared<UpstreamFile>();
+  file->status = response.status;
+  file->content_type = HeaderOr(response.headers, "Content-Type");
+  file->content_range = HeaderOr(response.headers, "Content-Range");
+  file->cache_control = HeaderOr(response.headers, "Cache-Control");
+  return file;
+}
+
 }  // namespace
 
 std::string_view UpstreamKindName(UpstreamKind kind) {
@@ -119,6 +146,12 @@ void UpstreamFetcher::Fetch(const UpstreamFetch& fetch, Callback callback) {
     return callback(std::move(hit));
   }
   if (const auto it = in_flight_.find(key); it != in_flight_.end()) {
+    if (std::shared_ptr<const UpstreamFile> live = it->second.file) {
+      // Its body is arriving: this request reads it from where it is.
+      lock.unlock();
+      if (options_.on_lookup) options_.on_lookup(fetch.kind, "shared");
+      return callback(std::move(live));
+    }
     if (it->second.waiters.size() >= kMaxWaitersPerFetch) {
       lock.unlock();
       return callback(Error::Unavailable("upstream: too many requests wait on one fetch"));
@@ -260,48 +293,93 @@ void UpstreamFetcher::Exchange(const UpstreamFetch& fetch, const Url& url, std::
     request.timeout += std::min<std::chrono::milliseconds>(kBlockingReloadTargetDurations * target,
                                                            kMaxBlockingReloadHold);
   }
-  io_->client->Send(std::move(request), [this, fetch, url, redirects, generation,
-                                         done = std::move(done)](
-                                            Result<hc::HttpResponse> response) mutable {
-    const UpstreamKind kind = fetch.kind;
-    if (!response.ok()) {
-      const Error& e = response.error();
-      const std::string_view outcome = e.code() == ErrorCode::kRejected ? "too_large"
-                                       : IsTimedOut(e)                  ? "timeout"
-                                                                        : "unreachable";
-      if (options_.on_fetch) options_.on_fetch(kind, outcome);
-      return done(response.error(), generation);
+  if (fetch.kind == UpstreamKind::kMedia) {
+    return StreamMedia(fetch, url, redirects, generation, std::move(request), std::move(done));
+  }
+  io_->client->Send(
+      std::move(request), [this, fetch, url, redirects, generation,
+                           done = std::move(done)](Result<hc::HttpResponse> response) mutable {
+        if (!response.ok()) {
+          if (options_.on_fetch) options_.on_fetch(fetch.kind, FailureOutcome(response.error()));
+          return done(response.error(), generation);
+        }
+        if (options_.on_fetch) options_.on_fetch(fetch.kind, StatusClass(response->status));
+        OnAnswer(fetch, url, redirects, generation, std::move(*response), std::move(done));
+      });
+}
+
+void UpstreamFetcher::OnAnswer(const UpstreamFetch& fetch, const Url& url, std::size_t redirects,
+                               std::uint64_t generation, hc::HttpResponse response,
+                               ExchangeDone done) {
+  sessions_.KeepCookies(url, response.headers);
+  if (redirects < kMaxUpstreamRedirects) {
+    if (std::optional<Url> next = SameOriginRedirect(url, response.status, response.headers)) {
+      return Exchange(fetch, *next, redirects + 1, generation, std::move(done));
     }
-    if (options_.on_fetch) options_.on_fetch(kind, StatusClass(response->status));
-    sessions_.KeepCookies(url, response->headers);
-    if (redirects < kMaxUpstreamRedirects) {
-      if (std::optional<Url> next = SameOriginRedirect(url, response->status, response->headers)) {
-        return Exchange(fetch, *next, redirects + 1, generation, std::move(done));
-      }
+  }
+  if (fetch.kind == UpstreamKind::kPlaylist && response.status == 200) {
+    const bool wrapper = IsSelfReferencingWrapper(url, response.body);
+    response.body = sessions_.Learn(url, fetch.group, response.body);
+    if (wrapper && redirects < kMaxUpstreamRedirects) {
+      return Exchange(fetch, url, redirects + 1, generation, std::move(done));
     }
-    if (kind == UpstreamKind::kPlaylist && response->status == 200) {
-      const bool wrapper = IsSelfReferencingWrapper(url, response->body);
-      response->body = sessions_.Learn(url, fetch.group, response->body);
-      if (wrapper && redirects < kMaxUpstreamRedirects) {
-        return Exchange(fetch, url, redirects + 1, generation, std::move(done));
-      }
-      if (Result<Url> asked = ParseUrl(fetch.url); asked.ok() && !fetch.group.empty()) {
-        sessions_.NotePlaylist(fetch.group, *asked, !IsMediaPlaylist(response->body));
-      }
+    if (Result<Url> asked = ParseUrl(fetch.url); asked.ok() && !fetch.group.empty()) {
+      sessions_.NotePlaylist(fetch.group, *asked, !IsMediaPlaylist(response.body));
     }
-    auto file = std::make_shared<UpstreamFile>();
-    file->status = response->status;
-    file->content_type = HeaderOr(response->headers, "Content-Type");
-    file->content_range = HeaderOr(response->headers, "Content-Range");
-    file->cache_control = HeaderOr(response->headers, "Cache-Control");
-    file->body = std::make_shared<const std::string>(std::move(response->body));
-    done(std::move(file), generation);
-  });
+  }
+  std::shared_ptr<UpstreamFile> file = FileOf(response);
+  file->body = std::make_shared<const std::string>(std::move(response.body));
+  done(std::move(file), generation);
+}
+
+void UpstreamFetcher::StreamMedia(const UpstreamFetch& fetch, const Url& url, std::size_t redirects,
+                                  std::uint64_t generation, hc::HttpRequest request,
+                                  ExchangeDone done) {
+  // One media exchange: its head, then either its live body (200, 206) or
+  // the whole answer gathered for OnAnswer (a redirect, a rejection, ...).
+  struct Answer {
+    hc::HttpResponse head;
+    std::shared_ptr<UpstreamBody> live;
+    ExchangeDone done;
+  };
+  auto answer = std::make_shared<Answer>();
+  answer->done = std::move(done);
+  hc::Client::StreamHandlers handlers;
+  handlers.on_head = [this, fetch, url, generation, answer](Result<hc::HttpResponse> head) {
+    if (!head.ok()) {
+      if (options_.on_fetch) options_.on_fetch(fetch.kind, FailureOutcome(head.error()));
+      return answer->done(head.error(), generation);
+    }
+    if (options_.on_fetch) options_.on_fetch(fetch.kind, StatusClass(head->status));
+    answer->head = std::move(*head);
+    if (answer->head.status != 200 && answer->head.status != 206) return;
+    sessions_.KeepCookies(url, answer->head.headers);
+    std::shared_ptr<UpstreamFile> file = FileOf(answer->head);
+    file->live = std::make_shared<UpstreamBody>(ContentLength(answer->head.headers));
+    answer->live = file->live;
+    answer->done(std::move(file), generation);
+  };
+  handlers.on_body = [answer](std::string piece) {
+    if (answer->live) return answer->live->Append(std::move(piece));
+    answer->head.body += piece;  // bounded by the request's max_response_bytes
+  };
+  handlers.on_end = [this, fetch, url, redirects, generation, answer](const Status& status) {
+    if (answer->live) {
+      if (!status.ok()) {
+        spdlog::debug("origin: upstream media broke off: {}", status.error().ToString());
+      }
+      return answer->live->End(status.ok());
+    }
+    if (!status.ok()) return answer->done(status.error(), generation);
+    OnAnswer(fetch, url, redirects, generation, std::move(answer->head), std::move(answer->done));
+  };
+  io_->client->Stream(std::move(request), std::move(handlers));
 }
 
 void UpstreamFetcher::Complete(const std::string& key,
                                Result<std::shared_ptr<const UpstreamFile>> result) {
   std::vector<Callback> waiters;
+  std::shared_ptr<const UpstreamFile> live;
   {
     std::lock_guard lock(mu_);
     const auto it = in_flight_.find(key);
@@ -310,16 +388,57 @@ void UpstreamFetcher::Complete(const std::string& key,
       // The fetch id is given here, under the lock, so ids grow with time.
       auto file = std::const_pointer_cast<UpstreamFile>(*result);
       file->fetch_id = next_fetch_id_++;
-      KeepLocked(key, it->second.fetch, *result, clock_.Now());
+      if (file->live) live = *result;
+      if (!live) KeepLocked(key, it->second.fetch, *result, clock_.Now());
     }
     waiters = std::move(it->second.waiters);
-    if (const std::string& group = it->second.fetch.group; !group.empty()) {
-      const auto g = group_in_flight_.find(group);
-      if (g != group_in_flight_.end() && --g->second == 0) group_in_flight_.erase(g);
+    if (live) {
+      // A body still arriving: the fetch goes on, later requests join it
+      // (Fetch) until it ends (Settle).
+      it->second.file = live;
+    } else {
+      if (const std::string& group = it->second.fetch.group; !group.empty()) {
+        const auto g = group_in_flight_.find(group);
+        if (g != group_in_flight_.end() && --g->second == 0) group_in_flight_.erase(g);
+      }
+      in_flight_.erase(it);
     }
-    in_flight_.erase(it);
   }
-  for (Callback& waiter : waiters) waiter(result);
+  if (!live) {
+    for (Callback& waiter : waiters) waiter(result);
+    return;
+  }
+  for (Callback& waiter : waiters) waiter(live);
+  // Read last, so that the waiters' readers come before the end. Weak: the
+  // body holds its readers, and in_flight_ holds the file until Settle.
+  live->live->Read(
+      {.on_piece = nullptr,
+       .on_end = [this, key, weak = std::weak_ptr<const UpstreamFile>(live)](bool complete) {
+         if (std::shared_ptr<const UpstreamFile> file = weak.lock()) {
+           Settle(key, file, complete);
+         }
+       }});
+}
+
+void UpstreamFetcher::Settle(const std::string& key,
+                             const std::shared_ptr<const UpstreamFile>& file, bool complete) {
+  // Built outside mu_ (a copy of the body); only a 200 may be kept.
+  std::shared_ptr<const std::string> whole =
+      complete && file->status == 200 ? file->live->Whole() : nullptr;
+  std::lock_guard lock(mu_);
+  const auto it = in_flight_.find(key);
+  if (it == in_flight_.end() || it->second.file != file) return;
+  if (whole) {
+    auto kept = std::make_shared<UpstreamFile>(*file);
+    kept->live.reset();
+    kept->body = std::move(whole);
+    KeepLocked(key, it->second.fetch, kept, clock_.Now());
+  }
+  if (const std::string& group = it->second.fetch.group; !group.empty()) {
+    const auto g = group_in_flight_.find(group);
+    if (g != group_in_flight_.end() && --g->second == 0) group_in_flight_.erase(g);
+  }
+  in_flight_.erase(it);
 }
 
 void UpstreamFetcher::KeepLocked(const std::string& key, const UpstreamFetch& fetch,

@@ -6,9 +6,14 @@
 //  - playlist reuse: a 200 playlist answers identical requests for at most
 //    half its target duration or the upstream's Cache-Control max-age,
 //    whichever is shorter;
+//  - media streamed: a segment, part or init section (200 or 206) is
+//    answered as soon as the upstream's head arrived, its body following
+//    as it arrives (UpstreamFile::live, upstream_body.h); a request for it
+//    while it arrives joins it and gets the bytes so far, then the rest;
 //  - a media cache: 200 segments, parts and init sections (without Range)
-//    kept in memory, LRU, bounded in bytes, so N viewers of a segment cost
-//    one upstream request;
+//    kept in memory once complete, LRU, bounded in bytes (one larger than
+//    the whole cache is streamed through and not kept), so N viewers of a
+//    segment cost one upstream request;
 //  - the proxy's own upstream session (upstream_session.h): same-origin
 //    redirects and self-referencing wrappers followed (kMaxUpstreamRedirects),
 //    cookies kept, the upstream's session parameters learned from its
@@ -17,8 +22,10 @@
 //    request. A 401 or 403 renews the channel's session once (one renewal
 //    in flight per channel: its entry playlist fetched afresh) and the
 //    request is sent again; a second rejection is the answer.
-// Bodies are buffered whole up to a bound per response (kMaxUpstreamMediaBytes,
-// kMaxUpstreamPlaylistBytes): no request can make it hold more.
+// Playlists are buffered whole (they are rewritten whole), up to
+// kMaxUpstreamPlaylistBytes; a media body is kept while it arrives (for
+// the viewers who join it and the cache) up to kMaxUpstreamMediaBytes, and
+// broken off past it: no request can make it hold more.
 // No caller ever waits: Fetch answers a cache hit at once and anything else
 // later, on the fetcher's thread. Thread-safe.
 #pragma once
@@ -40,20 +47,25 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "origin/upstream_body.h"
 #include "origin/upstream_session.h"
 
 namespace headcount {
 
 namespace http_client {
 class Client;
-}
+struct HttpRequest;
+struct HttpResponse;
+}  // namespace http_client
 
 // Defaults and bounds of the upstream proxy.
 inline constexpr std::chrono::milliseconds kDefaultUpstreamTimeout{10'000};
 inline constexpr std::size_t kDefaultUpstreamCacheBytes = std::size_t{256} << 20;
 inline constexpr std::size_t kDefaultUpstreamConnections = 64;
-// The largest response the proxy buffers: ffmpeg's segments are a few MB,
+// The largest response the proxy takes: ffmpeg's segments are a few MB,
 // parts and init sections far less; a playlist of hours is a few hundred KB.
+// A media response announcing more is refused (502); one that grows past
+// it is broken off (its viewers see a truncated transfer).
 inline constexpr std::size_t kMaxUpstreamMediaBytes = std::size_t{64} << 20;
 inline constexpr std::size_t kMaxUpstreamPlaylistBytes = std::size_t{4} << 20;
 // A multivariant playlist (no target duration) is reused for this long at
@@ -100,7 +112,10 @@ struct UpstreamFetcherOptions {
 // One upstream answer, shared by every request it serves. Immutable.
 struct UpstreamFile {
   int status = 0;
+  // The whole body; null while it arrives (then `live` holds it).
   std::shared_ptr<const std::string> body;
+  // Media (200, 206) still arriving from the upstream: read it from here.
+  std::shared_ptr<UpstreamBody> live;
   std::string content_type;    // as the upstream sent it, may be empty
   std::string content_range;   // of a 206
   std::string cache_control;   // as the upstream sent it
@@ -131,12 +146,13 @@ class UpstreamFetcher {
   UpstreamFetcher& operator=(const UpstreamFetcher&) = delete;
 
   // Answers `fetch` through `callback`, exactly once: inside this call, on
-  // the caller's thread, when the answer is reused or cached (or refused:
-  // too many waiting, or its group already has half the connections), else
-  // later on the fetcher's thread. The answer is the
-  // upstream's response of any status, or kUnavailable (unreachable, too
-  // many waiting; see IsTimedOut), kRejected (larger than the bound).
-  // Callbacks must not block.
+  // the caller's thread, when the answer is reused or cached, or joins a
+  // media body already arriving (or is refused: too many waiting, or its
+  // group already has half the connections), else later on the fetcher's
+  // thread. The answer is the upstream's response of any status (media
+  // with 200 or 206 as soon as its head came, with `live` set), or
+  // kUnavailable (unreachable, too many waiting; see IsTimedOut),
+  // kRejected (larger than the bound). Callbacks must not block.
   void Fetch(const UpstreamFetch& fetch, Callback callback);
 
   // Bytes held by the media cache, for tests and metrics.
@@ -145,7 +161,9 @@ class UpstreamFetcher {
  private:
   struct InFlight {
     UpstreamFetch fetch;
-    std::vector<Callback> waiters;
+    std::vector<Callback> waiters;  // until the answer (or its head) came
+    // Media whose body is arriving: what later requests join.
+    std::shared_ptr<const UpstreamFile> file;
   };
   struct Reused {
     std::shared_ptr<const UpstreamFile> file;
@@ -177,6 +195,17 @@ class UpstreamFetcher {
                                                    const UpstreamFetch& fetch, WallTime now);
   void Start(const std::string& key, const UpstreamFetch& fetch);
   void Complete(const std::string& key, Result<std::shared_ptr<const UpstreamFile>> result);
+  // The body of `file` (the live answer to `key`) ended: kept when it came
+  // complete, and the fetch is over.
+  void Settle(const std::string& key, const std::shared_ptr<const UpstreamFile>& file,
+              bool complete);
+  // Exchange's sending of a media request: its answer is streamed when 200
+  // or 206 (done runs with the head), else read whole.
+  void StreamMedia(const UpstreamFetch& fetch, const Url& url, std::size_t redirects,
+                   std::uint64_t generation, http_client::HttpRequest request, ExchangeDone done);
+  // Exchange's handling of a whole answer (redirects, wrappers, sessions).
+  void OnAnswer(const UpstreamFetch& fetch, const Url& url, std::size_t redirects,
+                std::uint64_t generation, http_client::HttpResponse response, ExchangeDone done);
   // Keeps `file` for later requests as its kind allows (requires mu_).
   void KeepLocked(const std::string& key, const UpstreamFetch& fetch,
                   const std::shared_ptr<const UpstreamFile>& file, WallTime now);

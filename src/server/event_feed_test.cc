@@ -86,7 +86,7 @@ HttpRequest EventsRequest(const std::string& channel = "", const std::string& la
   return r;
 }
 
-std::string Pending(const HttpResponse& r) { return r.stream ? r.stream->Take().bytes : ""; }
+std::string Pending(const HttpResponse& r) { return r.stream ? r.stream->Take().Joined() : ""; }
 
 std::string FeedHeader(const HttpResponse& r, const std::string& name) {
   for (const auto& [n, v] : r.headers) {

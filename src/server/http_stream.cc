@@ -5,15 +5,28 @@
 namespace headcount {
 
 bool HttpStream::Write(std::string_view chunk) {
+  if (chunk.empty()) return !closed();
+  return Queue(std::make_shared<const std::string>(chunk), chunk.size());
+}
+
+bool HttpStream::Write(std::shared_ptr<const std::string> chunk) {
+  if (!chunk || chunk->empty()) return !closed();
+  const std::size_t size = chunk->size();
+  return Queue(std::move(chunk), size);
+}
+
+bool HttpStream::Queue(std::shared_ptr<const std::string> chunk, std::size_t size) {
   std::function<void()> wake;
   {
     std::lock_guard lock(mu_);
-    if (aborted_ || ended_) return false;
-    if (pending_.size() + chunk.size() > options_.max_pending_bytes) {
+    if (aborted_ || ended_ || failed_) return false;
+    if (pending_bytes_ + size > options_.max_pending_bytes) {
       aborted_ = true;
       pending_.clear();
+      pending_bytes_ = 0;
     } else {
-      pending_ += chunk;
+      pending_.push_back(std::move(chunk));
+      pending_bytes_ += size;
     }
     wake = wake_;
   }
@@ -26,8 +39,21 @@ void HttpStream::End() {
   std::function<void()> wake;
   {
     std::lock_guard lock(mu_);
-    if (aborted_ || ended_) return;
+    if (aborted_ || ended_ || failed_) return;
     ended_ = true;
+    wake = wake_;
+  }
+  if (wake) wake();
+}
+
+void HttpStream::Fail() {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (aborted_ || ended_ || failed_) return;
+    failed_ = true;
+    pending_.clear();
+    pending_bytes_ = 0;
     wake = wake_;
   }
   if (wake) wake();
@@ -35,7 +61,7 @@ void HttpStream::End() {
 
 bool HttpStream::closed() const {
   std::lock_guard lock(mu_);
-  return aborted_ || ended_;
+  return aborted_ || ended_ || failed_;
 }
 
 void HttpStream::Attach(const std::function<void()>& wake) {
@@ -44,7 +70,7 @@ void HttpStream::Attach(const std::function<void()>& wake) {
     std::lock_guard lock(mu_);
     if (aborted_) return;
     wake_ = wake;
-    now = !pending_.empty() || ended_;
+    now = !pending_.empty() || ended_ || failed_;
   }
   if (now && wake) wake();
 }
@@ -52,8 +78,16 @@ void HttpStream::Attach(const std::function<void()>& wake) {
 HttpStream::Pending HttpStream::Take() {
   std::lock_guard lock(mu_);
   Pending out;
-  out.bytes = std::exchange(pending_, {});
-  out.ended = ended_ || aborted_;
+  out.chunks = std::exchange(pending_, {});
+  pending_bytes_ = 0;
+  out.ended = ended_ || aborted_ || failed_;
+  out.failed = failed_ || aborted_;
+  return out;
+}
+
+std::string HttpStream::Pending::Joined() const {
+  std::string out;
+  for (const auto& chunk : chunks) out += *chunk;
   return out;
 }
 
@@ -63,6 +97,7 @@ void HttpStream::Abort() {
     std::lock_guard lock(mu_);
     aborted_ = true;
     pending_.clear();
+    pending_bytes_ = 0;
     wake = std::exchange(wake_, nullptr);
   }
   // Destroyed outside the lock (it may hold the last reference to a session).

@@ -3,11 +3,14 @@
 // producer writes, from any thread, in order; the idle chunk when nothing
 // is written; the connection closes when the producer ends the stream, and
 // the stream closes when the client leaves, reads too slowly, or the server
-// stops. HEAD gets the head alone.
+// stops. HEAD gets the head alone. A stream with a length (Content-Length or
+// chunked) ends as its framing says and keeps the connection for the next
+// request; failed, short, or silent too long, it is broken off by closing.
 #include "server/http_stream.h"
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -193,6 +196,122 @@ TEST_F(HttpStreamTest, StoppingTheServerClosesOpenStreams) {
   EXPECT_TRUE(stream->closed());
   EXPECT_FALSE(stream->Write("data: x\n\n"));
   EXPECT_TRUE(c.WaitClosed());
+}
+
+// The stream of the request after `previous`, once the handler made it.
+std::shared_ptr<HttpStream> NextStream(const std::function<std::shared_ptr<HttpStream>()>& latest,
+                                       const std::shared_ptr<HttpStream>& previous) {
+  const auto deadline = Steady::now() + 5s;
+  for (;;) {
+    std::shared_ptr<HttpStream> s = latest();
+    if ((s && s != previous) || Steady::now() > deadline) return s;
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+TEST_F(HttpStreamTest, StreamWithALengthKeepsTheConnectionForTheNextRequest) {
+  stream_options_.content_length = 10;
+  Start();
+  Client c(server_->port());
+  ASSERT_TRUE(c.Send(Get("/media")));
+  const auto head = c.Read(/*head=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->headers.at("content-length"), "10");
+  EXPECT_EQ(head->headers.count("connection"), 0U) << "kept alive";
+  const auto stream = Stream();
+  ASSERT_TRUE(stream);
+  EXPECT_TRUE(stream->Write("01234"));
+  EXPECT_EQ(c.ReadThrough("4"), "01234") << "bytes go out as they are written";
+  EXPECT_TRUE(stream->Write("56789"));
+  stream->End();
+  EXPECT_EQ(c.ReadThrough("9"), "56789");
+  // The same connection answers the next request.
+  ASSERT_TRUE(c.Send(Get("/media")));
+  const auto next_head = c.Read(/*head=*/true);
+  ASSERT_TRUE(next_head);
+  EXPECT_EQ(next_head->status, 200);
+  const auto next = NextStream([this] { return Stream(); }, stream);
+  ASSERT_TRUE(next);
+  ASSERT_NE(next, stream);
+  EXPECT_TRUE(next->Write("abcdefghij"));
+  next->End();
+  EXPECT_EQ(c.ReadThrough("j"), "abcdefghij");
+  EXPECT_TRUE(c.Quiet(100ms));
+}
+
+TEST_F(HttpStreamTest, ChunkedStreamEndsWithTheLastChunkAndKeepsTheConnection) {
+  stream_options_.chunked = true;
+  Start();
+  Client c(server_->port());
+  ASSERT_TRUE(c.Send(Get("/media")));
+  const auto head = c.Read(/*head=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->headers.at("transfer-encoding"), "chunked");
+  EXPECT_EQ(head->headers.count("content-length"), 0U);
+  EXPECT_EQ(head->headers.count("connection"), 0U) << "kept alive";
+  const auto stream = Stream();
+  ASSERT_TRUE(stream);
+  EXPECT_TRUE(stream->Write("hello"));
+  EXPECT_EQ(c.ReadThrough("hello"), "5\r\nhello");
+  EXPECT_TRUE(stream->Write(std::make_shared<const std::string>(std::string(26, 'z'))));
+  stream->End();
+  EXPECT_EQ(c.ReadThrough("0\r\n\r\n"), "\r\n1a\r\n" + std::string(26, 'z') + "\r\n0\r\n\r\n");
+  ASSERT_TRUE(c.Send(Get("/media")));
+  EXPECT_TRUE(c.Read(/*head=*/true)) << "the connection goes on";
+}
+
+TEST_F(HttpStreamTest, FailedStreamWithALengthIsBrokenOffByClosingTheConnection) {
+  for (const bool chunked : {false, true}) {
+    stream_options_ = {};
+    if (chunked) {
+      stream_options_.chunked = true;
+    } else {
+      stream_options_.content_length = 1000;
+    }
+    if (server_) server_->Stop();
+    Start();
+    Client c(server_->port());
+    ASSERT_TRUE(c.Send(Get("/media")));
+    ASSERT_TRUE(c.Read(/*head=*/true));
+    const auto stream = Stream();
+    ASSERT_TRUE(stream);
+    EXPECT_TRUE(stream->Write("partial"));
+    EXPECT_TRUE(c.ReadThrough("partial")) << chunked;
+    stream->Fail();
+    // No last chunk, no more bytes: the client sees a truncated transfer.
+    EXPECT_TRUE(c.ClosesWithoutData()) << chunked;
+  }
+}
+
+TEST_F(HttpStreamTest, StreamEndedShortOfItsLengthIsBrokenOff) {
+  stream_options_.content_length = 100;
+  Start();
+  Client c(server_->port());
+  ASSERT_TRUE(c.Send(Get("/media")));
+  ASSERT_TRUE(c.Read(/*head=*/true));
+  const auto stream = Stream();
+  ASSERT_TRUE(stream);
+  EXPECT_TRUE(stream->Write("ten bytes!"));
+  stream->End();
+  EXPECT_EQ(c.ReadThrough("!"), "ten bytes!");
+  EXPECT_TRUE(c.ClosesWithoutData()) << "90 bytes short: closed, not kept alive";
+}
+
+TEST_F(HttpStreamTest, ProducerSilentPastTheResponseTimeoutIsBrokenOff) {
+  options_.response_timeout = 1s;
+  stream_options_.content_length = 100;
+  Start();
+  Client c(server_->port());
+  ASSERT_TRUE(c.Send(Get("/media")));
+  ASSERT_TRUE(c.Read(/*head=*/true));
+  const auto stream = Stream();
+  ASSERT_TRUE(stream);
+  EXPECT_TRUE(stream->Write("some"));
+  EXPECT_TRUE(c.ReadThrough("some"));
+  const auto started = Steady::now();
+  EXPECT_TRUE(c.ClosesWithoutData(5000ms));
+  EXPECT_GE(Steady::now() - started, 900ms) << "not before the timeout";
+  EXPECT_TRUE(ClosesWithin(*stream, 1000ms)) << "the producer learns it is gone";
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::s
 // CR or LF (it could start a header or a body of its own) is dropped and
 // logged.
 std::string FormatHead(const HttpResponse& response, unsigned version, bool keep_alive,
-                       std::optional<std::uint64_t> content_length) {
+                       std::optional<std::uint64_t> content_length, bool chunked = false) {
   std::string head;
   head.reserve(256);
   head += "HTTP/";
@@ -86,6 +86,8 @@ std::string FormatHead(const HttpResponse& response, unsigned version, bool keep
     head += "Content-Length: ";
     head += std::to_string(*content_length);
     head += "\r\n";
+  } else if (StatusHasBody(response.status) && chunked) {
+    head += "Transfer-Encoding: chunked\r\n";
   }
   // HTTP/1.1 keeps a connection open unless told, HTTP/1.0 closes it unless told.
   if (version >= 11 && !keep_alive) head += "Connection: close\r\n";
@@ -140,8 +142,16 @@ Outgoing BuildMessage(HttpResponse response, unsigned version, bool keep_alive, 
     return out;
   }
   if (response.stream) {
-    out.head = FormatHead(response, version, /*keep_alive=*/false, std::nullopt);
-    out.closes = true;
+    // A body with a length (given, or chunked for HTTP/1.1) lets the
+    // connection live on; one that ends with the connection closes it.
+    const HttpStreamOptions& framing = response.stream->options();
+    const bool chunked = !framing.content_length && framing.chunked && version >= 11;
+    const bool delimited = framing.content_length.has_value() || chunked;
+    out.head =
+        FormatHead(response, version, keep_alive && delimited, framing.content_length, chunked);
+    out.closes = !delimited || !keep_alive;
+    out.stream_chunked = chunked;
+    out.stream_length = framing.content_length;
     // For HEAD the stream is let go here: the parameter lives on (its caller
     // destroys it) until the head is sent, and its producer should know at once.
     if (head) response.stream.reset();

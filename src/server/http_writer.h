@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -56,7 +57,12 @@ struct Outgoing {
   // When set, the head announces a body of unknown length and what the
   // stream is written follows it, until the connection closes.
   std::shared_ptr<HttpStream> stream;
-  // The head says Connection: close whatever the request wanted (a stream's).
+  // How the stream's body is framed (HttpStreamOptions): with chunked
+  // coding, or as exactly stream_length bytes; neither: until the close.
+  bool stream_chunked = false;
+  std::optional<std::uint64_t> stream_length;
+  // The head says Connection: close whatever the request wanted (a stream
+  // that ends with its connection).
   bool closes = false;
   // For the access log and metrics.
   int status = 0;
@@ -73,7 +79,8 @@ struct Outgoing {
 // refused as not a regular file). A stream (HttpResponse::stream) gets a
 // head with neither Content-Length nor chunked coding and `Connection:
 // close` (its body ends when the connection does, RFC 9112 6.3), whatever
-// `keep_alive` says; for HEAD, just that head.
+// `keep_alive` says, unless its options give a Content-Length or chunked
+// coding (HTTP/1.1), which the head then says; for HEAD, just that head.
 Outgoing BuildMessage(HttpResponse response, unsigned version, bool keep_alive, bool head);
 
 // Sends one Outgoing over a non-blocking socket, in as many calls to
