@@ -273,17 +273,23 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
   }
 
-  void OnRead(const boost::system::error_code& ec) {
-    if (finished_) return;
+  // The answer when `ec` says the response passed a bound: its body
+  // (as it arrived, or as its Content-Length announced) or its headers.
+  std::optional<Error> LimitError(const boost::system::error_code& ec) const {
     if (ec == http::error::body_limit) {
-      return Finish(Error::Rejected("http: response body from " + log_url_ + " is larger than " +
-                                    std::to_string(request_.max_response_bytes) + " bytes"));
+      return Error::Rejected("http: response body from " + log_url_ + " is larger than " +
+                             std::to_string(request_.max_response_bytes) + " bytes");
     }
     if (ec == http::error::header_limit) {
-      return Finish(Error::Rejected("http: response headers from " + log_url_ +
-                                    " are larger than " + std::to_string(kMaxResponseHeaderBytes) +
-                                    " bytes"));
+      return Error::Rejected("http: response headers from " + log_url_ + " are larger than " +
+                             std::to_string(kMaxResponseHeaderBytes) + " bytes");
     }
+    return std::nullopt;
+  }
+
+  void OnRead(const boost::system::error_code& ec) {
+    if (finished_) return;
+    if (std::optional<Error> too_large = LimitError(ec)) return Finish(std::move(*too_large));
     if (ec) {
       if (!parser_->got_some() && ResendWhenStale(ec)) return;
       return Fail(ec);
@@ -321,15 +327,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void OnHead(const boost::system::error_code& ec) {
     if (finished_) return;
-    if (ec == http::error::body_limit) {  // its Content-Length says too much
-      return Finish(Error::Rejected("http: response body from " + log_url_ + " is larger than " +
-                                    std::to_string(request_.max_response_bytes) + " bytes"));
-    }
-    if (ec == http::error::header_limit) {
-      return Finish(Error::Rejected("http: response headers from " + log_url_ +
-                                    " are larger than " + std::to_string(kMaxResponseHeaderBytes) +
-                                    " bytes"));
-    }
+    if (std::optional<Error> too_large = LimitError(ec)) return Finish(std::move(*too_large));
     if (ec) {
       if (!parser_->got_some() && ResendWhenStale(ec)) return;
       return Fail(ec);
@@ -371,10 +369,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       streaming_->on_body(std::move(piece));
       if (finished_) return;
     }
-    if (ec == http::error::body_limit) {
-      return Finish(Error::Rejected("http: response body from " + log_url_ + " is larger than " +
-                                    std::to_string(request_.max_response_bytes) + " bytes"));
-    }
+    if (std::optional<Error> too_large = LimitError(ec)) return Finish(std::move(*too_large));
     if (ec) return Fail(ec);
     ReadBody();
   }

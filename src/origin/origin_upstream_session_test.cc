@@ -14,6 +14,7 @@
 #include "http_client/testing/test_server.h"
 #include "origin/origin.h"
 #include "origin/testing/drained.h"
+#include "origin/testing/origin_calls.h"
 
 namespace headcount {
 namespace gated_upstream_test {
@@ -125,25 +126,10 @@ class GatedUpstream {
   TestServer server_;  // last: its thread calls Answer until it is gone
 };
 
-HttpRequest GatedGet(const std::string& target) {
-  HttpRequest r;
-  r.method = "GET";
-  r.target = target;
-  Result<ParsedTarget> parsed = ParseTarget(target);
-  EXPECT_TRUE(parsed.ok()) << target;
-  r.path = parsed->path;
-  r.query = parsed->query;
-  r.client_address = "10.0.0.7";
-  return r;
-}
+HttpRequest GatedGet(const std::string& target) { return testing::GetRequest(target, "10.0.0.7"); }
 
 HttpResponse GatedCall(Origin& origin, const std::string& target) {
-  auto promise = std::make_shared<std::promise<HttpResponse>>();
-  std::future<HttpResponse> answer = promise->get_future();
-  origin.Handle(GatedGet(target), HttpResponder::FromFunction([promise](HttpResponse r) {
-                  promise->set_value(std::move(r));
-                }));
-  return testing::WithWholeBody(answer.get());
+  return testing::WithWholeBody(testing::Start(origin, GatedGet(target)).get());
 }
 
 // What a viewer receives, all of it, as one text.

@@ -15,6 +15,7 @@
 #include "hls/testing/ts_fixture.h"
 #include "origin/origin.h"
 #include "origin/testing/drained.h"
+#include "origin/testing/origin_calls.h"
 #include "origin/testing/raw_upstream.h"
 
 namespace headcount {
@@ -41,25 +42,9 @@ std::string Chunk(const std::string& bytes) {
   return size + bytes + "\r\n";
 }
 
-HttpRequest Get(const std::string& target) {
-  HttpRequest r;
-  r.method = "GET";
-  r.target = target;
-  Result<ParsedTarget> parsed = ParseTarget(target);
-  EXPECT_TRUE(parsed.ok()) << target;
-  r.path = parsed->path;
-  r.query = parsed->query;
-  r.client_address = "10.0.0.1";
-  return r;
-}
+HttpRequest Get(const std::string& target) { return testing::GetRequest(target, "10.0.0.1"); }
 
-std::future<HttpResponse> Start(Origin& origin, const HttpRequest& request) {
-  auto promise = std::make_shared<std::promise<HttpResponse>>();
-  std::future<HttpResponse> answer = promise->get_future();
-  origin.Handle(request, HttpResponder::FromFunction(
-                             [promise](HttpResponse r) { promise->set_value(std::move(r)); }));
-  return answer;
-}
+using testing::Start;
 
 // The answer, which must come within `wait`.
 HttpResponse Answer(std::future<HttpResponse>& f, std::chrono::milliseconds wait = 5s) {

@@ -15,6 +15,7 @@
 #include "http_client/testing/test_server.h"
 #include "origin/origin.h"
 #include "origin/testing/drained.h"
+#include "origin/testing/origin_calls.h"
 #include "server/testing/answer.h"
 
 namespace headcount {
@@ -88,25 +89,10 @@ class Upstream {
 };
 
 HttpRequest ProxyGet(const std::string& target, const std::string& client = "10.0.0.1") {
-  HttpRequest r;
-  r.method = "GET";
-  r.target = target;
-  Result<ParsedTarget> parsed = ParseTarget(target);
-  EXPECT_TRUE(parsed.ok()) << target;
-  r.path = parsed->path;
-  r.query = parsed->query;
-  r.client_address = client;
-  return r;
+  return testing::GetRequest(target, client);
 }
 
-// Starts `request` on `origin`; the future holds the answer.
-std::future<HttpResponse> Start(Origin& origin, const HttpRequest& request) {
-  auto promise = std::make_shared<std::promise<HttpResponse>>();
-  std::future<HttpResponse> answer = promise->get_future();
-  origin.Handle(request, HttpResponder::FromFunction(
-                             [promise](HttpResponse r) { promise->set_value(std::move(r)); }));
-  return answer;
-}
+using testing::Start;
 
 // The answer to `request`, its body read whole if it was streamed.
 HttpResponse Call(Origin& origin, const HttpRequest& request) {
