@@ -287,10 +287,13 @@ void Session::FinishWrite(beast::error_code ec) {
   writer_.Reset();  // closes the file
   exchange_.duration =
       std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started_);
-  // Never the query string: it carries session ids.
+  // Never the query string: it carries session ids. A streamed body is
+  // logged when it ends (LogStreamEnd).
   spdlog::debug(
-      "http: {} {} {} {} {}B {}ms{}", client_, exchange_.method.empty() ? "-" : exchange_.method,
-      log_path_.empty() ? "-" : log_path_, exchange_.status, exchange_.body_bytes,
+      "http: {} {} {} {} {} {}ms{}", client_, exchange_.method.empty() ? "-" : exchange_.method,
+      log_path_.empty() ? "-" : log_path_, exchange_.status,
+      stream_after_head_ ? std::string("head, body streams")
+                         : std::to_string(exchange_.body_bytes) + "B",
       exchange_.duration.count() / 1000, ec ? " (write failed: " + ec.message() + ")" : "");
   if (context_.observer) context_.observer(exchange_);
   if (ec) return Close();

@@ -176,6 +176,9 @@ class Session final : public LateResponseTarget, public std::enable_shared_from_
   // Ends a stream by closing the connection: the end of a stream that ends
   // with it, or a stream with a length broken off.
   void EndStream();
+  // The access log's line for a streamed body: its bytes, its time since
+  // the request, and how it ended.
+  void LogStreamEnd(std::string_view how) const;
 
   void LingerThenClose();
 

@@ -6,8 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "server/http_session.h"
@@ -143,6 +145,7 @@ void Session::FinishStream() {
     write_timed_out_ = false;
     return WriteSome();
   }
+  LogStreamEnd("complete");
   std::exchange(streaming_, nullptr)->Abort();
   streamed_ = false;
   stream_last_chunk_sent_ = false;
@@ -171,10 +174,19 @@ void Session::OnStreamWritten(beast::error_code ec) {
 
 void Session::EndStream() {
   if (!streaming_) return;
+  LogStreamEnd("connection closed");
   std::exchange(streaming_, nullptr)->Abort();
   stream_queue_.clear();
   idle_timer_.cancel();
   Close();
+}
+
+void Session::LogStreamEnd(std::string_view how) const {
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started_);
+  spdlog::debug("http: {} {} {} body streamed: {}B in {}ms ({})", client_,
+                exchange_.method.empty() ? "-" : exchange_.method,
+                log_path_.empty() ? "-" : log_path_, stream_sent_, took.count(), how);
 }
 
 }  // namespace headcount::http_internal
