@@ -240,11 +240,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
       self->OnWrite(ec);
     };
-    if (connection_->tls) {
-      http::async_write(*connection_->tls, message_, std::move(done));
-    } else {
-      http::async_write(connection_->tcp, message_, std::move(done));
-    }
+    OnStream([&](auto& stream) { http::async_write(stream, message_, std::move(done)); });
+  }
+
+  // Runs `op` on the connection's stream, TLS or plain TCP (op is called
+  // once, with the one the connection has).
+  template <typename Op>
+  void OnStream(Op&& op) {
+    if (connection_->tls) return op(*connection_->tls);
+    op(connection_->tcp);
   }
 
   void OnWrite(const boost::system::error_code& ec) {
@@ -266,11 +270,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
       self->OnRead(ec);
     };
-    if (connection_->tls) {
-      http::async_read(*connection_->tls, connection_->buffer, *parser_, std::move(done));
-    } else {
-      http::async_read(connection_->tcp, connection_->buffer, *parser_, std::move(done));
-    }
+    OnStream([&](auto& stream) {
+      http::async_read(stream, connection_->buffer, *parser_, std::move(done));
+    });
   }
 
   // The answer when `ec` says the response passed a bound: its body
@@ -318,11 +320,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
       self->OnHead(ec);
     };
-    if (connection_->tls) {
-      http::async_read_header(*connection_->tls, connection_->buffer, *parser_, std::move(done));
-    } else {
-      http::async_read_header(connection_->tcp, connection_->buffer, *parser_, std::move(done));
-    }
+    OnStream([&](auto& stream) {
+      http::async_read_header(stream, connection_->buffer, *parser_, std::move(done));
+    });
   }
 
   void OnHead(const boost::system::error_code& ec) {
@@ -351,11 +351,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
       self->OnBody(ec);
     };
-    if (connection_->tls) {
-      http::async_read_some(*connection_->tls, connection_->buffer, *parser_, std::move(done));
-    } else {
-      http::async_read_some(connection_->tcp, connection_->buffer, *parser_, std::move(done));
-    }
+    OnStream([&](auto& stream) {
+      http::async_read_some(stream, connection_->buffer, *parser_, std::move(done));
+    });
   }
 
   void OnBody(const boost::system::error_code& ec) {
