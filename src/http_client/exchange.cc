@@ -289,24 +289,44 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     return std::nullopt;
   }
 
-  void OnRead(const boost::system::error_code& ec) {
-    if (finished_) return;
-    if (std::optional<Error> too_large = LimitError(ec)) return Finish(std::move(*too_large));
+  // What a read of the response's head came to: its status, or nullopt when
+  // the exchange went on otherwise (finished, failed, sent again, or an
+  // interim answer such as 100 Continue read past to the real one).
+  std::optional<unsigned> HeadStatus(const boost::system::error_code& ec) {
+    if (finished_) return std::nullopt;
+    if (std::optional<Error> too_large = LimitError(ec)) {
+      Finish(std::move(*too_large));
+      return std::nullopt;
+    }
     if (ec) {
-      if (!parser_->got_some() && ResendWhenStale(ec)) return;
-      return Fail(ec);
+      if (parser_->got_some() || !ResendWhenStale(ec)) Fail(ec);
+      return std::nullopt;
     }
     const unsigned status = parser_->get().result_int();
     if (status >= 100 && status < 200 && status != 101) {
-      return Read();  // an interim answer (100 Continue): the real one follows
+      Read();
+      return std::nullopt;
     }
+    return status;
+  }
+
+  // The response's header fields, as they came.
+  static HttpHeaders HeadersOf(const http::response_header<>& head) {
+    HttpHeaders headers;
+    for (const auto& field : head) {
+      headers.push_back({std::string(field.name_string()), std::string(field.value())});
+    }
+    return headers;
+  }
+
+  void OnRead(const boost::system::error_code& ec) {
+    const std::optional<unsigned> status = HeadStatus(ec);
+    if (!status) return;
     const bool keep_alive = parser_->keep_alive();
     http::response<http::string_body> message = parser_->release();
     HttpResponse response;
-    response.status = static_cast<int>(status);
-    for (const auto& field : message) {
-      response.headers.push_back({std::string(field.name_string()), std::string(field.value())});
-    }
+    response.status = static_cast<int>(*status);
+    response.headers = HeadersOf(message.base());
     response.body = std::move(message.body());
     if (keep_alive) {
       holding_slot_ = false;
@@ -326,19 +346,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void OnHead(const boost::system::error_code& ec) {
-    if (finished_) return;
-    if (std::optional<Error> too_large = LimitError(ec)) return Finish(std::move(*too_large));
-    if (ec) {
-      if (!parser_->got_some() && ResendWhenStale(ec)) return;
-      return Fail(ec);
-    }
-    const unsigned status = parser_->get().result_int();
-    if (status >= 100 && status < 200 && status != 101) return Read();
+    const std::optional<unsigned> status = HeadStatus(ec);
+    if (!status) return;
     HttpResponse head;
-    head.status = static_cast<int>(status);
-    for (const auto& field : parser_->get()) {
-      head.headers.push_back({std::string(field.name_string()), std::string(field.value())});
-    }
+    head.status = static_cast<int>(*status);
+    head.headers = HeadersOf(parser_->get().base());
     step_ = "read body";
     head_delivered_ = true;
     streaming_->on_head(std::move(head));
