@@ -62,6 +62,18 @@ const allShow = async (live, n) => {
   return counts.every((c) => c === n) ? counts : false;
 };
 
+// Stops a describe block's nodes, PostgreSQL and Redis (whichever started)
+// and removes their folders.
+async function stopCluster({ nodes, pg, redis, dir }) {
+  for (const node of nodes ?? []) await node.proc.stop();
+  if (pg) await pg.stop();
+  if (redis) await redis.stop();
+  await Proc.stopAll();
+  cleanup(dir);
+  if (pg) cleanup(pg.dir);
+  if (redis) cleanup(redis.dir);
+}
+
 describe('a cluster of three nodes', () => {
   let dir;
   let redis;
@@ -91,15 +103,7 @@ describe('a cluster of three nodes', () => {
     startViewers(`${balancer.base}/hls/demo/stream.m3u8`, SWITCHING);
   });
 
-  after(async () => {
-    for (const node of nodes ?? []) await node.proc.stop();
-    if (pg) await pg.stop();
-    if (redis) await redis.stop();
-    await Proc.stopAll();
-    cleanup(dir);
-    if (pg) cleanup(pg.dir);
-    if (redis) cleanup(redis.dir);
-  });
+  after(() => stopCluster({ nodes, pg, redis, dir }));
 
   test('every node shows the true total, in its API, playlists and event stream', async () => {
     const total = 3 * PER_NODE + SWITCHING;
@@ -259,15 +263,7 @@ describe('two nodes over rediss://', () => {
     for (const node of nodes) startViewers(`${node.base}/hls/demo/stream.m3u8`, PER_NODE);
   });
 
-  after(async () => {
-    for (const node of nodes) await node.proc.stop();
-    if (pg) await pg.stop();
-    if (redis) await redis.stop();
-    await Proc.stopAll();
-    cleanup(dir);
-    if (pg) cleanup(pg.dir);
-    if (redis) cleanup(redis.dir);
-  });
+  after(() => stopCluster({ nodes, pg, redis, dir }));
 
   test('both nodes show both nodes\' viewers, and never log the password', async () => {
     await waitFor(`${2 * PER_NODE} viewers on both nodes`, () => allShow(nodes, 2 * PER_NODE), { timeoutMs: 40000 });
